@@ -1,0 +1,187 @@
+//! The desired state of one load balancer.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::{Certificate, ObjectRef, StackId, TargetGroup, TargetGroupKey};
+
+/// Everything a provider needs to build one load balancer for one stack.
+///
+/// Routing semantics are those of [`DesiredLoadBalancer::route`]: the first virtual host (in
+/// order) whose [`HostMatch`] accepts the request's host is chosen; within it the first
+/// [`Route`] whose path matches wins; otherwise [`DesiredLoadBalancer::default_action`] answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DesiredLoadBalancer {
+    /// The stack this load balancer serves.
+    pub stack: StackId,
+    /// The IngressClass the member Ingresses belong to.
+    pub ingress_class: String,
+    /// The member Ingresses in group order.
+    pub members: Vec<ObjectRef>,
+    /// Listeners by port.
+    pub listeners: BTreeMap<u16, Listener>,
+    /// Virtual hosts in precedence order: exact hosts, then wildcard hosts (more labels first),
+    /// then the host-less rules.
+    pub virtual_hosts: Vec<VirtualHost>,
+    /// What answers a request no route matches: the group's `defaultBackend`, else a fixed 404.
+    pub default_action: Action,
+    /// Target groups by their logical key, each shared by every route that forwards to it.
+    pub target_groups: BTreeMap<TargetGroupKey, TargetGroup>,
+    /// Certificates for the HTTPS listeners, in group order.
+    pub certificates: Vec<Certificate>,
+    /// Provider settings from annotations (already resolved from `weir.dev/` and the
+    /// `alb.ingress.kubernetes.io/` aliases), by setting name such as `scheme`.
+    pub settings: BTreeMap<String, String>,
+}
+
+impl DesiredLoadBalancer {
+    /// Every route in global precedence order, with the host it belongs to.
+    pub fn routes(&self) -> impl Iterator<Item = (&HostMatch, &Route)> {
+        self.virtual_hosts
+            .iter()
+            .flat_map(|vhost| vhost.routes.iter().map(move |route| (&vhost.host, route)))
+    }
+}
+
+/// One listener of the load balancer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Listener {
+    /// Plain HTTP or TLS-terminating HTTPS.
+    pub protocol: Protocol,
+    /// When set, this (HTTP) listener redirects every request to HTTPS on this port instead of
+    /// routing it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_to_https_port: Option<u16>,
+}
+
+/// A listener protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Protocol {
+    /// Plain HTTP/1.1 (and h2c where the provider supports it).
+    Http,
+    /// HTTP over TLS; certificates come from [`DesiredLoadBalancer::certificates`].
+    Https,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Http => "HTTP",
+            Self::Https => "HTTPS",
+        })
+    }
+}
+
+/// The routes of one host, in precedence order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VirtualHost {
+    /// Which request hosts this virtual host serves.
+    pub host: HostMatch,
+    /// Routes in precedence order: Exact paths (longest first), then Prefix paths (longest
+    /// first), ties by group order, Ingress namespace/name and manifest order. A host with no
+    /// routes sends every request to the default action.
+    pub routes: Vec<Route>,
+}
+
+/// Which request hosts a [`VirtualHost`] serves. Hosts are compared lowercased, without port.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostMatch {
+    /// Exactly this host name (lowercase).
+    Exact(String),
+    /// `*.suffix`: any host that is exactly one non-empty label followed by `.suffix`.
+    /// Holds the full pattern, lowercase, e.g. `*.example.com`.
+    Wildcard(String),
+    /// Rules without a host: any host that no exact or wildcard virtual host serves.
+    Any,
+}
+
+impl HostMatch {
+    /// The pattern as written in an Ingress (`*` for [`HostMatch::Any`]).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Exact(host) | Self::Wildcard(host) => host,
+            Self::Any => "*",
+        }
+    }
+}
+
+impl fmt::Display for HostMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for HostMatch {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One path of one host and what it does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// The path condition.
+    pub path: PathMatch,
+    /// What a matching request gets.
+    pub action: Action,
+    /// The Ingress path this route came from.
+    pub source: RouteSource,
+}
+
+/// Where a [`Route`] came from, for diagnostics and stable identities.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct RouteSource {
+    /// The Ingress.
+    pub ingress: ObjectRef,
+    /// Index into `spec.rules`.
+    pub rule: usize,
+    /// Index into `spec.rules[rule].http.paths`.
+    pub path: usize,
+}
+
+/// A path condition with Kubernetes semantics.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PathMatch {
+    /// Exact or element-wise prefix.
+    pub kind: PathKind,
+    /// The path. For [`PathKind::Prefix`] a trailing `/` is removed (except for `/` itself).
+    pub path: String,
+}
+
+/// How a [`PathMatch`] compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum PathKind {
+    /// The request path equals the path, case-sensitively (`/foo` does not match `/foo/`).
+    Exact,
+    /// The request path starts with the path's `/`-separated elements (`/foo` matches `/foo`,
+    /// `/foo/` and `/foo/bar`, not `/foobar`). `ImplementationSpecific` paths use this too.
+    Prefix,
+}
+
+/// What a route (or the default) does with a request.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Forward to the endpoints of a target group.
+    Forward {
+        /// The target group, a key of [`DesiredLoadBalancer::target_groups`].
+        target_group: TargetGroupKey,
+    },
+    /// Answer directly with this status and no body: 404 when nothing matches, 503 for a route
+    /// whose backend could not be resolved.
+    FixedResponse {
+        /// The HTTP status code.
+        status: u16,
+    },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Forward { target_group } => write!(f, "forward {target_group}"),
+            Self::FixedResponse { status } => write!(f, "fixed-response {status}"),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Names of Kubernetes objects and of the stacks built from them.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A reference to one Kubernetes object, used to attribute rules and diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    /// The object's kind, such as `Ingress` or `Service`.
+    pub kind: String,
+    /// The namespace; `None` for cluster-scoped kinds such as `IngressClass`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The object's name.
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// A namespaced object.
+    pub fn namespaced(kind: &str, namespace: &str, name: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            namespace: Some(namespace.to_owned()),
+            name: name.to_owned(),
+        }
+    }
+
+    /// A cluster-scoped object.
+    pub fn cluster(kind: &str, name: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            namespace: None,
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{} {}/{}", self.kind, namespace, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The identity of one load balancer: a lone Ingress, or a named IngressGroup of several.
+///
+/// Displayed (and serialized) as `namespace/name` for a lone Ingress and `group:name` for a
+/// group; a namespace can never contain `:`, so the two forms never collide.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StackId {
+    /// An Ingress without a group annotation is its own stack.
+    Ingress {
+        /// The Ingress's namespace.
+        namespace: String,
+        /// The Ingress's name.
+        name: String,
+    },
+    /// Ingresses sharing a `weir.dev/group.name` annotation form one stack.
+    Group(String),
+}
+
+impl fmt::Display for StackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ingress { namespace, name } => write!(f, "{namespace}/{name}"),
+            Self::Group(name) => write!(f, "group:{name}"),
+        }
+    }
+}
+
+impl Serialize for StackId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_ids_of_groups_and_ingresses_never_collide() {
+        let ingress = StackId::Ingress {
+            namespace: "group".into(),
+            name: "shop".into(),
+        };
+        let group = StackId::Group("shop".into());
+        assert_eq!(ingress.to_string(), "group/shop");
+        assert_eq!(group.to_string(), "group:shop");
+        assert_ne!(ingress.to_string(), group.to_string());
+    }
+
+    #[test]
+    fn object_refs_display_kind_namespace_and_name() {
+        assert_eq!(
+            ObjectRef::namespaced("Ingress", "default", "web").to_string(),
+            "Ingress default/web"
+        );
+        assert_eq!(
+            ObjectRef::cluster("IngressClass", "weir").to_string(),
+            "IngressClass weir"
+        );
+    }
+}
