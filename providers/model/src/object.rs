@@ -47,8 +47,9 @@ impl fmt::Display for ObjectRef {
 
 /// The identity of one load balancer: a lone Ingress, or a named IngressGroup of several.
 ///
-/// Displayed (and serialized) as `namespace/name` for a lone Ingress and `group:name` for a
-/// group; a namespace can never contain `:`, so the two forms never collide.
+/// Displayed (and serialized) as `namespace/name` for a lone Ingress, `group:name` for a group
+/// and `class:name` for a merged class; a namespace can never contain `:`, so the forms never
+/// collide.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StackId {
     /// An Ingress without a group annotation is its own stack.
@@ -60,6 +61,10 @@ pub enum StackId {
     },
     /// Ingresses sharing a `weir.dev/group.name` annotation form one stack.
     Group(String),
+    /// Every selected Ingress of a class merged into one stack: how the local proxy fleet
+    /// serves a class (one address for all hosts, like ingress-nginx). `*` names the stack of
+    /// "every Ingress, whatever its class" (the proxy's file mode).
+    Class(String),
 }
 
 impl fmt::Display for StackId {
@@ -67,6 +72,7 @@ impl fmt::Display for StackId {
         match self {
             Self::Ingress { namespace, name } => write!(f, "{namespace}/{name}"),
             Self::Group(name) => write!(f, "group:{name}"),
+            Self::Class(name) => write!(f, "class:{name}"),
         }
     }
 }
