@@ -1,0 +1,5 @@
+//! weir's data plane.
+#![warn(missing_docs)]
+
+pub mod path;
+pub mod router;

@@ -1,0 +1,359 @@
+//! The precomputed router: host index, then path index, built once per snapshot.
+//!
+//! It returns exactly the decision of the model's reference semantics
+//! ([`weir_model::DesiredLoadBalancer::route`]) for every host and path, whatever the order of
+//! the model's virtual hosts and routes: "first match in model order" becomes "the smallest
+//! model index among the candidates", and the candidates of a request are found with a few hash
+//! lookups instead of a scan:
+//!
+//! ```text
+//! host ─normalize─► exact[host] ┐
+//!                   wildcard[host minus its first label] ├─ min index ─► virtual host
+//!                   any ┘
+//! path ─► exact[path] ┐
+//!         prefix[path[..i]] for every i where path[i] == '/', and prefix[path] ├─ min ─► route
+//!         prefix "/" ┘                                             (none ─► default action)
+//! ```
+//!
+//! A lookup costs one hash probe per host candidate plus one per `/` in the path, independent
+//! of the number of rules.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use weir_model::{Action, DesiredLoadBalancer, HostMatch, PathKind, normalize_host};
+
+/// Where a request goes, as an index into the table of actions the router was built with.
+///
+/// Index `0` is always the default action; route `i` of the model's global route order
+/// ([`DesiredLoadBalancer::routes`]) is index `i + 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActionId(pub usize);
+
+impl ActionId {
+    /// The default action of the load balancer.
+    pub const DEFAULT: ActionId = ActionId(0);
+}
+
+/// A host -> path index over one [`DesiredLoadBalancer`].
+#[derive(Debug, Default)]
+pub struct Router {
+    exact_hosts: HashMap<String, usize>,
+    /// Keyed by the wildcard's suffix including its leading dot (`.foo.com` for `*.foo.com`).
+    wildcard_hosts: HashMap<String, usize>,
+    any_host: Option<usize>,
+    hosts: Vec<PathIndex>,
+    actions: Vec<Action>,
+}
+
+/// The paths of one virtual host.
+#[derive(Debug, Default)]
+struct PathIndex {
+    /// Exact path -> smallest global action id among routes with that path.
+    exact: HashMap<String, usize>,
+    /// Prefix path -> smallest global action id.
+    prefix: HashMap<String, usize>,
+    /// The smallest action id of a `/` prefix route (matches every path).
+    root_prefix: Option<usize>,
+}
+
+impl Router {
+    /// Builds the index of a model.
+    pub fn new(model: &DesiredLoadBalancer) -> Self {
+        let mut router = Router {
+            actions: vec![model.default_action.clone()],
+            ..Router::default()
+        };
+        for (host_index, vhost) in model.virtual_hosts.iter().enumerate() {
+            match &vhost.host {
+                HostMatch::Exact(host) => keep_first(&mut router.exact_hosts, host, host_index),
+                HostMatch::Wildcard(pattern) => {
+                    // The model holds `*.suffix`; `matches` compares against `pattern[1..]`.
+                    let suffix = pattern.strip_prefix('*').unwrap_or(pattern);
+                    keep_first(&mut router.wildcard_hosts, suffix, host_index);
+                }
+                HostMatch::Any => {
+                    router.any_host.get_or_insert(host_index);
+                }
+            }
+            let mut paths = PathIndex::default();
+            for route in &vhost.routes {
+                let id = router.actions.len();
+                router.actions.push(route.action.clone());
+                match route.path.kind {
+                    PathKind::Exact => keep_first(&mut paths.exact, &route.path.path, id),
+                    PathKind::Prefix if route.path.path == "/" => {
+                        paths.root_prefix.get_or_insert(id);
+                    }
+                    PathKind::Prefix => keep_first(&mut paths.prefix, &route.path.path, id),
+                }
+            }
+            router.hosts.push(paths);
+        }
+        router
+    }
+
+    /// The action for a request's raw host (`Host` header or `:authority`) and path (no query).
+    pub fn route(&self, raw_host: &str, path: &str) -> ActionId {
+        let host = normalize_host(raw_host);
+        match self.virtual_host(&host) {
+            Some(index) => self.hosts[index]
+                .route(path)
+                .map_or(ActionId::DEFAULT, ActionId),
+            None => ActionId::DEFAULT,
+        }
+    }
+
+    /// The action behind an id returned by [`Router::route`].
+    pub fn action(&self, id: ActionId) -> &Action {
+        // Ids only come from this router's own tables; the default (0) always exists.
+        &self.actions[id.0]
+    }
+
+    /// Every action, the default first, in the order [`ActionId`]s index them.
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
+    }
+
+    /// The number of routes (actions other than the default).
+    pub fn route_count(&self) -> usize {
+        self.actions.len() - 1
+    }
+
+    fn virtual_host(&self, host: &str) -> Option<usize> {
+        let exact = self.exact_hosts.get(host).copied();
+        let wildcard = match host.find('.') {
+            Some(dot) if dot > 0 => self.wildcard_hosts.get(&host[dot..]).copied(),
+            _ => None,
+        };
+        min_some(min_some(exact, wildcard), self.any_host)
+    }
+}
+
+impl PathIndex {
+    fn route(&self, path: &str) -> Option<usize> {
+        let mut best = min_some(self.exact.get(path).copied(), self.root_prefix);
+        if !self.prefix.is_empty() {
+            best = min_some(best, self.prefix.get(path).copied());
+            for (at, byte) in path.bytes().enumerate() {
+                if byte == b'/' {
+                    best = min_some(best, self.prefix.get(&path[..at]).copied());
+                }
+            }
+        }
+        best
+    }
+}
+
+fn keep_first(map: &mut HashMap<String, usize>, key: &str, index: usize) {
+    if let Entry::Vacant(slot) = map.entry(key.to_owned()) {
+        slot.insert(index);
+    }
+}
+
+fn min_some(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use weir_model::{
+        ObjectRef, PathMatch, PortRef, Route, RouteDecision, RouteSource, StackId, TargetGroupKey,
+        VirtualHost,
+    };
+
+    use super::*;
+
+    fn forward(name: &str) -> Action {
+        Action::Forward {
+            target_group: TargetGroupKey {
+                namespace: "default".into(),
+                service: name.into(),
+                port: PortRef::Number(80),
+            },
+        }
+    }
+
+    fn route(kind: PathKind, path: &str, action: Action, index: usize) -> Route {
+        Route {
+            path: PathMatch {
+                kind,
+                path: path.into(),
+            },
+            action,
+            source: RouteSource {
+                ingress: ObjectRef::namespaced("Ingress", "default", "test"),
+                rule: 0,
+                path: index,
+            },
+        }
+    }
+
+    fn model(virtual_hosts: Vec<VirtualHost>, default_action: Action) -> DesiredLoadBalancer {
+        DesiredLoadBalancer {
+            stack: StackId::Class("*".into()),
+            ingress_class: "weir".into(),
+            members: Vec::new(),
+            listeners: BTreeMap::new(),
+            virtual_hosts,
+            default_action,
+            target_groups: BTreeMap::new(),
+            certificates: Vec::new(),
+            settings: BTreeMap::new(),
+        }
+    }
+
+    /// What the reference semantics decide, as an action id of the router's numbering.
+    fn reference(model: &DesiredLoadBalancer, host: &str, path: &str) -> ActionId {
+        match model.route(host, path) {
+            RouteDecision::Default(_) => ActionId::DEFAULT,
+            RouteDecision::Route(chosen) => {
+                let position = model
+                    .routes()
+                    .position(|(_, candidate)| std::ptr::eq(candidate, chosen))
+                    .expect("the reference returns one of the model's routes");
+                ActionId(position + 1)
+            }
+        }
+    }
+
+    #[test]
+    fn table_of_hosts_and_paths() {
+        let model = model(
+            vec![
+                VirtualHost {
+                    host: HostMatch::Exact("foo.bar.com".into()),
+                    routes: vec![
+                        route(PathKind::Exact, "/foo", forward("exact"), 0),
+                        route(PathKind::Prefix, "/foo", forward("prefix-foo"), 1),
+                        route(PathKind::Prefix, "/", forward("root"), 2),
+                    ],
+                },
+                VirtualHost {
+                    host: HostMatch::Wildcard("*.bar.com".into()),
+                    routes: vec![route(PathKind::Prefix, "/aaa", forward("wild"), 0)],
+                },
+                VirtualHost {
+                    host: HostMatch::Any,
+                    routes: vec![route(PathKind::Prefix, "/", forward("any"), 0)],
+                },
+            ],
+            Action::FixedResponse { status: 404 },
+        );
+        let router = Router::new(&model);
+        let name = |host: &str, path: &str| match router.action(router.route(host, path)) {
+            Action::Forward { target_group } => target_group.service.clone(),
+            Action::FixedResponse { status } => status.to_string(),
+        };
+        assert_eq!(name("foo.bar.com", "/foo"), "exact");
+        assert_eq!(name("FOO.bar.com:8080", "/foo/"), "prefix-foo");
+        assert_eq!(name("foo.bar.com", "/foobar"), "root");
+        assert_eq!(name("x.bar.com", "/aaa/b"), "wild");
+        // A matched host whose paths all miss goes to the default, not to a later host.
+        assert_eq!(name("x.bar.com", "/aaab"), "404");
+        assert_eq!(name("a.x.bar.com", "/aaa"), "any");
+        assert_eq!(name("bar.com", "/"), "any");
+        assert_eq!(router.route_count(), 5);
+    }
+
+    fn arb_host_match() -> impl Strategy<Value = HostMatch> {
+        prop_oneof![
+            "(a|b|c)(\\.(a|b|c)){0,2}".prop_map(HostMatch::Exact),
+            "(a|b|c)(\\.(a|b|c)){0,1}"
+                .prop_map(|suffix| HostMatch::Wildcard(format!("*.{suffix}"))),
+            Just(HostMatch::Any),
+        ]
+    }
+
+    fn arb_rule_path() -> impl Strategy<Value = PathMatch> {
+        prop_oneof![
+            Just("/".to_owned()),
+            "(/(x|y|xy|z)){1,3}",
+            "(/(x|y|xy|z)){1,2}/",
+        ]
+        .prop_flat_map(|path| {
+            prop_oneof![Just(PathKind::Exact), Just(PathKind::Prefix)].prop_map(move |kind| {
+                let path = match kind {
+                    // The model strips a Prefix path's trailing slash (except `/` itself).
+                    PathKind::Prefix if path.len() > 1 => path.trim_end_matches('/').to_owned(),
+                    _ => path.clone(),
+                };
+                PathMatch { kind, path }
+            })
+        })
+    }
+
+    fn arb_action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            "[a-e]".prop_map(|name| forward(&name)),
+            Just(Action::FixedResponse { status: 503 }),
+        ]
+    }
+
+    fn arb_model() -> impl Strategy<Value = DesiredLoadBalancer> {
+        let vhost = (
+            arb_host_match(),
+            prop::collection::vec((arb_rule_path(), arb_action()), 0..6),
+        )
+            .prop_map(|(host, paths)| VirtualHost {
+                host,
+                routes: paths
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (path, action))| Route {
+                        path,
+                        action,
+                        source: RouteSource {
+                            ingress: ObjectRef::namespaced("Ingress", "default", "gen"),
+                            rule: 0,
+                            path: index,
+                        },
+                    })
+                    .collect(),
+            });
+        (prop::collection::vec(vhost, 0..6), arb_action())
+            .prop_map(|(vhosts, default)| model(vhosts, default))
+    }
+
+    fn arb_request_host() -> impl Strategy<Value = String> {
+        "(A|a|b|c|d)(\\.(a|b|c|C)){0,3}(\\.)?(:80|:8443)?"
+    }
+
+    fn arb_request_path() -> impl Strategy<Value = String> {
+        "(/(x|y|xy|z|xyz|)){0,4}/?".prop_map(|path| {
+            if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The router decides exactly as the model's reference `route()` does, whatever order
+        /// (or disorder) the model's hosts and routes come in.
+        #[test]
+        fn router_equals_reference_semantics(
+            model in arb_model(),
+            requests in prop::collection::vec((arb_request_host(), arb_request_path()), 1..24),
+        ) {
+            let router = Router::new(&model);
+            for (host, path) in &requests {
+                prop_assert_eq!(
+                    router.route(host, path),
+                    reference(&model, host, path),
+                    "host {} path {}", host, path
+                );
+            }
+        }
+    }
+}
