@@ -1,0 +1,78 @@
+//! Why a request failed, and the one place that maps a failure to an HTTP status.
+
+use http::StatusCode;
+
+/// A request the proxy answers itself instead of forwarding a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyError {
+    /// The request is malformed or ambiguous (bad path, missing or conflicting host, smuggling
+    /// shapes).
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// No route matched and the default action is "not found".
+    #[error("no route")]
+    NoRoute,
+    /// The route's target group has no endpoint that accepts new requests.
+    #[error("no ready endpoint")]
+    NoReadyEndpoint,
+    /// Every endpoint tried refused or timed out the connection, or the upstream broke the
+    /// exchange.
+    #[error("upstream connect failure")]
+    UpstreamConnect,
+    /// The upstream accepted the request but broke the exchange before a response.
+    #[error("upstream protocol error")]
+    UpstreamProtocol,
+    /// The upstream did not answer in time.
+    #[error("upstream timeout")]
+    UpstreamTimeout,
+    /// The client stopped sending its request body.
+    #[error("request body timeout")]
+    BodyTimeout,
+}
+
+impl ProxyError {
+    /// The status a client gets for this failure.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::NoReadyEndpoint => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamConnect | Self::UpstreamProtocol => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// A low-cardinality label for metrics and logs.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::NoRoute => "no_route",
+            Self::NoReadyEndpoint => "no_ready_endpoint",
+            Self::UpstreamConnect => "connect",
+            Self::UpstreamProtocol => "protocol",
+            Self::UpstreamTimeout => "timeout",
+            Self::BodyTimeout => "body_timeout",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_causes_map_to_the_documented_statuses() {
+        for (error, status) in [
+            (ProxyError::BadRequest("x"), 400),
+            (ProxyError::NoRoute, 404),
+            (ProxyError::NoReadyEndpoint, 503),
+            (ProxyError::UpstreamConnect, 502),
+            (ProxyError::UpstreamProtocol, 502),
+            (ProxyError::UpstreamTimeout, 504),
+            (ProxyError::BodyTimeout, 408),
+        ] {
+            assert_eq!(error.status().as_u16(), status, "{error}");
+        }
+    }
+}

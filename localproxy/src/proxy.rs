@@ -1,0 +1,308 @@
+//! The request path: validate, route, forward, answer.
+//!
+//! ```text
+//! request ─► host + path checks (400) ─► https redirect? ─► router ─► fixed response
+//!                                                              └──► upstream::send ─► response
+//! every failure ─► ProxyError::status() ─► error response
+//! ```
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use http::header::{self, HeaderValue};
+use http::uri::PathAndQuery;
+use http::{Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use weir_model::DesiredLoadBalancer;
+
+use crate::body::{ProxyBody, TimeoutBody};
+use crate::config::ProxyConfig;
+use crate::error::ProxyError;
+use crate::headers::{Forwarded, remove_hop_by_hop, set_forwarded};
+use crate::metrics::Metrics;
+use crate::path::normalize_path;
+use crate::snapshot::{Resolved, Snapshot};
+use crate::upstream;
+
+/// State shared by every listener and connection of one proxy.
+#[derive(Debug)]
+pub struct Shared {
+    /// The snapshot new requests use.
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    /// Limits and timeouts.
+    pub config: ProxyConfig,
+    /// Metrics.
+    pub metrics: Metrics,
+    serving: AtomicBool,
+    swap: Mutex<()>,
+}
+
+/// A handle on one proxy: swap configurations in, serve listeners (see [`crate::server`]).
+#[derive(Clone, Debug)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+}
+
+impl Proxy {
+    /// A proxy with the empty snapshot (every request gets 503 until the first
+    /// [`Proxy::apply`]).
+    pub fn new(config: ProxyConfig) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
+                config,
+                metrics: Metrics::new(),
+                serving: AtomicBool::new(false),
+                swap: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Builds a snapshot of `model` and swaps it in; returns its version. Requests already
+    /// running finish on the snapshot they started with.
+    pub fn apply(&self, model: &DesiredLoadBalancer) -> u64 {
+        let _one_swap_at_a_time = self
+            .shared
+            .swap
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let previous = self.shared.snapshot.load_full();
+        let version = previous.version + 1;
+        let next = Snapshot::build(
+            model,
+            version,
+            &previous,
+            &self.shared.config,
+            &self.shared.metrics,
+        );
+        self.shared.snapshot.store(Arc::new(next));
+        self.shared
+            .metrics
+            .config_version
+            .set(i64::try_from(version).unwrap_or(i64::MAX));
+        self.shared.metrics.reloads.inc();
+        version
+    }
+
+    /// The snapshot new requests use.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.shared.snapshot.load_full()
+    }
+
+    /// The shared state, for listeners.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The proxy's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Marks the proxy ready (listeners bound, a configuration applied) or not.
+    pub fn set_serving(&self, serving: bool) {
+        self.shared.serving.store(serving, Ordering::Release);
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub fn is_serving(&self) -> bool {
+        self.shared.serving.load(Ordering::Acquire) && self.shared.snapshot.load().version > 0
+    }
+}
+
+/// The client side of one connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Downstream {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The local port the client connected to.
+    pub local_port: u16,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+/// Answers one request; never fails (failures become error responses).
+pub async fn handle(
+    shared: &Shared,
+    downstream: Downstream,
+    request: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let started = Instant::now();
+    let method = shared.config.access_log.then(|| request.method().clone());
+    let uri = shared.config.access_log.then(|| request.uri().clone());
+    let response = match forward(shared, downstream, request).await {
+        Ok(response) => response,
+        Err(error) => error_response(error),
+    };
+    let status = response.status().as_u16();
+    shared.metrics.count_status(status);
+    shared
+        .metrics
+        .request_duration
+        .observe(started.elapsed().as_secs_f64());
+    if let (Some(method), Some(uri)) = (method, uri) {
+        tracing::info!(target: "access", client = %downstream.peer, %method, %uri, status, micros = started.elapsed().as_micros() as u64);
+    }
+    response
+}
+
+async fn forward(
+    shared: &Shared,
+    downstream: Downstream,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let snapshot = shared.snapshot.load_full();
+    let host = request_host(&request)?.to_owned();
+    let path = normalize_path(request.uri().path())
+        .map_err(|_| ProxyError::BadRequest("invalid request path"))?;
+    if let Some(port) = snapshot.redirect_https_port.filter(|_| !downstream.tls) {
+        return Ok(redirect_to_https(&host, &path, request.uri().query(), port));
+    }
+    let pool = match snapshot.resolve(snapshot.router.route(&host, &path)) {
+        Resolved::Fixed(status) if *status == StatusCode::NOT_FOUND => {
+            return Err(ProxyError::NoRoute);
+        }
+        Resolved::Fixed(status) => return Ok(fixed(*status)),
+        Resolved::Forward(pool) => Arc::clone(pool),
+    };
+    let path_and_query = match (&path, request.uri().path_and_query()) {
+        (Cow::Borrowed(_), Some(original)) => original.clone(),
+        _ => rebuild_path(&path, request.uri().query())?,
+    };
+    drop(path);
+    let version = request.version();
+    let (mut parts, body) = request.into_parts();
+    parts.uri = Uri::from(path_and_query);
+    parts.version = Version::HTTP_11;
+    remove_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(header::EXPECT);
+    if !parts.headers.contains_key(header::HOST) {
+        let value =
+            HeaderValue::from_str(&host).map_err(|_| ProxyError::BadRequest("invalid host"))?;
+        parts.headers.insert(header::HOST, value);
+    }
+    set_forwarded(
+        &mut parts.headers,
+        Forwarded {
+            client_ip: downstream.peer.ip(),
+            tls: downstream.tls,
+            host: &host,
+            port: downstream.local_port,
+        },
+    );
+    let upstream_request =
+        Request::from_parts(parts, TimeoutBody::new(body, shared.config.body_timeout));
+    let (response, lease) =
+        upstream::send(&pool, upstream_request, &shared.config, &shared.metrics).await?;
+    let (mut parts, body) = response.into_parts();
+    remove_hop_by_hop(&mut parts.headers);
+    parts.version = version;
+    Ok(Response::from_parts(
+        parts,
+        ProxyBody::upstream(
+            TimeoutBody::new(body, shared.config.upstream_timeout),
+            lease,
+        ),
+    ))
+}
+
+/// The host a request is for: the URI authority (HTTP/2, absolute-form) or the one `Host`
+/// header. Several `Host` headers, a `Host` that disagrees with the authority, a missing host
+/// on HTTP/1.1 or characters outside a host name's alphabet are 400.
+fn request_host<B>(request: &Request<B>) -> Result<&str, ProxyError> {
+    let mut headers = request.headers().get_all(header::HOST).iter();
+    let header = headers.next();
+    if headers.next().is_some() {
+        return Err(ProxyError::BadRequest("several Host headers"));
+    }
+    let header = header
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| ProxyError::BadRequest("invalid Host header"))
+        })
+        .transpose()?;
+    let host = match (request.uri().authority(), header) {
+        (Some(authority), Some(header)) if !authority.as_str().eq_ignore_ascii_case(header) => {
+            return Err(ProxyError::BadRequest(
+                "Host disagrees with the request target",
+            ));
+        }
+        (Some(authority), _) => authority.as_str(),
+        (None, Some(header)) => header,
+        (None, None) if request.version() == Version::HTTP_10 => "",
+        (None, None) => return Err(ProxyError::BadRequest("missing Host header")),
+    };
+    let valid = host.bytes().all(|byte| {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+    });
+    if !valid {
+        return Err(ProxyError::BadRequest("invalid host"));
+    }
+    Ok(host)
+}
+
+fn rebuild_path(path: &str, query: Option<&str>) -> Result<PathAndQuery, ProxyError> {
+    let text = match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    PathAndQuery::try_from(text).map_err(|_| ProxyError::BadRequest("invalid request target"))
+}
+
+fn redirect_to_https(
+    host: &str,
+    path: &str,
+    query: Option<&str>,
+    port: u16,
+) -> Response<ProxyBody> {
+    let name = weir_model::normalize_host(host);
+    let authority = if port == 443 {
+        name.into_owned()
+    } else {
+        format!("{name}:{port}")
+    };
+    let location = match query {
+        Some(query) => format!("https://{authority}{path}?{query}"),
+        None => format!("https://{authority}{path}"),
+    };
+    let mut response = fixed(StatusCode::PERMANENT_REDIRECT);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn fixed(status: StatusCode) -> Response<ProxyBody> {
+    let mut response = Response::new(ProxyBody::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// The response for a failure: its status, a one-line text body, and `Connection: close` for
+/// malformed requests.
+pub fn error_response(error: ProxyError) -> Response<ProxyBody> {
+    let status = error.status();
+    let text = format!(
+        "{} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let mut response = Response::new(ProxyBody::text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if matches!(error, ProxyError::BadRequest(_) | ProxyError::BodyTimeout) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}

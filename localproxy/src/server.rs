@@ -1,0 +1,157 @@
+//! Listeners: accept, optional TLS, HTTP/1.1 or HTTP/2 (by ALPN or preface), limits.
+//!
+//! Each connection is one task. Limits enforced here: at most `max_connections` open
+//! connections per listener (further clients wait in the accept queue), a TLS handshake
+//! timeout, the header-read timeout (also the HTTP/1.1 keep-alive idle timeout), the request
+//! head size and header count (431), and HTTP/2 stream and header-list limits.
+
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+
+use crate::proxy::{Downstream, Proxy, Shared, handle};
+use crate::tls::server_config;
+
+/// Serves plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) on `listener` until the
+/// task is dropped.
+///
+/// # Errors
+/// Only if the local address of the listener cannot be read.
+///
+/// # Cancel safety
+/// Dropping the future stops accepting; connections already accepted run to completion.
+pub async fn serve_http(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
+    serve(proxy, listener, None).await
+}
+
+/// Serves HTTPS on `listener` with certificates chosen by SNI from the current snapshot.
+///
+/// # Errors
+/// If the TLS configuration cannot be built or the listener's address cannot be read.
+///
+/// # Cancel safety
+/// As [`serve_http`].
+pub async fn serve_https(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
+    let config = server_config(Arc::clone(&proxy.shared().snapshot)).map_err(io::Error::other)?;
+    serve(proxy, listener, Some(TlsAcceptor::from(config))).await
+}
+
+async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) -> io::Result<()> {
+    let local_port = listener.local_addr()?.port();
+    let shared = Arc::clone(proxy.shared());
+    let builder = Arc::new(http_builder(&shared));
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
+    loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            // The semaphore is never closed.
+            return Ok(());
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let builder = Arc::clone(&builder);
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _connection = ConnectionGauge::open(&shared);
+            let downstream = Downstream {
+                peer,
+                local_port,
+                tls: tls.is_some(),
+            };
+            match tls {
+                None => serve_connection(&builder, shared.clone(), downstream, stream).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(
+                        shared.config.tls_handshake_timeout,
+                        acceptor.accept(stream),
+                    );
+                    match handshake.await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(&builder, shared.clone(), downstream, stream).await
+                        }
+                        Ok(Err(error)) => {
+                            shared.metrics.tls_handshake_failures.inc();
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                        }
+                        Err(_elapsed) => {
+                            shared.metrics.tls_handshake_failures.inc();
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn http_builder(shared: &Shared) -> Builder<TokioExecutor> {
+    let config = &shared.config;
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(config.max_header_bytes.max(8192))
+        .max_headers(config.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256)
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(config.header_read_timeout)
+        .keep_alive_timeout(config.header_read_timeout);
+    builder
+}
+
+async fn serve_connection<S>(
+    builder: &Builder<TokioExecutor>,
+    shared: Arc<Shared>,
+    downstream: Downstream,
+    stream: S,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(handle(&shared, downstream, request).await) }
+    });
+    if let Err(error) = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!(peer = %downstream.peer, %error, "connection ended with an error");
+    }
+}
+
+/// Counts a connection in the active-connections gauge while it lives.
+struct ConnectionGauge<'a>(&'a Shared);
+
+impl<'a> ConnectionGauge<'a> {
+    fn open(shared: &'a Shared) -> Self {
+        shared.metrics.active_connections.inc();
+        Self(shared)
+    }
+}
+
+impl Drop for ConnectionGauge<'_> {
+    fn drop(&mut self) {
+        self.0.metrics.active_connections.dec();
+    }
+}

@@ -1,0 +1,168 @@
+//! One immutable, fully resolved configuration: router, endpoint pools, certificates.
+//!
+//! Built from a [`DesiredLoadBalancer`] off the request path, then swapped in whole; requests
+//! hold an `Arc` of the snapshot they started with until they finish.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::StatusCode;
+use serde::Serialize;
+use weir_model::{Action, DesiredLoadBalancer, Protocol};
+
+use crate::balancer::{Endpoint, TargetPool};
+use crate::config::ProxyConfig;
+use crate::metrics::Metrics;
+use crate::router::{ActionId, Router};
+use crate::tls::CertStore;
+
+/// What a routed request gets.
+#[derive(Debug)]
+pub enum Resolved {
+    /// Forward to these endpoints (possibly none: 503).
+    Forward(Arc<TargetPool>),
+    /// Answer with this status.
+    Fixed(StatusCode),
+}
+
+/// An immutable serving configuration.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Increases by one with every swap; 0 is the empty start-up snapshot.
+    pub version: u64,
+    /// The host -> path index.
+    pub router: Router,
+    /// What each [`ActionId`] of the router resolves to.
+    resolved: Vec<Resolved>,
+    /// The certificates for the TLS listener.
+    pub certificates: CertStore,
+    /// When set, plain-HTTP requests are redirected to HTTPS on this port.
+    pub redirect_https_port: Option<u16>,
+    /// What `/config` shows.
+    pub summary: Summary,
+}
+
+/// A JSON summary of a snapshot, without secrets.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// The snapshot version.
+    pub version: u64,
+    /// The stack served.
+    pub stack: String,
+    /// Virtual hosts in precedence order.
+    pub hosts: Vec<String>,
+    /// The number of routes.
+    pub routes: usize,
+    /// Endpoints accepting new requests, by target group.
+    pub ready_endpoints: BTreeMap<String, usize>,
+    /// Loaded certificates: hosts and fingerprint.
+    pub certificates: Vec<CertificateSummary>,
+}
+
+/// One certificate in the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertificateSummary {
+    /// The hosts it was requested for (empty: default certificate).
+    pub hosts: Vec<String>,
+    /// SHA-256 of the chain PEM, when it comes from a Secret.
+    pub fingerprint: Option<String>,
+}
+
+impl Snapshot {
+    /// Resolves `model` into a snapshot, reusing live endpoints and parsed certificates of
+    /// `previous` so that load counts, ejections and idle connections survive the swap.
+    pub fn build(
+        model: &DesiredLoadBalancer,
+        version: u64,
+        previous: &Snapshot,
+        config: &ProxyConfig,
+        metrics: &Metrics,
+    ) -> Self {
+        let mut live: HashMap<SocketAddr, Arc<Endpoint>> = HashMap::new();
+        for resolved in &previous.resolved {
+            if let Resolved::Forward(pool) = resolved {
+                for endpoint in &pool.endpoints {
+                    live.entry(endpoint.addr)
+                        .or_insert_with(|| Arc::clone(endpoint));
+                }
+            }
+        }
+        let mut pools = HashMap::new();
+        let mut ready_endpoints = BTreeMap::new();
+        for (key, group) in &model.target_groups {
+            let endpoints: Vec<Arc<Endpoint>> = group
+                .ready_targets()
+                .map(|target| {
+                    let addr = SocketAddr::new(target.ip, target.port);
+                    let endpoint = live.entry(addr).or_insert_with(|| {
+                        Arc::new(Endpoint::new(addr, config.max_idle_per_endpoint))
+                    });
+                    Arc::clone(endpoint)
+                })
+                .collect();
+            ready_endpoints.insert(key.to_string(), endpoints.len());
+            pools.insert(key, Arc::new(TargetPool { endpoints }));
+        }
+        let router = Router::new(model);
+        let empty = Arc::new(TargetPool::default());
+        let resolved = router
+            .actions()
+            .iter()
+            .map(|action| match action {
+                Action::Forward { target_group } => Resolved::Forward(
+                    pools
+                        .get(target_group)
+                        .map_or_else(|| Arc::clone(&empty), Arc::clone),
+                ),
+                Action::FixedResponse { status } => Resolved::Fixed(
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                ),
+            })
+            .collect();
+        let redirect_https_port = model
+            .listeners
+            .values()
+            .filter(|listener| listener.protocol == Protocol::Http)
+            .find_map(|listener| listener.redirect_to_https_port);
+        let summary = Summary {
+            version,
+            stack: model.stack.to_string(),
+            hosts: model
+                .virtual_hosts
+                .iter()
+                .map(|vhost| vhost.host.to_string())
+                .collect(),
+            routes: router.route_count(),
+            ready_endpoints,
+            certificates: model
+                .certificates
+                .iter()
+                .map(|certificate| CertificateSummary {
+                    hosts: certificate.hosts.clone(),
+                    fingerprint: match &certificate.source {
+                        weir_model::CertificateSource::Secret { material, .. } => {
+                            Some(material.fingerprint.clone())
+                        }
+                        _ => None,
+                    },
+                })
+                .collect(),
+        };
+        Snapshot {
+            version,
+            router,
+            resolved,
+            certificates: CertStore::build(&model.certificates, &previous.certificates, metrics),
+            redirect_https_port,
+            summary,
+        }
+    }
+
+    /// What an action id of this snapshot's router resolves to.
+    /// The empty start-up snapshot (version 0) answers 503 to everything.
+    pub fn resolve(&self, id: ActionId) -> &Resolved {
+        static NOT_CONFIGURED: Resolved = Resolved::Fixed(StatusCode::SERVICE_UNAVAILABLE);
+        self.resolved.get(id.0).unwrap_or(&NOT_CONFIGURED)
+    }
+}

@@ -1,0 +1,167 @@
+//! TLS termination: certificates from the snapshot chosen by SNI.
+//!
+//! Selection for a ClientHello's server name, first hit wins:
+//! 1. a certificate whose Ingress `tls.hosts` lists the name exactly;
+//! 2. one listing the wildcard `*.suffix` where the name is one label plus `.suffix`;
+//! 3. the default certificate: the first certificate with no hosts, else the first loadable
+//!    certificate of the model (group order). Clients without SNI get it too.
+//!
+//! Among certificates claiming the same host, the first in model order wins. `Discover`
+//! sources (a `tls` entry without `secretName`) serve the default certificate; ACM ARNs cannot
+//! be served locally and are skipped. Material that fails to parse is skipped, logged (never
+//! the key) and counted. Certificates are parsed once per fingerprint and reused across swaps.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use weir_model::{Certificate, CertificateSource, TlsMaterial, normalize_host};
+
+use crate::metrics::Metrics;
+use crate::snapshot::Snapshot;
+
+/// The certificates of one snapshot, indexed by host.
+#[derive(Debug, Default)]
+pub struct CertStore {
+    exact: HashMap<String, Arc<CertifiedKey>>,
+    /// Keyed by the suffix with its leading dot (`.foo.com` for `*.foo.com`).
+    wildcard: HashMap<String, Arc<CertifiedKey>>,
+    default: Option<Arc<CertifiedKey>>,
+    by_fingerprint: HashMap<String, Arc<CertifiedKey>>,
+}
+
+/// Why a certificate's material could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    /// No certificate in the chain PEM.
+    #[error("the certificate chain holds no certificate")]
+    EmptyChain,
+    /// The chain PEM does not parse.
+    #[error("the certificate chain does not parse: {0}")]
+    Chain(rustls_pki_types::pem::Error),
+    /// The key PEM does not parse or is of an unsupported type.
+    #[error("the private key is unreadable or unsupported")]
+    Key,
+}
+
+impl CertStore {
+    /// Indexes `certificates`, reusing keys already parsed by `previous`.
+    pub fn build(certificates: &[Certificate], previous: &CertStore, metrics: &Metrics) -> Self {
+        let mut store = CertStore::default();
+        let mut first_loaded = None;
+        for certificate in certificates {
+            let material = match &certificate.source {
+                CertificateSource::Secret { material, .. } => material,
+                CertificateSource::Discover => continue,
+                CertificateSource::AcmArn(arn) => {
+                    tracing::warn!(%arn, origin = %certificate.origin, "ACM certificates cannot be served by weir-proxy");
+                    continue;
+                }
+            };
+            let key = match store
+                .by_fingerprint
+                .get(&material.fingerprint)
+                .or_else(|| previous.by_fingerprint.get(&material.fingerprint))
+            {
+                Some(key) => Arc::clone(key),
+                None => match certified_key(material) {
+                    Ok(key) => Arc::new(key),
+                    Err(error) => {
+                        metrics.certificate_errors.inc();
+                        tracing::warn!(origin = %certificate.origin, fingerprint = %material.fingerprint, %error, "certificate skipped");
+                        continue;
+                    }
+                },
+            };
+            store
+                .by_fingerprint
+                .insert(material.fingerprint.clone(), Arc::clone(&key));
+            first_loaded.get_or_insert_with(|| Arc::clone(&key));
+            if certificate.hosts.is_empty() {
+                store.default.get_or_insert_with(|| Arc::clone(&key));
+            }
+            for host in &certificate.hosts {
+                let host = host.to_ascii_lowercase();
+                match host.strip_prefix('*') {
+                    Some(suffix) => store.wildcard.entry(suffix.to_owned()),
+                    None => store.exact.entry(host),
+                }
+                .or_insert_with(|| Arc::clone(&key));
+            }
+        }
+        if store.default.is_none() {
+            store.default = first_loaded;
+        }
+        store
+    }
+
+    /// The certificate for a server name (`None`: no SNI).
+    pub fn resolve(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let Some(name) = server_name else {
+            return self.default.clone();
+        };
+        let name = normalize_host(name);
+        if let Some(key) = self.exact.get(name.as_ref()) {
+            return Some(Arc::clone(key));
+        }
+        let wildcard = name
+            .find('.')
+            .filter(|&dot| dot > 0)
+            .and_then(|dot| self.wildcard.get(&name[dot..]));
+        wildcard.or(self.default.as_ref()).cloned()
+    }
+
+    /// Whether any certificate can be served.
+    pub fn is_empty(&self) -> bool {
+        self.default.is_none()
+    }
+}
+
+fn certified_key(material: &TlsMaterial) -> Result<CertifiedKey, CertificateError> {
+    let chain = CertificateDer::pem_slice_iter(material.chain_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CertificateError::Chain)?;
+    if chain.is_empty() {
+        return Err(CertificateError::EmptyChain);
+    }
+    let key = PrivateKeyDer::from_pem_slice(material.key.expose().as_bytes())
+        .map_err(|_| CertificateError::Key)?;
+    let signing_key =
+        rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| CertificateError::Key)?;
+    Ok(CertifiedKey::new(chain, signing_key))
+}
+
+/// Answers ClientHellos from whichever snapshot is current.
+#[derive(Debug)]
+pub struct SnapshotResolver {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+}
+
+impl ResolvesServerCert for SnapshotResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.snapshot
+            .load()
+            .certificates
+            .resolve(hello.server_name())
+    }
+}
+
+/// A rustls server configuration: ring provider, TLS 1.2 and 1.3 only, ALPN `h2` then
+/// `http/1.1`, certificates from the current snapshot.
+///
+/// # Errors
+/// Only if the ring provider rejects its own default protocol versions, which it does not.
+pub fn server_config(snapshot: Arc<ArcSwap<Snapshot>>) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(SnapshotResolver { snapshot }));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

@@ -1,0 +1,238 @@
+//! Upstream HTTP/1.1 connections: per-endpoint keep-alive pools, connecting with a timeout, and
+//! sending one request with retries on other endpoints when connecting fails.
+//!
+//! A request is retried only when it provably never reached an upstream: the connection could
+//! not be made, or a pooled connection was found closed before the request was written. A
+//! bodyless request that a reused connection dropped before any response is retried once on a
+//! fresh connection (the upstream closed an idle keep-alive connection as we wrote to it).
+//! The pool type is per protocol so that an h2c pool can sit beside it later.
+
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response};
+use http_body::Body;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::balancer::{Endpoint, InFlight, TargetPool};
+use crate::body::{BodyError, TimeoutBody};
+use crate::config::ProxyConfig;
+use crate::error::ProxyError;
+use crate::metrics::Metrics;
+
+/// Idle keep-alive HTTP/1.1 connections to one endpoint.
+#[derive(Debug)]
+pub struct ConnectionPool {
+    idle: Mutex<Vec<SendRequest<TimeoutBody>>>,
+    max_idle: usize,
+}
+
+impl ConnectionPool {
+    /// An empty pool keeping at most `max_idle` connections.
+    pub fn new(max_idle: usize) -> Self {
+        Self {
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
+    }
+
+    fn take(&self) -> Option<SendRequest<TimeoutBody>> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some(sender) = idle.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, sender: SendRequest<TimeoutBody>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < self.max_idle {
+            idle.push(sender);
+        }
+    }
+
+    /// The number of idle connections.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map_or(0, |idle| idle.len())
+    }
+}
+
+/// A request's hold on its endpoint: the in-flight slot and the connection, returned to the
+/// pool by [`Lease::release`] once the response body has been read to its end.
+#[derive(Debug)]
+pub struct Lease {
+    in_flight: InFlight,
+    sender: SendRequest<TimeoutBody>,
+}
+
+impl Lease {
+    /// The response ended cleanly: the connection may carry another request.
+    pub fn release(self) {
+        self.in_flight.endpoint().pool.put(self.sender);
+    }
+
+    /// The response broke off: the connection is dropped.
+    pub fn fail(self) {}
+
+    /// The endpoint this lease is on.
+    pub fn endpoint(&self) -> &Arc<Endpoint> {
+        self.in_flight.endpoint()
+    }
+}
+
+/// Sends `request` to an endpoint of `pool`, trying up to `config.connect_attempts` endpoints
+/// when connecting fails.
+///
+/// # Errors
+/// [`ProxyError::NoReadyEndpoint`] for an empty pool, [`ProxyError::UpstreamConnect`] when no
+/// endpoint could be reached, [`ProxyError::UpstreamTimeout`] when the response head did not
+/// come in time, [`ProxyError::BodyTimeout`] when the client stalled its body, and
+/// [`ProxyError::UpstreamProtocol`] when the upstream broke the exchange.
+///
+/// # Cancel safety
+/// Dropping the future drops the request; the connection in use is closed, never pooled.
+pub async fn send(
+    pool: &TargetPool,
+    mut request: Request<TimeoutBody>,
+    config: &ProxyConfig,
+    metrics: &Metrics,
+) -> Result<(Response<Incoming>, Lease), ProxyError> {
+    if pool.endpoints.is_empty() {
+        return Err(ProxyError::NoReadyEndpoint);
+    }
+    let mut tried: Vec<usize> = Vec::new();
+    let mut stale_retry_left = true;
+    // Bounds the retries on dead pooled connections, which do not count as attempts.
+    let mut rounds = 0usize;
+    loop {
+        rounds += 1;
+        if rounds > 32 + config.connect_attempts {
+            return Err(ProxyError::UpstreamConnect);
+        }
+        let Some(index) = pool.pick(&tried) else {
+            return Err(ProxyError::UpstreamConnect);
+        };
+        let endpoint = &pool.endpoints[index];
+        let in_flight = endpoint.start_request();
+        let (mut sender, reused) = match endpoint.pool.take() {
+            Some(sender) => (sender, true),
+            None => match connect(endpoint, config).await {
+                Ok(sender) => (sender, false),
+                Err(()) => {
+                    metrics.count_upstream_error(ProxyError::UpstreamConnect);
+                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                    tried.push(index);
+                    if tried.len() >= config.connect_attempts {
+                        return Err(ProxyError::UpstreamConnect);
+                    }
+                    continue;
+                }
+            },
+        };
+        if sender.ready().await.is_err() {
+            // A pooled connection that closed while idle: the request was never written.
+            continue;
+        }
+        let replay = (reused && stale_retry_left && request.body().is_end_stream())
+            .then(|| replayable(&request));
+        let sent = tokio::time::timeout(config.upstream_timeout, sender.try_send_request(request));
+        match sent.await {
+            Ok(Ok(response)) => {
+                endpoint.record_success();
+                return Ok((response, Lease { in_flight, sender }));
+            }
+            Ok(Err(mut failed)) => {
+                if let Some(unsent) = failed.take_message() {
+                    request = unsent;
+                    continue;
+                }
+                let error = failed.into_error();
+                if let Some(rebuilt) = replay.filter(|_| !error.is_user()) {
+                    stale_retry_left = false;
+                    request = rebuilt;
+                    continue;
+                }
+                let cause = classify(&error);
+                if cause == ProxyError::UpstreamProtocol {
+                    metrics.count_upstream_error(cause);
+                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                }
+                tracing::debug!(endpoint = %endpoint.addr, %error, "upstream exchange failed");
+                return Err(cause);
+            }
+            Err(_elapsed) => {
+                metrics.count_upstream_error(ProxyError::UpstreamTimeout);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                return Err(ProxyError::UpstreamTimeout);
+            }
+        }
+    }
+}
+
+async fn connect(
+    endpoint: &Endpoint,
+    config: &ProxyConfig,
+) -> Result<SendRequest<TimeoutBody>, ()> {
+    let stream =
+        match tokio::time::timeout(config.connect_timeout, TcpStream::connect(endpoint.addr)).await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(endpoint = %endpoint.addr, %error, "upstream connect failed");
+                return Err(());
+            }
+            Err(_elapsed) => {
+                tracing::debug!(endpoint = %endpoint.addr, "upstream connect timed out");
+                return Err(());
+            }
+        };
+    // Latency matters more than packet count for proxied requests.
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| tracing::debug!(%error, "upstream handshake failed"))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+/// A copy of a bodyless request, to resend it when a reused connection turned out dead.
+fn replayable(request: &Request<TimeoutBody>) -> Request<TimeoutBody> {
+    let mut copy = Request::new(TimeoutBody::empty());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+fn classify(error: &hyper::Error) -> ProxyError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(body) = current.downcast_ref::<BodyError>() {
+            return match body {
+                BodyError::Timeout => ProxyError::BodyTimeout,
+                BodyError::Io(_) => ProxyError::BadRequest("the request body broke off"),
+            };
+        }
+        source = current.source();
+    }
+    ProxyError::UpstreamProtocol
+}
