@@ -1,0 +1,144 @@
+//! IngressClass selection: which Ingresses are weir's to serve.
+
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use weir_model::{Diagnostic, ObjectRef, Reason};
+
+use crate::{ClassSelection, ClusterSnapshot, IgnoredIngress, TranslateConfig, object_ref};
+
+/// The legacy class annotation, deprecated since Kubernetes 1.18 but still common.
+const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+/// The annotation that marks the cluster's default IngressClass.
+const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
+
+/// An Ingress chosen for translation, with the class it was chosen under.
+pub(crate) struct Selected<'a> {
+    pub(crate) ingress: &'a Ingress,
+    pub(crate) object: ObjectRef,
+    /// The class name (`*` when selected by [`ClassSelection::Everything`] without a class).
+    pub(crate) class: String,
+}
+
+/// The outcome of class selection over a whole snapshot.
+pub(crate) struct Selection<'a> {
+    pub(crate) selected: Vec<Selected<'a>>,
+    pub(crate) ignored: Vec<IgnoredIngress>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// Splits the snapshot's Ingresses into ours and not ours.
+pub(crate) fn select<'a>(snapshot: &'a ClusterSnapshot, config: &TranslateConfig) -> Selection<'a> {
+    let default_class = default_class(snapshot);
+    let mut selection = Selection {
+        selected: Vec::new(),
+        ignored: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    for ingress in snapshot.ingresses() {
+        let object = object_ref(ingress);
+        let requested = requested_class(ingress, &object, &mut selection.diagnostics);
+        let class = requested.or(default_class);
+        match verdict(class, snapshot, &config.classes) {
+            Ok(class) => selection.selected.push(Selected {
+                ingress,
+                object,
+                class,
+            }),
+            Err(reason) => selection.ignored.push(IgnoredIngress {
+                ingress: object,
+                reason,
+            }),
+        }
+    }
+    selection
+}
+
+/// The class an Ingress asks for: `spec.ingressClassName`, else the legacy annotation. When
+/// both are set and disagree, the field wins and the conflict is reported.
+fn requested_class<'a>(
+    ingress: &'a Ingress,
+    object: &ObjectRef,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a str> {
+    let field = ingress
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.ingress_class_name.as_deref())
+        .filter(|name| !name.is_empty());
+    let annotation = ingress
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|annotations| annotations.get(LEGACY_CLASS_ANNOTATION))
+        .map(|value| value.trim())
+        .filter(|name| !name.is_empty());
+    if let (Some(field), Some(annotation)) = (field, annotation)
+        && field != annotation
+    {
+        diagnostics.push(Diagnostic::warning(
+            object,
+            format!("metadata.annotations[{LEGACY_CLASS_ANNOTATION}]"),
+            Reason::ConflictingIngressClass,
+            format!(
+                "annotation names class {annotation:?} but spec.ingressClassName is {field:?}; using {field:?}"
+            ),
+        ));
+    }
+    field.or(annotation)
+}
+
+/// The cluster's default IngressClass, when exactly one is marked default.
+fn default_class(snapshot: &ClusterSnapshot) -> Option<&str> {
+    let mut defaults = snapshot.ingress_classes().filter(|class| is_default(class));
+    let only = defaults.next()?;
+    match defaults.next() {
+        Some(_) => None,
+        None => only.metadata.name.as_deref(),
+    }
+}
+
+fn is_default(class: &IngressClass) -> bool {
+    class
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|annotations| annotations.get(DEFAULT_CLASS_ANNOTATION))
+        .is_some_and(|value| value.trim() == "true")
+}
+
+/// Whether an Ingress of `class` is selected: `Ok(class name)` or `Err(why not)`.
+fn verdict(
+    class: Option<&str>,
+    snapshot: &ClusterSnapshot,
+    selection: &ClassSelection,
+) -> Result<String, String> {
+    match selection {
+        ClassSelection::Everything => Ok(class.unwrap_or("*").to_owned()),
+        ClassSelection::Named(wanted) => match class {
+            Some(class) if class == wanted => Ok(class.to_owned()),
+            Some(class) => Err(format!("class {class:?} is not {wanted:?}")),
+            None => Err(format!(
+                "no class and no default IngressClass; serving only {wanted:?}"
+            )),
+        },
+        ClassSelection::Controller(kind) => {
+            let Some(class) = class else {
+                return Err("no class and no single default IngressClass".to_owned());
+            };
+            let Some(ingress_class) = snapshot.ingress_class(class) else {
+                return Err(format!("IngressClass {class:?} not found"));
+            };
+            let controller = ingress_class
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.controller.as_deref())
+                .unwrap_or_default();
+            if controller == kind.controller_name() {
+                Ok(class.to_owned())
+            } else {
+                Err(format!(
+                    "IngressClass {class:?} belongs to controller {controller:?}"
+                ))
+            }
+        }
+    }
+}

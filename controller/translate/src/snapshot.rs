@@ -1,0 +1,132 @@
+//! The objects a translation reads, indexed for the lookups it makes.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use weir_model::ObjectRef;
+
+/// The label that ties an EndpointSlice to its Service.
+const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// One Kubernetes object of a kind translation reads (boxed: the kinds differ a lot in size).
+#[derive(Clone, Debug)]
+pub enum KubeObject {
+    /// `networking.k8s.io/v1` Ingress.
+    Ingress(Box<Ingress>),
+    /// `networking.k8s.io/v1` IngressClass.
+    IngressClass(Box<IngressClass>),
+    /// `v1` Service.
+    Service(Box<Service>),
+    /// `discovery.k8s.io/v1` EndpointSlice (v1beta1 converted by the reader).
+    EndpointSlice(Box<EndpointSlice>),
+    /// `v1` Secret.
+    Secret(Box<Secret>),
+}
+
+/// A consistent set of objects to translate. Inserting an object with the key of an existing
+/// one replaces it; objects without a namespace are taken to be in `default`.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterSnapshot {
+    ingresses: BTreeMap<(String, String), Ingress>,
+    ingress_classes: BTreeMap<String, IngressClass>,
+    services: BTreeMap<(String, String), Service>,
+    /// By (namespace, service name), then slice name.
+    endpoint_slices: BTreeMap<(String, String), BTreeMap<String, EndpointSlice>>,
+    secrets: BTreeMap<(String, String), Secret>,
+}
+
+impl ClusterSnapshot {
+    /// Adds (or replaces) one object.
+    pub fn insert(&mut self, object: KubeObject) {
+        match object {
+            KubeObject::Ingress(ingress) => {
+                self.ingresses.insert(key(&ingress.metadata), *ingress);
+            }
+            KubeObject::IngressClass(class) => {
+                let name = class.metadata.name.clone().unwrap_or_default();
+                self.ingress_classes.insert(name, *class);
+            }
+            KubeObject::Service(service) => {
+                self.services.insert(key(&service.metadata), *service);
+            }
+            KubeObject::EndpointSlice(slice) => {
+                let (namespace, name) = key(&slice.metadata);
+                let service = slice
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|labels| labels.get(SERVICE_NAME_LABEL))
+                    .cloned()
+                    .unwrap_or_default();
+                self.endpoint_slices
+                    .entry((namespace, service))
+                    .or_default()
+                    .insert(name, *slice);
+            }
+            KubeObject::Secret(secret) => {
+                self.secrets.insert(key(&secret.metadata), *secret);
+            }
+        }
+    }
+
+    /// Every Ingress, ordered by namespace and name.
+    pub fn ingresses(&self) -> impl Iterator<Item = &Ingress> {
+        self.ingresses.values()
+    }
+
+    /// Every IngressClass, ordered by name.
+    pub fn ingress_classes(&self) -> impl Iterator<Item = &IngressClass> {
+        self.ingress_classes.values()
+    }
+
+    /// The IngressClass called `name`.
+    pub fn ingress_class(&self, name: &str) -> Option<&IngressClass> {
+        self.ingress_classes.get(name)
+    }
+
+    /// The Service `namespace/name`.
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
+        self.services.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// The EndpointSlices labelled for Service `namespace/service`, ordered by slice name.
+    pub fn endpoint_slices(
+        &self,
+        namespace: &str,
+        service: &str,
+    ) -> impl Iterator<Item = &EndpointSlice> {
+        self.endpoint_slices
+            .get(&(namespace.to_owned(), service.to_owned()))
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
+    /// The Secret `namespace/name`.
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&Secret> {
+        self.secrets.get(&(namespace.to_owned(), name.to_owned()))
+    }
+}
+
+/// The namespace of an object, `default` when unset.
+pub(crate) fn namespace_of(meta: &ObjectMeta) -> &str {
+    meta.namespace.as_deref().unwrap_or("default")
+}
+
+fn key(meta: &ObjectMeta) -> (String, String) {
+    (
+        namespace_of(meta).to_owned(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The [`ObjectRef`] of an Ingress.
+pub fn object_ref(ingress: &Ingress) -> ObjectRef {
+    ObjectRef::namespaced(
+        "Ingress",
+        namespace_of(&ingress.metadata),
+        ingress.metadata.name.as_deref().unwrap_or_default(),
+    )
+}

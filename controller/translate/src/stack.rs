@@ -1,0 +1,254 @@
+//! One stack: its members' rules merged into ordered virtual hosts.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use weir_model::{
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, PathKind, Reason, Route, RouteSource,
+    StackId, VirtualHost,
+};
+
+use crate::backends::BackendResolver;
+use crate::grouping::Member;
+use crate::hosts::parse_host;
+use crate::paths::{PathError, parse_path};
+use crate::snapshot::namespace_of;
+use crate::{ClusterSnapshot, StackTranslation, annotations, listeners, tls};
+
+/// What answers when no route matches and the stack has no default backend.
+const NOT_FOUND_STATUS: u16 = 404;
+
+/// Stack-wide provider settings read from annotations (first member wins).
+const SETTINGS: [&str; 4] = ["scheme", "subnets", "security-groups", "ssl-policy"];
+
+/// Translates one stack's members (already in group order).
+pub(crate) fn translate_stack(
+    stack: StackId,
+    members: &[Member<'_>],
+    snapshot: &ClusterSnapshot,
+) -> StackTranslation {
+    let Some(first) = members.first() else {
+        return StackTranslation {
+            stack,
+            desired: None,
+            diagnostics: Vec::new(),
+        };
+    };
+    let mut resolver = BackendResolver::new(snapshot);
+    let mut diagnostics = Vec::new();
+    let mut hosts: BTreeMap<HostKey, Vec<(RouteKey, Route)>> = BTreeMap::new();
+    let mut default_action = None;
+    let mut certificates = Vec::new();
+
+    for (position, member) in members.iter().enumerate() {
+        let ingress = member.selected.ingress;
+        let object = &member.selected.object;
+        let namespace = namespace_of(&ingress.metadata);
+        let Some(spec) = &ingress.spec else { continue };
+
+        if let Some(backend) = &spec.default_backend {
+            if default_action.is_none() {
+                default_action =
+                    Some(resolver.resolve(backend, namespace, object, "spec.defaultBackend"));
+            } else {
+                diagnostics.push(Diagnostic::warning(
+                    object,
+                    "spec.defaultBackend",
+                    Reason::DuplicateDefaultBackend,
+                    format!("stack {stack} already has a default backend from an earlier member; this one is ignored"),
+                ));
+            }
+        }
+
+        for (rule_index, rule) in spec.rules.iter().flatten().enumerate() {
+            let host = match parse_host(rule.host.as_deref()) {
+                Ok(host) => host,
+                Err(message) => {
+                    diagnostics.push(Diagnostic::warning(
+                        object,
+                        format!("spec.rules[{rule_index}].host"),
+                        Reason::InvalidHost,
+                        format!("{message}; the rule is dropped"),
+                    ));
+                    continue;
+                }
+            };
+            let routes = hosts.entry(HostKey::new(host)).or_default();
+            let paths = rule
+                .http
+                .as_ref()
+                .map(|http| http.paths.as_slice())
+                .unwrap_or_default();
+            for (path_index, path) in paths.iter().enumerate() {
+                let field = format!("spec.rules[{rule_index}].http.paths[{path_index}]");
+                let path_match = match parse_path(&path.path_type, path.path.as_deref()) {
+                    Ok(path_match) => path_match,
+                    Err(error) => {
+                        let (field, message) = match error {
+                            PathError::PathType(message) => (format!("{field}.pathType"), message),
+                            PathError::Path(message) => (format!("{field}.path"), message),
+                        };
+                        diagnostics.push(Diagnostic::warning(
+                            object,
+                            field,
+                            Reason::InvalidPath,
+                            format!("{message}; the path is dropped"),
+                        ));
+                        continue;
+                    }
+                };
+                let action = resolver.resolve(
+                    &path.backend,
+                    namespace,
+                    object,
+                    &format!("{field}.backend"),
+                );
+                let key = RouteKey {
+                    kind: path_match.kind,
+                    length: Reverse(path_match.path.len()),
+                    path: path_match.path.clone(),
+                    position,
+                    rule: rule_index,
+                    path_index,
+                };
+                let source = RouteSource {
+                    ingress: object.clone(),
+                    rule: rule_index,
+                    path: path_index,
+                };
+                routes.push((
+                    key,
+                    Route {
+                        path: path_match,
+                        action,
+                        source,
+                    },
+                ));
+            }
+        }
+        certificates.extend(tls::certificates(
+            ingress,
+            object,
+            namespace,
+            snapshot,
+            &mut diagnostics,
+        ));
+    }
+
+    let virtual_hosts = hosts
+        .into_iter()
+        .map(|(key, routes)| VirtualHost {
+            routes: ordered_routes(&key.host, routes, &mut diagnostics),
+            host: key.host,
+        })
+        .collect();
+    let listeners = listeners::listeners(members, !certificates.is_empty(), &mut diagnostics);
+    let settings = settings(members, &mut diagnostics);
+    diagnostics.append(&mut resolver.diagnostics);
+    diagnostics.sort();
+    diagnostics.dedup();
+
+    let desired = DesiredLoadBalancer {
+        ingress_class: first.selected.class.clone(),
+        members: members
+            .iter()
+            .map(|member| member.selected.object.clone())
+            .collect(),
+        listeners,
+        virtual_hosts,
+        default_action: default_action.unwrap_or(Action::FixedResponse {
+            status: NOT_FOUND_STATUS,
+        }),
+        target_groups: resolver.target_groups,
+        certificates,
+        settings,
+        stack: stack.clone(),
+    };
+    StackTranslation {
+        stack,
+        desired: Some(desired),
+        diagnostics,
+    }
+}
+
+/// Virtual host precedence: exact hosts, then wildcards with more labels first, then no host.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HostKey {
+    tier: (u8, Reverse<usize>),
+    host: HostMatch,
+}
+
+impl HostKey {
+    fn new(host: HostMatch) -> Self {
+        let tier = match &host {
+            HostMatch::Exact(_) => (0, Reverse(0)),
+            HostMatch::Wildcard(pattern) => (1, Reverse(pattern.split('.').count())),
+            HostMatch::Any => (2, Reverse(0)),
+        };
+        Self { tier, host }
+    }
+}
+
+/// Route precedence within a host: Exact before Prefix, longer paths first, then group order,
+/// then manifest order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct RouteKey {
+    kind: PathKind,
+    length: Reverse<usize>,
+    path: String,
+    position: usize,
+    rule: usize,
+    path_index: usize,
+}
+
+/// Sorts a host's routes and drops those an earlier route with the same path type and path
+/// makes unreachable (reported as shadowed).
+fn ordered_routes(
+    host: &HostMatch,
+    mut routes: Vec<(RouteKey, Route)>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Route> {
+    routes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut ordered: Vec<Route> = Vec::with_capacity(routes.len());
+    for (_, route) in routes {
+        if let Some(winner) = ordered.last().filter(|winner| winner.path == route.path) {
+            diagnostics.push(Diagnostic::warning(
+                &route.source.ingress,
+                format!("spec.rules[{}].http.paths[{}]", route.source.rule, route.source.path),
+                Reason::RuleShadowed,
+                format!(
+                    "host {host} {:?} {} is already routed by {} spec.rules[{}].http.paths[{}], which wins",
+                    route.path.kind, route.path.path, winner.source.ingress, winner.source.rule, winner.source.path
+                ),
+            ));
+            continue;
+        }
+        ordered.push(route);
+    }
+    ordered
+}
+
+/// Provider settings from annotations; the first member (in group order) that sets one wins and
+/// later conflicting values are reported.
+fn settings(members: &[Member<'_>], diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::new();
+    for member in members {
+        for name in SETTINGS {
+            let Some(annotation) = annotations::lookup(member.selected.ingress, name) else {
+                continue;
+            };
+            let existing = settings
+                .entry(name.to_owned())
+                .or_insert_with(|| annotation.value.to_owned());
+            if existing != annotation.value {
+                diagnostics.push(Diagnostic::warning(
+                    &member.selected.object,
+                    annotation.field(),
+                    Reason::InvalidField,
+                    format!("{name} {:?} conflicts with {existing:?} of an earlier member; keeping {existing:?}", annotation.value),
+                ));
+            }
+        }
+    }
+    settings
+}
