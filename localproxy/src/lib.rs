@@ -21,6 +21,7 @@ pub mod admin;
 pub mod balancer;
 pub mod body;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod headers;
 pub mod metrics;
@@ -29,6 +30,7 @@ pub mod proxy;
 pub mod router;
 pub mod server;
 pub mod snapshot;
+pub mod source;
 pub mod tls;
 pub mod upstream;
 

@@ -1,0 +1,159 @@
+//! File mode: a folder of manifests -> `load_dir` -> `translate` -> one model, and a polling
+//! watcher that swaps in every good change and keeps the last good config on a bad one.
+//!
+//! This is the only module that knows about manifests and translation.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use weir_model::{Action, DesiredLoadBalancer, StackId};
+use weir_translate::{ClassSelection, Stacking, TranslateConfig, translate};
+
+use crate::proxy::Proxy;
+
+/// Why a folder could not become a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file could not be read or parsed.
+    #[error(transparent)]
+    Manifests(#[from] weir_manifests::ManifestError),
+}
+
+/// A folder of Kubernetes manifests served as one stack.
+#[derive(Clone, Debug)]
+pub struct ManifestSource {
+    dir: PathBuf,
+    class: Option<String>,
+}
+
+/// What changed on disk, cheaply: every file's path, modification time and size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fingerprint(Vec<(PathBuf, Option<SystemTime>, u64)>);
+
+impl ManifestSource {
+    /// Serves every Ingress under `dir`, or only those of IngressClass `class`.
+    pub fn new(dir: PathBuf, class: Option<String>) -> Self {
+        Self { dir, class }
+    }
+
+    /// Reads and translates the folder into the one model to serve.
+    ///
+    /// Translation diagnostics (a dropped rule, a missing Service) are logged; they degrade the
+    /// model, they do not fail the load. No selected Ingress yields a model that answers 404.
+    ///
+    /// # Errors
+    /// [`LoadError`] when a file cannot be read or a document does not parse.
+    pub fn load(&self) -> Result<DesiredLoadBalancer, LoadError> {
+        let snapshot = weir_manifests::load_dir(&self.dir)?;
+        let classes = match &self.class {
+            Some(name) => ClassSelection::Named(name.clone()),
+            None => ClassSelection::Everything,
+        };
+        let config = TranslateConfig {
+            classes,
+            stacking: Stacking::PerClass,
+        };
+        let translation = translate(&snapshot, &config);
+        for diagnostic in &translation.diagnostics {
+            tracing::warn!(?diagnostic, "translation diagnostic");
+        }
+        let mut models = Vec::new();
+        for stack in translation.stacks {
+            for diagnostic in &stack.diagnostics {
+                tracing::warn!(stack = %stack.stack, ?diagnostic, "translation diagnostic");
+            }
+            models.extend(stack.desired);
+        }
+        if models.len() > 1 {
+            tracing::warn!(
+                stacks = models.len(),
+                "several stacks translated; serving the first"
+            );
+        }
+        Ok(models
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.empty_model()))
+    }
+
+    /// The current fingerprint of the folder (missing files and folders count as empty).
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut entries = Vec::new();
+        collect(&self.dir, &mut entries);
+        entries.sort();
+        Fingerprint(entries)
+    }
+
+    fn empty_model(&self) -> DesiredLoadBalancer {
+        let class = self.class.clone().unwrap_or_else(|| "*".to_owned());
+        DesiredLoadBalancer {
+            stack: StackId::Class(class.clone()),
+            ingress_class: class,
+            members: Vec::new(),
+            listeners: Default::default(),
+            virtual_hosts: Vec::new(),
+            default_action: Action::FixedResponse { status: 404 },
+            target_groups: Default::default(),
+            certificates: Vec::new(),
+            settings: Default::default(),
+        }
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<(PathBuf, Option<SystemTime>, u64)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        if metadata.is_dir() {
+            collect(&path, out);
+        } else {
+            out.push((path, metadata.modified().ok(), metadata.len()));
+        }
+    }
+}
+
+/// Loads `source` into `proxy` now: on success the new snapshot is served, on failure the
+/// previous one stays, the error is logged and `reload_failures` counted.
+pub fn reload(source: &ManifestSource, proxy: &Proxy) -> Result<u64, LoadError> {
+    match source.load() {
+        Ok(model) => {
+            let version = proxy.apply(&model);
+            tracing::info!(
+                version,
+                routes = proxy.snapshot().summary.routes,
+                "configuration loaded"
+            );
+            Ok(version)
+        }
+        Err(error) => {
+            proxy.metrics().reload_failures.inc();
+            tracing::error!(%error, "configuration not loaded; keeping the last good one");
+            Err(error)
+        }
+    }
+}
+
+/// Polls the folder every `interval` and reloads when anything under it changed.
+///
+/// # Cancel safety
+/// Dropping the future stops watching; a reload is synchronous and never half-applied.
+pub async fn watch(
+    source: ManifestSource,
+    proxy: Proxy,
+    interval: Duration,
+    mut seen: Fingerprint,
+) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let current = source.fingerprint();
+        if current != seen {
+            seen = current;
+            let _ = reload(&source, &proxy);
+        }
+    }
+}
