@@ -1,0 +1,344 @@
+//! Ingress conformance over real sockets: manifests -> load_dir -> translate -> weir-proxy ->
+//! echo backends. Cases follow kubernetes-sigs/ingress-controller-conformance (path rules, host
+//! rules, default backend, load balancing) and the Kubernetes docs path-matching table.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{Ep, Manifests, backend, dead_addr, get, ingress, parse, proxy, raw, service};
+use weir_proxy::ProxyConfig;
+
+fn path(path: &str, kind: &str, service: &str) -> String {
+    format!(
+        "          - path: {path}\n            pathType: {kind}\n            backend:\n              service:\n                name: {service}\n                port:\n                  number: 80\n"
+    )
+}
+
+fn rule(host: Option<&str>, paths: &[String]) -> String {
+    let host = host
+        .map(|host| format!("    - host: \"{host}\"\n      http:\n"))
+        .unwrap_or_else(|| "    - http:\n".to_owned());
+    format!("{host}        paths:\n{}", paths.concat())
+}
+
+#[tokio::test]
+async fn path_rules_conformance_and_docs_table() {
+    let names = [
+        "foo-exact",
+        "foo-prefix",
+        "aaa-bbb-prefix",
+        "aaa-prefix",
+        "root-exact",
+    ];
+    let mut documents = Vec::new();
+    for name in names {
+        documents.extend(service(name, &[Ep::ready(backend(name).await)]));
+    }
+    documents.push(ingress(
+        "path-rules",
+        &format!(
+            "  rules:\n{}",
+            rule(
+                Some("path-rules"),
+                &[
+                    path("/foo", "Exact", "foo-exact"),
+                    path("/foo", "Prefix", "foo-prefix"),
+                    path("/aaa/bbb", "Prefix", "aaa-bbb-prefix"),
+                    path("/aaa/", "Prefix", "aaa-prefix"),
+                    path("/", "Exact", "root-exact"),
+                ]
+            )
+        ),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    for (request, want) in [
+        ("/foo", Some("foo-exact")),
+        ("/foo/", Some("foo-prefix")),
+        ("/foo/bar", Some("foo-prefix")),
+        ("/foobar", None),
+        ("/aaa/bbb", Some("aaa-bbb-prefix")),
+        ("/aaa/bbb/", Some("aaa-bbb-prefix")),
+        ("/aaa/bbb/ccc", Some("aaa-bbb-prefix")),
+        ("/aaa/bbbxyz", Some("aaa-prefix")),
+        ("/aaa/ccc", Some("aaa-prefix")),
+        ("/aaa", Some("aaa-prefix")),
+        ("/aaaccc", None),
+        ("/", Some("root-exact")),
+        ("/ccc", None),
+        ("/foo?x=1", Some("foo-exact")),
+    ] {
+        let reply = get(running.http, "path-rules", request).await;
+        assert_eq!(reply.backend(), want, "{request}: {reply:?}");
+        if want.is_none() {
+            assert_eq!(reply.status, 404, "{request}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn host_rules_exact_wildcard_and_hostless() {
+    let mut documents = Vec::new();
+    for name in ["exact", "wildcard", "hostless"] {
+        documents.extend(service(name, &[Ep::ready(backend(name).await)]));
+    }
+    documents.push(ingress(
+        "hosts",
+        &format!(
+            "  rules:\n{}{}{}",
+            rule(Some("foo.bar.com"), &[path("/", "Prefix", "exact")]),
+            rule(Some("*.foo.com"), &[path("/", "Prefix", "wildcard")]),
+            rule(None, &[path("/hostless", "Prefix", "hostless")]),
+        ),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    for (host, request, want) in [
+        ("foo.bar.com", "/", Some("exact")),
+        ("FOO.Bar.com:8080", "/x", Some("exact")),
+        ("foo.bar.com.", "/", Some("exact")),
+        ("bar.foo.com", "/", Some("wildcard")),
+        ("baz.bar.foo.com", "/hostless", Some("hostless")),
+        ("foo.com", "/hostless", Some("hostless")),
+        ("foo.com", "/", None),
+        ("other.example", "/hostless/a", Some("hostless")),
+    ] {
+        let reply = get(running.http, host, request).await;
+        assert_eq!(reply.backend(), want, "{host}{request}: {reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn default_backend_takes_what_no_rule_matches_even_on_a_matched_host() {
+    let mut documents = Vec::new();
+    for name in ["default", "app", "other"] {
+        documents.extend(service(name, &[Ep::ready(backend(name).await)]));
+    }
+    documents.push(ingress(
+        "with-default",
+        &format!(
+            "  defaultBackend:\n    service:\n      name: default\n      port:\n        number: 80\n  rules:\n{}{}",
+            rule(Some("app.example"), &[path("/app", "Prefix", "app")]),
+            rule(None, &[path("/other", "Prefix", "other")]),
+        ),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    assert_eq!(
+        get(running.http, "app.example", "/app/x").await.backend(),
+        Some("app")
+    );
+    // The host matched but no path did: the default backend, never the host-less rule.
+    assert_eq!(
+        get(running.http, "app.example", "/other").await.backend(),
+        Some("default")
+    );
+    assert_eq!(
+        get(running.http, "unknown.example", "/other")
+            .await
+            .backend(),
+        Some("other")
+    );
+    assert_eq!(
+        get(running.http, "unknown.example", "/").await.backend(),
+        Some("default")
+    );
+}
+
+#[tokio::test]
+async fn load_balancing_spreads_over_ready_endpoints_and_skips_terminating_ones() {
+    let mut endpoints = Vec::new();
+    for name in ["one", "two", "three"] {
+        endpoints.push(Ep::ready(backend(name).await));
+    }
+    endpoints.push(Ep {
+        addr: backend("terminating").await,
+        ready: false,
+        terminating: true,
+    });
+    endpoints.push(Ep {
+        addr: backend("unready").await,
+        ready: false,
+        terminating: false,
+    });
+    let mut documents = service("app", &endpoints);
+    documents.push(ingress(
+        "lb",
+        &format!("  rules:\n{}", rule(None, &[path("/", "Prefix", "app")])),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for _ in 0..90 {
+        let reply = get(running.http, "lb.example", "/").await;
+        *seen
+            .entry(reply.backend().expect("an echo answered").to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.values().all(|&hits| hits >= 10), "{seen:?}");
+    assert!(!seen.contains_key("terminating") && !seen.contains_key("unready"));
+}
+
+#[tokio::test]
+async fn failure_statuses_no_route_no_endpoint_connect_failure_and_timeout() {
+    let live = backend("live").await;
+    let dead = dead_addr().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let mut documents = Vec::new();
+    documents.extend(service("mixed", &[Ep::ready(dead), Ep::ready(live)]));
+    documents.extend(service("dead", &[Ep::ready(dead)]));
+    documents.extend(service(
+        "empty",
+        &[Ep {
+            addr: live,
+            ready: false,
+            terminating: false,
+        }],
+    ));
+    documents.extend(service("silent", &[Ep::ready(silent_addr)]));
+    documents.push(ingress(
+        "failures",
+        &format!(
+            "  rules:\n{}",
+            rule(
+                Some("f.example"),
+                &[
+                    path("/mixed", "Prefix", "mixed"),
+                    path("/dead", "Prefix", "dead"),
+                    path("/empty", "Prefix", "empty"),
+                    path("/silent", "Prefix", "silent"),
+                    path("/missing", "Prefix", "no-such-service"),
+                ]
+            )
+        ),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig {
+        upstream_timeout: Duration::from_millis(300),
+        ..ProxyConfig::default()
+    })
+    .await;
+    manifests.apply(&running.proxy);
+    // A refused endpoint is retried on another one: every request succeeds.
+    for _ in 0..20 {
+        assert_eq!(
+            get(running.http, "f.example", "/mixed").await.backend(),
+            Some("live")
+        );
+    }
+    assert_eq!(get(running.http, "f.example", "/dead").await.status, 502);
+    assert_eq!(get(running.http, "f.example", "/empty").await.status, 503);
+    assert_eq!(get(running.http, "f.example", "/missing").await.status, 503);
+    assert_eq!(get(running.http, "f.example", "/silent").await.status, 504);
+    assert_eq!(get(running.http, "f.example", "/nothing").await.status, 404);
+    assert_eq!(get(running.http, "g.example", "/").await.status, 404);
+    let metrics = running.proxy.metrics().render();
+    assert!(
+        metrics.contains("weir_proxy_upstream_errors_total{kind=\"connect\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("weir_proxy_upstream_errors_total{kind=\"timeout\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn headers_forwarded_host_preserved_hop_by_hop_removed() {
+    let mut documents = service("echo", &[Ep::ready(backend("echo").await)]);
+    documents.push(ingress(
+        "h",
+        &format!("  rules:\n{}", rule(None, &[path("/", "Prefix", "echo")])),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    let request = "GET /x HTTP/1.1\r\nHost: App.Example:81\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nProxy-Authorization: Basic eA==\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\nX-Kept: yes\r\n\r\n";
+    let reply = parse(&raw(running.http, request.as_bytes()).await);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.echoed("host"), Some("App.Example:81"));
+    assert_eq!(
+        reply.echoed("x-forwarded-for"),
+        Some("203.0.113.7, 127.0.0.1")
+    );
+    assert_eq!(reply.echoed("x-forwarded-proto"), Some("http"));
+    assert_eq!(reply.echoed("x-forwarded-host"), Some("App.Example:81"));
+    assert_eq!(
+        reply.echoed("x-forwarded-port"),
+        Some(running.http.port().to_string().as_str())
+    );
+    assert_eq!(reply.echoed("x-kept"), Some("yes"));
+    for removed in [
+        "x-secret",
+        "keep-alive",
+        "te",
+        "proxy-authorization",
+        "connection",
+    ] {
+        assert_eq!(
+            reply.echoed(removed),
+            None,
+            "{removed} reached the upstream"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paths_are_normalized_before_routing_and_forwarded_as_routed() {
+    let mut documents = Vec::new();
+    for name in ["public", "admin"] {
+        documents.extend(service(name, &[Ep::ready(backend(name).await)]));
+    }
+    documents.push(ingress(
+        "paths",
+        &format!(
+            "  rules:\n{}",
+            rule(
+                None,
+                &[
+                    path("/admin", "Prefix", "admin"),
+                    path("/public", "Prefix", "public")
+                ]
+            )
+        ),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    let reply = get(running.http, "p", "/%61dmin/x").await;
+    assert_eq!(
+        (reply.backend(), reply.body.lines().nth(1)),
+        (Some("admin"), Some("GET /admin/x"))
+    );
+    let reply = get(running.http, "p", "/public//a").await;
+    assert_eq!(
+        (reply.backend(), reply.body.lines().nth(1)),
+        (Some("public"), Some("GET /public/a"))
+    );
+    // `%2F` stays encoded: one segment, which does not match prefix `/admin`.
+    assert_eq!(get(running.http, "p", "/admin%2Fx").await.status, 404);
+    for bypass in [
+        "/public/../admin",
+        "/public/%2e%2e/admin",
+        "/public/./x",
+        "/a%zz",
+    ] {
+        assert_eq!(get(running.http, "p", bypass).await.status, 400, "{bypass}");
+    }
+}
