@@ -1,0 +1,129 @@
+//! Hostile clients: oversized heads, smuggling shapes, slow and idle connections. The proxy
+//! answers with the right status, frees the connection, and keeps serving everyone else.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Ep, Manifests, Running, backend, get, ingress, parse, proxy, raw, service};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use weir_proxy::ProxyConfig;
+
+async fn running(config: ProxyConfig) -> (Running, Manifests) {
+    let mut documents = service("echo", &[Ep::ready(backend("echo").await)]);
+    documents.push(ingress(
+        "all",
+        "  defaultBackend:\n    service:\n      name: echo\n      port:\n        number: 80\n",
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(config).await;
+    manifests.apply(&running.proxy);
+    (running, manifests)
+}
+
+fn quick() -> ProxyConfig {
+    ProxyConfig {
+        header_read_timeout: Duration::from_millis(400),
+        body_timeout: Duration::from_millis(400),
+        ..ProxyConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn oversized_heads_get_431() {
+    let (running, _manifests) = running(ProxyConfig::default()).await;
+    let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    assert_eq!(parse(&raw(running.http, big.as_bytes()).await).status, 431);
+    let many: String = (0..150).map(|index| format!("X-H{index}: v\r\n")).collect();
+    let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n");
+    assert_eq!(parse(&raw(running.http, many.as_bytes()).await).status, 431);
+    assert_eq!(get(running.http, "a", "/").await.status, 200, "still serving");
+}
+
+#[tokio::test]
+async fn smuggling_shapes_and_ambiguous_requests_get_400() {
+    let (running, _manifests) = running(quick()).await;
+    let cases: &[(&str, &str)] = &[
+        ("two different Content-Lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
+        ("Content-Length with a sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc"),
+        ("Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
+        ("unknown Transfer-Encoding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"),
+        ("Transfer-Encoding on HTTP/1.0", "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("space before colon", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n"),
+        ("obsolete line folding", "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n"),
+        ("bare LF inside a header value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n"),
+        ("two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        ("no Host on HTTP/1.1", "GET / HTTP/1.1\r\n\r\n"),
+        ("Host disagreeing with absolute-form target", "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n"),
+        ("Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+        ("bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+        ("dot segment", "GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ];
+    for (name, request) in cases {
+        let reply = parse(&raw(running.http, request.as_bytes()).await);
+        assert_eq!(reply.status, 400, "{name}: {reply:?}");
+    }
+    assert_eq!(get(running.http, "a", "/").await.status, 200, "still serving");
+}
+
+#[tokio::test]
+async fn a_stalled_request_body_gets_408() {
+    let (running, _manifests) = running(quick()).await;
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    stream.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789").await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+    let reply = parse(&String::from_utf8_lossy(&out));
+    assert_eq!(reply.status, 408, "{reply:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn slowloris_connections_are_cut_and_cannot_starve_others() {
+    let (running, _manifests) = running(quick()).await;
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(running.http).await.expect("connect");
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ").await.expect("write");
+        slow.push(stream);
+    }
+    // While they dribble, others are served.
+    for _ in 0..5 {
+        assert_eq!(get(running.http, "a", "/").await.status, 200);
+        for stream in &mut slow {
+            let _ = stream.write_all(b"x").await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // After the header-read timeout every slow connection has been closed by the proxy.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for stream in &mut slow {
+        let mut buffer = [0u8; 512];
+        let closed = loop {
+            match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buffer)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break true,
+                Ok(Ok(_)) => continue,
+                Err(_) => break false,
+            }
+        };
+        assert!(closed, "a slow connection is still open");
+    }
+    assert_eq!(get(running.http, "a", "/").await.status, 200, "still serving");
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    let (running, _manifests) = running(quick()).await;
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await.expect("write");
+    let mut buffer = vec![0u8; 4096];
+    let read = stream.read(&mut buffer).await.expect("response");
+    assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "idle connection still open after 3 s");
+    assert!(started.elapsed() >= Duration::from_millis(300), "closed too early");
+}
