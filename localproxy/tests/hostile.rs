@@ -33,38 +33,82 @@ fn quick() -> ProxyConfig {
 #[tokio::test]
 async fn oversized_heads_get_431() {
     let (running, _manifests) = running(ProxyConfig::default()).await;
-    let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
     assert_eq!(parse(&raw(running.http, big.as_bytes()).await).status, 431);
     let many: String = (0..150).map(|index| format!("X-H{index}: v\r\n")).collect();
     let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n");
     assert_eq!(parse(&raw(running.http, many.as_bytes()).await).status, 431);
-    assert_eq!(get(running.http, "a", "/").await.status, 200, "still serving");
+    assert_eq!(
+        get(running.http, "a", "/").await.status,
+        200,
+        "still serving"
+    );
 }
 
 #[tokio::test]
 async fn smuggling_shapes_and_ambiguous_requests_get_400() {
     let (running, _manifests) = running(quick()).await;
     let cases: &[(&str, &str)] = &[
-        ("two different Content-Lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
-        ("Content-Length with a sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc"),
-        ("Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
-        ("unknown Transfer-Encoding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"),
-        ("Transfer-Encoding on HTTP/1.0", "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-        ("space before colon", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n"),
-        ("obsolete line folding", "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n"),
-        ("bare LF inside a header value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n"),
-        ("two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        (
+            "two different Content-Lengths",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        ),
+        (
+            "Content-Length with a sign",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+        ),
+        (
+            "Transfer-Encoding not ending in chunked",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        ),
+        (
+            "unknown Transfer-Encoding",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding on HTTP/1.0",
+            "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+        (
+            "space before colon",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n",
+        ),
+        (
+            "obsolete line folding",
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n",
+        ),
+        (
+            "bare LF inside a header value",
+            "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n",
+        ),
+        (
+            "two Host headers",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        ),
         ("no Host on HTTP/1.1", "GET / HTTP/1.1\r\n\r\n"),
-        ("Host disagreeing with absolute-form target", "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n"),
+        (
+            "Host disagreeing with absolute-form target",
+            "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n",
+        ),
         ("Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
-        ("bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+        (
+            "bad chunk size",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        ),
         ("dot segment", "GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n"),
     ];
     for (name, request) in cases {
         let reply = parse(&raw(running.http, request.as_bytes()).await);
         assert_eq!(reply.status, 400, "{name}: {reply:?}");
     }
-    assert_eq!(get(running.http, "a", "/").await.status, 200, "still serving");
+    assert_eq!(
+        get(running.http, "a", "/").await.status,
+        200,
+        "still serving"
+    );
 }
 
 #[tokio::test]
@@ -72,7 +116,10 @@ async fn a_stalled_request_body_gets_408() {
     let (running, _manifests) = running(quick()).await;
     let started = Instant::now();
     let mut stream = TcpStream::connect(running.http).await.expect("connect");
-    stream.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789").await.expect("write");
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789")
+        .await
+        .expect("write");
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
     let reply = parse(&String::from_utf8_lossy(&out));
@@ -86,7 +133,10 @@ async fn slowloris_connections_are_cut_and_cannot_starve_others() {
     let mut slow = Vec::new();
     for _ in 0..200 {
         let mut stream = TcpStream::connect(running.http).await.expect("connect");
-        stream.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ").await.expect("write");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+            .await
+            .expect("write");
         slow.push(stream);
     }
     // While they dribble, others are served.
@@ -110,14 +160,21 @@ async fn slowloris_connections_are_cut_and_cannot_starve_others() {
         };
         assert!(closed, "a slow connection is still open");
     }
-    assert_eq!(get(running.http, "a", "/").await.status, 200, "still serving");
+    assert_eq!(
+        get(running.http, "a", "/").await.status,
+        200,
+        "still serving"
+    );
 }
 
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed() {
     let (running, _manifests) = running(quick()).await;
     let mut stream = TcpStream::connect(running.http).await.expect("connect");
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await.expect("write");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .expect("write");
     let mut buffer = vec![0u8; 4096];
     let read = stream.read(&mut buffer).await.expect("response");
     assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
@@ -125,5 +182,8 @@ async fn idle_keep_alive_connections_are_closed() {
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "idle connection still open after 3 s");
-    assert!(started.elapsed() >= Duration::from_millis(300), "closed too early");
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "closed too early"
+    );
 }

@@ -31,9 +31,25 @@ async fn zero_failed_requests_across_100_swaps_under_load() {
     let (a, b, c) = (backend("a").await, backend("b").await, backend("c").await);
     // Two configurations that differ in routes and in endpoints: every swap removes an
     // endpoint that in-flight requests may be using, and adds another.
-    let first = Manifests::new(&[service("app", &[Ep::ready(a), Ep::ready(b)]), vec![ingress("swap", &routes(false))]].concat());
-    let second = Manifests::new(&[service("app", &[Ep::ready(b), Ep::ready(c)]), vec![ingress("swap", &routes(true))]].concat());
-    let models = [&first, &second].map(|manifests| ManifestSource::new(manifests.dir.clone(), None).load().expect("load"));
+    let first = Manifests::new(
+        &[
+            service("app", &[Ep::ready(a), Ep::ready(b)]),
+            vec![ingress("swap", &routes(false))],
+        ]
+        .concat(),
+    );
+    let second = Manifests::new(
+        &[
+            service("app", &[Ep::ready(b), Ep::ready(c)]),
+            vec![ingress("swap", &routes(true))],
+        ]
+        .concat(),
+    );
+    let models = [&first, &second].map(|manifests| {
+        ManifestSource::new(manifests.dir.clone(), None)
+            .load()
+            .expect("load")
+    });
     let running = proxy(ProxyConfig::default()).await;
     running.proxy.apply(&models[0]);
 
@@ -46,12 +62,18 @@ async fn zero_failed_requests_across_100_swaps_under_load() {
         let addr = running.http;
         clients.push(tokio::spawn(async move {
             let stream = TcpStream::connect(addr).await.expect("connect");
-            let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await.expect("handshake");
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
             tokio::spawn(connection);
             let mut sent = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 let path = if (client + sent) % 2 == 0 { "/" } else { "/x" };
-                let request = Request::get(path).header("host", "swap.example").body(Empty::new()).expect("request");
+                let request = Request::get(path)
+                    .header("host", "swap.example")
+                    .body(Empty::new())
+                    .expect("request");
                 sent += 1;
                 let outcome = async {
                     sender.ready().await?;
@@ -84,7 +106,14 @@ async fn zero_failed_requests_across_100_swaps_under_load() {
         client.await.expect("client task");
     }
     assert_eq!(running.proxy.snapshot().version, SWAPS as u64 + 1);
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "failed requests across swaps");
-    assert!(during > SWAPS * 10, "too little load during the swaps: {during} requests");
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "failed requests across swaps"
+    );
+    assert!(
+        during > SWAPS * 10,
+        "too little load during the swaps: {during} requests"
+    );
     eprintln!("{during} requests during {SWAPS} swaps, 0 failed");
 }

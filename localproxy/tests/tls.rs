@@ -1,0 +1,308 @@
+//! TLS over real sockets: certificate choice by SNI (exact, wildcard, default, none), TLS 1.2
+//! and 1.3, ALPN h2 and http/1.1 with HTTP/2 requests, certificate rotation by swap, and
+//! garbage on the TLS port.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::{Ep, Manifests, Running, backend, ingress, proxy, service};
+use http::Request;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use weir_model::{
+    Certificate, CertificateSource, DesiredLoadBalancer, ObjectRef, PrivateKeyPem, TlsMaterial,
+};
+use weir_proxy::ProxyConfig;
+use weir_proxy::source::ManifestSource;
+
+/// Accepts any server certificate (the test inspects which one was presented) but still checks
+/// the handshake signatures.
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client(versions: &[&'static rustls::SupportedProtocolVersion], alpn: &[&[u8]]) -> TlsConnector {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+    TlsConnector::from(Arc::new(config))
+}
+
+struct TestCert {
+    der: Vec<u8>,
+    certificate: Certificate,
+}
+
+fn cert(hosts: &[&str], names: &[&str]) -> TestCert {
+    let generated = rcgen::generate_simple_self_signed(
+        names
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .expect("rcgen");
+    let material = TlsMaterial::new(
+        generated.cert.pem(),
+        PrivateKeyPem::new(generated.key_pair.serialize_pem()),
+    );
+    TestCert {
+        der: generated.cert.der().to_vec(),
+        certificate: Certificate {
+            hosts: hosts.iter().map(|host| (*host).to_owned()).collect(),
+            source: CertificateSource::Secret {
+                secret: ObjectRef::namespaced("Secret", "default", names[0]),
+                material,
+            },
+            origin: ObjectRef::namespaced("Ingress", "default", "tls"),
+        },
+    }
+}
+
+async fn setup() -> (Running, DesiredLoadBalancer, Manifests) {
+    let mut documents = service("echo", &[Ep::ready(backend("echo").await)]);
+    documents.push(ingress(
+        "all",
+        "  defaultBackend:\n    service:\n      name: echo\n      port:\n        number: 80\n",
+    ));
+    let manifests = Manifests::new(&documents);
+    let model = ManifestSource::new(manifests.dir.clone(), None)
+        .load()
+        .expect("load");
+    (proxy(ProxyConfig::default()).await, model, manifests)
+}
+
+async fn handshake(
+    addr: SocketAddr,
+    connector: &TlsConnector,
+    name: ServerName<'static>,
+) -> TlsStream<TcpStream> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    connector.connect(name, stream).await.expect("handshake")
+}
+
+fn presented(stream: &TlsStream<TcpStream>) -> Vec<u8> {
+    stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .expect("a certificate")[0]
+        .to_vec()
+}
+
+fn dns(name: &str) -> ServerName<'static> {
+    ServerName::try_from(name.to_owned()).expect("dns name")
+}
+
+#[tokio::test]
+async fn sni_selects_exact_then_wildcard_then_default() {
+    let (running, mut model, _manifests) = setup().await;
+    let exact = cert(&["shop.example.com"], &["shop.example.com"]);
+    let wildcard = cert(&["*.example.com"], &["*.example.com"]);
+    let default = cert(&[], &["default.invalid"]);
+    model.certificates = vec![
+        wildcard.certificate.clone(),
+        exact.certificate.clone(),
+        default.certificate.clone(),
+    ];
+    running.proxy.apply(&model);
+    let connector = client(&[&rustls::version::TLS13], &[b"http/1.1"]);
+    for (name, want) in [
+        ("shop.example.com", &exact.der),
+        ("SHOP.example.com", &exact.der),
+        ("blog.example.com", &wildcard.der),
+        ("a.b.example.com", &default.der),
+        ("example.com", &default.der),
+        ("other.test", &default.der),
+    ] {
+        let stream = handshake(running.https, &connector, dns(name)).await;
+        assert!(&presented(&stream) == want, "{name}");
+    }
+    // No SNI (an IP address as server name): the default certificate.
+    let stream = handshake(
+        running.https,
+        &connector,
+        ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()),
+    )
+    .await;
+    assert_eq!(presented(&stream), default.der);
+}
+
+#[tokio::test]
+async fn without_a_default_the_first_certificate_serves_unknown_names_and_rotation_swaps_in() {
+    let (running, mut model, _manifests) = setup().await;
+    let first = cert(&["a.example"], &["a.example"]);
+    model.certificates = vec![first.certificate.clone()];
+    running.proxy.apply(&model);
+    let connector = client(&[&rustls::version::TLS13], &[]);
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("zzz.example")).await),
+        first.der
+    );
+    let rotated = cert(&["a.example"], &["a.example"]);
+    model.certificates = vec![rotated.certificate.clone()];
+    running.proxy.apply(&model);
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("a.example")).await),
+        rotated.der
+    );
+}
+
+#[tokio::test]
+async fn http2_over_alpn_and_tls12_both_work() {
+    let (running, mut model, _manifests) = setup().await;
+    let exact = cert(&["h2.example"], &["h2.example"]);
+    model.certificates = vec![exact.certificate];
+    running.proxy.apply(&model);
+
+    let stream = handshake(
+        running.https,
+        &client(&[&rustls::version::TLS13], &[b"h2", b"http/1.1"]),
+        dns("h2.example"),
+    )
+    .await;
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) = hyper::client::conn::http2::handshake::<_, _, Empty<Bytes>>(
+        TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(connection);
+    for path in ["/a", "/b"] {
+        let request = Request::get(format!("https://h2.example{path}"))
+            .body(Empty::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("h2 response");
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        let body = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes()
+                .to_vec(),
+        )
+        .expect("utf8");
+        assert!(body.starts_with("backend echo\n"), "{body}");
+        assert!(body.contains("x-forwarded-proto: https\n"), "{body}");
+        assert!(body.contains("host: h2.example\n"), "{body}");
+    }
+
+    let stream = handshake(
+        running.https,
+        &client(&[&rustls::version::TLS12], &[b"http/1.1"]),
+        dns("h2.example"),
+    )
+    .await;
+    assert_eq!(
+        stream.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+            .await
+            .expect("h1 handshake");
+    tokio::spawn(connection);
+    let request = Request::get("/")
+        .header("host", "h2.example")
+        .body(Empty::new())
+        .expect("request");
+    assert_eq!(
+        sender
+            .send_request(request)
+            .await
+            .expect("response")
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn garbage_on_the_tls_port_is_dropped_and_counted() {
+    let (running, mut model, _manifests) = setup().await;
+    let only = cert(&["g.example"], &["g.example"]);
+    model.certificates = vec![only.certificate];
+    running.proxy.apply(&model);
+    let mut stream = TcpStream::connect(running.https).await.expect("connect");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: g.example\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut out),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&out).contains("200 OK"));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        running
+            .proxy
+            .metrics()
+            .render()
+            .contains("weir_proxy_tls_handshake_failures_total 1")
+    );
+    let connector = client(&[&rustls::version::TLS13], &[]);
+    handshake(running.https, &connector, dns("g.example")).await;
+}
