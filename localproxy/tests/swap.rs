@@ -69,7 +69,11 @@ async fn zero_failed_requests_across_100_swaps_under_load() {
             tokio::spawn(connection);
             let mut sent = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let path = if (client + sent) % 2 == 0 { "/" } else { "/x" };
+                let path = if (client + sent).is_multiple_of(2) {
+                    "/"
+                } else {
+                    "/x"
+                };
                 let request = Request::get(path)
                     .header("host", "swap.example")
                     .body(Empty::new())

@@ -159,11 +159,16 @@ impl Reply {
 
 /// Sends raw bytes and reads until the server closes (5 s at most).
 pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request).await.expect("write");
+    try_raw(addr, request).await.expect("connect and write")
+}
+
+/// As [`raw`], `None` when the connection cannot be made.
+pub async fn try_raw(addr: SocketAddr, request: &[u8]) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).await.ok()?;
+    stream.write_all(request).await.ok()?;
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Parses the first response of a raw exchange.
@@ -183,6 +188,11 @@ pub fn parse(text: &str) -> Reply {
 
 /// `GET path` with `Host: host` on a fresh connection.
 pub async fn get(addr: SocketAddr, host: &str, path: &str) -> Reply {
+    try_get(addr, host, path).await.expect("connect")
+}
+
+/// As [`get`], `None` when the connection cannot be made.
+pub async fn try_get(addr: SocketAddr, host: &str, path: &str) -> Option<Reply> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    parse(&raw(addr, request.as_bytes()).await)
+    Some(parse(&try_raw(addr, request.as_bytes()).await?))
 }

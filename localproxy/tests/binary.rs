@@ -1,0 +1,115 @@
+//! The `weir-proxy` binary end to end: flags, /readyz, routing from a manifests folder, reload
+//! within a second of a change, and a broken file that keeps the last good configuration.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Ep, Manifests, backend, get, ingress, service, try_get};
+
+/// Ports picked by binding port 0 and releasing them just before the binary binds them.
+async fn free_port() -> SocketAddr {
+    common::dead_addr().await
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn route(host: &str, service: &str) -> String {
+    ingress(
+        host,
+        &format!(
+            "  rules:\n    - host: {host}\n      http:\n        paths:\n          - path: /\n            pathType: Prefix\n            backend:\n              service:\n                name: {service}\n                port:\n                  number: 80\n"
+        ),
+    )
+}
+
+async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what} did not happen within {within:?}");
+}
+
+#[tokio::test]
+async fn serves_a_folder_reloads_on_change_and_keeps_the_last_good_config() {
+    let (one, two) = (backend("one").await, backend("two").await);
+    let mut documents = service("one", &[Ep::ready(one)]);
+    documents.extend(service("two", &[Ep::ready(two)]));
+    let manifests = Manifests::new(&documents);
+    manifests.write("ingress.yaml", &[route("app.example", "one")]);
+    let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
+    let _process = Process(
+        Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
+            .arg("--manifests")
+            .arg(&manifests.dir)
+            .args([
+                "--http-addr",
+                &http.to_string(),
+                "--https-addr",
+                &https.to_string(),
+                "--admin-addr",
+                &admin.to_string(),
+            ])
+            .args(["--poll-interval-ms", "100"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn weir-proxy"),
+    );
+    eventually("readiness", Duration::from_secs(10), || async {
+        try_get(admin, "admin", "/readyz")
+            .await
+            .is_some_and(|reply| reply.status == 200)
+    })
+    .await;
+    assert_eq!(get(admin, "admin", "/healthz").await.status, 200);
+    assert_eq!(get(http, "app.example", "/").await.backend(), Some("one"));
+
+    // A change is served within a second.
+    manifests.write("ingress.yaml", &[route("app.example", "two")]);
+    let changed = Instant::now();
+    eventually("reload", Duration::from_secs(1), || async {
+        get(http, "app.example", "/").await.backend() == Some("two")
+    })
+    .await;
+    eprintln!("reload served after {:?}", changed.elapsed());
+
+    // A broken file: the last good configuration stays, the failure is counted.
+    manifests.write("broken.yaml", &["kind: [unclosed".to_owned()]);
+    eventually("reload failure metric", Duration::from_secs(2), || async {
+        get(admin, "admin", "/metrics")
+            .await
+            .body
+            .contains("weir_proxy_reload_failures_total 1")
+    })
+    .await;
+    assert_eq!(get(http, "app.example", "/").await.backend(), Some("two"));
+    let config = get(admin, "admin", "/config").await;
+    assert!(config.body.contains("\"version\": 2"), "{}", config.body);
+    assert!(config.body.contains("app.example"), "{}", config.body);
+
+    // Fixing it resumes reloading.
+    std::fs::remove_file(manifests.dir.join("broken.yaml")).expect("remove");
+    manifests.write("ingress.yaml", &[route("app.example", "one")]);
+    eventually("recovery", Duration::from_secs(2), || async {
+        get(http, "app.example", "/").await.backend() == Some("one")
+    })
+    .await;
+}
