@@ -32,7 +32,7 @@ pub struct ProxyConfig {
     pub eject_after_failures: u32,
     /// How long an ejected endpoint gets no new requests unless no other is left (default 10 s).
     pub ejection_time: Duration,
-    /// Idle upstream connections kept per endpoint (default 256).
+    /// Idle upstream connections kept per endpoint and worker thread (default 256).
     pub max_idle_per_endpoint: usize,
     /// Emit one `access` log event per request at INFO level (default off).
     pub access_log: bool,

@@ -23,6 +23,7 @@ pub mod body;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod guard;
 pub mod headers;
 pub mod metrics;
 pub mod path;

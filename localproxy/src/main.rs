@@ -52,7 +52,8 @@ struct Cli {
     /// Most concurrent client connections per listener.
     #[arg(long, default_value_t = 10_000)]
     max_connections: usize,
-    /// Worker threads (default: one per CPU).
+    /// Worker threads, each a single-threaded runtime with its own SO_REUSEPORT listeners
+    /// (default: one per CPU).
     #[arg(long)]
     threads: Option<usize>,
     /// Log one line per request (target `access`).
@@ -84,15 +85,12 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = cli.threads {
-        runtime.worker_threads(threads);
-    }
-    let runtime = runtime
+    // The control runtime: admin, watcher, signals (and the demo backend).
+    let control = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(run(cli))
+    control.block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -123,20 +121,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let seen = source.fingerprint();
     // A broken folder at start-up is not fatal: /readyz stays 503 until a good version lands.
     let _ = reload(&source, &proxy);
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {addr}"))
-    };
-    let http = bind(cli.http_addr).await?;
-    let https = bind(cli.https_addr).await?;
-    let admin_listener = bind(cli.admin_addr).await?;
-    tracing::info!(http = %cli.http_addr, https = %cli.https_addr, admin = %cli.admin_addr, "listening");
-    let tasks = [
-        tokio::spawn(server::serve_http(proxy.clone(), http)),
-        tokio::spawn(server::serve_https(proxy.clone(), https)),
-        tokio::spawn(admin::serve_admin(proxy.clone(), admin_listener)),
-    ];
+    let threads = cli
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for index in 0..threads {
+        let bind = |addr: SocketAddr| {
+            server::reuse_port_listener(addr).with_context(|| format!("binding {addr}"))
+        };
+        let (http, https) = (bind(cli.http_addr)?, bind(cli.https_addr)?);
+        let (proxy, mut stopped) = (proxy.clone(), stopped.clone());
+        let worker = std::thread::Builder::new()
+            .name(format!("weir-worker-{index}"))
+            .spawn(move || worker(proxy, http, https, &mut stopped))
+            .context("starting a worker thread")?;
+        workers.push(worker);
+    }
+    let admin_listener = TcpListener::bind(cli.admin_addr)
+        .await
+        .with_context(|| format!("binding {}", cli.admin_addr))?;
+    tracing::info!(http = %cli.http_addr, https = %cli.https_addr, admin = %cli.admin_addr, threads, "listening");
+    tokio::spawn(admin::serve_admin(proxy.clone(), admin_listener));
     tokio::spawn(watch(
         source,
         proxy.clone(),
@@ -145,16 +152,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     ));
     proxy.set_serving(true);
     shutdown_signal().await;
-    tracing::info!("shutting down: no new connections, draining");
+    tracing::info!("shutting down: no new connections, draining for up to 10 s");
     proxy.set_serving(false);
-    for task in &tasks {
-        task.abort();
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while proxy.metrics().active_connections.get() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = stop.send(true);
+    for worker in workers {
+        if let Err(error) = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("a worker panicked"))?
+        {
+            tracing::warn!(%error, "worker ended with an error");
+        }
     }
     Ok(())
+}
+
+/// One core's runtime: accepts on its own `SO_REUSEPORT` listeners until told to stop, then
+/// lets open connections drain (10 s at most).
+fn worker(
+    proxy: Proxy,
+    http: std::net::TcpListener,
+    https: std::net::TcpListener,
+    stopped: &mut tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let http = TcpListener::from_std(http)?;
+        let https = TcpListener::from_std(https)?;
+        let accept = [
+            tokio::spawn(server::serve_http(proxy.clone(), http)),
+            tokio::spawn(server::serve_https(proxy.clone(), https)),
+        ];
+        let _ = stopped.wait_for(|stop| *stop).await;
+        for task in &accept {
+            task.abort();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while proxy.metrics().active_connections.get() > 0 && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    })
 }
 
 async fn shutdown_signal() {

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
+use crate::guard::FramingGuard;
 use crate::proxy::{Downstream, Proxy, Shared, handle};
 use crate::tls::server_config;
 
@@ -42,6 +43,24 @@ pub async fn serve_http(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
 pub async fn serve_https(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
     let config = server_config(Arc::clone(&proxy.shared().snapshot)).map_err(io::Error::other)?;
     serve(proxy, listener, Some(TlsAcceptor::from(config))).await
+}
+
+/// A listening socket with `SO_REUSEPORT`, so that several runtimes (one per core) can each
+/// accept on the same address; the kernel spreads connections over them.
+///
+/// # Errors
+/// If the address cannot be bound. Must be called inside a Tokio runtime; the returned
+/// listener can move to another runtime with [`TcpListener::from_std`].
+pub fn reuse_port_listener(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)?.into_std()
 }
 
 async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) -> io::Result<()> {
@@ -76,15 +95,22 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                 tls: tls.is_some(),
             };
             match tls {
-                None => serve_connection(&builder, shared.clone(), downstream, stream).await,
+                None => {
+                    let stream = guarded(stream, &shared);
+                    serve_connection(&builder, shared.clone(), downstream, stream).await;
+                }
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(
                         shared.config.tls_handshake_timeout,
                         acceptor.accept(stream),
                     );
                     match handshake.await {
+                        Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
+                            serve_connection(&builder, shared.clone(), downstream, stream).await;
+                        }
                         Ok(Ok(stream)) => {
-                            serve_connection(&builder, shared.clone(), downstream, stream).await
+                            let stream = guarded(stream, &shared);
+                            serve_connection(&builder, shared.clone(), downstream, stream).await;
                         }
                         Ok(Err(error)) => {
                             shared.metrics.tls_handshake_failures.inc();
@@ -99,6 +125,17 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
             }
         });
     }
+}
+
+/// HTTP/1 connections get the request-framing guard (HTTP/2 frames bodies itself).
+fn guarded<S>(stream: S, shared: &Shared) -> FramingGuard<S> {
+    let config = &shared.config;
+    FramingGuard::new(
+        stream,
+        config.max_header_bytes,
+        config.max_headers,
+        config.header_read_timeout,
+    )
 }
 
 fn http_builder(shared: &Shared) -> Builder<TokioExecutor> {

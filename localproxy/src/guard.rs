@@ -1,0 +1,464 @@
+//! A request-framing guard in front of the HTTP/1.1 parser: rejects requests that carry both
+//! `Content-Length` and `Transfer-Encoding` with 400.
+//!
+//! hyper resolves that conflict the RFC 9112 way (chunked wins, the connection closes after the
+//! response), which already prevents desynchronisation through weir; but the shape only ever
+//! comes from smuggling attempts, and an upstream or a front proxy could disagree, so weir
+//! refuses it outright. hyper drops the `Content-Length` before a handler sees the request, so
+//! the check has to happen on the bytes:
+//!
+//! ```text
+//! socket ─► Head: hold bytes until a complete head (httparse) ─► CL and TE both? ─► "400" head
+//!              │                                                   └► release head to hyper
+//!              ▼
+//!           Body(n) / Chunked: pass bytes through, counting, until the body ends ─► Head
+//! ```
+//!
+//! Anything the guard cannot follow (an unparseable or oversized head, an invalid chunk, the
+//! HTTP/2 preface, `CONNECT`, `Upgrade`) switches it to pass-through for the rest of the
+//! connection: hyper's own parser then rejects what is malformed. The guard only ever rejects;
+//! it never changes how a request it lets through is framed.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// What hyper receives instead of a conflicting head: an invalid method, which it answers with
+/// 400 and a closed connection.
+const REJECTED_HEAD: &[u8] = b"\x01 / HTTP/1.1\r\n\r\n";
+
+/// Wraps a client stream; see the module documentation.
+#[derive(Debug)]
+pub struct FramingGuard<S> {
+    inner: S,
+    state: State,
+    /// Bytes of an incomplete head, held back from hyper.
+    head: Vec<u8>,
+    /// Bytes ready for hyper.
+    pending: Vec<u8>,
+    pending_at: usize,
+    /// Read buffer for heads, allocated (and zeroed) once per connection.
+    scratch: Vec<u8>,
+    /// Bounds the wait for the connection's first complete head. Later heads are bounded by
+    /// hyper's header-read timer, but the first is held here while hyper's protocol detection
+    /// (which has no timer) waits for bytes.
+    first_head_timeout: Duration,
+    first_head_deadline: Option<Pin<Box<Sleep>>>,
+    released_a_head: bool,
+    max_head: usize,
+    max_headers: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Head,
+    Body(u64),
+    Chunked(Chunk),
+    PassThrough,
+    Rejected,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Chunk {
+    Size { value: u64, digits: u8 },
+    Extension { value: u64 },
+    Data(u64),
+    DataEnd,
+    Trailer { line: usize },
+}
+
+impl<S> FramingGuard<S> {
+    /// Guards `inner`; heads larger than `max_head` bytes or with more than `max_headers`
+    /// headers are passed through for hyper to reject. A first head not complete within
+    /// `first_head_timeout` fails the connection (slowloris).
+    pub fn new(
+        inner: S,
+        max_head: usize,
+        max_headers: usize,
+        first_head_timeout: Duration,
+    ) -> Self {
+        Self {
+            inner,
+            state: State::Head,
+            head: Vec::new(),
+            pending: Vec::new(),
+            pending_at: 0,
+            scratch: Vec::new(),
+            first_head_timeout,
+            first_head_deadline: None,
+            released_a_head: false,
+            max_head,
+            max_headers,
+        }
+    }
+
+    /// Inspects held head bytes: releases complete heads (and the body bytes after them).
+    fn check_heads(&mut self) {
+        while self.state == State::Head && !self.head.is_empty() {
+            let mut headers = vec![httparse::EMPTY_HEADER; self.max_headers];
+            let mut request = httparse::Request::new(&mut headers);
+            let length = match request.parse(&self.head) {
+                Ok(httparse::Status::Complete(length)) => length,
+                Ok(httparse::Status::Partial) if self.head.len() <= self.max_head => return,
+                Ok(httparse::Status::Partial) | Err(_) => {
+                    self.state = State::PassThrough;
+                    let held = std::mem::take(&mut self.head);
+                    self.pending.extend_from_slice(&held);
+                    return;
+                }
+            };
+            let next = framing(&request);
+            if next == State::Rejected {
+                self.state = State::Rejected;
+                self.head.clear();
+                self.pending.extend_from_slice(REJECTED_HEAD);
+                return;
+            }
+            self.state = next;
+            self.released_a_head = true;
+            self.first_head_deadline = None;
+            let rest = self.head.split_off(length);
+            let head = std::mem::replace(&mut self.head, rest);
+            self.pending.extend_from_slice(&head);
+            let rest = std::mem::take(&mut self.head);
+            let body = self.advance_body(&rest);
+            self.pending.extend_from_slice(&rest[..body]);
+            self.head = rest[body..].to_vec();
+        }
+        if self.state == State::PassThrough && !self.head.is_empty() {
+            let held = std::mem::take(&mut self.head);
+            self.pending.extend_from_slice(&held);
+        }
+    }
+
+    /// Accounts for body bytes; returns how many of `bytes` belong to the current body (the
+    /// rest starts the next head).
+    fn advance_body(&mut self, bytes: &[u8]) -> usize {
+        let mut at = 0;
+        while at < bytes.len() {
+            match &mut self.state {
+                State::Head => return at,
+                State::PassThrough | State::Rejected => return bytes.len(),
+                State::Body(remaining) => {
+                    let take = usize::try_from(*remaining)
+                        .map_or(bytes.len() - at, |left| left.min(bytes.len() - at));
+                    *remaining -= take as u64;
+                    at += take;
+                    if *remaining == 0 {
+                        self.state = State::Head;
+                    }
+                }
+                State::Chunked(Chunk::Data(remaining)) => {
+                    let take = usize::try_from(*remaining)
+                        .map_or(bytes.len() - at, |left| left.min(bytes.len() - at));
+                    *remaining -= take as u64;
+                    at += take;
+                    if *remaining == 0 {
+                        self.state = State::Chunked(Chunk::DataEnd);
+                    }
+                }
+                State::Chunked(chunk) => {
+                    self.state = step(*chunk, bytes[at]);
+                    at += 1;
+                }
+            }
+        }
+        at
+    }
+}
+
+/// The state after a complete request head.
+fn framing(request: &httparse::Request<'_, '_>) -> State {
+    if matches!(request.method, Some("PRI" | "CONNECT")) {
+        return State::PassThrough;
+    }
+    let mut transfer_encoding: Option<&[u8]> = None;
+    let mut content_length: Option<Option<u64>> = None;
+    for header in request.headers.iter() {
+        if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding = Some(header.value);
+        } else if header.name.eq_ignore_ascii_case("content-length") {
+            let value = std::str::from_utf8(header.value)
+                .ok()
+                .filter(|text| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()))
+                .and_then(|text| text.parse::<u64>().ok());
+            content_length = match content_length {
+                None => Some(value),
+                Some(previous) if previous == value => Some(value),
+                Some(_) => Some(None),
+            };
+        } else if header.name.eq_ignore_ascii_case("upgrade") {
+            return State::PassThrough;
+        }
+    }
+    match (transfer_encoding, content_length) {
+        (Some(_), Some(_)) => State::Rejected,
+        (Some(codings), None) => {
+            let last = codings
+                .rsplit(|&byte| byte == b',')
+                .next()
+                .unwrap_or_default();
+            if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                State::Chunked(Chunk::Size {
+                    value: 0,
+                    digits: 0,
+                })
+            } else {
+                State::PassThrough
+            }
+        }
+        (None, Some(Some(0))) | (None, None) => State::Head,
+        (None, Some(Some(length))) => State::Body(length),
+        (None, Some(None)) => State::PassThrough,
+    }
+}
+
+/// One byte of chunked framing outside chunk data.
+fn step(chunk: Chunk, byte: u8) -> State {
+    let next = match (chunk, byte) {
+        (Chunk::Size { value, digits }, _) if byte.is_ascii_hexdigit() => {
+            let digit = u64::from(char::from(byte).to_digit(16).unwrap_or(0));
+            if digits >= 15 {
+                return State::PassThrough;
+            }
+            Chunk::Size {
+                value: value << 4 | digit,
+                digits: digits + 1,
+            }
+        }
+        (Chunk::Size { value, digits }, b';' | b' ' | b'\t') if digits > 0 => {
+            Chunk::Extension { value }
+        }
+        (Chunk::Size { value, digits }, b'\r') if digits > 0 => Chunk::Extension { value },
+        (Chunk::Size { value, digits }, b'\n') if digits > 0 => end_of_size(value),
+        (Chunk::Extension { value }, b'\n') => end_of_size(value),
+        (Chunk::Extension { value }, _) => Chunk::Extension { value },
+        (Chunk::DataEnd, b'\r') => Chunk::DataEnd,
+        (Chunk::DataEnd, b'\n') => Chunk::Size {
+            value: 0,
+            digits: 0,
+        },
+        (Chunk::Trailer { line: 0 }, b'\n') => return State::Head,
+        (Chunk::Trailer { .. }, b'\n') => Chunk::Trailer { line: 0 },
+        (Chunk::Trailer { line }, b'\r') => Chunk::Trailer { line },
+        (Chunk::Trailer { line }, _) => Chunk::Trailer { line: line + 1 },
+        _ => return State::PassThrough,
+    };
+    State::Chunked(next)
+}
+
+fn end_of_size(value: u64) -> Chunk {
+    if value == 0 {
+        Chunk::Trailer { line: 0 }
+    } else {
+        Chunk::Data(value)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for FramingGuard<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if this.pending_at < this.pending.len() {
+                let count = out.remaining().min(this.pending.len() - this.pending_at);
+                out.put_slice(&this.pending[this.pending_at..this.pending_at + count]);
+                this.pending_at += count;
+                if this.pending_at == this.pending.len() {
+                    this.pending.clear();
+                    this.pending_at = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            match this.state {
+                State::PassThrough => return Pin::new(&mut this.inner).poll_read(cx, out),
+                State::Rejected => return Poll::Ready(Ok(())),
+                State::Body(_) | State::Chunked(_) => {
+                    let before = out.filled().len();
+                    ready!(Pin::new(&mut this.inner).poll_read(cx, out))?;
+                    let read = out.filled().len() - before;
+                    if read == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                    let body = this.advance_body(&out.filled()[before..]);
+                    if body < read {
+                        this.head.extend_from_slice(&out.filled()[before + body..]);
+                        out.set_filled(before + body);
+                        this.check_heads();
+                        if body == 0 {
+                            continue;
+                        }
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                State::Head => {
+                    if this.scratch.is_empty() {
+                        this.scratch = vec![0; 8192];
+                    }
+                    let mut read = ReadBuf::new(&mut this.scratch);
+                    if Pin::new(&mut this.inner)
+                        .poll_read(cx, &mut read)?
+                        .is_pending()
+                    {
+                        if !this.released_a_head {
+                            let timeout = this.first_head_timeout;
+                            let deadline = this
+                                .first_head_deadline
+                                .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                            if deadline.as_mut().poll(cx).is_ready() {
+                                return Poll::Ready(Err(io::Error::new(
+                                    io::ErrorKind::TimedOut,
+                                    "request head timed out",
+                                )));
+                            }
+                        }
+                        return Poll::Pending;
+                    }
+                    let count = read.filled().len();
+                    if count == 0 {
+                        if this.head.is_empty() {
+                            return Poll::Ready(Ok(()));
+                        }
+                        // End of stream inside a head: hand hyper what came, it reports the error.
+                        this.state = State::PassThrough;
+                        let held = std::mem::take(&mut this.head);
+                        this.pending.extend_from_slice(&held);
+                        continue;
+                    }
+                    this.head.extend_from_slice(&this.scratch[..count]);
+                    this.check_heads();
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for FramingGuard<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    /// What hyper would read through the guard, fed in pieces of `step` bytes.
+    async fn through(input: &[u8], piece: usize) -> Vec<u8> {
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let input = input.to_vec();
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            for part in input.chunks(piece) {
+                client.write_all(part).await.expect("write");
+                tokio::task::yield_now().await;
+            }
+        });
+        let mut guard = FramingGuard::new(server, 16 * 1024, 100, Duration::from_secs(5));
+        let mut out = Vec::new();
+        let _ = guard.read_to_end(&mut out).await;
+        writer.await.expect("writer");
+        out
+    }
+
+    #[tokio::test]
+    async fn well_framed_pipelines_pass_unchanged_in_any_pieces() {
+        let input = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
+GET /b HTTP/1.1\r\nHost: a\r\n\r\n\
+POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\n\
+GET /d HTTP/1.1\r\nHost: a\r\n\r\n";
+        for piece in [1, 2, 7, 64, input.len()] {
+            assert_eq!(
+                through(input, piece).await,
+                input.to_vec(),
+                "pieces of {piece}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn content_length_with_transfer_encoding_is_rejected_even_after_other_requests() {
+        let first = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
+        for smuggled in [
+            &b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\ncontent-length: 4\r\n\r\n0\r\n\r\n",
+        ] {
+            for piece in [1, 5, 1000] {
+                let mut input = first.clone();
+                input.extend_from_slice(smuggled);
+                let mut want = first.clone();
+                want.extend_from_slice(REJECTED_HEAD);
+                assert_eq!(through(&input, piece).await, want);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_conflict_hidden_in_a_body_is_not_a_head() {
+        let body = "GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let input = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        assert_eq!(through(input.as_bytes(), 3).await, input.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_first_head_that_never_completes_times_out() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.1\r\nX: ")
+            .await
+            .expect("write");
+        let mut guard = FramingGuard::new(server, 16 * 1024, 100, Duration::from_millis(50));
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(2), guard.read_to_end(&mut out)).await;
+        let error = read.expect("the guard gave up").expect_err("timed out");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn what_the_guard_cannot_follow_passes_through() {
+        for input in [
+            &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04"[..],
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\nrest",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nContent-Length: 1\r\n",
+            b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n",
+        ] {
+            assert_eq!(through(input, 4).await, input.to_vec());
+        }
+    }
+}
