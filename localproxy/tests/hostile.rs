@@ -163,7 +163,7 @@ async fn slowloris_connections_are_cut_and_cannot_starve_others() {
     // While they dribble, others are served.
     for _ in 0..5 {
         assert_eq!(get(running.http, "a", "/").await.status, 200);
-        for stream in &mut slow {
+        for stream in slow.iter_mut().skip(50) {
             let _ = stream.write_all(b"x").await;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
