@@ -6,7 +6,10 @@
 
 /// Whether `pattern` matches `text` as an ALB host-header condition value.
 pub fn host_matches(pattern: &str, host: &str) -> bool {
-    matches(pattern.to_ascii_lowercase().as_bytes(), host.to_ascii_lowercase().as_bytes())
+    matches(
+        pattern.to_ascii_lowercase().as_bytes(),
+        host.to_ascii_lowercase().as_bytes(),
+    )
 }
 
 /// Whether `pattern` matches `path` as an ALB path-pattern condition value.

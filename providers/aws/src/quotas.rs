@@ -39,12 +39,24 @@ impl Default for QuotaLimits {
 
 /// Every quota or ALB expressiveness limit the stack breaks, as errors: a stack with any of them
 /// must not be applied.
-pub fn check_quotas(desired: &DesiredLoadBalancer, view: &AlbView, limits: &QuotaLimits) -> Vec<Diagnostic> {
+pub fn check_quotas(
+    desired: &DesiredLoadBalancer,
+    view: &AlbView,
+    limits: &QuotaLimits,
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    let stack_object = desired.members.first().cloned().unwrap_or_else(|| ObjectRef::cluster("Stack", &desired.stack.to_string()));
+    let stack_object = desired
+        .members
+        .first()
+        .cloned()
+        .unwrap_or_else(|| ObjectRef::cluster("Stack", &desired.stack.to_string()));
     let stack = &desired.stack;
 
-    let routing_listeners = view.listeners.iter().filter(|listener| listener.routes()).count();
+    let routing_listeners = view
+        .listeners
+        .iter()
+        .filter(|listener| listener.routes())
+        .count();
     let rules = view.rules.len() * routing_listeners;
     if rules > limits.rules_per_load_balancer {
         problems.push(Diagnostic::error(
@@ -63,7 +75,15 @@ pub fn check_quotas(desired: &DesiredLoadBalancer, view: &AlbView, limits: &Quot
         if values > limits.condition_values_per_rule
             && let RulePurpose::Route(source) = &rule.purpose
         {
-            problems.push(Diagnostic::error(&source.ingress, format!("spec.rules[{}]", source.rule), Reason::QuotaExceeded, format!("rule needs {values} condition values, more than {}", limits.condition_values_per_rule)));
+            problems.push(Diagnostic::error(
+                &source.ingress,
+                format!("spec.rules[{}]", source.rule),
+                Reason::QuotaExceeded,
+                format!(
+                    "rule needs {values} condition values, more than {}",
+                    limits.condition_values_per_rule
+                ),
+            ));
         }
     }
     let target_groups = desired.target_groups.len();
@@ -72,7 +92,10 @@ pub fn check_quotas(desired: &DesiredLoadBalancer, view: &AlbView, limits: &Quot
             &stack_object,
             "spec.rules",
             Reason::QuotaExceeded,
-            format!("stack {stack} uses {target_groups} target groups, more than the {} an ALB allows", limits.target_groups_per_load_balancer),
+            format!(
+                "stack {stack} uses {target_groups} target groups, more than the {} an ALB allows",
+                limits.target_groups_per_load_balancer
+            ),
         ));
     }
     let certificates = certificate_count(desired);
@@ -99,7 +122,12 @@ fn certificate_count(desired: &DesiredLoadBalancer) -> usize {
             CertificateSource::AcmArn(arn) => {
                 distinct.insert(arn.clone());
             }
-            CertificateSource::Discover => distinct.extend(certificate.hosts.iter().map(|host| format!("discover:{host}"))),
+            CertificateSource::Discover => distinct.extend(
+                certificate
+                    .hosts
+                    .iter()
+                    .map(|host| format!("discover:{host}")),
+            ),
         }
     }
     distinct.len()
@@ -110,16 +138,27 @@ fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for (host, route) in desired.routes() {
         let source = &route.source;
-        let field = format!("spec.rules[{}].http.paths[{}].path", source.rule, source.path);
+        let field = format!(
+            "spec.rules[{}].http.paths[{}].path",
+            source.rule, source.path
+        );
         let path = &route.path.path;
-        if let Some(bad) = path.chars().find(|c| !c.is_ascii_alphanumeric() && !PATH_PUNCTUATION.contains(*c)) {
+        if let Some(bad) = path
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && !PATH_PUNCTUATION.contains(*c))
+        {
             problems.push(Diagnostic::error(&source.ingress, field.clone(), Reason::UnsupportedByProvider, format!("path {path:?} holds {bad:?}, which an ALB path condition cannot match literally")));
         }
         if path.len() + 2 > MAX_CONDITION_VALUE_LENGTH {
             problems.push(Diagnostic::error(&source.ingress, field, Reason::UnsupportedByProvider, format!("path {path:?} is longer than an ALB path condition allows ({MAX_CONDITION_VALUE_LENGTH} characters with its /* suffix)")));
         }
         if host.as_str().len() + 2 > MAX_CONDITION_VALUE_LENGTH {
-            problems.push(Diagnostic::error(&source.ingress, format!("spec.rules[{}].host", source.rule), Reason::UnsupportedByProvider, format!("host {host} is longer than an ALB host condition allows")));
+            problems.push(Diagnostic::error(
+                &source.ingress,
+                format!("spec.rules[{}].host", source.rule),
+                Reason::UnsupportedByProvider,
+                format!("host {host} is longer than an ALB host condition allows"),
+            ));
         }
     }
     problems.sort();

@@ -17,7 +17,9 @@
 use std::fmt;
 
 use serde::Serialize;
-use weir_model::{Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route, RouteSource};
+use weir_model::{
+    Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route, RouteSource,
+};
 
 use crate::glob;
 
@@ -88,10 +90,29 @@ pub enum RulePurpose {
 
 impl fmt::Display for AlbRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:>5}  host={:<24} path={:<24} -> {}", self.priority, self.host.as_deref().unwrap_or("*"), if self.paths.is_empty() { "*".to_owned() } else { self.paths.join(",") }, self.action)?;
+        write!(
+            f,
+            "{:>5}  host={:<24} path={:<24} -> {}",
+            self.priority,
+            self.host.as_deref().unwrap_or("*"),
+            if self.paths.is_empty() {
+                "*".to_owned()
+            } else {
+                self.paths.join(",")
+            },
+            self.action
+        )?;
         match &self.purpose {
-            RulePurpose::Route(source) => write!(f, "  ({} spec.rules[{}].http.paths[{}])", source.ingress, source.rule, source.path),
-            RulePurpose::GuardedRoute(source) => write!(f, "  (guard copy of {} spec.rules[{}].http.paths[{}])", source.ingress, source.rule, source.path),
+            RulePurpose::Route(source) => write!(
+                f,
+                "  ({} spec.rules[{}].http.paths[{}])",
+                source.ingress, source.rule, source.path
+            ),
+            RulePurpose::GuardedRoute(source) => write!(
+                f,
+                "  (guard copy of {} spec.rules[{}].http.paths[{}])",
+                source.ingress, source.rule, source.path
+            ),
             RulePurpose::CatchAll => f.write_str("  (catch-all)"),
         }
     }
@@ -144,17 +165,39 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
         .collect();
     let mut blocks = Vec::new();
     for vhost in &desired.virtual_hosts {
-        let routes = vhost.routes.iter().map(|route| (path_patterns(&route.path), route.action.clone(), RulePurpose::Route(route.source.clone())));
+        let routes = vhost.routes.iter().map(|route| {
+            (
+                path_patterns(&route.path),
+                route.action.clone(),
+                RulePurpose::Route(route.source.clone()),
+            )
+        });
         let block = match &vhost.host {
-            HostMatch::Exact(host) => Block::new(Some(host.clone()), Some(host.clone()), routes.collect()),
+            HostMatch::Exact(host) => {
+                Block::new(Some(host.clone()), Some(host.clone()), routes.collect())
+            }
             HostMatch::Wildcard(pattern) => {
                 let suffix = &pattern[1..];
                 let guard_routes = host_less
                     .iter()
-                    .map(|route| (path_patterns(&route.path), route.action.clone(), RulePurpose::GuardedRoute(route.source.clone())))
+                    .map(|route| {
+                        (
+                            path_patterns(&route.path),
+                            route.action.clone(),
+                            RulePurpose::GuardedRoute(route.source.clone()),
+                        )
+                    })
                     .collect();
-                blocks.push(Block::new(Some(format!("*.*{suffix}")), Some(format!("a.a{suffix}")), guard_routes));
-                Block::new(Some(pattern.clone()), Some(format!("a{suffix}")), routes.collect())
+                blocks.push(Block::new(
+                    Some(format!("*.*{suffix}")),
+                    Some(format!("a.a{suffix}")),
+                    guard_routes,
+                ));
+                Block::new(
+                    Some(pattern.clone()),
+                    Some(format!("a{suffix}")),
+                    routes.collect(),
+                )
             }
             HostMatch::Any => Block::new(None, None, routes.collect()),
         };
@@ -167,7 +210,12 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
             rules.push((block.host.clone(), paths, action, purpose));
         }
         if catch_all {
-            rules.push((block.host.clone(), Vec::new(), desired.default_action.clone(), RulePurpose::CatchAll));
+            rules.push((
+                block.host.clone(),
+                Vec::new(),
+                desired.default_action.clone(),
+                RulePurpose::CatchAll,
+            ));
         }
     }
     let mut priority = 0;
@@ -175,15 +223,32 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
         .into_iter()
         .map(|(host, paths, action, purpose)| {
             priority += 1;
-            AlbRule { priority, host, paths, action, purpose }
+            AlbRule {
+                priority,
+                host,
+                paths,
+                action,
+                purpose,
+            }
         })
         .collect()
 }
 
 impl Block {
-    fn new(host: Option<String>, representative: Option<String>, routes: Vec<(Vec<String>, Action, RulePurpose)>) -> Self {
-        let covers_all_paths = routes.iter().any(|(paths, _, _)| paths.iter().any(|path| path == "/*"));
-        Self { host, representative, routes, covers_all_paths }
+    fn new(
+        host: Option<String>,
+        representative: Option<String>,
+        routes: Vec<(Vec<String>, Action, RulePurpose)>,
+    ) -> Self {
+        let covers_all_paths = routes
+            .iter()
+            .any(|(paths, _, _)| paths.iter().any(|path| path == "/*"));
+        Self {
+            host,
+            representative,
+            routes,
+            covers_all_paths,
+        }
     }
 }
 

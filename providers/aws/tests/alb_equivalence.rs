@@ -8,10 +8,31 @@ use proptest::prelude::*;
 use serde_json::json;
 use weir_model::{Action, DesiredLoadBalancer, normalize_host};
 use weir_provider_aws::{ListenerDefault, glob, render};
-use weir_translate::{ClassSelection, ClusterSnapshot, KubeObject, Stacking, TranslateConfig, translate};
+use weir_translate::{
+    ClassSelection, ClusterSnapshot, KubeObject, Stacking, TranslateConfig, translate,
+};
 
-const HOSTS: [&str; 7] = ["foo.com", "bar.foo.com", "a.bar.foo.com", "*.foo.com", "*.bar.foo.com", "*.com", ""];
-const REQUEST_HOSTS: [&str; 10] = ["foo.com", "bar.foo.com", "a.bar.foo.com", "x.foo.com", "x.y.foo.com", "com", "x.com", "Bar.FOO.com:8080", "other.org", "b.a.bar.foo.com"];
+const HOSTS: [&str; 7] = [
+    "foo.com",
+    "bar.foo.com",
+    "a.bar.foo.com",
+    "*.foo.com",
+    "*.bar.foo.com",
+    "*.com",
+    "",
+];
+const REQUEST_HOSTS: [&str; 10] = [
+    "foo.com",
+    "bar.foo.com",
+    "a.bar.foo.com",
+    "x.foo.com",
+    "x.y.foo.com",
+    "com",
+    "x.com",
+    "Bar.FOO.com:8080",
+    "other.org",
+    "b.a.bar.foo.com",
+];
 const SEGMENTS: [&str; 3] = ["a", "b", "ab"];
 const PATH_TYPES: [&str; 3] = ["Exact", "Prefix", "ImplementationSpecific"];
 
@@ -23,17 +44,27 @@ struct PathRule {
 }
 
 fn path_strategy() -> impl Strategy<Value = String> {
-    (prop::collection::vec(prop::sample::select(SEGMENTS.to_vec()), 0..=3), any::<bool>()).prop_map(|(segments, trailing)| {
-        let mut path = format!("/{}", segments.join("/"));
-        if trailing && path != "/" {
-            path.push('/');
-        }
-        path
-    })
+    (
+        prop::collection::vec(prop::sample::select(SEGMENTS.to_vec()), 0..=3),
+        any::<bool>(),
+    )
+        .prop_map(|(segments, trailing)| {
+            let mut path = format!("/{}", segments.join("/"));
+            if trailing && path != "/" {
+                path.push('/');
+            }
+            path
+        })
 }
 
 fn rule_strategy() -> impl Strategy<Value = PathRule> {
-    (0..HOSTS.len(), 0..PATH_TYPES.len(), path_strategy()).prop_map(|(host, path_type, path)| PathRule { host, path_type, path })
+    (0..HOSTS.len(), 0..PATH_TYPES.len(), path_strategy()).prop_map(|(host, path_type, path)| {
+        PathRule {
+            host,
+            path_type,
+            path,
+        }
+    })
 }
 
 /// One Ingress of the group: its group order, its path rules and whether it has a default backend.
@@ -69,7 +100,8 @@ fn snapshot(members: &[Member]) -> ClusterSnapshot {
         snapshot.insert(service(&default_name));
         let mut spec = json!({"rules": rules});
         if *default_backend {
-            spec["defaultBackend"] = json!({"service": {"name": default_name, "port": {"number": 80}}});
+            spec["defaultBackend"] =
+                json!({"service": {"name": default_name, "port": {"number": 80}}});
         }
         let ingress: Ingress = serde_json::from_value(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
@@ -100,15 +132,28 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
         }
     }
     let host_of = |rule: &PathRule| HOSTS[rule.host];
-    let exact: Vec<_> = flat.iter().filter(|(_, _, rule)| host_of(rule) == host).collect();
+    let exact: Vec<_> = flat
+        .iter()
+        .filter(|(_, _, rule)| host_of(rule) == host)
+        .collect();
     let wildcard: Vec<_> = flat
         .iter()
         .filter(|(_, _, rule)| {
-            host_of(rule).strip_prefix('*').is_some_and(|suffix| host.ends_with(suffix) && !host[..host.len() - suffix.len()].contains('.') && host.len() > suffix.len())
+            host_of(rule).strip_prefix('*').is_some_and(|suffix| {
+                host.ends_with(suffix)
+                    && !host[..host.len() - suffix.len()].contains('.')
+                    && host.len() > suffix.len()
+            })
         })
         .collect();
-    let host_less: Vec<_> = flat.iter().filter(|(_, _, rule)| host_of(rule).is_empty()).collect();
-    let tier = [exact, wildcard, host_less].into_iter().find(|tier| !tier.is_empty()).unwrap_or_default();
+    let host_less: Vec<_> = flat
+        .iter()
+        .filter(|(_, _, rule)| host_of(rule).is_empty())
+        .collect();
+    let tier = [exact, wildcard, host_less]
+        .into_iter()
+        .find(|tier| !tier.is_empty())
+        .unwrap_or_default();
     let mut best: Option<((u8, std::cmp::Reverse<usize>, usize, usize), usize)> = None;
     for (rank, id, rule) in tier {
         let is_exact = PATH_TYPES[rule.path_type] == "Exact";
@@ -118,8 +163,17 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
             }
             (0, std::cmp::Reverse(rule.path.len()), *rank, *id)
         } else {
-            let prefix = if rule.path.len() > 1 { rule.path.trim_end_matches('/') } else { "/" };
-            let elements = |p: &str| p.split('/').filter(|e| !e.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+            let prefix = if rule.path.len() > 1 {
+                rule.path.trim_end_matches('/')
+            } else {
+                "/"
+            };
+            let elements = |p: &str| {
+                p.split('/')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
             let (want, have) = (elements(prefix), elements(path));
             if have.len() < want.len() || have[..want.len()] != want[..] {
                 continue;
@@ -151,8 +205,14 @@ fn alb_first_match(desired: &DesiredLoadBalancer, host: &str, path: &str) -> Str
     let view = render(desired);
     let host = normalize_host(host);
     let rule = view.rules.iter().find(|rule| {
-        rule.host.as_deref().is_none_or(|glob_value| glob::host_matches(glob_value, &host))
-            && (rule.paths.is_empty() || rule.paths.iter().any(|pattern| glob::path_matches(pattern, path)))
+        rule.host
+            .as_deref()
+            .is_none_or(|glob_value| glob::host_matches(glob_value, &host))
+            && (rule.paths.is_empty()
+                || rule
+                    .paths
+                    .iter()
+                    .any(|pattern| glob::path_matches(pattern, path)))
     });
     match rule {
         Some(rule) => action_name(&rule.action),
@@ -164,7 +224,14 @@ fn alb_first_match(desired: &DesiredLoadBalancer, host: &str, path: &str) -> Str
 }
 
 fn members_strategy() -> impl Strategy<Value = Vec<Member>> {
-    prop::collection::vec((-2i64..=2, prop::collection::vec(rule_strategy(), 0..6), prop::bool::weighted(0.3)), 1..4)
+    prop::collection::vec(
+        (
+            -2i64..=2,
+            prop::collection::vec(rule_strategy(), 0..6),
+            prop::bool::weighted(0.3),
+        ),
+        1..4,
+    )
 }
 
 fn request_strategy() -> impl Strategy<Value = (usize, String)> {
