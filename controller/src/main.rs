@@ -9,7 +9,11 @@ use weir_controller::plan::Plan;
 use weir_translate::{ClassSelection, ControllerKind, TranslateConfig};
 
 #[derive(Parser)]
-#[command(name = "weir-controller", version, about = "weir: Kubernetes Ingress to load balancers")]
+#[command(
+    name = "weir-controller",
+    version,
+    about = "weir: Kubernetes Ingress to load balancers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,7 +68,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Plan { manifests, provider, ingress_class, all_classes, output } => {
+        Command::Plan {
+            manifests,
+            provider,
+            ingress_class,
+            all_classes,
+            output,
+        } => {
             let kind = match provider {
                 ProviderArg::Localproxy => ControllerKind::LocalProxy,
                 ProviderArg::Aws => ControllerKind::AwsAlb,
@@ -76,7 +86,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if all_classes {
                 config.classes = ClassSelection::Everything;
             }
-            let snapshot = weir_manifests::load_dir(&manifests).with_context(|| format!("reading manifests from {}", manifests.display()))?;
+            let snapshot = weir_manifests::load_dir(&manifests)
+                .with_context(|| format!("reading manifests from {}", manifests.display()))?;
             let plan = Plan::new(&snapshot, kind, &config);
             match output {
                 Output::Text => print!("{}", plan.to_text()),

@@ -46,7 +46,11 @@ pub struct IgnoredPlan {
 
 impl Plan {
     /// Plans every stack of `snapshot` for `provider` under `config`.
-    pub fn new(snapshot: &ClusterSnapshot, provider: ControllerKind, config: &TranslateConfig) -> Self {
+    pub fn new(
+        snapshot: &ClusterSnapshot,
+        provider: ControllerKind,
+        config: &TranslateConfig,
+    ) -> Self {
         let translation = translate(snapshot, config);
         let stacks = translation
             .stacks
@@ -108,13 +112,21 @@ impl Plan {
             write_diagnostics(&mut out, &self.diagnostics);
         }
         for ignored in &self.ignored {
-            let _ = writeln!(out, "ignored Ingress {}: {}", ignored.ingress, ignored.reason);
+            let _ = writeln!(
+                out,
+                "ignored Ingress {}: {}",
+                ignored.ingress, ignored.reason
+            );
         }
         let _ = writeln!(
             out,
             "{} stack(s), {} diagnostic(s), {} error(s), {} ignored Ingress(es)",
             self.stacks.len(),
-            self.stacks.iter().map(|stack| stack.diagnostics.len()).sum::<usize>() + self.diagnostics.len(),
+            self.stacks
+                .iter()
+                .map(|stack| stack.diagnostics.len())
+                .sum::<usize>()
+                + self.diagnostics.len(),
             self.error_count(),
             self.ignored.len()
         );
@@ -124,7 +136,11 @@ impl Plan {
 
 fn ignored_plan(ignored: IgnoredIngress) -> IgnoredPlan {
     IgnoredPlan {
-        ingress: format!("{}/{}", ignored.ingress.namespace.unwrap_or_default(), ignored.ingress.name),
+        ingress: format!(
+            "{}/{}",
+            ignored.ingress.namespace.unwrap_or_default(),
+            ignored.ingress.name
+        ),
         reason: ignored.reason,
     }
 }
@@ -145,8 +161,23 @@ fn write_stack(out: &mut String, stack: &StackPlan) {
 }
 
 fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
-    let members: Vec<String> = model.members.iter().map(|member| format!("{}/{}", member.namespace.as_deref().unwrap_or_default(), member.name)).collect();
-    let _ = writeln!(out, "  class {}, members: {}", model.ingress_class, members.join(", "));
+    let members: Vec<String> = model
+        .members
+        .iter()
+        .map(|member| {
+            format!(
+                "{}/{}",
+                member.namespace.as_deref().unwrap_or_default(),
+                member.name
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  class {}, members: {}",
+        model.ingress_class,
+        members.join(", ")
+    );
     let listeners: Vec<String> = model
         .listeners
         .iter()
@@ -156,7 +187,11 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
         })
         .collect();
     let _ = writeln!(out, "  listeners: {}", listeners.join(", "));
-    let _ = writeln!(out, "  default: {}", describe_action(model, &model.default_action));
+    let _ = writeln!(
+        out,
+        "  default: {}",
+        describe_action(model, &model.default_action)
+    );
     out.push_str("  routes (in precedence order):\n");
     for vhost in &model.virtual_hosts {
         let _ = writeln!(out, "    {}", vhost.host);
@@ -164,15 +199,27 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
             out.push_str("      (no paths: every request goes to the default)\n");
         }
         for route in &vhost.routes {
-            let _ = writeln!(out, "      {:<6} {:<28} -> {}", format!("{:?}", route.path.kind), route.path.path, describe_action(model, &route.action));
+            let _ = writeln!(
+                out,
+                "      {:<6} {:<28} -> {}",
+                format!("{:?}", route.path.kind),
+                route.path.path,
+                describe_action(model, &route.action)
+            );
         }
     }
     if !model.certificates.is_empty() {
         out.push_str("  certificates:\n");
         for certificate in &model.certificates {
-            let hosts = if certificate.hosts.is_empty() { "(default)".to_owned() } else { certificate.hosts.join(", ") };
+            let hosts = if certificate.hosts.is_empty() {
+                "(default)".to_owned()
+            } else {
+                certificate.hosts.join(", ")
+            };
             let source = match &certificate.source {
-                CertificateSource::Secret { secret, material } => format!("{secret} (sha256 {})", &material.fingerprint[..12]),
+                CertificateSource::Secret { secret, material } => {
+                    format!("{secret} (sha256 {})", &material.fingerprint[..12])
+                }
                 CertificateSource::AcmArn(arn) => arn.clone(),
                 CertificateSource::Discover => "discovered by host".to_owned(),
             };
@@ -186,7 +233,10 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
                 .targets
                 .iter()
                 .map(|target| {
-                    let state = match (target.conditions.accepts_new_requests(), target.conditions.terminating) {
+                    let state = match (
+                        target.conditions.accepts_new_requests(),
+                        target.conditions.terminating,
+                    ) {
                         (true, _) => "ready",
                         (false, true) => "terminating",
                         (false, false) => "not-ready",
@@ -194,8 +244,12 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
                     format!("{}:{} {state}", target.ip, target.port)
                 })
                 .collect();
-            let listed = if targets.is_empty() { "no endpoints".to_owned() } else { targets.join(", ") };
-            let _ = writeln!(out, "    {key} (port {}): {listed}", group.service_port);
+            let listed = if targets.is_empty() {
+                "no endpoints".to_owned()
+            } else {
+                targets.join(", ")
+            };
+            let _ = writeln!(out, "    {key}: {listed}");
         }
     }
     for (name, value) in &model.settings {
@@ -206,7 +260,10 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
 fn describe_action(model: &DesiredLoadBalancer, action: &Action) -> String {
     match action {
         Action::Forward { target_group } => {
-            let ready = model.target_groups.get(target_group).map_or(0, |group| group.ready_targets().count());
+            let ready = model
+                .target_groups
+                .get(target_group)
+                .map_or(0, |group| group.ready_targets().count());
             format!("{action} ({ready} ready)")
         }
         Action::FixedResponse { .. } => action.to_string(),
@@ -217,10 +274,16 @@ fn write_alb(out: &mut String, alb: &AlbView) {
     out.push_str("  ALB listeners:\n");
     for listener in &alb.listeners {
         let default = match &listener.default {
-            ListenerDefault::Action(action) => format!("default {action}, {} rules", alb.rules.len()),
+            ListenerDefault::Action(action) => {
+                format!("default {action}, {} rules", alb.rules.len())
+            }
             ListenerDefault::RedirectToHttps(port) => format!("redirect to HTTPS:{port}, no rules"),
         };
-        let _ = writeln!(out, "    {}:{}  {default}", listener.protocol, listener.port);
+        let _ = writeln!(
+            out,
+            "    {}:{}  {default}",
+            listener.protocol, listener.port
+        );
     }
     out.push_str("  ALB rules (priority, conditions, action):\n");
     for rule in &alb.rules {

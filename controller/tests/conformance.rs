@@ -8,7 +8,9 @@ use weir_model::{Action, DesiredLoadBalancer};
 use weir_translate::{ClassSelection, ControllerKind, Stacking, TranslateConfig, translate};
 
 fn fixture(name: &str) -> weir_translate::ClusterSnapshot {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/conformance")
+        .join(name);
     weir_manifests::load_dir(&dir).unwrap()
 }
 
@@ -21,7 +23,11 @@ fn model(name: &str) -> DesiredLoadBalancer {
     let translation = translate(&fixture(name), &config);
     assert_eq!(translation.stacks.len(), 1, "{name}");
     let stack = &translation.stacks[0];
-    assert!(stack.diagnostics.is_empty(), "{name}: {:#?}", stack.diagnostics);
+    assert!(
+        stack.diagnostics.is_empty(),
+        "{name}: {:#?}",
+        stack.diagnostics
+    );
     stack.desired.clone().unwrap()
 }
 
@@ -50,8 +56,16 @@ fn path_rules_feature() {
         ("prefix-path-rules", "/aaaccc", "404"),
         ("mixed-path-rules", "/foo", "foo-exact"),
         ("mixed-path-rules", "/foo/", "foo-prefix"),
-        ("trailing-slash-path-rules", "/aaa/bbb", "aaa-slash-bbb-slash-prefix"),
-        ("trailing-slash-path-rules", "/aaa/bbb/", "aaa-slash-bbb-slash-prefix"),
+        (
+            "trailing-slash-path-rules",
+            "/aaa/bbb",
+            "aaa-slash-bbb-slash-prefix",
+        ),
+        (
+            "trailing-slash-path-rules",
+            "/aaa/bbb/",
+            "aaa-slash-bbb-slash-prefix",
+        ),
         ("trailing-slash-path-rules", "/foo", "404"),
         ("trailing-slash-path-rules", "/foo/", "foo-slash-exact"),
     ] {
@@ -80,8 +94,18 @@ fn host_rules_feature() {
 #[test]
 fn default_backend_feature() {
     let model = model("default-backend");
-    for (host, path) in [("my-host", "/"), ("my-host", "/sub-path"), ("some-host", "/"), ("", "/resource"), ("some-host", "/resource")] {
-        assert_eq!(served_by(&model, host, path), "echo-service", "http://{host}{path}");
+    for (host, path) in [
+        ("my-host", "/"),
+        ("my-host", "/sub-path"),
+        ("some-host", "/"),
+        ("", "/resource"),
+        ("some-host", "/resource"),
+    ] {
+        assert_eq!(
+            served_by(&model, host, path),
+            "echo-service",
+            "http://{host}{path}"
+        );
     }
 }
 
@@ -99,10 +123,19 @@ fn load_balancing_feature_sees_all_ten_pods() {
 #[test]
 fn ingress_class_feature_ignores_an_unknown_class() {
     let snapshot = fixture("ingress-class");
-    let translation = translate(&snapshot, &TranslateConfig::for_controller(ControllerKind::LocalProxy));
+    let translation = translate(
+        &snapshot,
+        &TranslateConfig::for_controller(ControllerKind::LocalProxy),
+    );
     assert!(translation.stacks.is_empty());
     assert_eq!(translation.ignored.len(), 1);
-    assert!(translation.ignored[0].reason.contains("some-invalid-class-name"), "{:?}", translation.ignored);
+    assert!(
+        translation.ignored[0]
+            .reason
+            .contains("some-invalid-class-name"),
+        "{:?}",
+        translation.ignored
+    );
 }
 
 /// The Kubernetes docs "Examples" table of path matching, through whole Ingresses.
@@ -124,8 +157,16 @@ fn kubernetes_docs_path_table() {
         (&[("Prefix", "/aaa/bbb")], "/aaa/bbb/", true),
         (&[("Prefix", "/aaa/bbb")], "/aaa/bbbxyz", false),
         (&[("Prefix", "/"), ("Prefix", "/aaa")], "/aaa/ccc", true),
-        (&[("Prefix", "/"), ("Prefix", "/aaa"), ("Prefix", "/aaa/bbb")], "/aaa/bbb", true),
-        (&[("Prefix", "/"), ("Prefix", "/aaa"), ("Prefix", "/aaa/bbb")], "/ccc", true),
+        (
+            &[("Prefix", "/"), ("Prefix", "/aaa"), ("Prefix", "/aaa/bbb")],
+            "/aaa/bbb",
+            true,
+        ),
+        (
+            &[("Prefix", "/"), ("Prefix", "/aaa"), ("Prefix", "/aaa/bbb")],
+            "/ccc",
+            true,
+        ),
         (&[("Prefix", "/aaa")], "/ccc", false),
         (&[("Exact", "/foo"), ("Prefix", "/foo")], "/foo", true),
     ];
@@ -152,7 +193,11 @@ fn kubernetes_docs_path_table() {
         let translation = translate(&snapshot, &config);
         let model = translation.stacks[0].desired.as_ref().unwrap();
         let served = served_by(model, "any.example", request);
-        assert_eq!(served != "404", *matches, "{paths:?} vs {request}: served by {served}");
+        assert_eq!(
+            served != "404",
+            *matches,
+            "{paths:?} vs {request}: served by {served}"
+        );
         if *matches {
             let expected_winner = match paths.len() {
                 1 => "s0",
@@ -160,7 +205,10 @@ fn kubernetes_docs_path_table() {
                 _ if paths[0].0 == "Exact" => "s0",
                 _ => &*format!("s{}", paths.len() - 1),
             };
-            assert_eq!(served, expected_winner, "{paths:?} vs {request}: longest match must win");
+            assert_eq!(
+                served, expected_winner,
+                "{paths:?} vs {request}: longest match must win"
+            );
         }
     }
 }

@@ -16,13 +16,15 @@ pub(crate) struct Selected<'a> {
     pub(crate) object: ObjectRef,
     /// The class name (`*` when selected by [`ClassSelection::Everything`] without a class).
     pub(crate) class: String,
+    /// What is wrong with how the Ingress names its class (reported only for selected Ingresses:
+    /// weir never comments on another controller's objects).
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 /// The outcome of class selection over a whole snapshot.
 pub(crate) struct Selection<'a> {
     pub(crate) selected: Vec<Selected<'a>>,
     pub(crate) ignored: Vec<IgnoredIngress>,
-    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 /// Splits the snapshot's Ingresses into ours and not ours.
@@ -31,17 +33,18 @@ pub(crate) fn select<'a>(snapshot: &'a ClusterSnapshot, config: &TranslateConfig
     let mut selection = Selection {
         selected: Vec::new(),
         ignored: Vec::new(),
-        diagnostics: Vec::new(),
     };
     for ingress in snapshot.ingresses() {
         let object = object_ref(ingress);
-        let requested = requested_class(ingress, &object, &mut selection.diagnostics);
+        let mut diagnostics = Vec::new();
+        let requested = requested_class(ingress, &object, &mut diagnostics);
         let class = requested.or(default_class);
         match verdict(class, snapshot, &config.classes) {
             Ok(class) => selection.selected.push(Selected {
                 ingress,
                 object,
                 class,
+                diagnostics,
             }),
             Err(reason) => selection.ignored.push(IgnoredIngress {
                 ingress: object,
