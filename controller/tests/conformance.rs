@@ -138,10 +138,13 @@ fn ingress_class_feature_ignores_an_unknown_class() {
     );
 }
 
+/// An Ingress's paths as (pathType, path).
+type Paths<'a> = &'a [(&'a str, &'a str)];
+
 /// The Kubernetes docs "Examples" table of path matching, through whole Ingresses.
 #[test]
 fn kubernetes_docs_path_table() {
-    let cases: &[(&[(&str, &str)], &str, bool)] = &[
+    let cases: &[(Paths, &str, bool)] = &[
         (&[("Prefix", "/")], "/anything", true),
         (&[("Exact", "/foo")], "/foo", true),
         (&[("Exact", "/foo")], "/bar", false),
