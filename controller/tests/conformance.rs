@@ -144,7 +144,7 @@ type Paths<'a> = &'a [(&'a str, &'a str)];
 /// The Kubernetes docs "Examples" table of path matching, through whole Ingresses.
 #[test]
 fn kubernetes_docs_path_table() {
-    let cases: &[(Paths, &str, bool)] = &[
+    let cases: &[(Paths<'_>, &str, bool)] = &[
         (&[("Prefix", "/")], "/anything", true),
         (&[("Exact", "/foo")], "/foo", true),
         (&[("Exact", "/foo")], "/bar", false),
