@@ -9,11 +9,25 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::IngressBackend;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use weir_model::{
-    Action, Diagnostic, EndpointConditions, ObjectRef, PortRef, Reason, Target, TargetGroup,
-    TargetGroupKey,
+    Action, Diagnostic, EndpointConditions, ObjectRef, Reason, Target, TargetGroup, TargetGroupKey,
 };
 
 use crate::ClusterSnapshot;
+
+/// A Service port as an Ingress backend names it.
+enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+impl std::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(number) => write!(f, "{number}"),
+            Self::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
 
 /// What a route whose backend cannot be resolved answers.
 const UNRESOLVED_STATUS: u16 = 503;
@@ -135,6 +149,16 @@ impl<'a> BackendResolver<'a> {
                 format!("Service {namespace}/{name} has no port {port}"),
             ));
         };
+        let Ok(port) = u16::try_from(service_port.port) else {
+            return Err((
+                port_field,
+                Reason::InvalidField,
+                format!(
+                    "Service {namespace}/{name} port {} is not 1-65535",
+                    service_port.port
+                ),
+            ));
+        };
         let key = TargetGroupKey {
             namespace: namespace.to_owned(),
             service: name.clone(),
@@ -157,12 +181,18 @@ impl<'a> BackendResolver<'a> {
         for slice in self.snapshot.endpoint_slices(namespace, service) {
             self.collect_targets(slice, service_port, &mut targets);
         }
-        targets.sort();
+        // An address listed by two slices (as happens while slices are rebalanced) counts once,
+        // with its most available conditions.
+        targets.sort_by_key(|target| {
+            (
+                target.ip,
+                target.port,
+                !target.conditions.accepts_new_requests(),
+                !target.conditions.serving,
+            )
+        });
         targets.dedup_by(|later, earlier| later.ip == earlier.ip && later.port == earlier.port);
-        TargetGroup {
-            service_port: u16::try_from(service_port.port).unwrap_or_default(),
-            targets,
-        }
+        TargetGroup { targets }
     }
 
     /// Adds the endpoints of one slice for one Service port. The slice's port of the same name

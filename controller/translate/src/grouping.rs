@@ -40,7 +40,10 @@ pub(crate) fn group<'a>(selected: Vec<Selected<'a>>, config: &TranslateConfig) -
                     namespace: selected.object.namespace.clone().unwrap_or_default(),
                     name: selected.object.name.clone(),
                 },
-                Err(()) => continue,
+                Err(()) => {
+                    grouping.diagnostics.extend(selected.diagnostics);
+                    continue;
+                }
             },
         };
         let order = group_order(&selected, &mut grouping.diagnostics);

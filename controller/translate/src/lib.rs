@@ -70,8 +70,7 @@ pub struct IgnoredIngress {
 pub fn translate(snapshot: &ClusterSnapshot, config: &TranslateConfig) -> Translation {
     let selection = class::select(snapshot, config);
     let grouping = grouping::group(selection.selected, config);
-    let mut diagnostics = selection.diagnostics;
-    diagnostics.extend(grouping.diagnostics);
+    let diagnostics = grouping.diagnostics;
     let stacks = grouping
         .stacks
         .into_iter()

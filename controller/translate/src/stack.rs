@@ -43,6 +43,7 @@ pub(crate) fn translate_stack(
     for (position, member) in members.iter().enumerate() {
         let ingress = member.selected.ingress;
         let object = &member.selected.object;
+        diagnostics.extend(member.selected.diagnostics.iter().cloned());
         let namespace = namespace_of(&ingress.metadata);
         let Some(spec) = &ingress.spec else { continue };
 

@@ -154,7 +154,7 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
         .into_iter()
         .find(|tier| !tier.is_empty())
         .unwrap_or_default();
-    let mut best: Option<((u8, std::cmp::Reverse<usize>, usize, usize), usize)> = None;
+    let mut best: Option<(OracleKey, usize)> = None;
     for (rank, id, rule) in tier {
         let is_exact = PATH_TYPES[rule.path_type] == "Exact";
         let key = if is_exact {
@@ -192,6 +192,9 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
             .map_or_else(|| "404".to_owned(), |index| format!("default{index}")),
     }
 }
+
+/// Oracle precedence: (Exact 0 / Prefix 1, longer first, group rank, manifest order).
+type OracleKey = (u8, std::cmp::Reverse<usize>, usize, usize);
 
 fn action_name(action: &Action) -> String {
     match action {

@@ -29,5 +29,5 @@ pub use load_balancer::{
 pub use matching::{RouteDecision, normalize_host};
 pub use object::{ObjectRef, StackId};
 pub use provider::{ErrorKind, LoadBalancerAddress, LoadBalancerStatus, Provider, ProviderError};
-pub use target::{EndpointConditions, PortRef, Target, TargetGroup, TargetGroupKey};
+pub use target::{EndpointConditions, Target, TargetGroup, TargetGroupKey};
 pub use tls::{Certificate, CertificateSource, PrivateKeyPem, TlsMaterial};

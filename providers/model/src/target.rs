@@ -5,17 +5,19 @@ use std::net::IpAddr;
 
 use serde::{Serialize, Serializer};
 
-/// The stable logical key of a target group: `namespace/service:port`.
+/// The stable logical key of a target group: `namespace/service:port`, with the Service port
+/// by number (a port named in the Ingress is resolved first).
 ///
-/// Every route of a stack that names the same Service port shares one target group.
+/// Every route of a stack that reaches the same Service port shares one target group, whether
+/// the Ingress names the port by number or by name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TargetGroupKey {
     /// The Service's namespace.
     pub namespace: String,
     /// The Service's name.
     pub service: String,
-    /// The Service port as the Ingress names it.
-    pub port: PortRef,
+    /// The Service port number.
+    pub port: u16,
 }
 
 impl fmt::Display for TargetGroupKey {
@@ -30,29 +32,9 @@ impl Serialize for TargetGroupKey {
     }
 }
 
-/// A Service port named by number or by name.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PortRef {
-    /// `port.number`.
-    Number(u16),
-    /// `port.name`.
-    Name(String),
-}
-
-impl fmt::Display for PortRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Number(number) => write!(f, "{number}"),
-            Self::Name(name) => f.write_str(name),
-        }
-    }
-}
-
 /// The endpoints behind one Service port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TargetGroup {
-    /// The Service port number the key resolved to.
-    pub service_port: u16,
     /// Endpoints sorted by address and port; each address appears once.
     pub targets: Vec<Target>,
 }

@@ -1,0 +1,298 @@
+//! `weir-controller plan`: what weir would build from a set of objects, without building it.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, Severity};
+use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, check_quotas, render};
+use weir_translate::{ClusterSnapshot, ControllerKind, IgnoredIngress, TranslateConfig, translate};
+
+/// Everything `plan` reports.
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    /// The provider planned for.
+    pub provider: &'static str,
+    /// One entry per stack.
+    pub stacks: Vec<StackPlan>,
+    /// Problems that belong to no stack.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Ingresses that are not this controller's.
+    pub ignored: Vec<IgnoredPlan>,
+}
+
+/// The plan of one stack.
+#[derive(Debug, Serialize)]
+pub struct StackPlan {
+    /// The stack id.
+    pub stack: String,
+    /// The desired model; absent when the stack has no members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<DesiredLoadBalancer>,
+    /// The ALB view (aws provider only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alb: Option<AlbView>,
+    /// Translation diagnostics, then the provider's own checks.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// An ignored Ingress.
+#[derive(Debug, Serialize)]
+pub struct IgnoredPlan {
+    /// `namespace/name`.
+    pub ingress: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Plan {
+    /// Plans every stack of `snapshot` for `provider` under `config`.
+    pub fn new(
+        snapshot: &ClusterSnapshot,
+        provider: ControllerKind,
+        config: &TranslateConfig,
+    ) -> Self {
+        let translation = translate(snapshot, config);
+        let stacks = translation
+            .stacks
+            .into_iter()
+            .map(|stack| {
+                let mut diagnostics = stack.diagnostics;
+                let alb = match (&stack.desired, provider) {
+                    (Some(desired), ControllerKind::AwsAlb) => {
+                        let view = render(desired);
+                        diagnostics.extend(check_quotas(desired, &view, &QuotaLimits::default()));
+                        Some(view)
+                    }
+                    _ => None,
+                };
+                StackPlan {
+                    stack: stack.stack.to_string(),
+                    model: stack.desired,
+                    alb,
+                    diagnostics,
+                }
+            })
+            .collect();
+        Self {
+            provider: match provider {
+                ControllerKind::LocalProxy => "localproxy",
+                ControllerKind::AwsAlb => "aws",
+            },
+            stacks,
+            diagnostics: translation.diagnostics,
+            ignored: translation.ignored.into_iter().map(ignored_plan).collect(),
+        }
+    }
+
+    /// How many error-severity diagnostics the plan holds (stacks with errors must not be
+    /// applied).
+    pub fn error_count(&self) -> usize {
+        self.stacks
+            .iter()
+            .flat_map(|stack| &stack.diagnostics)
+            .chain(&self.diagnostics)
+            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+            .count()
+    }
+
+    /// The plan as pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The plan as text for people.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for stack in &self.stacks {
+            write_stack(&mut out, stack);
+        }
+        if !self.diagnostics.is_empty() {
+            out.push_str("diagnostics outside any stack:\n");
+            write_diagnostics(&mut out, &self.diagnostics);
+        }
+        for ignored in &self.ignored {
+            let _ = writeln!(
+                out,
+                "ignored Ingress {}: {}",
+                ignored.ingress, ignored.reason
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} stack(s), {} diagnostic(s), {} error(s), {} ignored Ingress(es)",
+            self.stacks.len(),
+            self.stacks
+                .iter()
+                .map(|stack| stack.diagnostics.len())
+                .sum::<usize>()
+                + self.diagnostics.len(),
+            self.error_count(),
+            self.ignored.len()
+        );
+        out
+    }
+}
+
+fn ignored_plan(ignored: IgnoredIngress) -> IgnoredPlan {
+    IgnoredPlan {
+        ingress: format!(
+            "{}/{}",
+            ignored.ingress.namespace.unwrap_or_default(),
+            ignored.ingress.name
+        ),
+        reason: ignored.reason,
+    }
+}
+
+fn write_stack(out: &mut String, stack: &StackPlan) {
+    let _ = writeln!(out, "stack {}", stack.stack);
+    if let Some(model) = &stack.model {
+        write_model(out, model);
+    }
+    if let Some(alb) = &stack.alb {
+        write_alb(out, alb);
+    }
+    if !stack.diagnostics.is_empty() {
+        out.push_str("  diagnostics:\n");
+        write_diagnostics(out, &stack.diagnostics);
+    }
+    out.push('\n');
+}
+
+fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
+    let members: Vec<String> = model
+        .members
+        .iter()
+        .map(|member| {
+            format!(
+                "{}/{}",
+                member.namespace.as_deref().unwrap_or_default(),
+                member.name
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  class {}, members: {}",
+        model.ingress_class,
+        members.join(", ")
+    );
+    let listeners: Vec<String> = model
+        .listeners
+        .iter()
+        .map(|(port, listener)| match listener.redirect_to_https_port {
+            Some(https) => format!("{}:{port} (redirect to HTTPS:{https})", listener.protocol),
+            None => format!("{}:{port}", listener.protocol),
+        })
+        .collect();
+    let _ = writeln!(out, "  listeners: {}", listeners.join(", "));
+    let _ = writeln!(
+        out,
+        "  default: {}",
+        describe_action(model, &model.default_action)
+    );
+    out.push_str("  routes (in precedence order):\n");
+    for vhost in &model.virtual_hosts {
+        let _ = writeln!(out, "    {}", vhost.host);
+        if vhost.routes.is_empty() {
+            out.push_str("      (no paths: every request goes to the default)\n");
+        }
+        for route in &vhost.routes {
+            let _ = writeln!(
+                out,
+                "      {:<6} {:<28} -> {}",
+                format!("{:?}", route.path.kind),
+                route.path.path,
+                describe_action(model, &route.action)
+            );
+        }
+    }
+    if !model.certificates.is_empty() {
+        out.push_str("  certificates:\n");
+        for certificate in &model.certificates {
+            let hosts = if certificate.hosts.is_empty() {
+                "(default)".to_owned()
+            } else {
+                certificate.hosts.join(", ")
+            };
+            let source = match &certificate.source {
+                CertificateSource::Secret { secret, material } => {
+                    format!("{secret} (sha256 {})", &material.fingerprint[..12])
+                }
+                CertificateSource::AcmArn(arn) => arn.clone(),
+                CertificateSource::Discover => "discovered by host".to_owned(),
+            };
+            let _ = writeln!(out, "    {hosts} <- {source}");
+        }
+    }
+    if !model.target_groups.is_empty() {
+        out.push_str("  target groups:\n");
+        for (key, group) in &model.target_groups {
+            let targets: Vec<String> = group
+                .targets
+                .iter()
+                .map(|target| {
+                    let state = match (
+                        target.conditions.accepts_new_requests(),
+                        target.conditions.terminating,
+                    ) {
+                        (true, _) => "ready",
+                        (false, true) => "terminating",
+                        (false, false) => "not-ready",
+                    };
+                    format!("{}:{} {state}", target.ip, target.port)
+                })
+                .collect();
+            let listed = if targets.is_empty() {
+                "no endpoints".to_owned()
+            } else {
+                targets.join(", ")
+            };
+            let _ = writeln!(out, "    {key}: {listed}");
+        }
+    }
+    for (name, value) in &model.settings {
+        let _ = writeln!(out, "  setting {name} = {value}");
+    }
+}
+
+fn describe_action(model: &DesiredLoadBalancer, action: &Action) -> String {
+    match action {
+        Action::Forward { target_group } => {
+            let ready = model
+                .target_groups
+                .get(target_group)
+                .map_or(0, |group| group.ready_targets().count());
+            format!("{action} ({ready} ready)")
+        }
+        Action::FixedResponse { .. } => action.to_string(),
+    }
+}
+
+fn write_alb(out: &mut String, alb: &AlbView) {
+    out.push_str("  ALB listeners:\n");
+    for listener in &alb.listeners {
+        let default = match &listener.default {
+            ListenerDefault::Action(action) => {
+                format!("default {action}, {} rules", alb.rules.len())
+            }
+            ListenerDefault::RedirectToHttps(port) => format!("redirect to HTTPS:{port}, no rules"),
+        };
+        let _ = writeln!(
+            out,
+            "    {}:{}  {default}",
+            listener.protocol, listener.port
+        );
+    }
+    out.push_str("  ALB rules (priority, conditions, action):\n");
+    for rule in &alb.rules {
+        let _ = writeln!(out, "    {rule}");
+    }
+}
+
+fn write_diagnostics(out: &mut String, diagnostics: &[Diagnostic]) {
+    for diagnostic in diagnostics {
+        let _ = writeln!(out, "    {diagnostic}");
+    }
+}

@@ -1,0 +1,294 @@
+//! The Ingress conformance cases (kubernetes-sigs/ingress-controller-conformance `features/`)
+//! and the Kubernetes docs tables, through manifests -> translate -> the model's matcher.
+//! The proxy runs the same fixtures over real sockets.
+
+use std::path::Path;
+
+use weir_model::{Action, DesiredLoadBalancer};
+use weir_translate::{ClassSelection, ControllerKind, Stacking, TranslateConfig, translate};
+
+fn fixture(name: &str) -> weir_translate::ClusterSnapshot {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/conformance")
+        .join(name);
+    weir_manifests::load_dir(&dir).unwrap()
+}
+
+/// The one stack of a fixture, translated as the proxy's file mode does.
+fn model(name: &str) -> DesiredLoadBalancer {
+    let config = TranslateConfig {
+        classes: ClassSelection::Everything,
+        stacking: Stacking::PerClass,
+    };
+    let translation = translate(&fixture(name), &config);
+    assert_eq!(translation.stacks.len(), 1, "{name}");
+    let stack = &translation.stacks[0];
+    assert!(
+        stack.diagnostics.is_empty(),
+        "{name}: {:#?}",
+        stack.diagnostics
+    );
+    stack.desired.clone().unwrap()
+}
+
+/// The Service serving a request, or the fixed status.
+fn served_by(model: &DesiredLoadBalancer, host: &str, path: &str) -> String {
+    match model.route(host, path).action() {
+        Action::Forward { target_group } => target_group.service.clone(),
+        Action::FixedResponse { status } => status.to_string(),
+    }
+}
+
+#[test]
+fn path_rules_feature() {
+    let model = model("path-rules");
+    for (host, path, want) in [
+        ("exact-path-rules", "/foo", "foo-exact"),
+        ("exact-path-rules", "/foo/", "404"),
+        ("exact-path-rules", "/FOO", "404"),
+        ("exact-path-rules", "/bar", "404"),
+        ("prefix-path-rules", "/foo", "foo-prefix"),
+        ("prefix-path-rules", "/foo/", "foo-prefix"),
+        ("prefix-path-rules", "/FOO", "404"),
+        ("prefix-path-rules", "/aaa/bbb", "aaa-slash-bbb-prefix"),
+        ("prefix-path-rules", "/aaa/bbb/ccc", "aaa-slash-bbb-prefix"),
+        ("prefix-path-rules", "/aaa/ccc", "aaa-prefix"),
+        ("prefix-path-rules", "/aaaccc", "404"),
+        ("mixed-path-rules", "/foo", "foo-exact"),
+        ("mixed-path-rules", "/foo/", "foo-prefix"),
+        (
+            "trailing-slash-path-rules",
+            "/aaa/bbb",
+            "aaa-slash-bbb-slash-prefix",
+        ),
+        (
+            "trailing-slash-path-rules",
+            "/aaa/bbb/",
+            "aaa-slash-bbb-slash-prefix",
+        ),
+        ("trailing-slash-path-rules", "/foo", "404"),
+        ("trailing-slash-path-rules", "/foo/", "foo-slash-exact"),
+    ] {
+        assert_eq!(served_by(&model, host, path), want, "http://{host}{path}");
+    }
+}
+
+#[test]
+fn host_rules_feature() {
+    let model = model("host-rules");
+    for (host, want) in [
+        ("foo.bar.com", "foo-bar-com"),
+        ("FOO.bar.com:443", "foo-bar-com"),
+        ("subdomain.bar.com", "404"),
+        ("bar.foo.com", "wildcard-foo-com"),
+        ("baz.bar.foo.com", "404"),
+        ("foo.com", "404"),
+    ] {
+        assert_eq!(served_by(&model, host, "/"), want, "http://{host}/");
+    }
+    assert_eq!(model.certificates.len(), 1);
+    assert_eq!(model.certificates[0].hosts, ["foo.bar.com"]);
+    assert!(model.listeners.contains_key(&443));
+}
+
+#[test]
+fn default_backend_feature() {
+    let model = model("default-backend");
+    for (host, path) in [
+        ("my-host", "/"),
+        ("my-host", "/sub-path"),
+        ("some-host", "/"),
+        ("", "/resource"),
+        ("some-host", "/resource"),
+    ] {
+        assert_eq!(
+            served_by(&model, host, path),
+            "echo-service",
+            "http://{host}{path}"
+        );
+    }
+}
+
+#[test]
+fn load_balancing_feature_sees_all_ten_pods() {
+    let model = model("load-balancing");
+    let Action::Forward { target_group } = &model.default_action else {
+        panic!("default backend must forward");
+    };
+    let group = &model.target_groups[target_group];
+    assert_eq!(group.ready_targets().count(), 10);
+    assert!(group.targets.iter().all(|target| target.port == 8080));
+}
+
+#[test]
+fn ingress_class_feature_ignores_an_unknown_class() {
+    let snapshot = fixture("ingress-class");
+    let translation = translate(
+        &snapshot,
+        &TranslateConfig::for_controller(ControllerKind::LocalProxy),
+    );
+    assert!(translation.stacks.is_empty());
+    assert_eq!(translation.ignored.len(), 1);
+    assert!(
+        translation.ignored[0]
+            .reason
+            .contains("some-invalid-class-name"),
+        "{:?}",
+        translation.ignored
+    );
+}
+
+/// An Ingress's paths as (pathType, path).
+type Paths<'a> = &'a [(&'a str, &'a str)];
+
+/// The Kubernetes docs "Examples" table of path matching, through whole Ingresses.
+#[test]
+fn kubernetes_docs_path_table() {
+    let cases: &[(Paths<'_>, &str, bool)] = &[
+        (&[("Prefix", "/")], "/anything", true),
+        (&[("Exact", "/foo")], "/foo", true),
+        (&[("Exact", "/foo")], "/bar", false),
+        (&[("Exact", "/foo")], "/foo/", false),
+        (&[("Exact", "/foo/")], "/foo", false),
+        (&[("Prefix", "/foo")], "/foo", true),
+        (&[("Prefix", "/foo")], "/foo/", true),
+        (&[("Prefix", "/foo/")], "/foo", true),
+        (&[("Prefix", "/foo/")], "/foo/", true),
+        (&[("Prefix", "/aaa/bb")], "/aaa/bbb", false),
+        (&[("Prefix", "/aaa/bbb")], "/aaa/bbb", true),
+        (&[("Prefix", "/aaa/bbb/")], "/aaa/bbb", true),
+        (&[("Prefix", "/aaa/bbb")], "/aaa/bbb/", true),
+        (&[("Prefix", "/aaa/bbb")], "/aaa/bbbxyz", false),
+        (&[("Prefix", "/"), ("Prefix", "/aaa")], "/aaa/ccc", true),
+        (
+            &[("Prefix", "/"), ("Prefix", "/aaa"), ("Prefix", "/aaa/bbb")],
+            "/aaa/bbb",
+            true,
+        ),
+        (
+            &[("Prefix", "/"), ("Prefix", "/aaa"), ("Prefix", "/aaa/bbb")],
+            "/ccc",
+            true,
+        ),
+        (&[("Prefix", "/aaa")], "/ccc", false),
+        (&[("Exact", "/foo"), ("Prefix", "/foo")], "/foo", true),
+    ];
+    for (paths, request, matches) in cases {
+        let mut snapshot = weir_translate::ClusterSnapshot::default();
+        let yaml_paths: Vec<String> = paths
+            .iter()
+            .enumerate()
+            .map(|(index, (kind, path))| format!("          - {{path: {path}, pathType: {kind}, backend: {{service: {{name: s{index}, port: {{number: 80}}}}}}}}"))
+            .collect();
+        let services: Vec<String> = (0..paths.len())
+            .map(|index| format!("apiVersion: v1\nkind: Service\nmetadata: {{name: s{index}}}\nspec: {{ports: [{{port: 80}}]}}\n"))
+            .collect();
+        let yaml = format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: docs}}\nspec:\n  rules:\n    - http:\n        paths:\n{}\n---\n{}",
+            yaml_paths.join("\n"),
+            services.join("---\n")
+        );
+        weir_manifests::load_str(&yaml, Path::new("docs-table.yaml"), &mut snapshot).unwrap();
+        let config = TranslateConfig {
+            classes: ClassSelection::Everything,
+            stacking: Stacking::PerClass,
+        };
+        let translation = translate(&snapshot, &config);
+        let model = translation.stacks[0].desired.as_ref().unwrap();
+        let served = served_by(model, "any.example", request);
+        assert_eq!(
+            served != "404",
+            *matches,
+            "{paths:?} vs {request}: served by {served}"
+        );
+        if *matches {
+            let expected_winner = match paths.len() {
+                1 => "s0",
+                _ if *request == "/ccc" => "s0",
+                _ if paths[0].0 == "Exact" => "s0",
+                _ => &*format!("s{}", paths.len() - 1),
+            };
+            assert_eq!(
+                served, expected_winner,
+                "{paths:?} vs {request}: longest match must win"
+            );
+        }
+    }
+}
+
+/// During slice rebalancing an address can be listed twice; it counts once, as available as
+/// any slice says it is.
+#[test]
+fn an_endpoint_in_two_slices_counts_once_with_its_best_conditions() {
+    let yaml = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}
+---
+{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {ports: [{port: 80}]}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-old, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 8080}]
+endpoints: [{addresses: [10.0.0.1], conditions: {ready: false}}, {addresses: [10.0.0.2], conditions: {ready: false}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-new, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 8080}]
+endpoints: [{addresses: [10.0.0.1], conditions: {ready: true}}]
+"#;
+    let mut snapshot = weir_translate::ClusterSnapshot::default();
+    weir_manifests::load_str(yaml, Path::new("slices.yaml"), &mut snapshot).unwrap();
+    let config = TranslateConfig {
+        classes: ClassSelection::Everything,
+        stacking: Stacking::PerClass,
+    };
+    let translation = translate(&snapshot, &config);
+    let model = translation.stacks[0].desired.as_ref().unwrap();
+    let group = model.target_groups.values().next().unwrap();
+    let states: Vec<(String, bool)> = group
+        .targets
+        .iter()
+        .map(|target| (target.ip.to_string(), target.conditions.ready))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("10.0.0.1".to_owned(), true),
+            ("10.0.0.2".to_owned(), false)
+        ]
+    );
+}
+
+/// The proxy's file mode serves every Ingress of the folder as one stack, whatever its class.
+#[test]
+fn every_class_mode_merges_all_classes_into_one_stack() {
+    let yaml = r#"
+{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: a}, spec: {ingressClassName: one, rules: [{host: a.example}]}}
+---
+{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: b}, spec: {rules: [{host: b.example}]}}
+"#;
+    let mut snapshot = weir_translate::ClusterSnapshot::default();
+    weir_manifests::load_str(yaml, Path::new("classes.yaml"), &mut snapshot).unwrap();
+    let config = TranslateConfig {
+        classes: ClassSelection::Everything,
+        stacking: Stacking::PerClass,
+    };
+    let translation = translate(&snapshot, &config);
+    assert_eq!(translation.stacks.len(), 1);
+    assert_eq!(translation.stacks[0].stack.to_string(), "class:*");
+    assert_eq!(
+        translation.stacks[0]
+            .desired
+            .as_ref()
+            .unwrap()
+            .virtual_hosts
+            .len(),
+        2
+    );
+}

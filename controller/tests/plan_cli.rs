@@ -1,0 +1,119 @@
+//! `weir-controller plan` as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn plan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weir-controller"))
+        .arg("plan")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/shop")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weir-plan-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    dir
+}
+
+#[test]
+fn prints_the_model_and_diagnostics_of_the_readme_example() {
+    let output = plan(&["--manifests", &example()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("stack class:weir"), "{text}");
+    assert!(text.contains("Exact  /cart"), "{text}");
+    assert!(
+        text.contains("ServiceNotFound: Service shop/checkout not found"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 stack(s), 2 diagnostic(s), 0 error(s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_output_parses_and_aws_adds_the_alb_rules() {
+    let output = plan(&[
+        "--manifests",
+        &example(),
+        "--provider",
+        "aws",
+        "--ingress-class",
+        "weir",
+        "-o",
+        "json",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["provider"], "aws");
+    let stack = &plan["stacks"][0];
+    assert_eq!(stack["stack"], "group:shop");
+    assert_eq!(
+        stack["alb"]["rules"][0]["paths"],
+        serde_json::json!(["/cart"])
+    );
+    assert_eq!(
+        stack["alb"]["rules"][1]["paths"],
+        serde_json::json!(["/cart/items", "/cart/items/*"])
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("PRIVATE KEY"));
+}
+
+#[test]
+fn unparseable_input_fails_naming_file_and_document() {
+    let dir = temp_dir("yaml");
+    std::fs::write(
+        dir.join("nested/ok.yml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: skipped}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("nested/broken.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\nkind: [unclosed\n",
+    )
+    .unwrap();
+    let output = plan(&["--manifests", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        error.contains("broken.yaml: document 2: invalid YAML"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn objects_that_do_not_fit_their_schema_fail_naming_the_kind() {
+    let dir = temp_dir("schema");
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\nspec: {rules: 5}\n",
+    )
+    .unwrap();
+    let output = plan(&["--manifests", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        error.contains("bad.yaml: document 1: invalid networking.k8s.io/v1/Ingress"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_folder_is_an_error() {
+    let output = plan(&["--manifests", "/nonexistent/weir-manifests"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/weir-manifests"));
+}

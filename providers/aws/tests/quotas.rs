@@ -1,0 +1,154 @@
+//! ALB quotas and inexpressible conditions are reported as errors before any API call.
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::Ingress;
+use serde_json::{Value, json};
+use weir_model::{DesiredLoadBalancer, Diagnostic, Reason, Severity};
+use weir_provider_aws::{QuotaLimits, check_quotas, render};
+use weir_translate::{
+    ClassSelection, ClusterSnapshot, KubeObject, Stacking, TranslateConfig, translate,
+};
+
+/// One Ingress with `paths` Prefix paths on one host, each to its own Service, plus extras.
+fn model(paths: &[&str], annotations: Value, tls: Value) -> DesiredLoadBalancer {
+    let mut snapshot = ClusterSnapshot::default();
+    let entries: Vec<Value> = paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let service: Service = serde_json::from_value(json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": format!("s{index}"), "namespace": "q"},
+                "spec": {"ports": [{"port": 80}]},
+            }))
+            .unwrap();
+            snapshot.insert(KubeObject::Service(Box::new(service)));
+            json!({"path": path, "pathType": "Prefix", "backend": {"service": {"name": format!("s{index}"), "port": {"number": 80}}}})
+        })
+        .collect();
+    let ingress: Ingress = serde_json::from_value(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "big", "namespace": "q", "annotations": annotations},
+        "spec": {"tls": tls, "rules": [{"host": "big.example.com", "http": {"paths": entries}}]},
+    }))
+    .unwrap();
+    snapshot.insert(KubeObject::Ingress(Box::new(ingress)));
+    let config = TranslateConfig {
+        classes: ClassSelection::Everything,
+        stacking: Stacking::PerGroup,
+    };
+    translate(&snapshot, &config)
+        .stacks
+        .remove(0)
+        .desired
+        .unwrap()
+}
+
+fn problems(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
+    check_quotas(desired, &render(desired), &QuotaLimits::default())
+}
+
+fn numbered_paths(count: usize) -> Vec<String> {
+    (0..count).map(|index| format!("/p{index}")).collect()
+}
+
+fn refs(paths: &[String]) -> Vec<&str> {
+    paths.iter().map(String::as_str).collect()
+}
+
+const ARN: &str =
+    "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
+
+#[test]
+fn rules_count_once_per_routing_listener() {
+    let paths = numbered_paths(60);
+    let http_only = model(&refs(&paths), json!({}), json!([]));
+    assert!(
+        problems(&http_only).is_empty(),
+        "{:#?}",
+        problems(&http_only)
+    );
+
+    let both = model(
+        &refs(&paths),
+        json!({"weir.dev/certificate-arn": ARN}),
+        json!([]),
+    );
+    let found = problems(&both);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].reason, found[0].severity),
+        (Reason::QuotaExceeded, Severity::Error)
+    );
+    assert!(
+        found[0].message.contains("120 listener rules"),
+        "{}",
+        found[0].message
+    );
+
+    let redirected = model(
+        &refs(&paths),
+        json!({"weir.dev/certificate-arn": ARN, "weir.dev/ssl-redirect": "443"}),
+        json!([]),
+    );
+    assert!(
+        problems(&redirected).is_empty(),
+        "an HTTP listener that redirects carries no rules"
+    );
+}
+
+#[test]
+fn too_many_target_groups() {
+    let paths = numbered_paths(101);
+    let limits = QuotaLimits {
+        rules_per_load_balancer: 1_000,
+        ..QuotaLimits::default()
+    };
+    let desired = model(&refs(&paths), json!({}), json!([]));
+    let found = check_quotas(&desired, &render(&desired), &limits);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].message.contains("101 target groups"),
+        "{}",
+        found[0].message
+    );
+}
+
+#[test]
+fn too_many_certificates() {
+    let arns: Vec<String> = (0..26).map(|index| format!("arn:aws:acm:eu-west-1:123456789012:certificate/{index:08}-0000-0000-0000-000000000000")).collect();
+    let desired = model(
+        &["/"],
+        json!({"weir.dev/certificate-arn": arns.join(",")}),
+        json!([]),
+    );
+    let found = problems(&desired);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].message.contains("26 certificates"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(found[0].field, "spec.tls");
+}
+
+#[test]
+fn paths_an_alb_cannot_match_literally() {
+    let desired = model(&["/files/*", "/a%20b", "/ok"], json!({}), json!([]));
+    let found = problems(&desired);
+    let fields: Vec<&str> = found.iter().map(|problem| problem.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.rules[0].http.paths[0].path",
+            "spec.rules[0].http.paths[1].path"
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|problem| problem.reason == Reason::UnsupportedByProvider
+                && problem.severity == Severity::Error)
+    );
+}
