@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use weir_model::{
     Action, DesiredLoadBalancer, EndpointConditions, HostMatch, ObjectRef, PathKind, PathMatch,
-    PortRef, Route, RouteSource, StackId, Target, TargetGroup, TargetGroupKey, VirtualHost,
+    Route, RouteSource, StackId, Target, TargetGroup, TargetGroupKey, VirtualHost,
 };
 use weir_proxy::router::Router;
 use weir_proxy::{Proxy, ProxyConfig};
@@ -21,7 +21,7 @@ fn key(index: usize) -> TargetGroupKey {
     TargetGroupKey {
         namespace: "bench".into(),
         service: format!("svc-{index}"),
-        port: PortRef::Number(80),
+        port: 80,
     }
 }
 
@@ -66,13 +66,7 @@ fn model() -> DesiredLoadBalancer {
                     zone: None,
                 })
                 .collect();
-            (
-                key(group),
-                TargetGroup {
-                    service_port: 80,
-                    targets,
-                },
-            )
+            (key(group), TargetGroup { targets })
         })
         .collect();
     DesiredLoadBalancer {

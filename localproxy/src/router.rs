@@ -165,7 +165,7 @@ mod tests {
 
     use proptest::prelude::*;
     use weir_model::{
-        ObjectRef, PathMatch, PortRef, Route, RouteDecision, RouteSource, StackId, TargetGroupKey,
+        ObjectRef, PathMatch, Route, RouteDecision, RouteSource, StackId, TargetGroupKey,
         VirtualHost,
     };
 
@@ -176,7 +176,7 @@ mod tests {
             target_group: TargetGroupKey {
                 namespace: "default".into(),
                 service: name.into(),
-                port: PortRef::Number(80),
+                port: 80,
             },
         }
     }
