@@ -342,3 +342,60 @@ async fn paths_are_normalized_before_routing_and_forwarded_as_routed() {
         assert_eq!(get(running.http, "p", bypass).await.status, 400, "{bypass}");
     }
 }
+
+#[tokio::test]
+async fn request_bodies_stream_through_and_closed_idle_upstream_connections_are_not_fatal() {
+    // A backend that answers one request per connection, then closes it without saying so:
+    // the pooled connection is dead by the time the next request takes it.
+    let abrupt = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let abrupt_addr = abrupt.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = abrupt.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nbackend abrupt")
+                    .await;
+            });
+        }
+    });
+    let mut documents = service("echo", &[Ep::ready(backend("echo").await)]);
+    documents.extend(service("abrupt", &[Ep::ready(abrupt_addr)]));
+    documents.push(ingress(
+        "bodies",
+        &format!(
+            "  rules:\n{}",
+            rule(
+                None,
+                &[
+                    path("/abrupt", "Prefix", "abrupt"),
+                    path("/", "Prefix", "echo")
+                ]
+            )
+        ),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    let body = "x".repeat(300_000);
+    let request = format!(
+        "POST /upload HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let reply = parse(&raw(running.http, request.as_bytes()).await);
+    assert_eq!(reply.echoed("body-bytes"), Some("300000"), "{}", reply.head);
+    let chunked = "POST /upload HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    assert_eq!(
+        parse(&raw(running.http, chunked.as_bytes()).await).echoed("body-bytes"),
+        Some("11")
+    );
+    for _ in 0..10 {
+        let reply = get(running.http, "b", "/abrupt").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "backend abrupt"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
