@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -142,17 +141,7 @@ impl Body for ProxyBody {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
             Self::Upstream { body, lease } => {
-                // The connection is driven from here: poll the body, and while it waits, the
-                // connection that fills it. Once the connection finished, the body resolves.
-                let frame = loop {
-                    if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
-                        break frame;
-                    }
-                    match lease.as_mut().map(|lease| lease.poll_connection(cx)) {
-                        Some(Poll::Ready(())) => continue,
-                        _ => return Poll::Pending,
-                    }
-                };
+                let frame = ready!(Pin::new(&mut *body).poll_frame(cx));
                 match &frame {
                     None => {
                         if let Some(lease) = lease.take() {

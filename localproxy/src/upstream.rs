@@ -5,22 +5,14 @@
 //! not be made, or a pooled connection was found closed before the request was written. A
 //! bodyless request that a reused connection dropped before any response is retried once on a
 //! fresh connection (the upstream closed an idle keep-alive connection as we wrote to it).
-//!
-//! Connections have no task of their own: the request that uses a connection drives it (while
-//! waiting for the response head, then from the response body's `poll_frame`), so a proxied
-//! exchange runs in the client connection's task without cross-task hand-offs. An idle pooled
-//! connection is polled once when taken, which notices an upstream that closed it meanwhile.
 //! The pool type is per protocol so that an h2c pool can sit beside it later.
 
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, Connection, SendRequest};
+use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -37,7 +29,7 @@ use crate::metrics::Metrics;
 /// (no cross-thread wake-ups) when the proxy runs one runtime per core.
 #[derive(Debug)]
 pub struct ConnectionPool {
-    shards: Box<[Mutex<Vec<Idle>>]>,
+    shards: Box<[Mutex<Vec<SendRequest<TimeoutBody>>>]>,
     max_idle_per_shard: usize,
 }
 
@@ -52,17 +44,23 @@ impl ConnectionPool {
         }
     }
 
-    fn take(&self) -> Option<Idle> {
-        lock(&self.shards[shard()]).pop()
+    fn take(&self) -> Option<SendRequest<TimeoutBody>> {
+        let mut idle = lock(&self.shards[shard()]);
+        while let Some(sender) = idle.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
     }
 
-    fn put(&self, idle: Idle) {
-        if idle.sender.is_closed() {
+    fn put(&self, sender: SendRequest<TimeoutBody>) {
+        if sender.is_closed() {
             return;
         }
-        let mut shard = lock(&self.shards[shard()]);
-        if shard.len() < self.max_idle_per_shard {
-            shard.push(idle);
+        let mut idle = lock(&self.shards[shard()]);
+        if idle.len() < self.max_idle_per_shard {
+            idle.push(sender);
         }
     }
 
@@ -88,52 +86,18 @@ fn shard() -> usize {
     SHARD.with(|shard| *shard)
 }
 
-/// Boxed: a connection is large and moves between pool and lease on every request.
-type UpstreamConnection = Pin<Box<Connection<TokioIo<TcpStream>, TimeoutBody>>>;
-
-/// An idle keep-alive connection: its request handle and its (unpolled) driver.
-#[derive(Debug)]
-struct Idle {
-    sender: SendRequest<TimeoutBody>,
-    connection: UpstreamConnection,
-}
-
 /// A request's hold on its endpoint: the in-flight slot and the connection, returned to the
 /// pool by [`Lease::release`] once the response body has been read to its end.
 #[derive(Debug)]
 pub struct Lease {
     in_flight: InFlight,
     sender: SendRequest<TimeoutBody>,
-    /// `None` once the connection has finished (closed or failed).
-    connection: Option<UpstreamConnection>,
 }
 
 impl Lease {
     /// The response ended cleanly: the connection may carry another request.
     pub fn release(self) {
-        if let Some(connection) = self.connection {
-            let idle = Idle {
-                sender: self.sender,
-                connection,
-            };
-            self.in_flight.endpoint().pool.put(idle);
-        }
-    }
-
-    /// Drives the connection (reads the response body from the socket). `Ready` once the
-    /// connection has finished; `Pending` otherwise, and forever after it finished.
-    pub fn poll_connection(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(connection) = self.connection.as_mut() else {
-            return Poll::Pending;
-        };
-        let Poll::Ready(result) = connection.as_mut().poll(cx) else {
-            return Poll::Pending;
-        };
-        if let Err(error) = result {
-            tracing::debug!(%error, "upstream connection ended with an error");
-        }
-        self.connection = None;
-        Poll::Ready(())
+        self.in_flight.endpoint().pool.put(self.sender);
     }
 
     /// The response broke off: the connection is dropped.
@@ -179,24 +143,10 @@ pub async fn send(
         };
         let endpoint = &pool.endpoints[index];
         let in_flight = endpoint.start_request();
-        let (reused, mut lease) = match endpoint.pool.take() {
-            Some(idle) => (
-                true,
-                Lease {
-                    in_flight,
-                    sender: idle.sender,
-                    connection: Some(idle.connection),
-                },
-            ),
+        let (mut sender, reused) = match endpoint.pool.take() {
+            Some(sender) => (sender, true),
             None => match connect(endpoint, config).await {
-                Ok((sender, connection)) => (
-                    false,
-                    Lease {
-                        in_flight,
-                        sender,
-                        connection: Some(connection),
-                    },
-                ),
+                Ok(sender) => (sender, false),
                 Err(()) => {
                     metrics.count_upstream_error(ProxyError::UpstreamConnect);
                     endpoint.record_failure(config.eject_after_failures, config.ejection_time);
@@ -208,17 +158,17 @@ pub async fn send(
                 }
             },
         };
-        if !ready(&mut lease).await {
+        if sender.ready().await.is_err() {
             // A pooled connection that closed while idle: the request was never written.
             continue;
         }
         let replay = (reused && stale_retry_left && request.body().is_end_stream())
             .then(|| replayable(&request));
-        let sent = tokio::time::timeout(config.upstream_timeout, exchange(&mut lease, request));
+        let sent = tokio::time::timeout(config.upstream_timeout, sender.try_send_request(request));
         match sent.await {
             Ok(Ok(response)) => {
                 endpoint.record_success();
-                return Ok((response, lease));
+                return Ok((response, Lease { in_flight, sender }));
             }
             Ok(Err(mut failed)) => {
                 if let Some(unsent) = failed.take_message() {
@@ -248,42 +198,10 @@ pub async fn send(
     }
 }
 
-/// Waits until the connection can take a request, driving it meanwhile; `false` if it closed.
-async fn ready(lease: &mut Lease) -> bool {
-    poll_fn(|cx| {
-        if lease.poll_connection(cx).is_ready() {
-            return Poll::Ready(false);
-        }
-        lease.sender.poll_ready(cx).map(|ready| ready.is_ok())
-    })
-    .await
-}
-
-/// Sends one request and waits for the response head, driving the connection meanwhile.
-async fn exchange(
-    lease: &mut Lease,
-    request: Request<TimeoutBody>,
-) -> Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<TimeoutBody>>> {
-    let mut response = std::pin::pin!(lease.sender.try_send_request(request));
-    let mut connection_done = false;
-    poll_fn(|cx| {
-        if let Poll::Ready(result) = response.as_mut().poll(cx) {
-            return Poll::Ready(result);
-        }
-        if !connection_done && lease.poll_connection(cx).is_ready() {
-            // The dispatcher has answered the request's callback by now; poll it once more.
-            connection_done = true;
-            return response.as_mut().poll(cx);
-        }
-        Poll::Pending
-    })
-    .await
-}
-
 async fn connect(
     endpoint: &Endpoint,
     config: &ProxyConfig,
-) -> Result<(SendRequest<TimeoutBody>, UpstreamConnection), ()> {
+) -> Result<SendRequest<TimeoutBody>, ()> {
     let stream =
         match tokio::time::timeout(config.connect_timeout, TcpStream::connect(endpoint.addr)).await
         {
@@ -303,7 +221,12 @@ async fn connect(
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|error| tracing::debug!(%error, "upstream handshake failed"))?;
-    Ok((sender, Box::pin(connection)))
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
 }
 
 /// A copy of a bodyless request, to resend it when a reused connection turned out dead.
