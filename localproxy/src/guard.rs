@@ -100,19 +100,17 @@ impl<S> FramingGuard<S> {
     /// Inspects held head bytes: releases complete heads (and the body bytes after them).
     fn check_heads(&mut self) {
         while self.state == State::Head && !self.head.is_empty() {
-            let mut headers = vec![httparse::EMPTY_HEADER; self.max_headers];
-            let mut request = httparse::Request::new(&mut headers);
-            let length = match request.parse(&self.head) {
-                Ok(httparse::Status::Complete(length)) => length,
-                Ok(httparse::Status::Partial) if self.head.len() <= self.max_head => return,
-                Ok(httparse::Status::Partial) | Err(_) => {
+            let parsed = match parse_head(&self.head, self.max_headers) {
+                Ok(Some(parsed)) => parsed,
+                Ok(None) if self.head.len() <= self.max_head => return,
+                Ok(None) | Err(()) => {
                     self.state = State::PassThrough;
-                    let held = std::mem::take(&mut self.head);
-                    self.pending.extend_from_slice(&held);
+                    self.pending.extend_from_slice(&self.head);
+                    self.head.clear();
                     return;
                 }
             };
-            let next = framing(&request);
+            let (length, next) = parsed;
             if next == State::Rejected {
                 self.state = State::Rejected;
                 self.head.clear();
@@ -122,13 +120,14 @@ impl<S> FramingGuard<S> {
             self.state = next;
             self.released_a_head = true;
             self.first_head_deadline = None;
-            let rest = self.head.split_off(length);
-            let head = std::mem::replace(&mut self.head, rest);
-            self.pending.extend_from_slice(&head);
-            let rest = std::mem::take(&mut self.head);
+            self.pending.extend_from_slice(&self.head[..length]);
+            // Keep the buffer (and its capacity) for the next head.
+            let mut rest = std::mem::take(&mut self.head);
+            rest.drain(..length);
             let body = self.advance_body(&rest);
             self.pending.extend_from_slice(&rest[..body]);
-            self.head = rest[body..].to_vec();
+            rest.drain(..body);
+            self.head = rest;
         }
         if self.state == State::PassThrough && !self.head.is_empty() {
             let held = std::mem::take(&mut self.head);
@@ -169,6 +168,33 @@ impl<S> FramingGuard<S> {
             }
         }
         at
+    }
+}
+
+/// Parses a head: `Some((length, next state))` when complete, `None` when more bytes are
+/// needed, `Err` when it is malformed or has more than `max_headers` headers.
+fn parse_head(bytes: &[u8], max_headers: usize) -> Result<Option<(usize, State)>, ()> {
+    // Most heads fit a small array on the stack; only larger ones pay for a vector.
+    let mut small = [httparse::EMPTY_HEADER; 32];
+    let mut large;
+    let headers: &mut [httparse::Header<'_>] = if max_headers <= small.len() {
+        &mut small[..max_headers]
+    } else {
+        let mut request = httparse::Request::new(&mut small);
+        match request.parse(bytes) {
+            Ok(httparse::Status::Complete(length)) => return Ok(Some((length, framing(&request)))),
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {}
+            Err(_) => return Err(()),
+        }
+        large = vec![httparse::EMPTY_HEADER; max_headers];
+        &mut large
+    };
+    let mut request = httparse::Request::new(headers);
+    match request.parse(bytes) {
+        Ok(httparse::Status::Complete(length)) => Ok(Some((length, framing(&request)))),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(_) => Err(()),
     }
 }
 
@@ -435,6 +461,17 @@ GET /d HTTP/1.1\r\nHost: a\r\n\r\n";
             body.len()
         );
         assert_eq!(through(input.as_bytes(), 3).await, input.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn heads_with_more_headers_than_the_stack_array_are_still_checked() {
+        let many: String = (0..50).map(|index| format!("X-{index}: v\r\n")).collect();
+        let good = format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n");
+        assert_eq!(through(good.as_bytes(), 9).await, good.as_bytes());
+        let bad = format!(
+            "POST / HTTP/1.1\r\n{many}Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        );
+        assert_eq!(through(bad.as_bytes(), 9).await, REJECTED_HEAD);
     }
 
     #[tokio::test]
