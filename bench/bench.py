@@ -213,6 +213,23 @@ spec:
                           f"{r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms "
                           f"cpu {r['cpu']:.2f}s {' '.join(r['errors'])}", flush=True)
         loaded = {"weir": rss_kib(weir_pids), "nginx": rss_kib(nginx_pids)}
+        # Context: the HTTP server alone (no proxying): nginx answering `return 200` (1 worker)
+        # and weir-proxy's demo backend (hyper, one runtime), both driven directly.
+        demo_port = free_port()
+        demo = subprocess.Popen([args.weir, "demo-backend", "--addr", f"127.0.0.1:{demo_port}", "--name", "bench"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(demo)
+        wait_port(demo_port)
+        backend_pids = [procs[0].pid] + children(procs[0].pid)
+        servers = {}
+        for run in range(args.runs):
+            for name, port, pids, path in (("nginx static", backend_port, backend_pids, "/"),
+                                           ("weir demo backend", demo_port, [demo.pid], "/bench")):
+                before = cpu_ticks(pids)
+                out = subprocess.run(["wrk", "-t1", "-c64", f"-d{args.duration}s", f"http://127.0.0.1:{port}{path}"],
+                                     capture_output=True, text=True).stdout
+                cpu = (cpu_ticks(pids) - before) / CLK_TCK
+                servers.setdefault(name, []).append(int(WRK_REQS.search(out).group(1)) / cpu)
         rules = subprocess.run([args.rules], capture_output=True, text=True, check=True).stdout.strip()
     finally:
         for proc in reversed(procs):
@@ -261,6 +278,12 @@ spec:
         "",
         f"- RSS at idle: weir {idle['weir'] / 1024:.1f} MiB, nginx (master + workers) {idle['nginx'] / 1024:.1f} MiB",
         f"- RSS after the runs: weir {loaded['weir'] / 1024:.1f} MiB, nginx {loaded['nginx'] / 1024:.1f} MiB",
+        "",
+        "## Context: the HTTP server alone (64 connections, no proxying)",
+        "",
+        "| server | req per CPU-second (median) |",
+        "| --- | ---: |",
+        *[f"| {name} | {statistics.median(values):,.0f} |" for name, values in servers.items()],
         "",
         "## 10,000-rule table (`cargo run --release -p weir-proxy --example rules_10k`)",
         "",

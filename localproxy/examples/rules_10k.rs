@@ -140,7 +140,7 @@ fn main() {
         HOSTS,
         PATHS_PER_HOST
     );
-    println!("router lookup: {per_lookup:?} per request (median-free mean over {lookups} lookups)");
+    println!("router lookup: {per_lookup:?} per request (mean over {lookups} lookups)");
     println!("reference linear route(): {per_reference:?} per request (what a scan would cost)");
     println!("router index build: {:?} (median of 10)", median(builds));
     println!(

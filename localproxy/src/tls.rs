@@ -115,11 +115,6 @@ impl CertStore {
             .and_then(|dot| self.wildcard.get(&name[dot..]));
         wildcard.or(self.default.as_ref()).cloned()
     }
-
-    /// Whether any certificate can be served.
-    pub fn is_empty(&self) -> bool {
-        self.default.is_none()
-    }
 }
 
 fn certified_key(material: &TlsMaterial) -> Result<CertifiedKey, CertificateError> {

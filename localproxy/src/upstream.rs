@@ -7,7 +7,7 @@
 //! fresh connection (the upstream closed an idle keep-alive connection as we wrote to it).
 //! The pool type is per protocol so that an h2c pool can sit beside it later.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use http::{Request, Response};
 use http_body::Body;
@@ -63,11 +63,6 @@ impl ConnectionPool {
             idle.push(sender);
         }
     }
-
-    /// The number of idle connections.
-    pub fn idle_count(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).len()).sum()
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -102,11 +97,6 @@ impl Lease {
 
     /// The response broke off: the connection is dropped.
     pub fn fail(self) {}
-
-    /// The endpoint this lease is on.
-    pub fn endpoint(&self) -> &Arc<Endpoint> {
-        self.in_flight.endpoint()
-    }
 }
 
 /// Sends `request` to an endpoint of `pool`, trying up to `config.connect_attempts` endpoints
