@@ -399,3 +399,64 @@ async fn request_bodies_stream_through_and_closed_idle_upstream_connections_are_
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+#[tokio::test]
+async fn ingress_class_selection_and_ssl_redirect() {
+    let mut documents = Vec::new();
+    for name in ["ours", "theirs"] {
+        documents.extend(service(name, &[Ep::ready(backend(name).await)]));
+    }
+    let class = |name: &str, class: &str, host: &str, service: &str| {
+        ingress(
+            name,
+            &format!(
+                "  ingressClassName: {class}\n  rules:\n{}",
+                rule(Some(host), &[path("/", "Prefix", service)])
+            ),
+        )
+    };
+    documents.push(class("ours", "weir", "ours.example", "ours"));
+    documents.push(class("theirs", "other", "theirs.example", "theirs"));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    let model = weir_proxy::source::ManifestSource::new(manifests.dir.clone(), Some("weir".into()))
+        .load()
+        .expect("load");
+    running.proxy.apply(&model);
+    assert_eq!(
+        get(running.http, "ours.example", "/").await.backend(),
+        Some("ours")
+    );
+    assert_eq!(get(running.http, "theirs.example", "/").await.status, 404);
+
+    // ssl-redirect on a TLS Ingress: plain HTTP answers 308 to the HTTPS port.
+    let secret = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/secret.yaml"
+    ))
+    .expect("quickstart secret");
+    let mut documents = service("ours", &[Ep::ready(backend("ours").await)]);
+    documents.push(secret);
+    let spec = format!(
+        "  tls:\n    - hosts: [\"secure.quickstart.test\"]\n      secretName: quickstart-tls\n  rules:\n{}",
+        rule(
+            Some("secure.quickstart.test"),
+            &[path("/", "Prefix", "ours")]
+        )
+    );
+    documents.push(ingress("secure", &spec).replace(
+        "  namespace: default\nspec:",
+        "  namespace: default\n  annotations:\n    alb.ingress.kubernetes.io/ssl-redirect: \"443\"\nspec:",
+    ));
+    let manifests = Manifests::new(&documents);
+    manifests.apply(&running.proxy);
+    let reply = get(running.http, "secure.quickstart.test", "/a?b=1").await;
+    assert_eq!(reply.status, 308, "{reply:?}");
+    assert!(
+        reply
+            .head
+            .contains("location: https://secure.quickstart.test/a?b=1"),
+        "{}",
+        reply.head
+    );
+}
