@@ -153,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     proxy.set_serving(true);
     shutdown_signal().await;
     tracing::info!("shutting down: no new connections, draining for up to 10 s");
-    proxy.set_serving(false);
+    proxy.shutdown();
     let _ = stop.send(true);
     for worker in workers {
         if let Err(error) = worker
@@ -185,8 +185,10 @@ fn worker(
             tokio::spawn(server::serve_https(proxy.clone(), https)),
         ];
         let _ = stopped.wait_for(|stop| *stop).await;
-        for task in &accept {
-            task.abort();
+        // The accept loops end by themselves on shutdown; connections close after their
+        // current request.
+        for task in accept {
+            let _ = task.await;
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while proxy.metrics().active_connections.get() > 0 && tokio::time::Instant::now() < deadline

@@ -40,6 +40,17 @@ pub struct Shared {
     pub metrics: Metrics,
     serving: AtomicBool,
     swap: Mutex<()>,
+    /// Turns true once: listeners stop accepting, connections finish their request and close.
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Resolves once shutdown has begun.
+    pub async fn shutting_down(&self) {
+        let mut receiver = self.shutdown.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail while we borrow it.
+        let _ = receiver.wait_for(|down| *down).await;
+    }
 }
 
 /// A handle on one proxy: swap configurations in, serve listeners (see [`crate::server`]).
@@ -59,6 +70,7 @@ impl Proxy {
                 metrics: Metrics::new(),
                 serving: AtomicBool::new(false),
                 swap: Mutex::new(()),
+                shutdown: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -107,6 +119,13 @@ impl Proxy {
     /// Marks the proxy ready (listeners bound, a configuration applied) or not.
     pub fn set_serving(&self, serving: bool) {
         self.shared.serving.store(serving, Ordering::Release);
+    }
+
+    /// Begins a graceful shutdown: `/readyz` turns 503, listeners stop accepting, and every
+    /// connection closes after the request it is serving (HTTP/2: after its open streams).
+    pub fn shutdown(&self) {
+        self.set_serving(false);
+        self.shared.shutdown.send_replace(true);
     }
 
     /// Whether `/readyz` answers 200.
