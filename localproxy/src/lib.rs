@@ -34,6 +34,7 @@ pub mod snapshot;
 pub mod source;
 pub mod tls;
 pub mod upstream;
+pub mod x509;
 
 pub use config::ProxyConfig;
 pub use proxy::Proxy;

@@ -34,6 +34,8 @@ pub struct Metrics {
     pub certificate_errors: Counter,
     /// TLS handshakes that failed or timed out.
     pub tls_handshake_failures: Counter,
+    /// `notAfter` of each served certificate's leaf (Unix seconds), by Secret.
+    pub certificate_not_after: Family<Vec<(&'static str, String)>, Gauge>,
 }
 
 impl Metrics {
@@ -88,8 +90,15 @@ impl Metrics {
             "TLS handshakes that failed or timed out",
             tls_handshake_failures.clone(),
         );
+        let certificate_not_after = Family::<Vec<(&'static str, String)>, Gauge>::default();
+        registry.register(
+            "certificate_not_after_seconds",
+            "Expiry (notAfter, Unix seconds) of each served certificate, by Secret",
+            certificate_not_after.clone(),
+        );
         Self {
             registry,
+            certificate_not_after,
             by_class,
             upstream_errors,
             request_duration,

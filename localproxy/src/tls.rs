@@ -24,6 +24,7 @@ use weir_model::{Certificate, CertificateSource, TlsMaterial, normalize_host};
 
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
+use crate::x509;
 
 /// The certificates of one snapshot, indexed by host.
 #[derive(Debug, Default)]
@@ -32,7 +33,8 @@ pub struct CertStore {
     /// Keyed by the suffix with its leading dot (`.foo.com` for `*.foo.com`).
     wildcard: HashMap<String, Arc<CertifiedKey>>,
     default: Option<Arc<CertifiedKey>>,
-    by_fingerprint: HashMap<String, Arc<CertifiedKey>>,
+    /// Parsed keys and their leaf's `notAfter` (Unix seconds), by chain fingerprint.
+    by_fingerprint: HashMap<String, (Arc<CertifiedKey>, Option<i64>)>,
 }
 
 /// Why a certificate's material could not be used.
@@ -50,27 +52,33 @@ pub enum CertificateError {
 }
 
 impl CertStore {
-    /// Indexes `certificates`, reusing keys already parsed by `previous`.
+    /// Indexes `certificates`, reusing keys already parsed by `previous`, and publishes each
+    /// Secret's expiry in `metrics`.
     pub fn build(certificates: &[Certificate], previous: &CertStore, metrics: &Metrics) -> Self {
         let mut store = CertStore::default();
         let mut first_loaded = None;
+        metrics.certificate_not_after.clear();
         for certificate in certificates {
-            let material = match &certificate.source {
-                CertificateSource::Secret { material, .. } => material,
+            let (secret, material) = match &certificate.source {
+                CertificateSource::Secret { secret, material } => (secret, material),
                 CertificateSource::Discover => continue,
                 CertificateSource::AcmArn(arn) => {
                     tracing::warn!(%arn, origin = %certificate.origin, "ACM certificates cannot be served by weir-proxy");
                     continue;
                 }
             };
-            let key = match store
+            let cached = store
                 .by_fingerprint
                 .get(&material.fingerprint)
                 .or_else(|| previous.by_fingerprint.get(&material.fingerprint))
-            {
-                Some(key) => Arc::clone(key),
+                .cloned();
+            let (key, not_after) = match cached {
+                Some(cached) => cached,
                 None => match certified_key(material) {
-                    Ok(key) => Arc::new(key),
+                    Ok(key) => {
+                        let not_after = key.cert.first().and_then(|leaf| x509::not_after(leaf));
+                        (Arc::new(key), not_after)
+                    }
                     Err(error) => {
                         metrics.certificate_errors.inc();
                         tracing::warn!(origin = %certificate.origin, fingerprint = %material.fingerprint, %error, "certificate skipped");
@@ -78,9 +86,19 @@ impl CertStore {
                     }
                 },
             };
+            if let Some(not_after) = not_after {
+                let label = secret.namespace.as_deref().map_or_else(
+                    || secret.name.clone(),
+                    |namespace| format!("{namespace}/{}", secret.name),
+                );
+                metrics
+                    .certificate_not_after
+                    .get_or_create(&vec![("secret", label)])
+                    .set(not_after);
+            }
             store
                 .by_fingerprint
-                .insert(material.fingerprint.clone(), Arc::clone(&key));
+                .insert(material.fingerprint.clone(), (Arc::clone(&key), not_after));
             first_loaded.get_or_insert_with(|| Arc::clone(&key));
             if certificate.hosts.is_empty() {
                 store.default.get_or_insert_with(|| Arc::clone(&key));

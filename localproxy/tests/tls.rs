@@ -195,6 +195,11 @@ async fn without_a_default_the_first_certificate_serves_unknown_names_and_rotati
         presented(&handshake(running.https, &connector, dns("zzz.example")).await),
         first.der
     );
+    // rcgen's default notAfter is 4096-01-01T00:00:00Z.
+    let metrics = running.proxy.metrics().render();
+    let expiry =
+        "weir_proxy_certificate_not_after_seconds{secret=\"default/a.example\"} 67090118400";
+    assert!(metrics.contains(expiry), "{metrics}");
     let rotated = cert(&["a.example"], &["a.example"]);
     model.certificates = vec![rotated.certificate.clone()];
     running.proxy.apply(&model);
