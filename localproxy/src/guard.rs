@@ -399,6 +399,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FramingGuard<S> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use tokio::io::AsyncReadExt;
 
     use super::*;
@@ -496,6 +497,97 @@ GET /d HTTP/1.1\r\nHost: a\r\n\r\n";
             b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n",
         ] {
             assert_eq!(through(input, 4).await, input.to_vec());
+        }
+    }
+
+    /// One well-framed request whose body may contain anything, head-like text included.
+    fn arb_request() -> impl Strategy<Value = Vec<u8>> {
+        let body = prop::collection::vec(
+            prop_oneof![
+                Just(b"\r\n\r\n".to_vec()),
+                Just(
+                    b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n"
+                        .to_vec()
+                ),
+                prop::collection::vec(any::<u8>(), 0..40),
+            ],
+            0..4,
+        )
+        .prop_map(|parts| parts.concat());
+        (
+            0..3u8,
+            body,
+            prop::collection::vec(1..20usize, 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(kind, body, chunks, trailer)| match kind {
+                0 => b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+                1 => {
+                    let mut request = format!(
+                        "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    request.extend_from_slice(&body);
+                    request
+                }
+                _ => {
+                    let mut request =
+                        b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                            .to_vec();
+                    let mut rest = body.as_slice();
+                    for size in chunks {
+                        let size = size.min(rest.len());
+                        if size == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(format!("{size:x};ext=1\r\n").as_bytes());
+                        request.extend_from_slice(&rest[..size]);
+                        request.extend_from_slice(b"\r\n");
+                        rest = &rest[size..];
+                    }
+                    request.extend_from_slice(b"0\r\n");
+                    if trailer {
+                        request.extend_from_slice(b"X-Trailer: 1\r\n");
+                    }
+                    request.extend_from_slice(b"\r\n");
+                    request
+                }
+            })
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Well-framed pipelines pass unchanged, whatever their bodies hold and however the
+        /// bytes are split; a conflicting head anywhere in the pipeline ends it with the
+        /// rejection, everything before it intact.
+        #[test]
+        fn pipelines_pass_and_conflicts_are_caught(
+            requests in prop::collection::vec(arb_request(), 1..5),
+            piece in 1..64usize,
+            conflict_at in prop::option::of(0..5usize),
+        ) {
+            let runtime = runtime();
+            let input = requests.concat();
+            prop_assert_eq!(runtime.block_on(through(&input, piece)), input.clone());
+            if let Some(at) = conflict_at {
+                let at = at.min(requests.len());
+                let before = requests[..at].concat();
+                let mut smuggling = before.clone();
+                smuggling.extend_from_slice(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+                smuggling.extend_from_slice(&requests[at..].concat());
+                let mut want = before;
+                want.extend_from_slice(REJECTED_HEAD);
+                prop_assert_eq!(runtime.block_on(through(&smuggling, piece)), want);
+            }
         }
     }
 }
