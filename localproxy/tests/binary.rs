@@ -113,3 +113,50 @@ async fn serves_a_folder_reloads_on_change_and_keeps_the_last_good_config() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn not_ready_until_a_first_good_configuration() {
+    let one = backend("one").await;
+    let manifests = Manifests::new(&service("one", &[Ep::ready(one)]));
+    manifests.write(
+        "ingress.yaml",
+        &["apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: [broken".to_owned()],
+    );
+    let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
+    let _process = Process(
+        Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
+            .arg("--manifests")
+            .arg(&manifests.dir)
+            .args([
+                "--http-addr",
+                &http.to_string(),
+                "--https-addr",
+                &https.to_string(),
+                "--admin-addr",
+                &admin.to_string(),
+            ])
+            .args(["--poll-interval-ms", "100", "--threads", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn weir-proxy"),
+    );
+    eventually("health", Duration::from_secs(10), || async {
+        try_get(admin, "admin", "/healthz")
+            .await
+            .is_some_and(|reply| reply.status == 200)
+    })
+    .await;
+    assert_eq!(get(admin, "admin", "/readyz").await.status, 503);
+    assert_eq!(
+        get(http, "app.example", "/").await.status,
+        503,
+        "nothing configured yet"
+    );
+    manifests.write("ingress.yaml", &[route("app.example", "one")]);
+    eventually("readiness", Duration::from_secs(2), || async {
+        get(admin, "admin", "/readyz").await.status == 200
+    })
+    .await;
+    assert_eq!(get(http, "app.example", "/").await.backend(), Some("one"));
+}
