@@ -153,7 +153,10 @@ pub async fn watch(
         let current = source.fingerprint();
         if current != seen {
             seen = current;
-            let _ = reload(&source, &proxy);
+            // Reading and translating a large folder must not stall the admin endpoints that
+            // share this runtime.
+            let (source, proxy) = (source.clone(), proxy.clone());
+            let _ = tokio::task::spawn_blocking(move || reload(&source, &proxy)).await;
         }
     }
 }
