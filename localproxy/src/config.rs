@@ -5,8 +5,8 @@ use std::time::Duration;
 /// Limits and timeouts of one proxy; every field has a documented default.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
-    /// How long an upstream may take to send response headers, and the longest pause inside
-    /// a response body, before the request fails with 504 (default 30 s).
+    /// How long an upstream may take to send response headers before the request fails with
+    /// 504, and the longest pause inside a response body before it is aborted (default 30 s).
     pub upstream_timeout: Duration,
     /// How long connecting to one endpoint may take before another is tried (default 2 s).
     pub connect_timeout: Duration,

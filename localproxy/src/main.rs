@@ -31,7 +31,7 @@ struct Cli {
     /// Serve only Ingresses of this IngressClass (default: every Ingress in the folder).
     #[arg(long, value_name = "NAME")]
     ingress_class: Option<String>,
-    /// Seconds an upstream may take to answer (response head, or a pause in the body): 504.
+    /// Seconds an upstream may take to send its response head (504), or pause inside a body.
     #[arg(long, default_value_t = 30)]
     upstream_timeout: u64,
     /// Seconds to connect to one endpoint before trying another.
