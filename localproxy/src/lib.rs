@@ -13,8 +13,8 @@
 //! reference `route()`), upstream pooling and balancing, TLS termination, limits, metrics and
 //! the admin endpoints. It depends on the model and (for file mode) on translate and the
 //! manifest loader, never on the controller, kube or any cloud SDK. Configuration is swapped,
-//! never mutated: a [`snapshot::Snapshot`] is immutable and requests keep the one they started
-//! with.
+//! never mutated: a [`snapshot::Snapshot`] is immutable and a request keeps the endpoint pool
+//! of the snapshot it was routed on.
 #![warn(missing_docs)]
 
 pub mod admin;

@@ -175,19 +175,23 @@ async fn forward(
     downstream: Downstream,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    let snapshot = shared.snapshot.load_full();
     let host = request_host(&request)?.to_owned();
     let path = normalize_path(request.uri().path())
         .map_err(|_| ProxyError::BadRequest("invalid request path"))?;
-    if let Some(port) = snapshot.redirect_https_port.filter(|_| !downstream.tls) {
-        return Ok(redirect_to_https(&host, &path, request.uri().query(), port));
-    }
-    let pool = match snapshot.resolve(snapshot.router.route(&host, &path)) {
-        Resolved::Fixed(status) if *status == StatusCode::NOT_FOUND => {
-            return Err(ProxyError::NoRoute);
+    let pool = {
+        // A short-lived guard, released before any await: the request keeps only what it
+        // uses from this snapshot, the target pool, for as long as it runs.
+        let snapshot = shared.snapshot.load();
+        if let Some(port) = snapshot.redirect_https_port.filter(|_| !downstream.tls) {
+            return Ok(redirect_to_https(&host, &path, request.uri().query(), port));
         }
-        Resolved::Fixed(status) => return Ok(fixed(*status)),
-        Resolved::Forward(pool) => Arc::clone(pool),
+        match snapshot.resolve(snapshot.router.route(&host, &path)) {
+            Resolved::Fixed(status) if *status == StatusCode::NOT_FOUND => {
+                return Err(ProxyError::NoRoute);
+            }
+            Resolved::Fixed(status) => return Ok(fixed(*status)),
+            Resolved::Forward(pool) => Arc::clone(pool),
+        }
     };
     let path_and_query = match (&path, request.uri().path_and_query()) {
         (Cow::Borrowed(_), Some(original)) => original.clone(),
