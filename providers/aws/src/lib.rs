@@ -20,15 +20,20 @@
 #![warn(missing_docs)]
 
 mod api;
+mod apply;
 mod certs;
+mod client;
 pub mod errors;
 pub mod glob;
 mod names;
+mod observe;
 mod observed;
 mod plan;
+mod provider;
 mod quotas;
 mod rule_plan;
 pub mod rules;
+mod sdk;
 mod spec;
 mod steps;
 
@@ -37,17 +42,22 @@ pub use api::{
     ImportCertificate, ListenerInfo, ListenerSettings, LoadBalancerInfo, Op, Reply, RuleInfo,
     TaggedResource, Tags, TargetGroupInfo, TargetId,
 };
+pub use apply::{Applied, apply};
 pub use certs::{pick_certificate, split_chain};
+pub use client::{CallCounter, Client, ClientOptions, summarize};
 pub use errors::CallError;
 pub use names::{
     Owner, TAG_CLUSTER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK, certificate_resource,
     target_group_resource,
 };
+pub use observe::{RESOURCE_TYPES, issued_certificates, observe, stacks, tagged};
 pub use observed::{Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup};
 pub use plan::{TARGET_BATCH, plan};
+pub use provider::{AwsProvider, StackOutcome, StackPlan};
 pub use quotas::{QuotaLimits, check_quotas};
 pub use rule_plan::BAND;
 pub use rules::{AlbListener, AlbRule, AlbView, ListenerDefault, RulePurpose, render};
+pub use sdk::SdkApi;
 pub use spec::{
     ActionRef, CertRef, ImportSpec, ListenerSpec, LoadBalancerSpec, RuleSpec, StackDefaults,
     StackSpec, TargetGroupSpec,
