@@ -81,3 +81,80 @@ impl std::fmt::Display for Counts {
         Ok(())
     }
 }
+
+/// Asserts that `desired` is fully applied: a new plan has no steps, each stack has one load
+/// balancer and one target group per key, and the routing listeners hold exactly the rendered
+/// rules in order.
+///
+/// # Panics
+/// When anything differs.
+pub async fn assert_converged<A: AwsApi>(
+    provider: &AwsProvider<A>,
+    desired: &[weir_model::DesiredLoadBalancer],
+) {
+    let everything = owned(provider).await;
+    for stack in desired {
+        let plan = provider.plan_ensure(stack).await.expect("plan");
+        assert!(
+            plan.steps.is_empty(),
+            "stack {} not converged: {:#?}",
+            plan.stack,
+            plan.steps
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        );
+        let name = stack.stack.to_string();
+        assert_eq!(
+            everything.load_balancers.get(&name),
+            Some(&1),
+            "{everything:?}"
+        );
+        assert_eq!(
+            everything.target_groups.get(&name).copied().unwrap_or(0),
+            stack.target_groups.len(),
+            "{everything:?}"
+        );
+        let view = weir_provider_aws::render(stack);
+        for listener in &plan.observed.listeners {
+            let routes = view
+                .listeners
+                .iter()
+                .any(|rendered| rendered.port == listener.info.port && rendered.routes());
+            let mut held = listener.rules.clone();
+            held.sort_by_key(|rule| rule.priority);
+            let held: Vec<(Option<String>, Vec<String>)> = held
+                .into_iter()
+                .map(|rule| (rule.conditions.host, rule.conditions.paths))
+                .collect();
+            let expected: Vec<(Option<String>, Vec<String>)> = if routes {
+                view.rules
+                    .iter()
+                    .map(|rule| {
+                        let mut paths = rule.paths.clone();
+                        paths.sort();
+                        (rule.host.clone(), paths)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            assert_eq!(held, expected, "rules of listener {}", listener.info.port);
+        }
+    }
+    let names: Vec<String> = desired
+        .iter()
+        .map(|stack| stack.stack.to_string())
+        .collect();
+    for stack in everything
+        .load_balancers
+        .keys()
+        .chain(everything.target_groups.keys())
+        .chain(everything.certificates.keys())
+    {
+        assert!(
+            names.contains(stack),
+            "stack {stack} should be gone: {everything:?}"
+        );
+    }
+}

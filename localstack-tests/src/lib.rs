@@ -16,6 +16,6 @@ mod check;
 mod emulator;
 mod fixture;
 
-pub use check::{Counts, Owned, owned, take_counts};
+pub use check::{Counts, Owned, assert_converged, owned, take_counts};
 pub use emulator::Emulator;
 pub use fixture::{Fixture, Ingress, desired, self_signed};

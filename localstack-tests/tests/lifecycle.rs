@@ -57,6 +57,7 @@ async fn twenty_rule_stack_create_resync_endpoint_change_delete() {
     assert_eq!(delete.by_op[&Op::DeleteLoadBalancer], 1);
     assert_eq!(delete.by_op[&Op::DeleteTargetGroup], 5);
     assert_eq!(delete.mutating, 6);
+    assert_eq!(delete.total, 7, "one tag query, then the deletes: {delete}");
     assert!(owned(&provider).await.is_empty(), "nothing tagged is left");
     provider
         .delete(&desired[0].stack)

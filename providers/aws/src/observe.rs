@@ -178,6 +178,49 @@ pub async fn observe<A: AwsApi>(client: &Client<A>, owner: &Owner) -> Result<Obs
     })
 }
 
+/// What a deletion needs of `owner`'s resources: their ARNs, from the one tag query. Deleting
+/// a load balancer takes its listeners and rules along, so nothing else is described.
+///
+/// # Errors
+/// A classified [`CallError`].
+pub async fn observe_for_delete<A: AwsApi>(
+    client: &Client<A>,
+    owner: &Owner,
+) -> Result<Observed, CallError> {
+    let mut observed = Observed::default();
+    for resource in tagged(client, owner.selector()).await? {
+        let logical = resource.tags.get(TAG_RESOURCE).cloned().unwrap_or_default();
+        if resource.arn.contains(":loadbalancer/") && logical == RESOURCE_LOAD_BALANCER {
+            observed.load_balancers.push(LoadBalancerInfo {
+                arn: resource.arn,
+                name: String::new(),
+                dns_name: String::new(),
+                scheme: String::new(),
+                vpc_id: String::new(),
+                subnets: Vec::new(),
+                security_groups: Vec::new(),
+            });
+        } else if resource.arn.contains(":targetgroup/") {
+            observed.target_groups.push(ObservedTargetGroup {
+                resource: logical,
+                info: TargetGroupInfo {
+                    arn: resource.arn,
+                    name: String::new(),
+                    port: 0,
+                },
+                targets: Default::default(),
+            });
+        } else if resource.arn.contains(":certificate/") {
+            observed.certificates.push(ObservedCertificate {
+                fingerprint: resource.tags.get(TAG_FINGERPRINT).cloned(),
+                arn: resource.arn,
+                resource: logical,
+            });
+        }
+    }
+    Ok(observed)
+}
+
 /// Issued ACM certificates, for discovery by host.
 ///
 /// # Errors

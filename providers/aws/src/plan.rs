@@ -57,9 +57,11 @@ pub fn plan(spec: &StackSpec, observed: &Observed) -> Result<Vec<Step>, Provider
                         material: import.material.clone(),
                         tags: BTreeMap::new(),
                     });
+                    // The full set, not only the fingerprint: AWS keeps tags across a
+                    // re-import, some emulators drop them.
                     steps.push(Step::TagCertificate {
                         certificate: certificate.arn.clone(),
-                        tags: BTreeMap::from([(TAG_FINGERPRINT.to_owned(), fingerprint.clone())]),
+                        tags,
                     });
                 }
             }

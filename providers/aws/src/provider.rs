@@ -12,7 +12,7 @@ use crate::api::AwsApi;
 use crate::apply::apply;
 use crate::client::{Client, ClientOptions};
 use crate::names::Owner;
-use crate::observe::{issued_certificates, observe, stacks};
+use crate::observe::{issued_certificates, observe, observe_for_delete, stacks};
 use crate::observed::Observed;
 use crate::plan::plan;
 use crate::quotas::{QuotaLimits, check_quotas};
@@ -113,7 +113,7 @@ impl<A: AwsApi> AwsProvider<A> {
     /// Classified call failures.
     pub async fn plan_delete(&self, stack: &str) -> Result<StackPlan, ProviderError> {
         let owner = Owner::from_tag(&self.cluster, stack);
-        let observed = observe(&self.client, &owner).await?;
+        let observed = observe_for_delete(&self.client, &owner).await?;
         let steps = plan(&StackSpec::empty(owner), &observed)?;
         Ok(StackPlan {
             stack: stack.to_owned(),

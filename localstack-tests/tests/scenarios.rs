@@ -1,0 +1,203 @@
+//! Rule changes, Secret import and rotation, groups merged and split, against the emulator.
+
+use localstack_tests::{
+    Emulator, Fixture, Ingress, assert_converged, owned, self_signed, take_counts,
+};
+use weir_model::Provider;
+use weir_provider_aws::Op;
+
+fn shop() -> Fixture {
+    let mut fixture = Fixture::with_rules(0);
+    fixture.ingresses = vec![Ingress::new(
+        "shop",
+        "shop.example.com",
+        &[("/a", "svc0"), ("/b", "svc1"), ("/c", "svc2")],
+    )];
+    fixture
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_are_added_changed_reordered_and_removed() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("rules", None).await;
+    let mut fixture = shop();
+    provider
+        .reconcile_all(&fixture.desired())
+        .await
+        .expect("create");
+    assert_converged(&provider, &fixture.desired()).await;
+    take_counts(&provider);
+
+    // Add a rule that sorts first (longer prefix): created, then one move of the others.
+    fixture.ingresses[0]
+        .paths
+        .insert(0, ("/a/deeper".into(), "Prefix".into(), "svc3".into()));
+    let outcomes = provider
+        .reconcile_all(&fixture.desired())
+        .await
+        .expect("add");
+    assert!(
+        outcomes.iter().all(|outcome| outcome.result.is_ok()),
+        "{outcomes:?}"
+    );
+    let counts = take_counts(&provider);
+    assert_converged(&provider, &fixture.desired()).await;
+    assert_eq!(counts.by_op.get(&Op::CreateRule), Some(&1), "{counts}");
+    assert_eq!(counts.by_op.get(&Op::DeleteRule), None, "{counts}");
+    take_counts(&provider);
+
+    // Change a backend: the rule is modified in place.
+    fixture.ingresses[0].paths[2].2 = "svc4".into();
+    provider
+        .reconcile_all(&fixture.desired())
+        .await
+        .expect("change");
+    let counts = take_counts(&provider);
+    assert_converged(&provider, &fixture.desired()).await;
+    assert_eq!(counts.by_op.get(&Op::ModifyRule), Some(&1), "{counts}");
+    assert_eq!(counts.by_op.get(&Op::CreateRule), None, "{counts}");
+    take_counts(&provider);
+
+    // Reorder: /c becomes Exact, which sorts before every Prefix path.
+    fixture.ingresses[0].paths[3].1 = "Exact".into();
+    provider
+        .reconcile_all(&fixture.desired())
+        .await
+        .expect("reorder");
+    assert_converged(&provider, &fixture.desired()).await;
+    let counts = take_counts(&provider);
+    assert!(
+        counts.by_op.contains_key(&Op::SetRulePriorities),
+        "{counts}"
+    );
+
+    // Remove two rules: deleted after the survivors moved.
+    fixture.ingresses[0].paths.truncate(2);
+    provider
+        .reconcile_all(&fixture.desired())
+        .await
+        .expect("remove");
+    assert_converged(&provider, &fixture.desired()).await;
+    let counts = take_counts(&provider);
+    assert_eq!(counts.by_op.get(&Op::DeleteRule), Some(&2), "{counts}");
+    assert!(
+        counts.by_op.get(&Op::DeleteTargetGroup).is_some(),
+        "unused target groups go: {counts}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_imported_rotated_in_place_and_deleted_when_unused() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("tls", None).await;
+    let mut fixture = shop();
+    fixture.ingresses[0].tls_secret = Some("shop-tls".into());
+    fixture
+        .secrets
+        .insert("shop-tls".into(), self_signed("shop.example.com"));
+    let desired = fixture.desired();
+    assert!(
+        desired[0].listeners.contains_key(&443),
+        "HTTPS listener from spec.tls"
+    );
+    provider.ensure(&desired[0]).await.expect("create with TLS");
+    assert_converged(&provider, &desired).await;
+    let stack = desired[0].stack.to_string();
+    assert_eq!(owned(&provider).await.certificates.get(&stack), Some(&1));
+    let plan = provider.plan_ensure(&desired[0]).await.expect("plan");
+    let https = plan
+        .observed
+        .listeners
+        .iter()
+        .find(|listener| listener.info.port == 443)
+        .expect("HTTPS listener");
+    let imported = &plan.observed.certificates[0].arn;
+    assert_eq!(https.certificates, [(imported.clone(), true)]);
+    take_counts(&provider);
+
+    // Rotation: re-imported into the same certificate; the listener is untouched.
+    fixture
+        .secrets
+        .insert("shop-tls".into(), self_signed("shop.example.com"));
+    let rotated = fixture.desired();
+    provider.ensure(&rotated[0]).await.expect("rotate");
+    let counts = take_counts(&provider);
+    assert_eq!(
+        counts.by_op.get(&Op::ImportCertificate),
+        Some(&1),
+        "{counts}"
+    );
+    assert_eq!(
+        counts.by_op.get(&Op::AddTagsToCertificate),
+        Some(&1),
+        "{counts}"
+    );
+    assert_eq!(counts.mutating, 2, "{counts}");
+    assert_converged(&provider, &rotated).await;
+    let plan = provider.plan_ensure(&rotated[0]).await.expect("plan");
+    assert_eq!(&plan.observed.certificates[0].arn, imported, "same ARN");
+
+    // TLS removed: the HTTPS listener and the import go.
+    fixture.ingresses[0].tls_secret = None;
+    fixture.secrets.clear();
+    let plain = fixture.desired();
+    provider.ensure(&plain[0]).await.expect("drop TLS");
+    assert_converged(&provider, &plain).await;
+    assert_eq!(owned(&provider).await.certificates.get(&stack), None);
+
+    provider.reconcile_all(&[]).await.expect("delete all");
+    assert!(owned(&provider).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ingresses_merge_into_a_group_and_split_again() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("groups", None).await;
+    let mut fixture = Fixture::with_rules(0);
+    fixture.ingresses = vec![
+        Ingress::new("one", "one.example.com", &[("/", "svc0")]),
+        Ingress::new("two", "two.example.com", &[("/", "svc1"), ("/api", "svc2")]),
+    ];
+    let apart = fixture.desired();
+    assert_eq!(apart.len(), 2);
+    provider.reconcile_all(&apart).await.expect("two stacks");
+    assert_converged(&provider, &apart).await;
+
+    for ingress in &mut fixture.ingresses {
+        ingress.group = Some("shared".into());
+    }
+    let merged = fixture.desired();
+    assert_eq!(merged.len(), 1);
+    let outcomes = provider.reconcile_all(&merged).await.expect("merge");
+    assert!(
+        outcomes.iter().all(|outcome| outcome.result.is_ok()),
+        "{outcomes:?}"
+    );
+    assert_converged(&provider, &merged).await;
+    assert_eq!(owned(&provider).await.load_balancers.len(), 1);
+
+    for ingress in &mut fixture.ingresses {
+        ingress.group = None;
+    }
+    provider.reconcile_all(&apart).await.expect("split");
+    assert_converged(&provider, &apart).await;
+    assert_eq!(owned(&provider).await.load_balancers.len(), 2);
+
+    provider.reconcile_all(&[]).await.expect("delete all");
+    assert!(
+        owned(&provider).await.is_empty(),
+        "zero weir-tagged resources left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_stack_twice_and_an_unknown_stack_is_fine() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("absent", None).await;
+    let desired = shop().desired();
+    provider
+        .delete(&desired[0].stack)
+        .await
+        .expect("delete absent");
+    assert_eq!(take_counts(&provider).mutating, 0);
+}
