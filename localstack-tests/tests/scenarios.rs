@@ -81,7 +81,7 @@ async fn rules_are_added_changed_reordered_and_removed() {
     let counts = take_counts(&provider);
     assert_eq!(counts.by_op.get(&Op::DeleteRule), Some(&2), "{counts}");
     assert!(
-        counts.by_op.get(&Op::DeleteTargetGroup).is_some(),
+        counts.by_op.contains_key(&Op::DeleteTargetGroup),
         "unused target groups go: {counts}"
     );
 }
