@@ -81,9 +81,10 @@ impl CallError {
         })
     }
 
-    /// Whether retrying the same call soon may succeed.
+    /// Whether retrying the same call soon may succeed. A missing resource is not: the caller
+    /// either treats it as done (a delete) or re-observes on the next reconcile.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient) && !self.is_not_found()
     }
 }
 
