@@ -89,8 +89,16 @@ impl AwsFlags {
         AwsTarget {
             cluster,
             defaults: StackDefaults {
-                subnets: self.subnets,
-                security_groups: self.security_groups,
+                subnets: self
+                    .subnets
+                    .into_iter()
+                    .filter(|id| !id.is_empty())
+                    .collect(),
+                security_groups: self
+                    .security_groups
+                    .into_iter()
+                    .filter(|id| !id.is_empty())
+                    .collect(),
                 ..StackDefaults::default()
             },
         }
