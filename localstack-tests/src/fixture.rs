@@ -21,6 +21,9 @@ pub struct Ingress {
     pub paths: Vec<(String, String, String)>,
     /// The TLS Secret for the host, if any.
     pub tls_secret: Option<String>,
+    /// A `spec.tls` entry for the host without a Secret (the provider discovers a
+    /// certificate).
+    pub discover_tls: bool,
 }
 
 impl Ingress {
@@ -41,6 +44,7 @@ impl Ingress {
                 })
                 .collect(),
             tls_secret: None,
+            discover_tls: false,
         }
     }
 }
@@ -131,6 +135,9 @@ impl Fixture {
                     "  tls:\n    - hosts: [{}]\n      secretName: {secret}\n",
                     ingress.host
                 );
+            }
+            if ingress.discover_tls {
+                let _ = write!(out, "  tls:\n    - hosts: [{}]\n", ingress.host);
             }
             let _ = write!(
                 out,

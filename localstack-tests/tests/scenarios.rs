@@ -201,3 +201,45 @@ async fn deleting_a_stack_twice_and_an_unknown_stack_is_fine() {
         .expect("delete absent");
     assert_eq!(take_counts(&provider).mutating, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acm_discovery_picks_the_most_specific_certificate_and_never_touches_it() {
+    let emulator = Emulator::start();
+    let acm = aws_sdk_acm::Client::new(&emulator.sdk_config().await);
+    let mut arns = Vec::new();
+    for host in ["*.example.com", "shop.example.com", "other.example.org"] {
+        let (chain, key) = self_signed(host);
+        let imported = acm
+            .import_certificate()
+            .certificate(aws_sdk_acm::primitives::Blob::new(chain))
+            .private_key(aws_sdk_acm::primitives::Blob::new(key))
+            .send()
+            .await
+            .expect("a certificate someone else imported");
+        arns.push(imported.certificate_arn().expect("ARN").to_owned());
+    }
+    let provider = emulator.provider("discovery", None).await;
+    let mut fixture = shop();
+    fixture.ingresses[0].discover_tls = true;
+    let desired = fixture.desired();
+    provider.ensure(&desired[0]).await.expect("create");
+    assert_converged(&provider, &desired).await;
+    let plan = provider.plan_ensure(&desired[0]).await.expect("plan");
+    let https = plan
+        .observed
+        .listeners
+        .iter()
+        .find(|listener| listener.info.port == 443)
+        .expect("HTTPS listener");
+    assert_eq!(https.certificates, [(arns[1].clone(), true)], "exact beats wildcard");
+    assert!(plan.observed.certificates.is_empty(), "nothing imported");
+
+    provider.reconcile_all(&[]).await.expect("delete");
+    assert!(owned(&provider).await.is_empty());
+    let listed = acm.list_certificates().send().await.expect("list");
+    assert_eq!(
+        listed.certificate_summary_list().len(),
+        3,
+        "certificates weir does not own stay"
+    );
+}
