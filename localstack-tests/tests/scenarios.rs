@@ -231,7 +231,11 @@ async fn acm_discovery_picks_the_most_specific_certificate_and_never_touches_it(
         .iter()
         .find(|listener| listener.info.port == 443)
         .expect("HTTPS listener");
-    assert_eq!(https.certificates, [(arns[1].clone(), true)], "exact beats wildcard");
+    assert_eq!(
+        https.certificates,
+        [(arns[1].clone(), true)],
+        "exact beats wildcard"
+    );
     assert!(plan.observed.certificates.is_empty(), "nothing imported");
 
     provider.reconcile_all(&[]).await.expect("delete");
