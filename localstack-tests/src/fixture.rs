@@ -24,6 +24,8 @@ pub struct Ingress {
     /// A `spec.tls` entry for the host without a Secret (the provider discovers a
     /// certificate).
     pub discover_tls: bool,
+    /// More annotations, such as `weir.dev/healthcheck-path`.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Ingress {
@@ -45,6 +47,7 @@ impl Ingress {
                 .collect(),
             tls_secret: None,
             discover_tls: false,
+            annotations: BTreeMap::new(),
         }
     }
 }
@@ -125,8 +128,15 @@ impl Fixture {
                 "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {}\n  namespace: test\n",
                 ingress.name
             );
+            let mut annotations = ingress.annotations.clone();
             if let Some(group) = &ingress.group {
-                let _ = writeln!(out, "  annotations: {{weir.dev/group.name: {group}}}");
+                annotations.insert("weir.dev/group.name".to_owned(), group.clone());
+            }
+            if !annotations.is_empty() {
+                out.push_str("  annotations:\n");
+                for (key, value) in &annotations {
+                    let _ = writeln!(out, "    {key}: {value:?}");
+                }
             }
             out.push_str("spec:\n  ingressClassName: weir-alb\n");
             if let Some(secret) = &ingress.tls_secret {

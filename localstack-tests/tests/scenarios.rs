@@ -247,3 +247,39 @@ async fn acm_discovery_picks_the_most_specific_certificate_and_never_touches_it(
         "certificates weir does not own stay"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_check_annotations_are_set_and_changed_in_place() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("health", None).await;
+    let mut fixture = shop();
+    let annotations = &mut fixture.ingresses[0].annotations;
+    annotations.insert("weir.dev/healthcheck-path".into(), "/healthz".into());
+    annotations.insert(
+        "alb.ingress.kubernetes.io/success-codes".into(),
+        "200-299".into(),
+    );
+    let desired = fixture.desired();
+    provider.ensure(&desired[0]).await.expect("create");
+    assert_converged(&provider, &desired).await;
+    let plan = provider.plan_ensure(&desired[0]).await.expect("plan");
+    for group in &plan.observed.target_groups {
+        assert_eq!(group.info.health.path.as_deref(), Some("/healthz"));
+        assert_eq!(group.info.health.success_codes.as_deref(), Some("200-299"));
+    }
+    take_counts(&provider);
+
+    fixture.ingresses[0]
+        .annotations
+        .insert("weir.dev/healthcheck-path".into(), "/ready".into());
+    let changed = fixture.desired();
+    provider.ensure(&changed[0]).await.expect("change");
+    let counts = take_counts(&provider);
+    assert_eq!(
+        counts.by_op.get(&Op::ModifyTargetGroup),
+        Some(&3),
+        "{counts}"
+    );
+    assert_eq!(counts.mutating, 3, "{counts}");
+    assert_converged(&provider, &changed).await;
+}

@@ -55,6 +55,8 @@ pub enum Op {
     DescribeTargetGroups,
     /// `elasticloadbalancing:CreateTargetGroup`.
     CreateTargetGroup,
+    /// `elasticloadbalancing:ModifyTargetGroup` (health-check settings).
+    ModifyTargetGroup,
     /// `elasticloadbalancing:DeleteTargetGroup`.
     DeleteTargetGroup,
     /// `elasticloadbalancing:DescribeTargetHealth`.
@@ -75,7 +77,7 @@ pub enum Op {
 
 impl Op {
     /// Every operation, in declaration order.
-    pub const ALL: [Op; 28] = [
+    pub const ALL: [Op; 29] = [
         Op::GetResources,
         Op::DescribeLoadBalancers,
         Op::CreateLoadBalancer,
@@ -96,6 +98,7 @@ impl Op {
         Op::SetRulePriorities,
         Op::DescribeTargetGroups,
         Op::CreateTargetGroup,
+        Op::ModifyTargetGroup,
         Op::DeleteTargetGroup,
         Op::DescribeTargetHealth,
         Op::RegisterTargets,
@@ -129,6 +132,7 @@ impl Op {
             Op::SetRulePriorities => "SetRulePriorities",
             Op::DescribeTargetGroups => "DescribeTargetGroups",
             Op::CreateTargetGroup => "CreateTargetGroup",
+            Op::ModifyTargetGroup => "ModifyTargetGroup",
             Op::DeleteTargetGroup => "DeleteTargetGroup",
             Op::DescribeTargetHealth => "DescribeTargetHealth",
             Op::RegisterTargets => "RegisterTargets",
@@ -313,6 +317,66 @@ pub struct TargetGroupInfo {
     pub name: String,
     /// Its port.
     pub port: u16,
+    /// Its health-check settings.
+    pub health: HealthCheck,
+}
+
+/// Health-check settings of a target group. `None` leaves (and, when desired, does not compare)
+/// what AWS chose.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    /// The path probed.
+    pub path: Option<String>,
+    /// Seconds between probes.
+    pub interval_seconds: Option<u16>,
+    /// Seconds before a probe fails.
+    pub timeout_seconds: Option<u16>,
+    /// Successes before a target is healthy.
+    pub healthy_threshold: Option<u16>,
+    /// Failures before a target is unhealthy.
+    pub unhealthy_threshold: Option<u16>,
+    /// HTTP codes that count as success, such as `200` or `200-399`.
+    pub success_codes: Option<String>,
+}
+
+impl HealthCheck {
+    /// Whether `observed` already has every setting this one asks for.
+    pub fn is_satisfied_by(&self, observed: &HealthCheck) -> bool {
+        fn same<T: PartialEq>(wanted: &Option<T>, found: &Option<T>) -> bool {
+            wanted.is_none() || wanted == found
+        }
+        same(&self.path, &observed.path)
+            && same(&self.interval_seconds, &observed.interval_seconds)
+            && same(&self.timeout_seconds, &observed.timeout_seconds)
+            && same(&self.healthy_threshold, &observed.healthy_threshold)
+            && same(&self.unhealthy_threshold, &observed.unhealthy_threshold)
+            && same(&self.success_codes, &observed.success_codes)
+    }
+}
+
+impl fmt::Display for HealthCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(path) = &self.path {
+            parts.push(format!("path={path}"));
+        }
+        if let Some(seconds) = self.interval_seconds {
+            parts.push(format!("interval={seconds}s"));
+        }
+        if let Some(seconds) = self.timeout_seconds {
+            parts.push(format!("timeout={seconds}s"));
+        }
+        if let Some(count) = self.healthy_threshold {
+            parts.push(format!("healthy={count}"));
+        }
+        if let Some(count) = self.unhealthy_threshold {
+            parts.push(format!("unhealthy={count}"));
+        }
+        if let Some(codes) = &self.success_codes {
+            parts.push(format!("codes={codes}"));
+        }
+        write!(f, "health-check[{}]", parts.join(" "))
+    }
 }
 
 /// An ACM certificate as listed.
@@ -493,8 +557,17 @@ pub enum Call {
         vpc_id: String,
         /// The port.
         port: u16,
+        /// Health-check settings.
+        health: HealthCheck,
         /// Ownership tags.
         tags: Tags,
+    },
+    /// Change a target group's health-check settings.
+    ModifyTargetGroup {
+        /// The target group.
+        target_group: String,
+        /// The settings to set.
+        health: HealthCheck,
     },
     /// Delete a target group.
     DeleteTargetGroup(String),
@@ -553,6 +626,7 @@ impl Call {
             Call::SetRulePriorities(_) => Op::SetRulePriorities,
             Call::DescribeTargetGroups(_) => Op::DescribeTargetGroups,
             Call::CreateTargetGroup { .. } => Op::CreateTargetGroup,
+            Call::ModifyTargetGroup { .. } => Op::ModifyTargetGroup,
             Call::DeleteTargetGroup(_) => Op::DeleteTargetGroup,
             Call::DescribeTargetHealth(_) => Op::DescribeTargetHealth,
             Call::RegisterTargets { .. } => Op::RegisterTargets,

@@ -172,13 +172,22 @@ fn to_call(step: &Step, created: &BTreeMap<Slot, String>) -> Result<Call, CallEr
             name,
             vpc,
             port,
+            health,
             tags,
             ..
         } => Call::CreateTargetGroup {
             name: name.clone(),
             vpc_id: arn(vpc)?,
             port: *port,
+            health: health.clone(),
             tags: tags.clone(),
+        },
+        Step::ModifyTargetGroup {
+            arn: target_group,
+            health,
+        } => Call::ModifyTargetGroup {
+            target_group: target_group.clone(),
+            health: health.clone(),
         },
         Step::RegisterTargets {
             target_group,

@@ -38,7 +38,7 @@ mod spec;
 mod steps;
 
 pub use api::{
-    ActionSpec, AwsApi, Call, CertificateSummary, Conditions, CreateLoadBalancer,
+    ActionSpec, AwsApi, Call, CertificateSummary, Conditions, CreateLoadBalancer, HealthCheck,
     ImportCertificate, ListenerInfo, ListenerSettings, LoadBalancerInfo, Op, Reply, RuleInfo,
     TaggedResource, Tags, TargetGroupInfo, TargetId,
 };

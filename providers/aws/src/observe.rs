@@ -207,6 +207,7 @@ pub async fn observe_for_delete<A: AwsApi>(
                     arn: resource.arn,
                     name: String::new(),
                     port: 0,
+                    health: Default::default(),
                 },
                 targets: Default::default(),
             });

@@ -143,6 +143,12 @@ pub fn plan(spec: &StackSpec, observed: &Observed) -> Result<Vec<Step>, Provider
         let (reference, registered) = match existing {
             Some(existing) => {
                 kept_groups.insert(existing.info.arn.clone());
+                if !group.health.is_satisfied_by(&existing.info.health) {
+                    steps.push(Step::ModifyTargetGroup {
+                        arn: existing.info.arn.clone(),
+                        health: group.health.clone(),
+                    });
+                }
                 (
                     Ref::Known(existing.info.arn.clone()),
                     existing.targets.clone(),
@@ -154,6 +160,7 @@ pub fn plan(spec: &StackSpec, observed: &Observed) -> Result<Vec<Step>, Provider
                     name: group.name.clone(),
                     vpc: vpc.clone(),
                     port: group.port,
+                    health: group.health.clone(),
                     tags: owner.tags(&resource),
                 });
                 (

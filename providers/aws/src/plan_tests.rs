@@ -4,7 +4,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use weir_model::{Protocol, StackId};
 
 use super::*;
-use crate::api::{Conditions, ListenerInfo, LoadBalancerInfo, RuleInfo, TargetGroupInfo};
+use crate::api::{
+    Conditions, HealthCheck, ListenerInfo, LoadBalancerInfo, RuleInfo, TargetGroupInfo,
+};
 use crate::names::Owner;
 use crate::observed::{ObservedListener, ObservedTargetGroup};
 use crate::spec::{LoadBalancerSpec, RuleSpec, TargetGroupSpec};
@@ -39,6 +41,10 @@ fn spec() -> StackSpec {
                     name: owner.target_group_name(&key(service)),
                     port: 80,
                     targets: [target(1), target(2)].into_iter().collect(),
+                    health: HealthCheck {
+                        path: Some("/healthz".into()),
+                        ..HealthCheck::default()
+                    },
                 },
             )
         })
@@ -130,6 +136,11 @@ fn converged() -> Observed {
                     arn: arn(key),
                     name: group.name.clone(),
                     port: 80,
+                    health: HealthCheck {
+                        path: Some("/healthz".into()),
+                        interval_seconds: Some(15),
+                        ..HealthCheck::default()
+                    },
                 },
                 targets: group.targets.clone(),
             })
@@ -275,4 +286,19 @@ fn a_scheme_change_is_refused() {
     }
     let error = plan(&spec, &converged()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidSpec);
+}
+
+#[test]
+fn a_health_check_change_modifies_only_the_target_groups() {
+    let mut spec = spec();
+    for group in spec.target_groups.values_mut() {
+        group.health.path = Some("/ready".into());
+    }
+    let steps = plan(&spec, &converged()).unwrap();
+    assert_eq!(ops(&steps), ["ModifyTargetGroup", "ModifyTargetGroup"]);
+    assert!(
+        steps[0].to_string().contains("health-check[path=/ready]"),
+        "{}",
+        steps[0]
+    );
 }

@@ -9,18 +9,21 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_resourcegroupstagging as tagging;
 use aws_smithy_types::Blob;
 use elb::types::{
-    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig,
-    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, PathPatternConditionConfig, ProtocolEnum,
-    RedirectActionConfig, RedirectActionStatusCodeEnum, RuleCondition, RulePriorityPair,
-    TargetDescription, TargetHealthStateEnum, TargetTypeEnum,
+    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, RulePriorityPair,
+    TargetHealthStateEnum, TargetTypeEnum,
 };
-use weir_model::{ErrorKind, Protocol};
 
 use crate::api::{
-    ActionSpec, AwsApi, Call, CertificateSummary, Conditions, ListenerInfo, ListenerSettings,
-    LoadBalancerInfo, Op, Reply, RuleInfo, TaggedResource, Tags, TargetGroupInfo, TargetId,
+    AwsApi, Call, CertificateSummary, Reply, TaggedResource, TargetGroupInfo, TargetId,
 };
 use crate::errors::CallError;
+
+mod convert;
+
+use convert::{
+    acm_tags, certificate_list, created_arn, elb_tags, listener, listener_input, load_balancer,
+    matcher, observed_health, priority_i32, rule, rule_conditions, sdk_action, target_list,
+};
 
 /// [`AwsApi`] through the AWS SDK for Rust.
 #[derive(Clone, Debug)]
@@ -389,6 +392,7 @@ impl AwsApi for SdkApi {
                                     .port()
                                     .and_then(|port| u16::try_from(port).ok())
                                     .unwrap_or_default(),
+                                health: observed_health(group),
                             })
                         })
                         .collect(),
@@ -398,6 +402,7 @@ impl AwsApi for SdkApi {
                 name,
                 vpc_id,
                 port,
+                health,
                 tags,
             } => {
                 let output = self
@@ -408,6 +413,12 @@ impl AwsApi for SdkApi {
                     .port(i32::from(port))
                     .vpc_id(vpc_id)
                     .target_type(TargetTypeEnum::Ip)
+                    .set_health_check_path(health.path)
+                    .set_health_check_interval_seconds(health.interval_seconds.map(i32::from))
+                    .set_health_check_timeout_seconds(health.timeout_seconds.map(i32::from))
+                    .set_healthy_threshold_count(health.healthy_threshold.map(i32::from))
+                    .set_unhealthy_threshold_count(health.unhealthy_threshold.map(i32::from))
+                    .set_matcher(health.success_codes.map(matcher))
                     .set_tags(Some(elb_tags(&tags)))
                     .send()
                     .await
@@ -419,6 +430,24 @@ impl AwsApi for SdkApi {
                         .first()
                         .and_then(|group| group.target_group_arn()),
                 )
+            }
+            Call::ModifyTargetGroup {
+                target_group,
+                health,
+            } => {
+                self.elb
+                    .modify_target_group()
+                    .target_group_arn(target_group)
+                    .set_health_check_path(health.path)
+                    .set_health_check_interval_seconds(health.interval_seconds.map(i32::from))
+                    .set_health_check_timeout_seconds(health.timeout_seconds.map(i32::from))
+                    .set_healthy_threshold_count(health.healthy_threshold.map(i32::from))
+                    .set_unhealthy_threshold_count(health.unhealthy_threshold.map(i32::from))
+                    .set_matcher(health.success_codes.map(matcher))
+                    .send()
+                    .await
+                    .map_err(|error| CallError::from_sdk(op, error))?;
+                Ok(Reply::Done)
             }
             Call::DeleteTargetGroup(arn) => {
                 self.elb
@@ -559,249 +588,5 @@ impl AwsApi for SdkApi {
                 Ok(Reply::Done)
             }
         }
-    }
-}
-
-fn created_arn(op: Op, arn: Option<&str>) -> Result<Reply, CallError> {
-    arn.map(|arn| Reply::Arn(arn.to_owned()))
-        .ok_or_else(|| CallError::new(op, ErrorKind::Transient, None, "the reply named no ARN"))
-}
-
-/// Priorities are at most 50000, so they always fit.
-fn priority_i32(priority: u32) -> i32 {
-    i32::try_from(priority).unwrap_or(i32::MAX)
-}
-
-fn elb_tags(tags: &Tags) -> Vec<elb::types::Tag> {
-    tags.iter()
-        .map(|(key, value)| elb::types::Tag::builder().key(key).value(value).build())
-        .collect()
-}
-
-fn acm_tags(tags: &Tags, op: Op) -> Result<Vec<acm::types::Tag>, CallError> {
-    tags.iter()
-        .map(|(key, value)| {
-            acm::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| CallError::new(op, ErrorKind::Permanent, None, error.to_string()))
-        })
-        .collect()
-}
-
-fn certificate_list(arns: Vec<String>) -> Vec<Certificate> {
-    arns.into_iter()
-        .map(|arn| Certificate::builder().certificate_arn(arn).build())
-        .collect()
-}
-
-fn target_list(targets: &[TargetId]) -> Vec<TargetDescription> {
-    targets
-        .iter()
-        .map(|target| {
-            TargetDescription::builder()
-                .id(target.ip.to_string())
-                .port(i32::from(target.port))
-                .build()
-        })
-        .collect()
-}
-
-fn listener_input(
-    settings: &ListenerSettings,
-    op: Op,
-) -> Result<(ProtocolEnum, Action, Option<Vec<Certificate>>), CallError> {
-    let protocol = match settings.protocol {
-        Protocol::Http => ProtocolEnum::Http,
-        Protocol::Https => ProtocolEnum::Https,
-    };
-    let certificates = settings
-        .default_certificate
-        .clone()
-        .map(|arn| certificate_list(vec![arn]));
-    Ok((
-        protocol,
-        sdk_action(&settings.default_action, op)?,
-        certificates,
-    ))
-}
-
-fn sdk_action(action: &ActionSpec, op: Op) -> Result<Action, CallError> {
-    Ok(match action {
-        ActionSpec::Forward(arn) => Action::builder()
-            .r#type(ActionTypeEnum::Forward)
-            .target_group_arn(arn)
-            .build(),
-        ActionSpec::Fixed(status) => Action::builder()
-            .r#type(ActionTypeEnum::FixedResponse)
-            .fixed_response_config(
-                FixedResponseActionConfig::builder()
-                    .status_code(status.to_string())
-                    .content_type("text/plain")
-                    .build(),
-            )
-            .build(),
-        ActionSpec::RedirectHttps(port) => Action::builder()
-            .r#type(ActionTypeEnum::Redirect)
-            .redirect_config(
-                RedirectActionConfig::builder()
-                    .protocol("HTTPS")
-                    .port(port.to_string())
-                    .status_code(RedirectActionStatusCodeEnum::Http301)
-                    .build(),
-            )
-            .build(),
-        ActionSpec::Other(what) => {
-            return Err(CallError::new(
-                op,
-                ErrorKind::Permanent,
-                None,
-                format!("cannot write action {what}"),
-            ));
-        }
-    })
-}
-
-fn rule_conditions(conditions: &Conditions) -> Vec<RuleCondition> {
-    let mut out = Vec::new();
-    if let Some(host) = &conditions.host {
-        out.push(
-            RuleCondition::builder()
-                .field("host-header")
-                .host_header_config(
-                    HostHeaderConditionConfig::builder()
-                        .values(host.clone())
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    if !conditions.paths.is_empty() {
-        out.push(
-            RuleCondition::builder()
-                .field("path-pattern")
-                .path_pattern_config(
-                    PathPatternConditionConfig::builder()
-                        .set_values(Some(conditions.paths.clone()))
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    out
-}
-
-fn load_balancer(found: &elb::types::LoadBalancer) -> LoadBalancerInfo {
-    let mut subnets: Vec<String> = found
-        .availability_zones()
-        .iter()
-        .filter_map(|zone| zone.subnet_id().map(str::to_owned))
-        .collect();
-    subnets.sort();
-    let mut security_groups = found.security_groups().to_vec();
-    security_groups.sort();
-    LoadBalancerInfo {
-        arn: found.load_balancer_arn().unwrap_or_default().to_owned(),
-        name: found.load_balancer_name().unwrap_or_default().to_owned(),
-        dns_name: found.dns_name().unwrap_or_default().to_owned(),
-        scheme: found
-            .scheme()
-            .map(|scheme| scheme.as_str().to_owned())
-            .unwrap_or_default(),
-        vpc_id: found.vpc_id().unwrap_or_default().to_owned(),
-        subnets,
-        security_groups,
-    }
-}
-
-fn listener(found: &elb::types::Listener) -> Option<ListenerInfo> {
-    Some(ListenerInfo {
-        arn: found.listener_arn()?.to_owned(),
-        port: u16::try_from(found.port()?).ok()?,
-        protocol: match found.protocol() {
-            Some(ProtocolEnum::Https) => Protocol::Https,
-            _ => Protocol::Http,
-        },
-        default_action: action_spec(found.default_actions()),
-        ssl_policy: found.ssl_policy().map(str::to_owned),
-    })
-}
-
-fn rule(found: &elb::types::Rule) -> Option<RuleInfo> {
-    if found.is_default() == Some(true) {
-        return None;
-    }
-    let mut host = None;
-    let mut paths = Vec::new();
-    for condition in found.conditions() {
-        match condition.field() {
-            Some("host-header") => {
-                let values = condition
-                    .host_header_config()
-                    .map(HostHeaderConditionConfig::values)
-                    .filter(|values| !values.is_empty())
-                    .unwrap_or(condition.values());
-                host = Some(values.join(","));
-            }
-            Some("path-pattern") => {
-                let values = condition
-                    .path_pattern_config()
-                    .map(PathPatternConditionConfig::values)
-                    .filter(|values| !values.is_empty())
-                    .unwrap_or(condition.values());
-                paths.extend(values.iter().cloned());
-            }
-            other => paths.push(format!("<{}>", other.unwrap_or("?"))),
-        }
-    }
-    paths.sort();
-    Some(RuleInfo {
-        arn: found.rule_arn()?.to_owned(),
-        priority: found.priority()?.parse().ok()?,
-        conditions: Conditions { host, paths },
-        action: action_spec(found.actions()),
-    })
-}
-
-fn action_spec(actions: &[Action]) -> ActionSpec {
-    let [action] = actions else {
-        return ActionSpec::Other(format!("{} actions", actions.len()));
-    };
-    match action.r#type() {
-        Some(ActionTypeEnum::Forward) => {
-            let single = action
-                .forward_config()
-                .map(|config| config.target_groups())
-                .filter(|groups| groups.len() == 1)
-                .and_then(|groups| groups[0].target_group_arn());
-            match action.target_group_arn().or(single) {
-                Some(arn) => ActionSpec::Forward(arn.to_owned()),
-                None => ActionSpec::Other("weighted forward".to_owned()),
-            }
-        }
-        Some(ActionTypeEnum::FixedResponse) => action
-            .fixed_response_config()
-            .and_then(|config| config.status_code())
-            .and_then(|status| status.parse().ok())
-            .map_or_else(
-                || ActionSpec::Other("fixed-response".to_owned()),
-                ActionSpec::Fixed,
-            ),
-        Some(ActionTypeEnum::Redirect) => {
-            let config = action.redirect_config();
-            let port = config
-                .filter(|config| config.protocol() == Some("HTTPS"))
-                .filter(|config| {
-                    config.status_code() == Some(&RedirectActionStatusCodeEnum::Http301)
-                })
-                .and_then(|config| config.port())
-                .and_then(|port| port.parse().ok());
-            port.map_or_else(
-                || ActionSpec::Other("redirect".to_owned()),
-                ActionSpec::RedirectHttps,
-            )
-        }
-        other => ActionSpec::Other(format!("{other:?}")),
     }
 }

@@ -8,7 +8,7 @@ use weir_model::{
     TargetGroupKey, TlsMaterial,
 };
 
-use crate::api::{CertificateSummary, Conditions, TargetId};
+use crate::api::{CertificateSummary, Conditions, HealthCheck, TargetId};
 use crate::certs::pick_certificate;
 use crate::names::{Owner, certificate_resource};
 use crate::rules::{AlbView, ListenerDefault};
@@ -115,6 +115,8 @@ pub struct TargetGroupSpec {
     pub port: u16,
     /// Ready endpoints.
     pub targets: BTreeSet<TargetId>,
+    /// Health-check settings from the stack's annotations.
+    pub health: HealthCheck,
 }
 
 /// A Secret to import into ACM.
@@ -200,6 +202,7 @@ impl StackSpec {
             security_groups: list("security-groups", &defaults.security_groups),
         };
 
+        let health = health_check(&desired.settings)?;
         let (certificate_refs, imports) = resolve_certificates(desired, certificates, now_epoch)?;
         let ssl_policy = setting("ssl-policy")
             .unwrap_or(&defaults.ssl_policy)
@@ -268,6 +271,7 @@ impl StackSpec {
                     name: owner.target_group_name(key),
                     port: key.port,
                     targets,
+                    health: health.clone(),
                 };
                 (key.clone(), spec)
             })
@@ -282,6 +286,43 @@ impl StackSpec {
             imports,
         })
     }
+}
+
+/// Health-check settings from the `healthcheck-*` annotations.
+fn health_check(settings: &BTreeMap<String, String>) -> Result<HealthCheck, ProviderError> {
+    let number = |name: &str, range: std::ops::RangeInclusive<u16>| {
+        let Some(value) = settings.get(name) else {
+            return Ok(None);
+        };
+        match value.trim().parse::<u16>() {
+            Ok(number) if range.contains(&number) => Ok(Some(number)),
+            _ => Err(ProviderError::new(
+                ErrorKind::InvalidSpec,
+                format!(
+                    "{name} {value:?} is not a number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    };
+    let path = settings.get("healthcheck-path").cloned();
+    if let Some(path) = &path
+        && !path.starts_with('/')
+    {
+        return Err(ProviderError::new(
+            ErrorKind::InvalidSpec,
+            format!("healthcheck-path {path:?} must start with /"),
+        ));
+    }
+    Ok(HealthCheck {
+        path,
+        interval_seconds: number("healthcheck-interval-seconds", 5..=300)?,
+        timeout_seconds: number("healthcheck-timeout-seconds", 2..=120)?,
+        healthy_threshold: number("healthy-threshold-count", 2..=10)?,
+        unhealthy_threshold: number("unhealthy-threshold-count", 2..=10)?,
+        success_codes: settings.get("success-codes").cloned(),
+    })
 }
 
 /// The listener certificates (default first, no duplicates) and the Secrets to import.
@@ -331,4 +372,46 @@ fn resolve_certificates(
         .filter(|reference| seen.insert(reference.clone()))
         .collect();
     Ok((refs, imports))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn health_checks_come_from_settings_and_unset_ones_stay_unset() {
+        let health = health_check(&settings(&[
+            ("healthcheck-path", "/healthz"),
+            ("healthcheck-interval-seconds", "10"),
+            ("success-codes", "200-399"),
+        ]))
+        .unwrap();
+        assert_eq!(health.path.as_deref(), Some("/healthz"));
+        assert_eq!(health.interval_seconds, Some(10));
+        assert_eq!(health.timeout_seconds, None);
+        assert_eq!(health.success_codes.as_deref(), Some("200-399"));
+        assert_eq!(
+            health_check(&BTreeMap::new()).unwrap(),
+            HealthCheck::default()
+        );
+    }
+
+    #[test]
+    fn invalid_health_checks_are_spec_errors() {
+        for (name, value) in [
+            ("healthcheck-path", "healthz"),
+            ("healthcheck-interval-seconds", "1"),
+            ("healthy-threshold-count", "many"),
+        ] {
+            let error = health_check(&settings(&[(name, value)])).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidSpec, "{name}={value}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use weir_model::{Protocol, TargetGroupKey, TlsMaterial};
 
-use crate::api::{Conditions, CreateLoadBalancer, Op, Tags, TargetId};
+use crate::api::{Conditions, CreateLoadBalancer, HealthCheck, Op, Tags, TargetId};
 
 /// A resource created earlier in the same plan.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -155,8 +155,17 @@ pub enum Step {
         vpc: Ref,
         /// The port.
         port: u16,
+        /// Health-check settings.
+        health: HealthCheck,
         /// Tags.
         tags: Tags,
+    },
+    /// Change a target group's health-check settings.
+    ModifyTargetGroup {
+        /// The target group.
+        arn: String,
+        /// The settings.
+        health: HealthCheck,
     },
     /// Register targets (at most 200).
     RegisterTargets {
@@ -250,6 +259,7 @@ impl Step {
             Step::SetSubnets { .. } => Op::SetSubnets,
             Step::SetSecurityGroups { .. } => Op::SetSecurityGroups,
             Step::CreateTargetGroup { .. } => Op::CreateTargetGroup,
+            Step::ModifyTargetGroup { .. } => Op::ModifyTargetGroup,
             Step::RegisterTargets { .. } => Op::RegisterTargets,
             Step::DeregisterTargets { .. } => Op::DeregisterTargets,
             Step::CreateListener { .. } => Op::CreateListener,
@@ -329,8 +339,10 @@ impl fmt::Display for Step {
                 name,
                 vpc,
                 port,
+                health,
                 ..
-            } => write!(f, "{name} ({key}) type=ip port={port} vpc={vpc}"),
+            } => write!(f, "{name} ({key}) type=ip port={port} vpc={vpc} {health}"),
+            Step::ModifyTargetGroup { arn, health } => write!(f, "{arn} {health}"),
             Step::RegisterTargets {
                 target_group,
                 targets,
