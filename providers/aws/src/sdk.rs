@@ -2,6 +2,7 @@
 //! clients. The only module that touches SDK types; errors go to [`CallError::from_sdk`].
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_acm as acm;
@@ -45,10 +46,16 @@ impl SdkApi {
 
     /// Clients from the default chain: credentials (IRSA web identity, EKS Pod Identity,
     /// environment, profile), region, and `AWS_ENDPOINT_URL` for emulators. The SDK's own
-    /// retries are off: [`crate::Client`] retries, so every attempt is counted.
+    /// retries are off: [`crate::Client`] retries, so every attempt is counted. A call attempt
+    /// times out after 30 s (a Transient failure).
     pub async fn from_env() -> Self {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .build();
         let config = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(aws_config::retry::RetryConfig::disabled())
+            .timeout_config(timeouts)
             .load()
             .await;
         Self::new(&config)
