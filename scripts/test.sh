@@ -50,4 +50,10 @@ log "tier 0: cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "tiers 1, 2, 4 and 5: cargo test (pure, property and snapshot tests; SDK mocks; moto server; real sockets)"
-cargo test --workspace --locked
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$results"
+
+# One closing line over every test binary (cargo prints one result line per binary).
+awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$results"

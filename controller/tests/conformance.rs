@@ -215,3 +215,80 @@ fn kubernetes_docs_path_table() {
         }
     }
 }
+
+/// During slice rebalancing an address can be listed twice; it counts once, as available as
+/// any slice says it is.
+#[test]
+fn an_endpoint_in_two_slices_counts_once_with_its_best_conditions() {
+    let yaml = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}
+---
+{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {ports: [{port: 80}]}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-old, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 8080}]
+endpoints: [{addresses: [10.0.0.1], conditions: {ready: false}}, {addresses: [10.0.0.2], conditions: {ready: false}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-new, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 8080}]
+endpoints: [{addresses: [10.0.0.1], conditions: {ready: true}}]
+"#;
+    let mut snapshot = weir_translate::ClusterSnapshot::default();
+    weir_manifests::load_str(yaml, Path::new("slices.yaml"), &mut snapshot).unwrap();
+    let config = TranslateConfig {
+        classes: ClassSelection::Everything,
+        stacking: Stacking::PerClass,
+    };
+    let translation = translate(&snapshot, &config);
+    let model = translation.stacks[0].desired.as_ref().unwrap();
+    let group = model.target_groups.values().next().unwrap();
+    let states: Vec<(String, bool)> = group
+        .targets
+        .iter()
+        .map(|target| (target.ip.to_string(), target.conditions.ready))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("10.0.0.1".to_owned(), true),
+            ("10.0.0.2".to_owned(), false)
+        ]
+    );
+}
+
+/// The proxy's file mode serves every Ingress of the folder as one stack, whatever its class.
+#[test]
+fn every_class_mode_merges_all_classes_into_one_stack() {
+    let yaml = r#"
+{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: a}, spec: {ingressClassName: one, rules: [{host: a.example}]}}
+---
+{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: b}, spec: {rules: [{host: b.example}]}}
+"#;
+    let mut snapshot = weir_translate::ClusterSnapshot::default();
+    weir_manifests::load_str(yaml, Path::new("classes.yaml"), &mut snapshot).unwrap();
+    let config = TranslateConfig {
+        classes: ClassSelection::Everything,
+        stacking: Stacking::PerClass,
+    };
+    let translation = translate(&snapshot, &config);
+    assert_eq!(translation.stacks.len(), 1);
+    assert_eq!(translation.stacks[0].stack.to_string(), "class:*");
+    assert_eq!(
+        translation.stacks[0]
+            .desired
+            .as_ref()
+            .unwrap()
+            .virtual_hosts
+            .len(),
+        2
+    );
+}

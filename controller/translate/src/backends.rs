@@ -181,7 +181,16 @@ impl<'a> BackendResolver<'a> {
         for slice in self.snapshot.endpoint_slices(namespace, service) {
             self.collect_targets(slice, service_port, &mut targets);
         }
-        targets.sort();
+        // An address listed by two slices (as happens while slices are rebalanced) counts once,
+        // with its most available conditions.
+        targets.sort_by_key(|target| {
+            (
+                target.ip,
+                target.port,
+                !target.conditions.accepts_new_requests(),
+                !target.conditions.serving,
+            )
+        });
         targets.dedup_by(|later, earlier| later.ip == earlier.ip && later.port == earlier.port);
         TargetGroup { targets }
     }

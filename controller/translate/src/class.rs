@@ -10,11 +10,15 @@ const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 /// The annotation that marks the cluster's default IngressClass.
 const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 
+/// The class label of Ingresses selected by [`ClassSelection::Everything`]: they all form one
+/// stack, whatever class they name.
+const EVERY_CLASS: &str = "*";
+
 /// An Ingress chosen for translation, with the class it was chosen under.
 pub(crate) struct Selected<'a> {
     pub(crate) ingress: &'a Ingress,
     pub(crate) object: ObjectRef,
-    /// The class name (`*` when selected by [`ClassSelection::Everything`] without a class).
+    /// The class name (`*` when selected by [`ClassSelection::Everything`]).
     pub(crate) class: String,
     /// What is wrong with how the Ingress names its class (reported only for selected Ingresses:
     /// weir never comments on another controller's objects).
@@ -115,7 +119,7 @@ fn verdict(
     selection: &ClassSelection,
 ) -> Result<String, String> {
     match selection {
-        ClassSelection::Everything => Ok(class.unwrap_or("*").to_owned()),
+        ClassSelection::Everything => Ok(EVERY_CLASS.to_owned()),
         ClassSelection::Named(wanted) => match class {
             Some(class) if class == wanted => Ok(class.to_owned()),
             Some(class) => Err(format!("class {class:?} is not {wanted:?}")),

@@ -28,7 +28,8 @@ pub enum ClassSelection {
     Controller(ControllerKind),
     /// Only Ingresses whose class name is exactly this (no IngressClass object needed).
     Named(String),
-    /// Every Ingress, whatever its class: the proxy's file mode.
+    /// Every Ingress, whatever its class: the proxy's file mode. With [`Stacking::PerClass`]
+    /// they all form the one stack `class:*`.
     Everything,
 }
 
