@@ -283,3 +283,69 @@ async fn health_check_annotations_are_set_and_changed_in_place() {
     assert_eq!(counts.mutating, 3, "{counts}");
     assert_converged(&provider, &changed).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untagged_load_balancer_is_never_touched() {
+    let emulator = Emulator::start();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&emulator.sdk_config().await);
+    let foreign = elb
+        .create_load_balancer()
+        .name("someone-elses")
+        .set_subnets(Some(emulator.subnets().to_vec()))
+        .send()
+        .await
+        .expect("a load balancer weir does not own");
+    let foreign_arn = foreign.load_balancers()[0]
+        .load_balancer_arn()
+        .expect("ARN")
+        .to_owned();
+    let provider = emulator.provider("foreign", None).await;
+    let desired = shop().desired();
+    provider.reconcile_all(&desired).await.expect("create");
+    assert_converged(&provider, &desired).await;
+    provider.reconcile_all(&[]).await.expect("delete");
+    assert!(owned(&provider).await.is_empty());
+    let still = elb
+        .describe_load_balancers()
+        .load_balancer_arns(&foreign_arn)
+        .send()
+        .await
+        .expect("the foreign load balancer is still there");
+    assert_eq!(still.load_balancers().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl_redirect_listeners_redirect_and_carry_no_rules() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("redirect", None).await;
+    let mut fixture = shop();
+    fixture.ingresses[0].tls_secret = Some("shop-tls".into());
+    fixture
+        .secrets
+        .insert("shop-tls".into(), self_signed("shop.example.com"));
+    fixture.ingresses[0]
+        .annotations
+        .insert("weir.dev/ssl-redirect".into(), "443".into());
+    let desired = fixture.desired();
+    provider.ensure(&desired[0]).await.expect("create");
+    assert_converged(&provider, &desired).await;
+    let plan = provider.plan_ensure(&desired[0]).await.expect("plan");
+    let http = plan
+        .observed
+        .listeners
+        .iter()
+        .find(|listener| listener.info.port == 80)
+        .expect("HTTP listener");
+    assert_eq!(
+        http.info.default_action,
+        weir_provider_aws::ActionSpec::RedirectHttps(443)
+    );
+    assert!(http.rules.is_empty());
+    let https = plan
+        .observed
+        .listeners
+        .iter()
+        .find(|listener| listener.info.port == 443)
+        .expect("HTTPS listener");
+    assert_eq!(https.rules.len(), 3);
+}
