@@ -349,3 +349,74 @@ async fn ssl_redirect_listeners_redirect_and_carry_no_rules() {
         .expect("HTTPS listener");
     assert_eq!(https.rules.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sni_certificates_are_added_and_removed_beside_the_default() {
+    let emulator = Emulator::start();
+    let provider = emulator.provider("sni", None).await;
+    let mut fixture = Fixture::with_rules(0);
+    fixture.ingresses = vec![
+        Ingress::new("a", "a.example.com", &[("/", "svc0")]),
+        Ingress::new("b", "b.example.com", &[("/", "svc1")]),
+    ];
+    for (ingress, secret) in fixture.ingresses.iter_mut().zip(["a-tls", "b-tls"]) {
+        ingress.group = Some("pair".into());
+        ingress.tls_secret = Some(secret.into());
+    }
+    fixture
+        .secrets
+        .insert("a-tls".into(), self_signed("a.example.com"));
+    fixture
+        .secrets
+        .insert("b-tls".into(), self_signed("b.example.com"));
+    let both = fixture.desired();
+    provider.ensure(&both[0]).await.expect("create");
+    assert_converged(&provider, &both).await;
+    let plan = provider.plan_ensure(&both[0]).await.expect("plan");
+    let https = plan
+        .observed
+        .listeners
+        .iter()
+        .find(|listener| listener.info.port == 443)
+        .expect("HTTPS listener");
+    let defaults: Vec<bool> = https
+        .certificates
+        .iter()
+        .map(|(_, is_default)| *is_default)
+        .collect();
+    assert_eq!(
+        defaults.iter().filter(|is_default| **is_default).count(),
+        1,
+        "{https:?}"
+    );
+    assert_eq!(
+        https.certificates.len(),
+        2,
+        "default plus one SNI certificate: {https:?}"
+    );
+    take_counts(&provider);
+
+    fixture.ingresses[1].tls_secret = None;
+    fixture.secrets.remove("b-tls");
+    let one = fixture.desired();
+    provider.ensure(&one[0]).await.expect("drop one");
+    let counts = take_counts(&provider);
+    assert_eq!(
+        counts.by_op.get(&Op::RemoveListenerCertificates),
+        Some(&1),
+        "{counts}"
+    );
+    assert_eq!(
+        counts.by_op.get(&Op::DeleteCertificate),
+        Some(&1),
+        "{counts}"
+    );
+    assert_converged(&provider, &one).await;
+    assert_eq!(
+        owned(&provider)
+            .await
+            .certificates
+            .get(&one[0].stack.to_string()),
+        Some(&1)
+    );
+}
