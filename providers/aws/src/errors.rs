@@ -123,7 +123,7 @@ pub fn classify(code: Option<&str>, status: u16) -> ErrorKind {
         "ServiceUnavailable" | "InternalFailure" | "InternalError" | "RequestTimeout" => {
             ErrorKind::Transient
         }
-        "ResourceInUse" | "ResourceInUseException" | "OperationNotPermitted" => ErrorKind::NotReady,
+        "ResourceInUse" | "ResourceInUseException" => ErrorKind::NotReady,
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
@@ -135,7 +135,8 @@ pub fn classify(code: Option<&str>, status: u16) -> ErrorKind {
         | "DuplicateTargetGroupName"
         | "DuplicateListener"
         | "PriorityInUse"
-        | "ConflictException" => ErrorKind::Conflict,
+        | "ConflictException"
+        | "OperationNotPermitted" => ErrorKind::Conflict,
         "ValidationError" | "ValidationException" => ErrorKind::InvalidSpec,
         code if code.starts_with("Invalid") || code.starts_with("TooMany") => {
             ErrorKind::InvalidSpec
@@ -188,6 +189,7 @@ mod tests {
             (Some("ResourceInUse"), 400, ErrorKind::NotReady),
             (Some("AccessDenied"), 403, ErrorKind::Permanent),
             (Some("PriorityInUse"), 400, ErrorKind::Conflict),
+            (Some("OperationNotPermitted"), 400, ErrorKind::Conflict),
             (Some("LoadBalancerNotFound"), 400, ErrorKind::Transient),
             (Some("UnsupportedProtocol"), 400, ErrorKind::Unsupported),
             (Some("SomethingNew"), 500, ErrorKind::Transient),
