@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use weir_model::{DesiredLoadBalancer, LoadBalancerAddress, ProviderError};
+use weir_model::{DesiredLoadBalancer, Diagnostic, LoadBalancerAddress, ProviderError};
 use weir_provider_aws::{
     AwsProvider, Client, ClientOptions, Op, SdkApi, StackDefaults, StackOutcome, StackPlan,
     summarize,
@@ -38,16 +38,19 @@ pub fn live_endpoint_configured(env: impl Fn(&str) -> Option<String>, home: Opti
 }
 
 /// The stacks translate builds from `snapshot` (stacks without members are left out: the
-/// provider deletes whatever of the cluster they do not name).
+/// provider deletes whatever of the cluster they do not name), and every diagnostic.
 pub fn desired_stacks(
     snapshot: &ClusterSnapshot,
     config: &TranslateConfig,
-) -> Vec<DesiredLoadBalancer> {
-    translate(snapshot, config)
-        .stacks
-        .into_iter()
-        .filter_map(|stack| stack.desired)
-        .collect()
+) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
+    let translation = translate(snapshot, config);
+    let mut diagnostics = translation.diagnostics;
+    let mut desired = Vec::new();
+    for stack in translation.stacks {
+        diagnostics.extend(stack.diagnostics);
+        desired.extend(stack.desired);
+    }
+    (desired, diagnostics)
 }
 
 async fn provider(target: &AwsTarget) -> AwsProvider<SdkApi> {

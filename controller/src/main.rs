@@ -168,7 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     return Ok(());
                 }
-                let desired = aws::desired_stacks(&snapshot, &config);
+                let (desired, _) = aws::desired_stacks(&snapshot, &config);
                 let live_plan = runtime()?
                     .block_on(aws::plan_live(&aws.target(cluster), &desired))
                     .context("planning against AWS")?;
@@ -195,7 +195,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let snapshot = weir_manifests::load_dir(&manifests)
                 .with_context(|| format!("reading manifests from {}", manifests.display()))?;
-            let desired = aws::desired_stacks(&snapshot, &config);
+            let (desired, diagnostics) = aws::desired_stacks(&snapshot, &config);
+            for diagnostic in &diagnostics {
+                eprintln!("{diagnostic}");
+            }
             let report = runtime()?
                 .block_on(aws::apply_once(&aws.target(cluster_name), &desired))
                 .context("applying to AWS")?;
