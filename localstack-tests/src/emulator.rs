@@ -91,22 +91,34 @@ impl Emulator {
         cluster: &str,
         budget: Option<Arc<AtomicU64>>,
     ) -> AwsProvider<SdkApi> {
-        let api = SdkApi::new(&self.sdk_config().await);
-        let options = ClientOptions {
+        let mut client = Client::new(self.sdk_api().await, Self::client_options());
+        if let Some(budget) = budget {
+            client = client.with_budget(budget);
+        }
+        AwsProvider::new(client, cluster, self.defaults())
+    }
+
+    /// The SDK adapter for the emulator.
+    pub async fn sdk_api(&self) -> SdkApi {
+        SdkApi::new(&self.sdk_config().await)
+    }
+
+    /// Client options for tests: no rate limit, quick retries.
+    pub fn client_options() -> ClientOptions {
+        ClientOptions {
             min_interval: Duration::ZERO,
             max_retries: 2,
             min_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
-        };
-        let mut client = Client::new(api, options);
-        if let Some(budget) = budget {
-            client = client.with_budget(budget);
         }
-        let defaults = StackDefaults {
+    }
+
+    /// Stack defaults with the test subnets.
+    pub fn defaults(&self) -> StackDefaults {
+        StackDefaults {
             subnets: self.subnets.clone(),
             ..StackDefaults::default()
-        };
-        AwsProvider::new(client, cluster, defaults)
+        }
     }
 
     fn wait_ready(&mut self) {

@@ -15,7 +15,9 @@
 mod check;
 mod emulator;
 mod fixture;
+mod lagging;
 
 pub use check::{Counts, Owned, assert_converged, owned, take_counts};
 pub use emulator::Emulator;
 pub use fixture::{Fixture, Ingress, desired, self_signed};
+pub use lagging::LaggingIndex;

@@ -420,3 +420,34 @@ async fn sni_certificates_are_added_and_removed_beside_the_default() {
         Some(&1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_tag_index_causes_no_duplicates() {
+    let emulator = Emulator::start();
+    let api = localstack_tests::LaggingIndex::new(emulator.sdk_api().await);
+    let lagging = weir_provider_aws::AwsProvider::new(
+        weir_provider_aws::Client::new(api, Emulator::client_options()),
+        "lagging",
+        emulator.defaults(),
+    );
+    let mut fixture = shop();
+    fixture.ingresses[0].tls_secret = Some("shop-tls".into());
+    fixture
+        .secrets
+        .insert("shop-tls".into(), self_signed("shop.example.com"));
+    let desired = fixture.desired();
+    let first = lagging.ensure(&desired[0]).await.expect("create");
+    take_counts(&lagging);
+    let second = lagging
+        .ensure(&desired[0])
+        .await
+        .expect("resync before the index caught up");
+    let counts = take_counts(&lagging);
+    assert_eq!(first, second);
+    assert_eq!(counts.mutating, 0, "{counts}");
+
+    let honest = emulator.provider("lagging", None).await;
+    assert_converged(&honest, &desired).await;
+    lagging.reconcile_all(&[]).await.expect("delete");
+    assert!(owned(&honest).await.is_empty());
+}

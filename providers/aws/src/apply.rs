@@ -12,16 +12,20 @@ use crate::errors::CallError;
 use crate::observe::unexpected;
 use crate::steps::{PlannedAction, PlannedListener, Ref, Slot, Step};
 
-/// What apply learned: ARNs of created resources and the created load balancer's DNS name.
+/// What apply did: how many steps completed, the ARNs of created resources and the created
+/// load balancer's DNS name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
+    /// Steps that completed, from the first.
+    pub completed: usize,
     /// ARNs (and the VPC id) by slot.
     pub created: BTreeMap<Slot, String>,
     /// The DNS name of a load balancer created by this apply.
     pub dns_name: Option<String>,
 }
 
-/// Runs `steps` in order.
+/// Runs `steps` in order, recording progress in `applied` (which the caller keeps, failed or
+/// not).
 ///
 /// # Errors
 /// The first failed call; the steps before it took effect and the next reconcile observes
@@ -30,8 +34,11 @@ pub struct Applied {
 /// # Cancel safety
 /// Dropping the future stops between (or during) calls; everything created carries its tags
 /// from the create call itself, so the next observe finds it.
-pub async fn apply<A: AwsApi>(client: &Client<A>, steps: &[Step]) -> Result<Applied, CallError> {
-    let mut applied = Applied::default();
+pub async fn apply<A: AwsApi>(
+    client: &Client<A>,
+    steps: &[Step],
+    applied: &mut Applied,
+) -> Result<(), CallError> {
     for step in steps {
         let call = to_call(step, &applied.created)?;
         let op = call.op();
@@ -40,9 +47,10 @@ pub async fn apply<A: AwsApi>(client: &Client<A>, steps: &[Step]) -> Result<Appl
             Err(error) if is_delete(op) && error.is_not_found() => Reply::Done,
             Err(error) => return Err(error),
         };
-        record(step, reply, &mut applied)?;
+        record(step, reply, applied)?;
+        applied.completed += 1;
     }
-    Ok(applied)
+    Ok(())
 }
 
 fn is_delete(op: Op) -> bool {

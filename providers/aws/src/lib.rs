@@ -25,6 +25,7 @@ mod certs;
 mod client;
 pub mod errors;
 pub mod glob;
+mod memory;
 mod names;
 mod observe;
 mod observed;
@@ -46,6 +47,7 @@ pub use apply::{Applied, apply};
 pub use certs::{pick_certificate, split_chain};
 pub use client::{CallCounter, Client, ClientOptions, summarize};
 pub use errors::CallError;
+pub use memory::{DEFAULT_MEMORY, Memory};
 pub use names::{
     Owner, TAG_CLUSTER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK, certificate_resource,
     target_group_resource,

@@ -71,8 +71,15 @@ pub async fn stacks<A: AwsApi>(
 ///
 /// # Errors
 /// A classified [`CallError`].
-pub async fn observe<A: AwsApi>(client: &Client<A>, owner: &Owner) -> Result<Observed, CallError> {
-    let resources = tagged(client, owner.selector()).await?;
+///
+/// `remembered` are resources recently created (see [`crate::Memory`]): the tag index may not
+/// list them yet.
+pub async fn observe<A: AwsApi>(
+    client: &Client<A>,
+    owner: &Owner,
+    remembered: &[TaggedResource],
+) -> Result<Observed, CallError> {
+    let resources = with_remembered(tagged(client, owner.selector()).await?, remembered);
     let mut load_balancer_arns = Vec::new();
     let mut target_group_tags = BTreeMap::new();
     let mut certificates = Vec::new();
@@ -186,9 +193,10 @@ pub async fn observe<A: AwsApi>(client: &Client<A>, owner: &Owner) -> Result<Obs
 pub async fn observe_for_delete<A: AwsApi>(
     client: &Client<A>,
     owner: &Owner,
+    remembered: &[TaggedResource],
 ) -> Result<Observed, CallError> {
     let mut observed = Observed::default();
-    for resource in tagged(client, owner.selector()).await? {
+    for resource in with_remembered(tagged(client, owner.selector()).await?, remembered) {
         let logical = resource.tags.get(TAG_RESOURCE).cloned().unwrap_or_default();
         if resource.arn.contains(":loadbalancer/") && logical == RESOURCE_LOAD_BALANCER {
             observed.load_balancers.push(LoadBalancerInfo {
@@ -220,6 +228,19 @@ pub async fn observe_for_delete<A: AwsApi>(
         }
     }
     Ok(observed)
+}
+
+/// The tag query's resources plus remembered ones it does not list yet.
+fn with_remembered(
+    mut resources: Vec<TaggedResource>,
+    remembered: &[TaggedResource],
+) -> Vec<TaggedResource> {
+    for resource in remembered {
+        if !resources.iter().any(|found| found.arn == resource.arn) {
+            resources.push(resource.clone());
+        }
+    }
+    resources
 }
 
 /// Issued ACM certificates, for discovery by host.

@@ -1,7 +1,7 @@
 //! [`AwsProvider`]: the [`Provider`] of ALBs. `ensure` = spec -> observe -> plan -> apply ->
 //! status; `delete` = the same with an empty spec.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use weir_model::{
     CertificateSource, DesiredLoadBalancer, ErrorKind, LoadBalancerAddress, LoadBalancerStatus,
@@ -9,8 +9,9 @@ use weir_model::{
 };
 
 use crate::api::AwsApi;
-use crate::apply::apply;
+use crate::apply::{Applied, apply};
 use crate::client::{Client, ClientOptions};
+use crate::memory::{DEFAULT_MEMORY, Memory};
 use crate::names::Owner;
 use crate::observe::{issued_certificates, observe, observe_for_delete, stacks};
 use crate::observed::Observed;
@@ -47,6 +48,7 @@ pub struct AwsProvider<A> {
     cluster: String,
     defaults: StackDefaults,
     limits: QuotaLimits,
+    memory: Memory,
 }
 
 impl<A: AwsApi> AwsProvider<A> {
@@ -57,7 +59,15 @@ impl<A: AwsApi> AwsProvider<A> {
             cluster: cluster.to_owned(),
             defaults,
             limits: QuotaLimits::default(),
+            memory: Memory::new(DEFAULT_MEMORY),
         }
+    }
+
+    /// Remembers created resources for `memory` instead of [`DEFAULT_MEMORY`] (see
+    /// [`Memory`]).
+    pub fn with_memory(mut self, memory: Duration) -> Self {
+        self.memory = Memory::new(memory);
+        self
     }
 
     /// A provider with a default [`Client`] around `api`.
@@ -98,7 +108,8 @@ impl<A: AwsApi> AwsProvider<A> {
     ) -> Result<StackPlan, ProviderError> {
         let owner = Owner::new(&self.cluster, &desired.stack);
         let spec = self.spec(owner.clone(), desired).await?;
-        let observed = observe(&self.client, &owner).await?;
+        let remembered = self.memory.recall(owner.stack());
+        let observed = observe(&self.client, &owner, &remembered).await?;
         let steps = plan(&spec, &observed)?;
         Ok(StackPlan {
             stack: owner.stack().to_owned(),
@@ -113,7 +124,8 @@ impl<A: AwsApi> AwsProvider<A> {
     /// Classified call failures.
     pub async fn plan_delete(&self, stack: &str) -> Result<StackPlan, ProviderError> {
         let owner = Owner::from_tag(&self.cluster, stack);
-        let observed = observe_for_delete(&self.client, &owner).await?;
+        let remembered = self.memory.recall(owner.stack());
+        let observed = observe_for_delete(&self.client, &owner, &remembered).await?;
         let steps = plan(&StackSpec::empty(owner), &observed)?;
         Ok(StackPlan {
             stack: stack.to_owned(),
@@ -129,7 +141,7 @@ impl<A: AwsApi> AwsProvider<A> {
     /// the deleted load balancer used.
     pub async fn delete_tagged(&self, stack: &str) -> Result<(), ProviderError> {
         let planned = self.plan_delete(stack).await?;
-        apply(&self.client, &planned.steps).await?;
+        self.apply(&planned).await?;
         Ok(())
     }
 
@@ -175,6 +187,21 @@ impl<A: AwsApi> AwsProvider<A> {
         Ok(plans)
     }
 
+    /// Runs a plan's steps and remembers what they created, even when a step fails.
+    async fn apply(&self, planned: &StackPlan) -> Result<Applied, ProviderError> {
+        let mut applied = Applied::default();
+        let result = apply(&self.client, &planned.steps, &mut applied).await;
+        self.memory.learn(&planned.stack, &planned.steps, &applied);
+        if let Err(error) = &result
+            && error.is_not_found()
+        {
+            // Something remembered was deleted behind our back: trust the tag index again.
+            self.memory.forget(&planned.stack);
+        }
+        result?;
+        Ok(applied)
+    }
+
     async fn stacks_without(
         &self,
         desired: &[DesiredLoadBalancer],
@@ -183,9 +210,11 @@ impl<A: AwsApi> AwsProvider<A> {
             .iter()
             .map(|stack| stack.stack.to_string())
             .collect();
-        Ok(self
-            .stacks()
-            .await?
+        let mut stacks = self.stacks().await?;
+        stacks.extend(self.memory.stacks());
+        stacks.sort();
+        stacks.dedup();
+        Ok(stacks
             .into_iter()
             .filter(|stack| !wanted.contains(stack))
             .collect())
@@ -232,7 +261,7 @@ impl<A: AwsApi> Provider for AwsProvider<A> {
         desired: &DesiredLoadBalancer,
     ) -> Result<LoadBalancerStatus, ProviderError> {
         let planned = self.plan_ensure(desired).await?;
-        let applied = apply(&self.client, &planned.steps).await?;
+        let applied = self.apply(&planned).await?;
         let dns_name = planned
             .observed
             .load_balancers
