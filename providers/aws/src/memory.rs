@@ -20,8 +20,12 @@ pub const DEFAULT_MEMORY: Duration = Duration::from_secs(300);
 #[derive(Debug)]
 pub struct Memory {
     ttl: Duration,
-    stacks: Mutex<BTreeMap<String, BTreeMap<String, (Instant, Tags)>>>,
+    stacks: Mutex<BTreeMap<String, StackMemory>>,
 }
+
+/// One stack's remembered resources: ARN -> (when learned, tags).
+#[derive(Debug, Default)]
+struct StackMemory(BTreeMap<String, (Instant, Tags)>);
 
 impl Memory {
     /// Remembers resources for `ttl`.
@@ -35,7 +39,7 @@ impl Memory {
     /// The remembered, unexpired resources of `stack`.
     pub fn recall(&self, stack: &str) -> Vec<TaggedResource> {
         let mut stacks = self.stacks.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(resources) = stacks.get_mut(stack) else {
+        let Some(StackMemory(resources)) = stacks.get_mut(stack) else {
             return Vec::new();
         };
         resources.retain(|_, (at, _)| at.elapsed() < self.ttl);
@@ -53,7 +57,9 @@ impl Memory {
         let stacks = self.stacks.lock().unwrap_or_else(PoisonError::into_inner);
         stacks
             .iter()
-            .filter(|(_, resources)| resources.values().any(|(at, _)| at.elapsed() < self.ttl))
+            .filter(|(_, StackMemory(resources))| {
+                resources.values().any(|(at, _)| at.elapsed() < self.ttl)
+            })
             .map(|(stack, _)| stack.clone())
             .collect()
     }
@@ -69,7 +75,7 @@ impl Memory {
     /// Learns from the completed steps of an apply: what they created, re-tagged or deleted.
     pub fn learn(&self, stack: &str, steps: &[Step], applied: &Applied) {
         let mut stacks = self.stacks.lock().unwrap_or_else(PoisonError::into_inner);
-        let resources = stacks.entry(stack.to_owned()).or_default();
+        let StackMemory(resources) = stacks.entry(stack.to_owned()).or_default();
         let now = Instant::now();
         for step in steps.iter().take(applied.completed) {
             let created = |slot: &Slot| applied.created.get(slot).cloned();
