@@ -121,8 +121,8 @@ pub async fn apply_once(
 /// What a live `plan` found.
 #[derive(Debug)]
 pub struct LivePlan {
-    /// One plan per stack.
-    pub plans: Vec<StackPlan>,
+    /// Per stack, its plan or why it cannot be applied.
+    pub plans: Vec<(String, Result<StackPlan, ProviderError>)>,
     /// The read calls made to find out.
     pub reads: BTreeMap<Op, u64>,
 }
@@ -131,7 +131,14 @@ impl LivePlan {
     /// The ordered calls per stack.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        for plan in &self.plans {
+        for (stack, plan) in &self.plans {
+            let plan = match plan {
+                Ok(plan) => plan,
+                Err(error) => {
+                    let _ = writeln!(out, "stack {stack}: cannot be applied: {error}");
+                    continue;
+                }
+            };
             if plan.steps.is_empty() {
                 let _ = writeln!(out, "stack {}: up to date, no calls", plan.stack);
                 continue;
@@ -155,7 +162,7 @@ impl LivePlan {
 /// Observes and plans every stack of the cluster without changing anything.
 ///
 /// # Errors
-/// The first failed observation or unappliable stack.
+/// Listing the cluster's stacks failed.
 pub async fn plan_live(
     target: &AwsTarget,
     desired: &[DesiredLoadBalancer],

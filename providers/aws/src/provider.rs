@@ -169,20 +169,22 @@ impl<A: AwsApi> AwsProvider<A> {
         Ok(outcomes)
     }
 
-    /// Plans what [`AwsProvider::reconcile_all`] would do, calling only read operations.
+    /// Plans what [`AwsProvider::reconcile_all`] would do, calling only read operations: per
+    /// stack, its plan or why it cannot be applied.
     ///
     /// # Errors
-    /// The first failed observation or unappliable spec.
+    /// Listing the cluster's stacks failed.
     pub async fn plan_all(
         &self,
         desired: &[DesiredLoadBalancer],
-    ) -> Result<Vec<StackPlan>, ProviderError> {
+    ) -> Result<Vec<(String, Result<StackPlan, ProviderError>)>, ProviderError> {
         let mut plans = Vec::new();
         for stack in desired {
-            plans.push(self.plan_ensure(stack).await?);
+            plans.push((stack.stack.to_string(), self.plan_ensure(stack).await));
         }
         for stack in self.stacks_without(desired).await? {
-            plans.push(self.plan_delete(&stack).await?);
+            let plan = self.plan_delete(&stack).await;
+            plans.push((stack, plan));
         }
         Ok(plans)
     }
