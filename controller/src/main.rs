@@ -1,5 +1,6 @@
 //! `weir-controller`: the weir Ingress controller binary.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -129,6 +130,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes command output to stdout. A reader that went away (`| head`) is not an error: the
+/// output is simply no longer wanted.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("writing to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plan {
@@ -155,8 +171,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("reading manifests from {}", manifests.display()))?;
             let plan = Plan::new(&snapshot, kind, &config);
             match output {
-                Output::Text => print!("{}", plan.to_text()),
-                Output::Json => println!("{}", plan.to_json()),
+                Output::Text => emit(&plan.to_text())?,
+                Output::Json => emit(&format!("{}\n", plan.to_json()))?,
             }
             let home = std::env::var_os("HOME").map(PathBuf::from);
             let live =
@@ -172,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let live_plan = runtime()?
                     .block_on(aws::plan_live(&aws.target(cluster), &desired))
                     .context("planning against AWS")?;
-                print!("{}", live_plan.to_text());
+                emit(&live_plan.to_text())?;
             }
             Ok(())
         }
@@ -202,7 +218,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let report = runtime()?
                 .block_on(aws::apply_once(&aws.target(cluster_name), &desired))
                 .context("applying to AWS")?;
-            print!("{}", report.to_text());
+            emit(&report.to_text())?;
             anyhow::ensure!(
                 report.failures() == 0,
                 "{} stack(s) failed",
