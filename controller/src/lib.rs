@@ -4,8 +4,10 @@
 //! ```text
 //! manifests ─► weir_translate::translate ─► plan::Plan ─► text | JSON
 //!                                              └─► (aws) ALB rules + quota errors
+//! manifests ─► translate ─► aws::apply_once | aws::plan_live ─► AWS (or AWS_ENDPOINT_URL)
 //! ```
 //!
 //! It depends on the model, translate and provider crates; nothing depends on it.
 
+pub mod aws;
 pub mod plan;

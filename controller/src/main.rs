@@ -1,11 +1,14 @@
 //! `weir-controller`: the weir Ingress controller binary.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use weir_controller::aws::{self, AwsTarget};
 use weir_controller::plan::Plan;
+use weir_provider_aws::StackDefaults;
 use weir_translate::{ClassSelection, ControllerKind, TranslateConfig};
 
 #[derive(Parser)]
@@ -39,7 +42,68 @@ enum Command {
         /// Output format.
         #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// With `--provider aws` and a reachable endpoint (AWS_ENDPOINT_URL or credentials):
+        /// also print the exact ordered AWS calls an apply would make for this cluster name.
+        /// Only read calls are made.
+        #[arg(long)]
+        cluster_name: Option<String>,
+        #[command(flatten)]
+        aws: AwsFlags,
     },
+    /// Reconcile every stack of a folder of manifests once and print each stack's address.
+    /// An empty folder deletes every stack of the cluster name.
+    Apply {
+        /// Folder of Ingress, IngressClass, Service, EndpointSlice and Secret YAML (recursive).
+        #[arg(long)]
+        manifests: PathBuf,
+        /// Which provider to apply to (only `aws` applies from the command line).
+        #[arg(long, value_enum)]
+        provider: ProviderArg,
+        /// The cluster name written into (and selecting by) the ownership tags.
+        #[arg(long)]
+        cluster_name: String,
+        /// Reconcile once and exit (the only mode outside a cluster).
+        #[arg(long, required = true)]
+        once: bool,
+        /// Serve only Ingresses of this class name instead of those whose IngressClass names
+        /// the provider's controller.
+        #[arg(long)]
+        ingress_class: Option<String>,
+        #[command(flatten)]
+        aws: AwsFlags,
+    },
+}
+
+/// AWS defaults for stacks whose annotations leave them unset.
+#[derive(clap::Args)]
+struct AwsFlags {
+    /// Default subnet IDs (comma-separated) for stacks without a `subnets` annotation.
+    #[arg(long, value_delimiter = ',')]
+    subnets: Vec<String>,
+    /// Default security group IDs (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    security_groups: Vec<String>,
+}
+
+impl AwsFlags {
+    fn target(self, cluster: String) -> AwsTarget {
+        AwsTarget {
+            cluster,
+            defaults: StackDefaults {
+                subnets: self
+                    .subnets
+                    .into_iter()
+                    .filter(|id| !id.is_empty())
+                    .collect(),
+                security_groups: self
+                    .security_groups
+                    .into_iter()
+                    .filter(|id| !id.is_empty())
+                    .collect(),
+                ..StackDefaults::default()
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -66,6 +130,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes command output to stdout. A reader that went away (`| head`) is not an error: the
+/// output is simply no longer wanted.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("writing to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plan {
@@ -74,6 +153,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ingress_class,
             all_classes,
             output,
+            cluster_name,
+            aws,
         } => {
             let kind = match provider {
                 ProviderArg::Localproxy => ControllerKind::LocalProxy,
@@ -90,10 +171,67 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("reading manifests from {}", manifests.display()))?;
             let plan = Plan::new(&snapshot, kind, &config);
             match output {
-                Output::Text => print!("{}", plan.to_text()),
-                Output::Json => println!("{}", plan.to_json()),
+                Output::Text => emit(&plan.to_text())?,
+                Output::Json => emit(&format!("{}\n", plan.to_json()))?,
+            }
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            let live =
+                aws::live_endpoint_configured(|name| std::env::var(name).ok(), home.as_deref());
+            if let (ProviderArg::Aws, Some(cluster)) = (provider, cluster_name) {
+                if !live {
+                    eprintln!(
+                        "no AWS endpoint or credentials configured: printed the offline ALB view only"
+                    );
+                    return Ok(());
+                }
+                let (desired, _) = aws::desired_stacks(&snapshot, &config);
+                let live_plan = runtime()?
+                    .block_on(aws::plan_live(&aws.target(cluster), &desired))
+                    .context("planning against AWS")?;
+                emit(&live_plan.to_text())?;
             }
             Ok(())
         }
+        Command::Apply {
+            manifests,
+            provider,
+            cluster_name,
+            once: _,
+            ingress_class,
+            aws,
+        } => {
+            let ProviderArg::Aws = provider else {
+                anyhow::bail!(
+                    "apply --once supports --provider aws only; the local proxy reads manifests itself (weir-proxy --manifests)"
+                );
+            };
+            let mut config = TranslateConfig::for_controller(ControllerKind::AwsAlb);
+            if let Some(name) = ingress_class {
+                config.classes = ClassSelection::Named(name);
+            }
+            let snapshot = weir_manifests::load_dir(&manifests)
+                .with_context(|| format!("reading manifests from {}", manifests.display()))?;
+            let (desired, diagnostics) = aws::desired_stacks(&snapshot, &config);
+            for diagnostic in &diagnostics {
+                eprintln!("{diagnostic}");
+            }
+            let report = runtime()?
+                .block_on(aws::apply_once(&aws.target(cluster_name), &desired))
+                .context("applying to AWS")?;
+            emit(&report.to_text())?;
+            anyhow::ensure!(
+                report.failures() == 0,
+                "{} stack(s) failed",
+                report.failures()
+            );
+            Ok(())
+        }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

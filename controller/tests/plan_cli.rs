@@ -117,3 +117,18 @@ fn a_missing_folder_is_an_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/weir-manifests"));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weir-controller"))
+        .args(["plan", "--manifests", &example(), "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "{output:?}");
+}

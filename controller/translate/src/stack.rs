@@ -19,7 +19,18 @@ use crate::{ClusterSnapshot, StackTranslation, annotations, listeners, tls};
 const NOT_FOUND_STATUS: u16 = 404;
 
 /// Stack-wide provider settings read from annotations (first member wins).
-const SETTINGS: [&str; 4] = ["scheme", "subnets", "security-groups", "ssl-policy"];
+const SETTINGS: [&str; 10] = [
+    "scheme",
+    "subnets",
+    "security-groups",
+    "ssl-policy",
+    "healthcheck-path",
+    "healthcheck-interval-seconds",
+    "healthcheck-timeout-seconds",
+    "healthy-threshold-count",
+    "unhealthy-threshold-count",
+    "success-codes",
+];
 
 /// Translates one stack's members (already in group order).
 pub(crate) fn translate_stack(
