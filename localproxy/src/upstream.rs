@@ -152,8 +152,13 @@ pub async fn send(
             // A pooled connection that closed while idle: the request was never written.
             continue;
         }
-        let replay = (reused && stale_retry_left && request.body().is_end_stream())
-            .then(|| replayable(&request));
+        // A reused connection can die after the request was written: the backend may already
+        // have acted on it, so only idempotent methods (RFC 9110 9.2.2) are sent again.
+        let replay = (reused
+            && stale_retry_left
+            && request.body().is_end_stream()
+            && request.method().is_idempotent())
+        .then(|| replayable(&request));
         let sent = tokio::time::timeout(config.upstream_timeout, sender.try_send_request(request));
         match sent.await {
             Ok(Ok(response)) => {

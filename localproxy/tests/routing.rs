@@ -460,3 +460,76 @@ async fn ingress_class_selection_and_ssl_redirect() {
         reply.head
     );
 }
+
+/// A backend that answers the first request of each connection, then reads the second and
+/// closes without answering: the request may have been acted on, so only idempotent methods may
+/// be sent again.
+#[tokio::test]
+async fn a_request_lost_on_a_reused_connection_is_replayed_only_if_idempotent() {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 4096];
+                for answer in [true, false] {
+                    let Ok(read) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    let head = String::from_utf8_lossy(&buffer[..read]);
+                    log.lock()
+                        .expect("log")
+                        .push(head.lines().next().unwrap_or_default().to_owned());
+                    if answer {
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    let mut documents = service("flaky", &[Ep::ready(addr)]);
+    documents.push(ingress(
+        "flaky",
+        &format!("  rules:\n{}", rule(None, &[path("/", "Prefix", "flaky")])),
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+
+    assert_eq!(get(running.http, "f", "/warm").await.status, 200);
+    let post = "POST /orders/1/confirm HTTP/1.1\r\nHost: f\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let reply = parse(&raw(running.http, post.as_bytes()).await);
+    assert_eq!(reply.status, 502, "{}", reply.head);
+    let posts = seen
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|line| line.starts_with("POST"))
+        .count();
+    assert_eq!(
+        posts,
+        1,
+        "the POST reached the backend more than once: {:?}",
+        seen.lock().expect("log")
+    );
+
+    assert_eq!(get(running.http, "f", "/warm-again").await.status, 200);
+    assert_eq!(
+        get(running.http, "f", "/read").await.status,
+        200,
+        "a GET lost the same way is sent again"
+    );
+}
