@@ -49,6 +49,9 @@ pub enum CertificateError {
     /// The key PEM does not parse or is of an unsupported type.
     #[error("the private key is unreadable or unsupported")]
     Key,
+    /// The key is not the leaf certificate's.
+    #[error("the private key does not belong to the leaf certificate")]
+    KeyMismatch,
 }
 
 impl CertStore {
@@ -146,7 +149,16 @@ fn certified_key(material: &TlsMaterial) -> Result<CertifiedKey, CertificateErro
         .map_err(|_| CertificateError::Key)?;
     let signing_key =
         rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| CertificateError::Key)?;
-    Ok(CertifiedKey::new(chain, signing_key))
+    let certified = CertifiedKey::new(chain, signing_key);
+    // A key that does not belong to the leaf would fail every handshake for its hosts; skipping
+    // it lets a wildcard or the default certificate answer instead. Key types that cannot
+    // report their public key are given the benefit of the doubt.
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(certified)
+        }
+        Err(_) => Err(CertificateError::KeyMismatch),
+    }
 }
 
 /// Answers ClientHellos from whichever snapshot is current.

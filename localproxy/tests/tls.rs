@@ -311,3 +311,35 @@ async fn garbage_on_the_tls_port_is_dropped_and_counted() {
     let connector = client(&[&rustls::version::TLS13], &[]);
     handshake(running.https, &connector, dns("g.example")).await;
 }
+
+#[tokio::test]
+async fn a_secret_whose_key_is_not_its_certificates_is_skipped_and_counted() {
+    let (running, mut model, _manifests) = setup().await;
+    let mut mismatched = cert(&["foo.example"], &["foo.example"]);
+    let other = cert(&["bar.example"], &["bar.example"]);
+    let CertificateSource::Secret { material, .. } = &mut mismatched.certificate.source else {
+        unreachable!("cert() builds Secret certificates");
+    };
+    let CertificateSource::Secret {
+        material: other_material,
+        ..
+    } = &other.certificate.source
+    else {
+        unreachable!("cert() builds Secret certificates");
+    };
+    *material = TlsMaterial::new(material.chain_pem.clone(), other_material.key.clone());
+    let default = cert(&[], &["default.invalid"]);
+    model.certificates = vec![mismatched.certificate.clone(), default.certificate.clone()];
+    running.proxy.apply(&model);
+    let connector = client(&[&rustls::version::TLS13], &[]);
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("foo.example")).await),
+        default.der,
+        "the mismatched pair must not be served"
+    );
+    let metrics = running.proxy.metrics().render();
+    assert!(
+        metrics.contains("weir_proxy_certificate_errors_total 1"),
+        "{metrics}"
+    );
+}
