@@ -215,6 +215,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for diagnostic in &diagnostics {
                 eprintln!("{diagnostic}");
             }
+            // Deleting every stack is what an empty folder asks for; a folder whose Ingresses
+            // all belong to another class (or a mistyped --ingress-class) must not do it.
+            let present = snapshot.ingresses().count();
+            anyhow::ensure!(
+                !(desired.is_empty() && present > 0),
+                "{} holds {present} Ingress(es) but none is served by weir.dev/aws-alb with these flags (see `weir-controller plan --provider aws`); refusing to delete every stack of cluster {cluster_name:?}. To delete them all, apply a folder without Ingresses",
+                manifests.display()
+            );
             let report = runtime()?
                 .block_on(aws::apply_once(&aws.target(cluster_name), &desired))
                 .context("applying to AWS")?;

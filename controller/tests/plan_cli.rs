@@ -132,3 +132,27 @@ fn a_reader_that_goes_away_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(output.status.success(), "{output:?}");
 }
+
+#[test]
+fn apply_refuses_to_delete_everything_when_ingresses_are_present_but_none_is_selected() {
+    let output = Command::new(env!("CARGO_BIN_EXE_weir-controller"))
+        .args([
+            "apply",
+            "--once",
+            "--provider",
+            "aws",
+            "--cluster-name",
+            "demo",
+            "--manifests",
+            &example(),
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("refusing to delete every stack of cluster \"demo\""),
+        "{error}"
+    );
+}
