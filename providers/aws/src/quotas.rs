@@ -5,13 +5,7 @@ use std::collections::BTreeSet;
 
 use weir_model::{CertificateSource, DesiredLoadBalancer, Diagnostic, ObjectRef, Reason};
 
-use crate::rules::{AlbView, RulePurpose};
-
-/// Characters an ALB path-pattern value may hold besides letters and digits (`*` and `?` are
-/// wildcards there, so a literal one cannot be expressed).
-const PATH_PUNCTUATION: &str = "_-.$/~\"'@:+&()!,;=";
-/// Longest host-header or path-pattern value.
-const MAX_CONDITION_VALUE_LENGTH: usize = 128;
+use crate::rules::{AlbView, MAX_CONDITION_VALUE_LENGTH, RulePurpose, inexpressible_path};
 
 /// The AWS default quotas of one Application Load Balancer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +127,8 @@ fn certificate_count(desired: &DesiredLoadBalancer) -> usize {
     distinct.len()
 }
 
-/// Hosts and paths an ALB condition cannot express.
+/// Hosts and paths an ALB condition cannot express: a path is a warning (its route is left out
+/// of the rendered rules), an over-long host an error.
 fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for (host, route) in desired.routes() {
@@ -142,15 +137,13 @@ fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
             "spec.rules[{}].http.paths[{}].path",
             source.rule, source.path
         );
-        let path = &route.path.path;
-        if let Some(bad) = path
-            .chars()
-            .find(|c| !c.is_ascii_alphanumeric() && !PATH_PUNCTUATION.contains(*c))
-        {
-            problems.push(Diagnostic::error(&source.ingress, field.clone(), Reason::UnsupportedByProvider, format!("path {path:?} holds {bad:?}, which an ALB path condition cannot match literally")));
-        }
-        if path.len() + 2 > MAX_CONDITION_VALUE_LENGTH {
-            problems.push(Diagnostic::error(&source.ingress, field, Reason::UnsupportedByProvider, format!("path {path:?} is longer than an ALB path condition allows ({MAX_CONDITION_VALUE_LENGTH} characters with its /* suffix)")));
+        if let Some(problem) = inexpressible_path(&route.path) {
+            problems.push(Diagnostic::warning(
+                &source.ingress,
+                field,
+                Reason::UnsupportedByProvider,
+                format!("{problem}; the ALB leaves this route out (its requests get the next matching rule)"),
+            ));
         }
         if host.as_str().len() + 2 > MAX_CONDITION_VALUE_LENGTH {
             problems.push(Diagnostic::error(

@@ -118,6 +118,32 @@ impl fmt::Display for AlbRule {
     }
 }
 
+/// Characters an ALB path-pattern value may hold besides letters and digits (`*` and `?` are
+/// wildcards there, so a literal one cannot be expressed).
+const PATH_PUNCTUATION: &str = "_-.$/~\"'@:+&()!,;=";
+/// Longest host-header or path-pattern value.
+pub(crate) const MAX_CONDITION_VALUE_LENGTH: usize = 128;
+
+/// Why an ALB path condition cannot express `path` literally, if it cannot. Such routes are left
+/// out of the rendered rules (and reported), so one of them never blocks the rest of a stack.
+pub fn inexpressible_path(path: &PathMatch) -> Option<String> {
+    let value = &path.path;
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !c.is_ascii_alphanumeric() && !PATH_PUNCTUATION.contains(*c))
+    {
+        return Some(format!(
+            "path {value:?} holds {bad:?}, which an ALB path condition cannot match literally"
+        ));
+    }
+    if value.len() + 2 > MAX_CONDITION_VALUE_LENGTH {
+        return Some(format!(
+            "path {value:?} is longer than an ALB path condition allows ({MAX_CONDITION_VALUE_LENGTH} characters with its /* suffix)"
+        ));
+    }
+    None
+}
+
 /// The path-pattern values of a Kubernetes path.
 pub fn path_patterns(path: &PathMatch) -> Vec<String> {
     match (path.kind, path.path.as_str()) {
@@ -162,10 +188,15 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
         .iter()
         .filter(|vhost| vhost.host == HostMatch::Any)
         .flat_map(|vhost| &vhost.routes)
+        .filter(|route| inexpressible_path(&route.path).is_none())
         .collect();
     let mut blocks = Vec::new();
     for vhost in &desired.virtual_hosts {
-        let routes = vhost.routes.iter().map(|route| {
+        let expressible = vhost
+            .routes
+            .iter()
+            .filter(|route| inexpressible_path(&route.path).is_none());
+        let routes = expressible.map(|route| {
             (
                 path_patterns(&route.path),
                 route.action.clone(),

@@ -133,7 +133,7 @@ fn too_many_certificates() {
 }
 
 #[test]
-fn paths_an_alb_cannot_match_literally() {
+fn paths_an_alb_cannot_match_literally_are_left_out_not_blocking() {
     let desired = model(&["/files/*", "/a%20b", "/ok"], json!({}), json!([]));
     let found = problems(&desired);
     let fields: Vec<&str> = found.iter().map(|problem| problem.field.as_str()).collect();
@@ -149,6 +149,16 @@ fn paths_an_alb_cannot_match_literally() {
         found
             .iter()
             .all(|problem| problem.reason == Reason::UnsupportedByProvider
-                && problem.severity == Severity::Error)
+                && problem.severity == Severity::Warning)
+    );
+    let rendered: Vec<Vec<String>> = render(&desired)
+        .rules
+        .iter()
+        .map(|rule| rule.paths.clone())
+        .collect();
+    assert_eq!(
+        rendered,
+        [vec!["/ok".to_owned(), "/ok/*".to_owned()]],
+        "only the expressible route is rendered"
     );
 }
