@@ -41,10 +41,11 @@ pub(crate) fn parse_path(path_type: &str, path: Option<&str>) -> Result<PathMatc
             )));
         }
     };
-    check_path(path).map_err(PathError::Path)?;
+    let path = canonical(path).map_err(PathError::Path)?;
+    check_path(&path).map_err(PathError::Path)?;
     let path = match kind {
         PathKind::Prefix if path.len() > 1 => path.trim_end_matches('/'),
-        _ => path,
+        _ => &path,
     };
     Ok(PathMatch {
         kind,
@@ -59,6 +60,39 @@ pub(crate) enum PathError {
     PathType(String),
     /// `path` is missing or malformed.
     Path(String),
+}
+
+/// The canonical spelling of a rule path, the one requests are normalized to before matching
+/// (RFC 3986 section 6.2.2): escaped unreserved characters (`A-Z a-z 0-9 - . _ ~`) decoded,
+/// other escapes in upper-case hex, non-ASCII characters percent-encoded as UTF-8. Without it
+/// a rule written `/%7Euser` or `/café` could never match any request.
+fn canonical(path: &str) -> Result<String, String> {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte == b'%' {
+            let escaped = bytes
+                .get(index + 1..index + 3)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| format!("path {path:?} has a malformed percent escape"))?;
+            if escaped.is_ascii_alphanumeric() || b"-._~".contains(&escaped) {
+                out.push(char::from(escaped));
+            } else {
+                out.push_str(&format!("%{escaped:02X}"));
+            }
+            index += 3;
+        } else if byte.is_ascii() {
+            out.push(char::from(byte));
+            index += 1;
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+            index += 1;
+        }
+    }
+    Ok(out)
 }
 
 fn check_path(path: &str) -> Result<(), String> {
@@ -115,6 +149,26 @@ mod tests {
         assert!(rule.matches("/foo"));
         assert!(rule.matches("/foo/"));
         assert!(!rule.matches("/foobar"));
+    }
+
+    #[test]
+    fn rule_paths_are_spelled_as_normalized_requests_are() {
+        assert_eq!(parsed("Prefix", "/%7Euser").path, "/~user");
+        assert_eq!(parsed("Prefix", "/caf%c3%a9").path, "/caf%C3%A9");
+        assert_eq!(parsed("Exact", "/café").path, "/caf%C3%A9");
+        assert_eq!(parsed("Prefix", "/a%20b/").path, "/a%20b");
+        assert!(matches!(
+            parse_path("Prefix", Some("/a/%2e%2e/b")),
+            Err(PathError::Path(_))
+        ));
+        assert!(matches!(
+            parse_path("Prefix", Some("/a%zz")),
+            Err(PathError::Path(_))
+        ));
+        assert!(matches!(
+            parse_path("Prefix", Some("/a%2Fb")),
+            Err(PathError::Path(_))
+        ));
     }
 
     #[test]
