@@ -30,6 +30,7 @@ fn model() -> DesiredLoadBalancer {
     let virtual_hosts = (0..HOSTS)
         .map(|host| VirtualHost {
             host: HostMatch::Exact(format!("host-{host}.example.com")),
+            redirect_to_https_port: None,
             routes: (0..PATHS_PER_HOST)
                 .map(|path| Route {
                     path: PathMatch {

@@ -182,7 +182,11 @@ async fn forward(
         // A short-lived guard, released before any await: the request keeps only what it
         // uses from this snapshot, the target pool, for as long as it runs.
         let snapshot = shared.snapshot.load();
-        if let Some(port) = snapshot.redirect_https_port.filter(|_| !downstream.tls) {
+        let redirect = match downstream.tls {
+            true => None,
+            false => snapshot.https_redirects.port_for(&host),
+        };
+        if let Some(port) = redirect {
             return Ok(redirect_to_https(&host, &path, request.uri().query(), port));
         }
         match snapshot.resolve(snapshot.router.route(&host, &path)) {

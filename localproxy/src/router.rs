@@ -230,6 +230,7 @@ mod tests {
             vec![
                 VirtualHost {
                     host: HostMatch::Exact("foo.bar.com".into()),
+                    redirect_to_https_port: None,
                     routes: vec![
                         route(PathKind::Exact, "/foo", forward("exact"), 0),
                         route(PathKind::Prefix, "/foo", forward("prefix-foo"), 1),
@@ -238,10 +239,12 @@ mod tests {
                 },
                 VirtualHost {
                     host: HostMatch::Wildcard("*.bar.com".into()),
+                    redirect_to_https_port: None,
                     routes: vec![route(PathKind::Prefix, "/aaa", forward("wild"), 0)],
                 },
                 VirtualHost {
                     host: HostMatch::Any,
+                    redirect_to_https_port: None,
                     routes: vec![route(PathKind::Prefix, "/", forward("any"), 0)],
                 },
             ],
@@ -304,6 +307,7 @@ mod tests {
         )
             .prop_map(|(host, paths)| VirtualHost {
                 host,
+                redirect_to_https_port: None,
                 routes: paths
                     .into_iter()
                     .enumerate()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use serde::Serialize;
-use weir_model::{Action, DesiredLoadBalancer, Protocol};
+use weir_model::{Action, DesiredLoadBalancer, HostMatch, Protocol};
 
 use crate::balancer::{Endpoint, TargetPool};
 use crate::config::ProxyConfig;
@@ -37,8 +37,8 @@ pub struct Snapshot {
     resolved: Vec<Resolved>,
     /// The certificates for the TLS listener.
     pub certificates: CertStore,
-    /// When set, plain-HTTP requests are redirected to HTTPS on this port.
-    pub redirect_https_port: Option<u16>,
+    /// Which plain-HTTP requests are redirected to HTTPS.
+    pub https_redirects: HttpsRedirects,
     /// What `/config` shows.
     pub summary: Summary,
 }
@@ -120,11 +120,7 @@ impl Snapshot {
                 ),
             })
             .collect();
-        let redirect_https_port = model
-            .listeners
-            .values()
-            .filter(|listener| listener.protocol == Protocol::Http)
-            .find_map(|listener| listener.redirect_to_https_port);
+        let https_redirects = HttpsRedirects::new(model);
         let summary = Summary {
             version,
             stack: model.stack.to_string(),
@@ -154,7 +150,7 @@ impl Snapshot {
             router,
             resolved,
             certificates: CertStore::build(&model.certificates, &previous.certificates, metrics),
-            redirect_https_port,
+            https_redirects,
             summary,
         }
     }
@@ -164,5 +160,52 @@ impl Snapshot {
     pub fn resolve(&self, id: ActionId) -> &Resolved {
         static NOT_CONFIGURED: Resolved = Resolved::Fixed(StatusCode::SERVICE_UNAVAILABLE);
         self.resolved.get(id.0).unwrap_or(&NOT_CONFIGURED)
+    }
+}
+
+/// Which plain-HTTP requests are answered with a redirect to HTTPS: all of them when the HTTP
+/// listener says so, else those whose host's virtual host asks for it (`ssl-redirect` on the
+/// Ingress that declares the host).
+#[derive(Debug, Default)]
+pub struct HttpsRedirects {
+    listener: Option<u16>,
+    /// Every virtual host in model order with its redirect; empty when none redirects, so the
+    /// common case costs nothing per request.
+    hosts: Vec<(HostMatch, Option<u16>)>,
+}
+
+impl HttpsRedirects {
+    fn new(model: &DesiredLoadBalancer) -> Self {
+        let listener = model
+            .listeners
+            .values()
+            .filter(|listener| listener.protocol == Protocol::Http)
+            .find_map(|listener| listener.redirect_to_https_port);
+        let any_host_redirects = model
+            .virtual_hosts
+            .iter()
+            .any(|vhost| vhost.redirect_to_https_port.is_some());
+        let hosts = match any_host_redirects {
+            true => model
+                .virtual_hosts
+                .iter()
+                .map(|vhost| (vhost.host.clone(), vhost.redirect_to_https_port))
+                .collect(),
+            false => Vec::new(),
+        };
+        Self { listener, hosts }
+    }
+
+    /// The HTTPS port a plain-HTTP request for `host` is redirected to, if it is. The virtual
+    /// host is chosen as routing chooses it: the first whose pattern matches.
+    pub fn port_for(&self, host: &str) -> Option<u16> {
+        if self.listener.is_some() || self.hosts.is_empty() {
+            return self.listener;
+        }
+        let host = weir_model::normalize_host(host);
+        self.hosts
+            .iter()
+            .find(|(pattern, _)| pattern.matches(&host))
+            .and_then(|(_, port)| *port)
     }
 }

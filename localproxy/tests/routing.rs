@@ -448,8 +448,22 @@ async fn ingress_class_selection_and_ssl_redirect() {
         "  namespace: default\nspec:",
         "  namespace: default\n  annotations:\n    alb.ingress.kubernetes.io/ssl-redirect: \"443\"\nspec:",
     ));
+    // Another Ingress of the class, without ssl-redirect: its host keeps serving plain HTTP.
+    documents.push(ingress(
+        "plain",
+        &format!(
+            "  rules:\n{}",
+            rule(Some("plain.example"), &[path("/", "Prefix", "ours")])
+        ),
+    ));
     let manifests = Manifests::new(&documents);
     manifests.apply(&running.proxy);
+    let plain = get(running.http, "plain.example", "/x").await;
+    assert_eq!(
+        (plain.status, plain.backend()),
+        (200, Some("ours")),
+        "one Ingress's ssl-redirect must not redirect another's host: {plain:?}"
+    );
     let reply = get(running.http, "secure.quickstart.test", "/a?b=1").await;
     assert_eq!(reply.status, 308, "{reply:?}");
     assert!(

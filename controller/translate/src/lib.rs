@@ -74,7 +74,7 @@ pub fn translate(snapshot: &ClusterSnapshot, config: &TranslateConfig) -> Transl
     let stacks = grouping
         .stacks
         .into_iter()
-        .map(|(stack, members)| stack::translate_stack(stack, &members, snapshot))
+        .map(|(stack, members)| stack::translate_stack(stack, &members, snapshot, config.stacking))
         .collect();
     Translation {
         stacks,

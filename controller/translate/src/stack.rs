@@ -13,7 +13,7 @@ use crate::grouping::Member;
 use crate::hosts::parse_host;
 use crate::paths::{PathError, parse_path};
 use crate::snapshot::namespace_of;
-use crate::{ClusterSnapshot, StackTranslation, annotations, listeners, tls};
+use crate::{ClusterSnapshot, StackTranslation, Stacking, annotations, listeners, tls};
 
 /// What answers when no route matches and the stack has no default backend.
 const NOT_FOUND_STATUS: u16 = 404;
@@ -37,6 +37,7 @@ pub(crate) fn translate_stack(
     stack: StackId,
     members: &[Member<'_>],
     snapshot: &ClusterSnapshot,
+    stacking: Stacking,
 ) -> StackTranslation {
     let Some(first) = members.first() else {
         return StackTranslation {
@@ -47,7 +48,8 @@ pub(crate) fn translate_stack(
     };
     let mut resolver = BackendResolver::new(snapshot);
     let mut diagnostics = Vec::new();
-    let mut hosts: BTreeMap<HostKey, Vec<(RouteKey, Route)>> = BTreeMap::new();
+    // Per host: the position of the first member that declares it, and its routes.
+    let mut hosts: BTreeMap<HostKey, (usize, Vec<(RouteKey, Route)>)> = BTreeMap::new();
     let mut default_action = None;
     let mut certificates = Vec::new();
 
@@ -85,7 +87,9 @@ pub(crate) fn translate_stack(
                     continue;
                 }
             };
-            let routes = hosts.entry(HostKey::new(host)).or_default();
+            let (_, routes) = hosts
+                .entry(HostKey::new(host))
+                .or_insert_with(|| (position, Vec::new()));
             let paths = rule
                 .http
                 .as_ref()
@@ -147,14 +151,24 @@ pub(crate) fn translate_stack(
         ));
     }
 
+    let ports = listeners::ports(members, !certificates.is_empty(), &mut diagnostics);
+    let redirects = listeners::member_redirects(members, &ports, &mut diagnostics);
+    let (listener_redirect, host_redirects) = match stacking {
+        Stacking::PerGroup => (
+            listeners::group_redirect(members, &redirects, &mut diagnostics),
+            vec![None; members.len()],
+        ),
+        Stacking::PerClass => (None, redirects),
+    };
     let virtual_hosts = hosts
         .into_iter()
-        .map(|(key, routes)| VirtualHost {
+        .map(|(key, (declared_by, routes))| VirtualHost {
             routes: ordered_routes(&key.host, routes, &mut diagnostics),
             host: key.host,
+            redirect_to_https_port: host_redirects[declared_by],
         })
         .collect();
-    let listeners = listeners::listeners(members, !certificates.is_empty(), &mut diagnostics);
+    let listeners = listeners::listeners(&ports, listener_redirect);
     let settings = settings(members, &mut diagnostics);
     diagnostics.append(&mut resolver.diagnostics);
     diagnostics.sort();

@@ -102,6 +102,18 @@ pub fn check_quotas(
         ));
     }
     problems.extend(inexpressible(desired));
+    for vhost in desired
+        .virtual_hosts
+        .iter()
+        .filter(|vhost| vhost.redirect_to_https_port.is_some())
+    {
+        problems.push(Diagnostic::error(
+            &stack_object,
+            "metadata.annotations",
+            Reason::UnsupportedByProvider,
+            format!("host {} asks for its own HTTPS redirect; an ALB redirects per listener (ssl-redirect applies to the whole group)", vhost.host),
+        ));
+    }
     problems
 }
 

@@ -83,6 +83,11 @@ pub struct VirtualHost {
     /// first), ties by group order, Ingress namespace/name and manifest order. A host with no
     /// routes sends every request to the default action.
     pub routes: Vec<Route>,
+    /// When set, plain-HTTP requests for this host are redirected to HTTPS on this port: the
+    /// per-host form of [`Listener::redirect_to_https_port`], for stacks that merge Ingresses
+    /// which each decide for their own hosts (the local proxy's per-class stacks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_to_https_port: Option<u16>,
 }
 
 /// Which request hosts a [`VirtualHost`] serves. Hosts are compared lowercased, without port.
