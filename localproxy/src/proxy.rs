@@ -268,10 +268,26 @@ fn request_host<B>(request: &Request<B>) -> Result<&str, ProxyError> {
     let valid = host.bytes().all(|byte| {
         byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b':' | b'[' | b']')
     });
-    if !valid {
+    if !valid || !port_is_numeric(host) {
         return Err(ProxyError::BadRequest("invalid host"));
     }
     Ok(host)
+}
+
+/// `host[:port]` must carry a decimal port when it has one: `foo.com:abc` is refused rather
+/// than routed as some other host.
+fn port_is_numeric(host: &str) -> bool {
+    let after_name = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((_, rest)) => rest,
+            None => return false,
+        },
+        None => host,
+    };
+    match after_name.rsplit_once(':') {
+        Some((name, port)) => !name.contains(':') && port.parse::<u16>().is_ok(),
+        None => !after_name.contains(['[', ']']),
+    }
 }
 
 fn rebuild_path(path: &str, query: Option<&str>) -> Result<PathAndQuery, ProxyError> {

@@ -65,6 +65,10 @@ async fn smuggling_shapes_and_ambiguous_requests_get_400() {
             "GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG",
         ),
         (
+            "a Host whose port is not a number",
+            "GET / HTTP/1.1\r\nHost: a:abc\r\n\r\n",
+        ),
+        (
             "two different Content-Lengths",
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
         ),
