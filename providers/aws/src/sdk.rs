@@ -179,23 +179,22 @@ impl AwsApi for SdkApi {
                 Ok(Reply::Done)
             }
             Call::DescribeListeners(load_balancer) => {
-                let mut listeners = Vec::new();
-                let mut marker = None;
-                loop {
-                    let output = self
+                let listeners = all_pages(|marker| {
+                    let request = self
                         .elb
                         .describe_listeners()
                         .load_balancer_arn(&load_balancer)
-                        .set_marker(marker)
-                        .send()
-                        .await
-                        .map_err(|error| CallError::from_sdk(op, error))?;
-                    listeners.extend(output.listeners().iter().filter_map(listener));
-                    marker = output.next_marker().map(str::to_owned);
-                    if marker.is_none() {
-                        break;
+                        .set_marker(marker);
+                    async move {
+                        let output = request
+                            .send()
+                            .await
+                            .map_err(|error| CallError::from_sdk(op, error))?;
+                        let page = output.listeners().iter().filter_map(listener).collect();
+                        Ok((page, output.next_marker().map(str::to_owned)))
                     }
-                }
+                })
+                .await?;
                 Ok(Reply::Listeners(listeners))
             }
             Call::CreateListener {
@@ -247,28 +246,31 @@ impl AwsApi for SdkApi {
                 Ok(Reply::Done)
             }
             Call::DescribeListenerCertificates(listener) => {
-                let mut certificates = Vec::new();
-                let mut marker = None;
-                loop {
-                    let output = self
+                let certificates = all_pages(|marker| {
+                    let request = self
                         .elb
                         .describe_listener_certificates()
                         .listener_arn(&listener)
-                        .set_marker(marker)
-                        .send()
-                        .await
-                        .map_err(|error| CallError::from_sdk(op, error))?;
-                    certificates.extend(output.certificates().iter().filter_map(|found| {
-                        Some((
-                            found.certificate_arn()?.to_owned(),
-                            found.is_default().unwrap_or(false),
-                        ))
-                    }));
-                    marker = output.next_marker().map(str::to_owned);
-                    if marker.is_none() {
-                        break;
+                        .set_marker(marker);
+                    async move {
+                        let output = request
+                            .send()
+                            .await
+                            .map_err(|error| CallError::from_sdk(op, error))?;
+                        let page = output
+                            .certificates()
+                            .iter()
+                            .filter_map(|found| {
+                                Some((
+                                    found.certificate_arn()?.to_owned(),
+                                    found.is_default().unwrap_or(false),
+                                ))
+                            })
+                            .collect();
+                        Ok((page, output.next_marker().map(str::to_owned)))
                     }
-                }
+                })
+                .await?;
                 Ok(Reply::ListenerCertificates(certificates))
             }
             Call::AddListenerCertificates {
@@ -298,23 +300,22 @@ impl AwsApi for SdkApi {
                 Ok(Reply::Done)
             }
             Call::DescribeRules(listener) => {
-                let mut rules = Vec::new();
-                let mut marker = None;
-                loop {
-                    let output = self
+                let rules = all_pages(|marker| {
+                    let request = self
                         .elb
                         .describe_rules()
                         .listener_arn(&listener)
-                        .set_marker(marker)
-                        .send()
-                        .await
-                        .map_err(|error| CallError::from_sdk(op, error))?;
-                    rules.extend(output.rules().iter().filter_map(rule));
-                    marker = output.next_marker().map(str::to_owned);
-                    if marker.is_none() {
-                        break;
+                        .set_marker(marker);
+                    async move {
+                        let output = request
+                            .send()
+                            .await
+                            .map_err(|error| CallError::from_sdk(op, error))?;
+                        let page = output.rules().iter().filter_map(rule).collect();
+                        Ok((page, output.next_marker().map(str::to_owned)))
                     }
-                }
+                })
+                .await?;
                 Ok(Reply::Rules(rules))
             }
             Call::CreateRule {
@@ -518,44 +519,45 @@ impl AwsApi for SdkApi {
                 Ok(Reply::Done)
             }
             Call::ListCertificates => {
-                let mut certificates = Vec::new();
-                let mut token = None;
-                loop {
-                    let output = self
+                let certificates = all_pages(|token| {
+                    let request = self
                         .acm
                         .list_certificates()
                         .certificate_statuses(acm::types::CertificateStatus::Issued)
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|error| CallError::from_sdk(op, error))?;
-                    certificates.extend(output.certificate_summary_list().iter().filter_map(
-                        |summary| {
-                            let mut names: Vec<String> = summary
-                                .domain_name()
-                                .into_iter()
-                                .chain(
-                                    summary
-                                        .subject_alternative_name_summaries()
-                                        .iter()
-                                        .map(String::as_str),
-                                )
-                                .map(str::to_ascii_lowercase)
-                                .collect();
-                            names.sort();
-                            names.dedup();
-                            Some(CertificateSummary {
-                                arn: summary.certificate_arn()?.to_owned(),
-                                names,
-                                not_after: summary.not_after().map(|time| time.secs()),
+                        .set_next_token(token);
+                    async move {
+                        let output = request
+                            .send()
+                            .await
+                            .map_err(|error| CallError::from_sdk(op, error))?;
+                        let page = output
+                            .certificate_summary_list()
+                            .iter()
+                            .filter_map(|summary| {
+                                let mut names: Vec<String> = summary
+                                    .domain_name()
+                                    .into_iter()
+                                    .chain(
+                                        summary
+                                            .subject_alternative_name_summaries()
+                                            .iter()
+                                            .map(String::as_str),
+                                    )
+                                    .map(str::to_ascii_lowercase)
+                                    .collect();
+                                names.sort();
+                                names.dedup();
+                                Some(CertificateSummary {
+                                    arn: summary.certificate_arn()?.to_owned(),
+                                    names,
+                                    not_after: summary.not_after().map(|time| time.secs()),
+                                })
                             })
-                        },
-                    ));
-                    token = output.next_token().map(str::to_owned);
-                    if token.is_none() {
-                        break;
+                            .collect();
+                        Ok((page, output.next_token().map(str::to_owned)))
                     }
-                }
+                })
+                .await?;
                 Ok(Reply::Certificates(certificates))
             }
             Call::ImportCertificate(input) => {
@@ -595,5 +597,50 @@ impl AwsApi for SdkApi {
                 Ok(Reply::Done)
             }
         }
+    }
+}
+
+/// Follows a marker- or token-paginated call to its last page; `page(marker)` fetches one page
+/// and returns its items with the next marker (absent or empty on the last page).
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, CallError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), CallError>>,
+{
+    let mut items = Vec::new();
+    let mut marker = None;
+    loop {
+        let (batch, next) = page(marker.take()).await?;
+        items.extend(batch);
+        match next.filter(|next| !next.is_empty()) {
+            Some(next) => marker = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn all_pages_follows_markers_to_the_last_page() {
+        let pages = [
+            (vec![1, 2], Some("b".to_owned())),
+            (vec![3], Some("c".to_owned())),
+            (vec![4], Some(String::new())),
+            (vec![99], None),
+        ];
+        let mut seen = Vec::new();
+        let items = all_pages(|marker| {
+            seen.push(marker.clone());
+            let index = seen.len() - 1;
+            let page = pages[index].clone();
+            async move { Ok(page) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(items, [1, 2, 3, 4], "an empty marker ends the listing");
+        assert_eq!(seen, [None, Some("b".to_owned()), Some("c".to_owned())]);
     }
 }
