@@ -64,11 +64,17 @@ pub struct Forwarded<'a> {
 /// client address to `X-Forwarded-For` (keeping the chain a client or an outer proxy sent).
 pub fn set_forwarded(headers: &mut HeaderMap, forwarded: Forwarded<'_>) {
     let client = forwarded.client_ip.to_string();
-    let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
-        Some(Ok(previous)) if !previous.trim().is_empty() => {
-            format!("{}, {client}", previous.trim())
-        }
-        _ => client,
+    // Several X-Forwarded-For lines are one comma-separated list (RFC 9110 section 5.3).
+    let previous: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .collect();
+    let chain = match previous.is_empty() {
+        true => client,
+        false => format!("{}, {client}", previous.join(", ")),
     };
     if let Ok(chain) = HeaderValue::from_str(&chain) {
         headers.insert(X_FORWARDED_FOR, chain);
@@ -84,6 +90,27 @@ pub fn set_forwarded(headers: &mut HeaderMap, forwarded: Forwarded<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_x_forwarded_for_line_is_kept_in_the_chain() {
+        let mut headers = HeaderMap::new();
+        headers.append(X_FORWARDED_FOR, HeaderValue::from_static("192.0.2.1"));
+        headers.append(
+            X_FORWARDED_FOR,
+            HeaderValue::from_static(" 192.0.2.2, 192.0.2.3 "),
+        );
+        set_forwarded(
+            &mut headers,
+            Forwarded {
+                client_ip: "10.1.2.3".parse().expect("valid ip"),
+                tls: false,
+                host: "a.example",
+                port: 80,
+            },
+        );
+        let lines: Vec<&HeaderValue> = headers.get_all(&X_FORWARDED_FOR).iter().collect();
+        assert_eq!(lines, ["192.0.2.1, 192.0.2.2, 192.0.2.3, 10.1.2.3"]);
+    }
 
     #[test]
     fn hop_by_hop_headers_and_those_named_in_connection_are_removed() {
