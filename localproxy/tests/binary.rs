@@ -23,6 +23,30 @@ impl Drop for Process {
     }
 }
 
+/// Starts the binary on `manifests` with free ports and a 100 ms poll; returns the process
+/// (killed on drop) and its HTTP and admin addresses.
+async fn spawn(manifests: &Manifests, extra: &[&str]) -> (Process, SocketAddr, SocketAddr) {
+    let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
+    let child = Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
+        .arg("--manifests")
+        .arg(&manifests.dir)
+        .args([
+            "--http-addr",
+            &http.to_string(),
+            "--https-addr",
+            &https.to_string(),
+            "--admin-addr",
+            &admin.to_string(),
+        ])
+        .args(["--poll-interval-ms", "100"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn weir-proxy");
+    (Process(child), http, admin)
+}
+
 fn route(host: &str, service: &str) -> String {
     ingress(
         host,
@@ -54,25 +78,7 @@ async fn serves_a_folder_reloads_on_change_and_keeps_the_last_good_config() {
     documents.extend(service("two", &[Ep::ready(two)]));
     let manifests = Manifests::new(&documents);
     manifests.write("ingress.yaml", &[route("app.example", "one")]);
-    let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
-    let _process = Process(
-        Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
-            .arg("--manifests")
-            .arg(&manifests.dir)
-            .args([
-                "--http-addr",
-                &http.to_string(),
-                "--https-addr",
-                &https.to_string(),
-                "--admin-addr",
-                &admin.to_string(),
-            ])
-            .args(["--poll-interval-ms", "100"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn weir-proxy"),
-    );
+    let (_process, http, admin) = spawn(&manifests, &[]).await;
     eventually("readiness", Duration::from_secs(10), || async {
         try_get(admin, "admin", "/readyz")
             .await
@@ -122,25 +128,7 @@ async fn not_ready_until_a_first_good_configuration() {
         "ingress.yaml",
         &["apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: [broken".to_owned()],
     );
-    let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
-    let _process = Process(
-        Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
-            .arg("--manifests")
-            .arg(&manifests.dir)
-            .args([
-                "--http-addr",
-                &http.to_string(),
-                "--https-addr",
-                &https.to_string(),
-                "--admin-addr",
-                &admin.to_string(),
-            ])
-            .args(["--poll-interval-ms", "100", "--threads", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn weir-proxy"),
-    );
+    let (_process, http, admin) = spawn(&manifests, &["--threads", "1"]).await;
     eventually("health", Duration::from_secs(10), || async {
         try_get(admin, "admin", "/healthz")
             .await
