@@ -14,13 +14,24 @@ fn fixture(name: &str) -> weir_translate::ClusterSnapshot {
     weir_manifests::load_dir(&dir).unwrap()
 }
 
-/// The one stack of a fixture, translated as the proxy's file mode does.
-fn model(name: &str) -> DesiredLoadBalancer {
-    let config = TranslateConfig {
+/// How the proxy's file mode translates: every Ingress, one merged stack.
+fn file_mode() -> TranslateConfig {
+    TranslateConfig {
         classes: ClassSelection::Everything,
         stacking: Stacking::PerClass,
-    };
-    let translation = translate(&fixture(name), &config);
+    }
+}
+
+/// Translates a YAML text (named `file` in errors) in file mode.
+fn translate_yaml(yaml: &str, file: &str) -> weir_translate::Translation {
+    let mut snapshot = weir_translate::ClusterSnapshot::default();
+    weir_manifests::load_str(yaml, Path::new(file), &mut snapshot).unwrap();
+    translate(&snapshot, &file_mode())
+}
+
+/// The one stack of a fixture, translated as the proxy's file mode does.
+fn model(name: &str) -> DesiredLoadBalancer {
+    let translation = translate(&fixture(name), &file_mode());
     assert_eq!(translation.stacks.len(), 1, "{name}");
     let stack = &translation.stacks[0];
     assert!(
@@ -174,7 +185,6 @@ fn kubernetes_docs_path_table() {
         (&[("Exact", "/foo"), ("Prefix", "/foo")], "/foo", true),
     ];
     for (paths, request, matches) in cases {
-        let mut snapshot = weir_translate::ClusterSnapshot::default();
         let yaml_paths: Vec<String> = paths
             .iter()
             .enumerate()
@@ -188,12 +198,7 @@ fn kubernetes_docs_path_table() {
             yaml_paths.join("\n"),
             services.join("---\n")
         );
-        weir_manifests::load_str(&yaml, Path::new("docs-table.yaml"), &mut snapshot).unwrap();
-        let config = TranslateConfig {
-            classes: ClassSelection::Everything,
-            stacking: Stacking::PerClass,
-        };
-        let translation = translate(&snapshot, &config);
+        let translation = translate_yaml(&yaml, "docs-table.yaml");
         let model = translation.stacks[0].desired.as_ref().unwrap();
         let served = served_by(model, "any.example", request);
         assert_eq!(
@@ -242,13 +247,7 @@ addressType: IPv4
 ports: [{port: 8080}]
 endpoints: [{addresses: [10.0.0.1], conditions: {ready: true}}]
 "#;
-    let mut snapshot = weir_translate::ClusterSnapshot::default();
-    weir_manifests::load_str(yaml, Path::new("slices.yaml"), &mut snapshot).unwrap();
-    let config = TranslateConfig {
-        classes: ClassSelection::Everything,
-        stacking: Stacking::PerClass,
-    };
-    let translation = translate(&snapshot, &config);
+    let translation = translate_yaml(yaml, "slices.yaml");
     let model = translation.stacks[0].desired.as_ref().unwrap();
     let group = model.target_groups.values().next().unwrap();
     let states: Vec<(String, bool)> = group
@@ -273,13 +272,7 @@ fn every_class_mode_merges_all_classes_into_one_stack() {
 ---
 {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: b}, spec: {rules: [{host: b.example}]}}
 "#;
-    let mut snapshot = weir_translate::ClusterSnapshot::default();
-    weir_manifests::load_str(yaml, Path::new("classes.yaml"), &mut snapshot).unwrap();
-    let config = TranslateConfig {
-        classes: ClassSelection::Everything,
-        stacking: Stacking::PerClass,
-    };
-    let translation = translate(&snapshot, &config);
+    let translation = translate_yaml(yaml, "classes.yaml");
     assert_eq!(translation.stacks.len(), 1);
     assert_eq!(translation.stacks[0].stack.to_string(), "class:*");
     assert_eq!(
