@@ -9,6 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hyper::client::conn::http1::SendRequest;
+
+use crate::body::TimeoutBody;
+use crate::lane::LaneConnection;
 use crate::upstream::ConnectionPool;
 
 /// One upstream address with its live state.
@@ -20,8 +24,11 @@ pub struct Endpoint {
     consecutive_failures: AtomicU32,
     /// Milliseconds since [`Clock`]'s origin until which the endpoint is ejected.
     ejected_until: AtomicU64,
-    /// Idle keep-alive connections to this endpoint.
-    pub pool: ConnectionPool,
+    /// Idle keep-alive connections of the hyper client (HTTP/2 clients and requests the
+    /// HTTP/1.1 lane hands off).
+    pub pool: ConnectionPool<SendRequest<TimeoutBody>>,
+    /// Idle keep-alive connections of the HTTP/1.1 lane.
+    pub lane_pool: ConnectionPool<LaneConnection>,
 }
 
 impl Endpoint {
@@ -33,6 +40,7 @@ impl Endpoint {
             consecutive_failures: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
             pool: ConnectionPool::new(max_idle),
+            lane_pool: ConnectionPool::new(max_idle),
         }
     }
 

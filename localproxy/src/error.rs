@@ -25,6 +25,9 @@ pub enum ProxyError {
     /// The upstream did not answer in time.
     #[error("upstream timeout")]
     UpstreamTimeout,
+    /// The client did not finish a request head within the header-read timeout.
+    #[error("request head timeout")]
+    HeadTimeout,
     /// The client stopped sending its request body.
     #[error("request body timeout")]
     BodyTimeout,
@@ -39,8 +42,17 @@ impl ProxyError {
             Self::NoReadyEndpoint => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamConnect | Self::UpstreamProtocol => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadTimeout | Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
+    }
+
+    /// Whether the client connection closes after the error response: the request was
+    /// malformed, or its body was not read to the end, so the next request could not be found.
+    pub fn closes_connection(self) -> bool {
+        matches!(
+            self,
+            Self::BadRequest(_) | Self::HeadTimeout | Self::BodyTimeout
+        )
     }
 
     /// A low-cardinality label for metrics and logs.
@@ -52,6 +64,7 @@ impl ProxyError {
             Self::UpstreamConnect => "connect",
             Self::UpstreamProtocol => "protocol",
             Self::UpstreamTimeout => "timeout",
+            Self::HeadTimeout => "head_timeout",
             Self::BodyTimeout => "body_timeout",
         }
     }
@@ -70,6 +83,7 @@ mod tests {
             (ProxyError::UpstreamConnect, 502),
             (ProxyError::UpstreamProtocol, 502),
             (ProxyError::UpstreamTimeout, 504),
+            (ProxyError::HeadTimeout, 408),
             (ProxyError::BodyTimeout, 408),
         ] {
             assert_eq!(error.status().as_u16(), status, "{error}");

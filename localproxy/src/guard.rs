@@ -28,6 +28,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+use crate::chunked::{ChunkedFraming, MalformedChunk};
+
 /// What hyper receives instead of a conflicting head: an invalid method, which it answers with
 /// 400 and a closed connection.
 const REJECTED_HEAD: &[u8] = b"\x01 / HTTP/1.1\r\n\r\n";
@@ -58,18 +60,9 @@ pub struct FramingGuard<S> {
 enum State {
     Head,
     Body(u64),
-    Chunked(Chunk),
+    Chunked(ChunkedFraming),
     PassThrough,
     Rejected,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chunk {
-    Size { value: u64, digits: u8 },
-    Extension { value: u64 },
-    Data(u64),
-    DataEnd,
-    Trailer { line: usize },
 }
 
 impl<S> FramingGuard<S> {
@@ -152,19 +145,14 @@ impl<S> FramingGuard<S> {
                         self.state = State::Head;
                     }
                 }
-                State::Chunked(Chunk::Data(remaining)) => {
-                    let take = usize::try_from(*remaining)
-                        .map_or(bytes.len() - at, |left| left.min(bytes.len() - at));
-                    *remaining -= take as u64;
-                    at += take;
-                    if *remaining == 0 {
-                        self.state = State::Chunked(Chunk::DataEnd);
+                State::Chunked(framing) => match framing.advance(&bytes[at..]) {
+                    Ok(Some(used)) => {
+                        at += used;
+                        self.state = State::Head;
                     }
-                }
-                State::Chunked(chunk) => {
-                    self.state = step(*chunk, bytes[at]);
-                    at += 1;
-                }
+                    Ok(None) => at = bytes.len(),
+                    Err(MalformedChunk) => self.state = State::PassThrough,
+                },
             }
         }
         at
@@ -230,10 +218,7 @@ fn framing(request: &httparse::Request<'_, '_>) -> State {
                 .next()
                 .unwrap_or_default();
             if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                State::Chunked(Chunk::Size {
-                    value: 0,
-                    digits: 0,
-                })
+                State::Chunked(ChunkedFraming::new())
             } else {
                 State::PassThrough
             }
@@ -241,48 +226,6 @@ fn framing(request: &httparse::Request<'_, '_>) -> State {
         (None, Some(Some(0))) | (None, None) => State::Head,
         (None, Some(Some(length))) => State::Body(length),
         (None, Some(None)) => State::PassThrough,
-    }
-}
-
-/// One byte of chunked framing outside chunk data.
-fn step(chunk: Chunk, byte: u8) -> State {
-    let next = match (chunk, byte) {
-        (Chunk::Size { value, digits }, _) if byte.is_ascii_hexdigit() => {
-            let digit = u64::from(char::from(byte).to_digit(16).unwrap_or(0));
-            if digits >= 15 {
-                return State::PassThrough;
-            }
-            Chunk::Size {
-                value: value << 4 | digit,
-                digits: digits + 1,
-            }
-        }
-        (Chunk::Size { value, digits }, b';' | b' ' | b'\t') if digits > 0 => {
-            Chunk::Extension { value }
-        }
-        (Chunk::Size { value, digits }, b'\r') if digits > 0 => Chunk::Extension { value },
-        (Chunk::Size { value, digits }, b'\n') if digits > 0 => end_of_size(value),
-        (Chunk::Extension { value }, b'\n') => end_of_size(value),
-        (Chunk::Extension { value }, _) => Chunk::Extension { value },
-        (Chunk::DataEnd, b'\r') => Chunk::DataEnd,
-        (Chunk::DataEnd, b'\n') => Chunk::Size {
-            value: 0,
-            digits: 0,
-        },
-        (Chunk::Trailer { line: 0 }, b'\n') => return State::Head,
-        (Chunk::Trailer { .. }, b'\n') => Chunk::Trailer { line: 0 },
-        (Chunk::Trailer { line }, b'\r') => Chunk::Trailer { line },
-        (Chunk::Trailer { line }, _) => Chunk::Trailer { line: line + 1 },
-        _ => return State::PassThrough,
-    };
-    State::Chunked(next)
-}
-
-fn end_of_size(value: u64) -> Chunk {
-    if value == 0 {
-        Chunk::Trailer { line: 0 }
-    } else {
-        Chunk::Data(value)
     }
 }
 

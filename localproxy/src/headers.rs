@@ -1,5 +1,6 @@
 //! Header rewriting between client and upstream: hop-by-hop removal and `X-Forwarded-*`.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -22,6 +23,39 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+
+/// Whether `name` (any case) is a hop-by-hop header of [`remove_hop_by_hop`]'s fixed list.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP
+        .iter()
+        .any(|hop| hop.as_str().eq_ignore_ascii_case(name))
+}
+
+/// Whether `name` (any case) is one of the `X-Forwarded-Proto`, `-Host` or `-Port` headers the
+/// proxy replaces.
+pub fn is_replaced_forwarded(name: &str) -> bool {
+    [X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT]
+        .iter()
+        .any(|header| header.as_str().eq_ignore_ascii_case(name))
+}
+
+/// Whether `name` (any case) is `X-Forwarded-For`.
+pub fn is_forwarded_for(name: &str) -> bool {
+    X_FORWARDED_FOR.as_str().eq_ignore_ascii_case(name)
+}
+
+/// The `X-Forwarded-For` value to send: the `previous` lines (one comma-separated list, RFC
+/// 9110 section 5.3; blank ones dropped) followed by the client address.
+pub fn forwarded_for_chain<'a>(previous: impl Iterator<Item = &'a str>, client: IpAddr) -> String {
+    let mut chain = String::new();
+    for value in previous.map(str::trim).filter(|value| !value.is_empty()) {
+        chain.push_str(value);
+        chain.push_str(", ");
+    }
+    // Writing into a String cannot fail.
+    let _ = write!(chain, "{client}");
+    chain
+}
 
 /// Removes hop-by-hop headers, including every header the `Connection` header names.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
@@ -63,19 +97,13 @@ pub struct Forwarded<'a> {
 /// Sets `X-Forwarded-Proto`, `-Host` and `-Port` (replacing client-sent values) and appends the
 /// client address to `X-Forwarded-For` (keeping the chain a client or an outer proxy sent).
 pub fn set_forwarded(headers: &mut HeaderMap, forwarded: Forwarded<'_>) {
-    let client = forwarded.client_ip.to_string();
-    // Several X-Forwarded-For lines are one comma-separated list (RFC 9110 section 5.3).
-    let previous: Vec<&str> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .collect();
-    let chain = match previous.is_empty() {
-        true => client,
-        false => format!("{}, {client}", previous.join(", ")),
-    };
+    let chain = forwarded_for_chain(
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok()),
+        forwarded.client_ip,
+    );
     if let Ok(chain) = HeaderValue::from_str(&chain) {
         headers.insert(X_FORWARDED_FOR, chain);
     }

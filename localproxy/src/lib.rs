@@ -20,11 +20,13 @@
 pub mod admin;
 pub mod balancer;
 pub mod body;
+pub mod chunked;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod guard;
 pub mod headers;
+pub mod lane;
 pub mod metrics;
 pub mod path;
 pub mod proxy;

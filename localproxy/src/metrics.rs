@@ -34,6 +34,8 @@ pub struct Metrics {
     pub certificate_errors: Counter,
     /// TLS handshakes that failed or timed out.
     pub tls_handshake_failures: Counter,
+    /// Client connections the HTTP/1.1 lane handed to the general (hyper) path.
+    pub lane_handoffs: Counter,
     /// `notAfter` of each served certificate's leaf (Unix seconds), by Secret.
     pub certificate_not_after: Family<Vec<(&'static str, String)>, Gauge>,
 }
@@ -90,6 +92,12 @@ impl Metrics {
             "TLS handshakes that failed or timed out",
             tls_handshake_failures.clone(),
         );
+        let lane_handoffs = Counter::default();
+        registry.register(
+            "lane_handoffs",
+            "Client connections the HTTP/1.1 lane handed to the general path (HTTP/1.0, chunked uploads, upgrades, redirects, errors)",
+            lane_handoffs.clone(),
+        );
         let certificate_not_after = Family::<Vec<(&'static str, String)>, Gauge>::default();
         registry.register(
             "certificate_not_after_seconds",
@@ -108,6 +116,7 @@ impl Metrics {
             reloads,
             certificate_errors,
             tls_handshake_failures,
+            lane_handoffs,
         }
     }
 

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use http::header::{self, HeaderValue};
@@ -45,6 +45,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// A receiver that turns `true` once shutdown has begun; for loops that check it often.
+    pub fn shutdown_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Resolves once shutdown has begun.
     pub async fn shutting_down(&self) {
         let mut receiver = self.shutdown.subscribe();
@@ -152,22 +157,43 @@ pub async fn handle(
     request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
-    let method = shared.config.access_log.then(|| request.method().clone());
-    let uri = shared.config.access_log.then(|| request.uri().clone());
+    let access = shared
+        .config
+        .access_log
+        .then(|| (request.method().to_string(), request.uri().to_string()));
     let response = match forward(shared, downstream, request).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     };
-    let status = response.status().as_u16();
+    let access = access.as_ref();
+    record_request(
+        shared,
+        downstream,
+        started.elapsed(),
+        response.status().as_u16(),
+        access.map(|(method, uri)| (method.as_str(), uri.as_str())),
+    );
+    response
+}
+
+/// Accounts for one answered request: the status and duration (request head to response
+/// head) metrics, and with `--access-log` one line naming the client, `request` (method and
+/// target) and status.
+pub fn record_request(
+    shared: &Shared,
+    downstream: Downstream,
+    elapsed: Duration,
+    status: u16,
+    request: Option<(&str, &str)>,
+) {
     shared.metrics.count_status(status);
     shared
         .metrics
         .request_duration
-        .observe(started.elapsed().as_secs_f64());
-    if let (Some(method), Some(uri)) = (method, uri) {
-        tracing::info!(target: "access", client = %downstream.peer, %method, %uri, status, micros = started.elapsed().as_micros() as u64);
+        .observe(elapsed.as_secs_f64());
+    if let Some((method, uri)) = request {
+        tracing::info!(target: "access", client = %downstream.peer, method, uri, status, micros = elapsed.as_micros() as u64);
     }
-    response
 }
 
 async fn forward(
@@ -265,13 +291,19 @@ fn request_host<B>(request: &Request<B>) -> Result<&str, ProxyError> {
         (None, None) if request.version() == Version::HTTP_10 => "",
         (None, None) => return Err(ProxyError::BadRequest("missing Host header")),
     };
-    let valid = host.bytes().all(|byte| {
-        byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b':' | b'[' | b']')
-    });
-    if !valid || !port_is_numeric(host) {
+    if !is_valid_host(host) {
         return Err(ProxyError::BadRequest("invalid host"));
     }
     Ok(host)
+}
+
+/// Whether `host` is `name[:port]` in a host name's alphabet (or a bracketed IPv6 literal)
+/// with a decimal port when it has one.
+pub fn is_valid_host(host: &str) -> bool {
+    let alphabet = host.bytes().all(|byte| {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+    });
+    alphabet && port_is_numeric(host)
 }
 
 /// `host[:port]` must carry a decimal port when it has one: `foo.com:abc` is refused rather
@@ -331,21 +363,26 @@ fn fixed(status: StatusCode) -> Response<ProxyBody> {
 /// malformed requests.
 pub fn error_response(error: ProxyError) -> Response<ProxyBody> {
     let status = error.status();
-    let text = format!(
-        "{} {}\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    );
+    let text = error_text(status);
     let mut response = Response::new(ProxyBody::text(text));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    if matches!(error, ProxyError::BadRequest(_) | ProxyError::BodyTimeout) {
+    if error.closes_connection() {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+/// The one-line body of an error response: `"404 Not Found\n"`.
+pub fn error_text(status: StatusCode) -> String {
+    format!(
+        "{} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
 }

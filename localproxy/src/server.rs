@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::guard::FramingGuard;
+use crate::lane::{self, Prefixed};
 use crate::proxy::{Downstream, Proxy, Shared, handle};
 use crate::tls::server_config;
 
@@ -99,10 +100,7 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                 tls: tls.is_some(),
             };
             match tls {
-                None => {
-                    let stream = guarded(stream, &shared);
-                    serve_connection(&builder, shared.clone(), downstream, stream).await;
-                }
+                None => serve_http1(&builder, &shared, downstream, stream).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(
                         shared.config.tls_handshake_timeout,
@@ -113,8 +111,7 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                             serve_connection(&builder, shared.clone(), downstream, stream).await;
                         }
                         Ok(Ok(stream)) => {
-                            let stream = guarded(stream, &shared);
-                            serve_connection(&builder, shared.clone(), downstream, stream).await;
+                            serve_http1(&builder, &shared, downstream, stream).await;
                         }
                         Ok(Err(error)) => {
                             shared.metrics.tls_handshake_failures.inc();
@@ -128,6 +125,23 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                 }
             }
         });
+    }
+}
+
+/// An HTTP/1 (or prior-knowledge HTTP/2) connection: the lane serves plain HTTP/1.1 requests;
+/// from the first request it hands off, hyper serves the rest behind the request-framing guard
+/// (HTTP/2 frames bodies itself).
+async fn serve_http1<S>(
+    builder: &Builder<TokioExecutor>,
+    shared: &Arc<Shared>,
+    downstream: Downstream,
+    stream: S,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if let Some(handoff) = lane::serve(shared, downstream, stream).await {
+        let stream = guarded(Prefixed::new(handoff.buffered, handoff.stream), shared);
+        serve_connection(builder, Arc::clone(shared), downstream, stream).await;
     }
 }
 

@@ -22,20 +22,33 @@ use crate::config::ProxyConfig;
 use crate::error::ProxyError;
 use crate::metrics::Metrics;
 
-/// Idle keep-alive HTTP/1.1 connections to one endpoint, sharded by thread.
+/// A connection that can wait idle in a [`ConnectionPool`].
+pub trait Pooled {
+    /// Whether the peer closed the connection (or it broke) while it sat idle.
+    fn is_closed(&self) -> bool;
+}
+
+impl Pooled for SendRequest<TimeoutBody> {
+    fn is_closed(&self) -> bool {
+        SendRequest::is_closed(self)
+    }
+}
+
+/// Idle keep-alive connections to one endpoint, sharded by thread.
 ///
-/// A connection's driver task runs on the thread that opened it; taking idle connections from
-/// the current thread's shard first keeps a request and its upstream connection on one thread
-/// (no cross-thread wake-ups) when the proxy runs one runtime per core.
+/// A connection is registered with the runtime of the thread that opened it; taking idle
+/// connections from the current thread's shard first keeps a request and its upstream
+/// connection on one thread (no cross-thread wake-ups) when the proxy runs one runtime per
+/// core.
 #[derive(Debug)]
-pub struct ConnectionPool {
-    shards: Box<[Mutex<Vec<SendRequest<TimeoutBody>>>]>,
+pub struct ConnectionPool<C> {
+    shards: Box<[Mutex<Vec<C>>]>,
     max_idle_per_shard: usize,
 }
 
 const SHARDS: usize = 16;
 
-impl ConnectionPool {
+impl<C: Pooled> ConnectionPool<C> {
     /// An empty pool keeping at most `max_idle` connections per thread.
     pub fn new(max_idle: usize) -> Self {
         Self {
@@ -44,23 +57,25 @@ impl ConnectionPool {
         }
     }
 
-    fn take(&self) -> Option<SendRequest<TimeoutBody>> {
+    /// The most recently pooled open connection of this thread's shard.
+    pub fn take(&self) -> Option<C> {
         let mut idle = lock(&self.shards[shard()]);
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
+        while let Some(connection) = idle.pop() {
+            if !connection.is_closed() {
+                return Some(connection);
             }
         }
         None
     }
 
-    fn put(&self, sender: SendRequest<TimeoutBody>) {
-        if sender.is_closed() {
+    /// Keeps `connection` for reuse unless it is closed or the shard is full.
+    pub fn put(&self, connection: C) {
+        if connection.is_closed() {
             return;
         }
         let mut idle = lock(&self.shards[shard()]);
         if idle.len() < self.max_idle_per_shard {
-            idle.push(sender);
+            idle.push(connection);
         }
     }
 }

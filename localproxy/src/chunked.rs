@@ -1,0 +1,150 @@
+//! Follows chunked transfer coding (RFC 9112 section 7.1) over raw bytes without decoding it:
+//! where a chunked body ends, so that bytes after it are known to start the next message.
+//!
+//! Used on request bodies by the framing guard and on response bodies by the HTTP/1.1 lane,
+//! which both pass the chunked bytes on unchanged.
+
+/// Where in a chunked body the next byte falls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkedFraming(Chunk);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Chunk {
+    Size { value: u64, digits: u8 },
+    Extension { value: u64 },
+    Data(u64),
+    DataEnd,
+    Trailer { line: usize },
+}
+
+/// The bytes break chunked framing: a bad size line, a size over 15 hex digits, or a missing
+/// line end after chunk data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed chunked body")]
+pub struct MalformedChunk;
+
+impl Default for ChunkedFraming {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChunkedFraming {
+    /// At the start of a chunked body.
+    pub fn new() -> Self {
+        Self(Chunk::Size {
+            value: 0,
+            digits: 0,
+        })
+    }
+
+    /// Consumes the next `bytes` of the body: `Some(n)` when the body ended after its first
+    /// `n` bytes (the rest belongs to what follows), `None` when all of them belong to the
+    /// body and more are needed.
+    ///
+    /// # Errors
+    /// [`MalformedChunk`]; the framing is then undefined and the connection must not be reused.
+    pub fn advance(&mut self, bytes: &[u8]) -> Result<Option<usize>, MalformedChunk> {
+        let mut at = 0;
+        while at < bytes.len() {
+            if let Chunk::Data(remaining) = &mut self.0 {
+                let take = usize::try_from(*remaining)
+                    .map_or(bytes.len() - at, |left| left.min(bytes.len() - at));
+                *remaining -= take as u64;
+                at += take;
+                if *remaining == 0 {
+                    self.0 = Chunk::DataEnd;
+                }
+                continue;
+            }
+            let byte = bytes[at];
+            at += 1;
+            match step(self.0, byte)? {
+                Some(next) => self.0 = next,
+                None => return Ok(Some(at)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One byte of framing outside chunk data: the next state, or `None` at the body's end.
+fn step(chunk: Chunk, byte: u8) -> Result<Option<Chunk>, MalformedChunk> {
+    let next = match (chunk, byte) {
+        (Chunk::Size { value, digits }, _) if byte.is_ascii_hexdigit() => {
+            if digits >= 15 {
+                return Err(MalformedChunk);
+            }
+            let digit = u64::from(char::from(byte).to_digit(16).unwrap_or(0));
+            Chunk::Size {
+                value: value << 4 | digit,
+                digits: digits + 1,
+            }
+        }
+        (Chunk::Size { value, digits }, b';' | b' ' | b'\t' | b'\r') if digits > 0 => {
+            Chunk::Extension { value }
+        }
+        (Chunk::Size { value, digits }, b'\n') if digits > 0 => end_of_size(value),
+        (Chunk::Extension { value }, b'\n') => end_of_size(value),
+        (Chunk::Extension { value }, _) => Chunk::Extension { value },
+        (Chunk::DataEnd, b'\r') => Chunk::DataEnd,
+        (Chunk::DataEnd, b'\n') => Chunk::Size {
+            value: 0,
+            digits: 0,
+        },
+        (Chunk::Trailer { line: 0 }, b'\n') => return Ok(None),
+        (Chunk::Trailer { .. }, b'\n') => Chunk::Trailer { line: 0 },
+        (Chunk::Trailer { line }, b'\r') => Chunk::Trailer { line },
+        (Chunk::Trailer { line }, _) => Chunk::Trailer { line: line + 1 },
+        _ => return Err(MalformedChunk),
+    };
+    Ok(Some(next))
+}
+
+fn end_of_size(value: u64) -> Chunk {
+    if value == 0 {
+        Chunk::Trailer { line: 0 }
+    } else {
+        Chunk::Data(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_of(body: &[u8], piece: usize) -> Result<Option<usize>, MalformedChunk> {
+        let mut framing = ChunkedFraming::new();
+        let mut consumed = 0;
+        for part in body.chunks(piece) {
+            if let Some(used) = framing.advance(part)? {
+                return Ok(Some(consumed + used));
+            }
+            consumed += part.len();
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn the_end_is_found_in_any_split() {
+        let body = b"5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nx-trailer: 1\r\n\r\nGET / HTTP/1.1";
+        let end = body.len() - b"GET / HTTP/1.1".len();
+        for piece in 1..body.len() {
+            assert_eq!(end_of(body, piece), Ok(Some(end)), "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn an_unfinished_body_needs_more() {
+        assert_eq!(end_of(b"a\r\n0123", 3), Ok(None));
+        assert_eq!(end_of(b"0\r\n", 1), Ok(None));
+    }
+
+    #[test]
+    fn broken_framing_is_an_error() {
+        assert_eq!(end_of(b"zz\r\n", 4), Err(MalformedChunk));
+        assert_eq!(end_of(b"\r\n", 4), Err(MalformedChunk));
+        assert_eq!(end_of(b"1\r\nab\r\n", 8), Err(MalformedChunk));
+        assert_eq!(end_of(b"1000000000000000\r\n", 32), Err(MalformedChunk));
+    }
+}

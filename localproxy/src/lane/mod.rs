@@ -1,0 +1,255 @@
+//! The HTTP/1.1 lane: forwards plain HTTP/1.1 requests between a client connection and pooled
+//! upstream connections with one task, one parse of each head and no per-request allocation
+//! on the common path.
+//!
+//! ```text
+//! client bytes ─► complete head (httparse) ─► a plain request routed to endpoints? ──no──┐
+//!                     ▲                             │ yes                                  ▼
+//!                     │                       upstream head + body ─► response relay   hand-off:
+//!                     └────────── keep-alive ◄──────────────────────────┘              hyper serves
+//!                                                                                       the rest
+//! ```
+//!
+//! A request is *plain* when it is HTTP/1.1 in origin form with one valid `Host`, a body framed
+//! by at most one `Content-Length` (no `Transfer-Encoding`), no `Expect` or `Upgrade`, a
+//! `Connection` header that says at most `keep-alive` or `close`, a path already in normal form,
+//! and a route to a target group with endpoints. Everything else (HTTP/1.0, chunked uploads,
+//! the HTTP/2 preface, 100-continue, WebSocket, redirects, fixed responses, 404, 503, and
+//! anything malformed or oversized) is handed off: the connection, with the bytes read so far,
+//! goes to the hyper server path for the rest of its life, so every rule and error answer
+//! stays defined in one place ([`crate::proxy`]). Upstream responses are passed on with their
+//! framing checked (`Content-Length`, chunked, or until close); a response that breaks it
+//! aborts both connections.
+
+mod prefixed;
+mod request;
+mod response;
+mod upstream;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::timeout_at;
+
+pub use prefixed::Prefixed;
+pub use upstream::LaneConnection;
+
+use crate::error::ProxyError;
+use crate::proxy::{Downstream, Shared, error_text, record_request};
+use request::{Prepared, prepare};
+use upstream::{Delivered, forward};
+
+/// A connection the lane gives up on: hyper serves it from `buffered` (bytes already read
+/// from `stream`, starting with the head of the request the lane did not take) onwards.
+#[derive(Debug)]
+pub struct Handoff<S> {
+    /// The client connection.
+    pub stream: S,
+    /// Bytes read but not served.
+    pub buffered: Vec<u8>,
+}
+
+/// Serves HTTP/1.1 requests on `stream` until the client closes, a limit or shutdown ends the
+/// connection (`None`), or a request is not plain (`Some`, see the module documentation).
+pub async fn serve<S>(shared: &Arc<Shared>, downstream: Downstream, stream: S) -> Option<Handoff<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let config = &shared.config;
+    let mut client = Client {
+        stream,
+        input: Input::new(config.max_header_bytes.max(8192)),
+        upstream_head: Vec::with_capacity(1024),
+        response_head: Vec::with_capacity(1024),
+    };
+    let mut shutdown = shared.shutdown_receiver();
+    loop {
+        if *shutdown.borrow() {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + config.header_read_timeout;
+        // A head can only have become complete when a line ended: re-parsing only then keeps
+        // a client that sends its head a byte at a time from costing quadratic time.
+        let mut line_ended = true;
+        let prepared = loop {
+            if line_ended {
+                match prepare(
+                    shared,
+                    downstream,
+                    client.input.pending(),
+                    &mut client.upstream_head,
+                ) {
+                    Prepared::NeedMore => {}
+                    prepared => break prepared,
+                }
+            }
+            if client.input.is_full() {
+                break Prepared::Handoff;
+            }
+            let read = tokio::select! {
+                biased;
+                read = timeout_at(deadline, client.input.fill(&mut client.stream)) => read,
+                _ = shutdown.wait_for(|down| *down), if client.input.pending().is_empty() => return None,
+            };
+            match read {
+                Ok(Ok(0)) | Ok(Err(_)) => return None,
+                Ok(Ok(read)) => line_ended = client.input.newest(read).contains(&b'\n'),
+                Err(_elapsed) => {
+                    if !client.input.pending().is_empty() {
+                        let _ = write_error(&mut client.stream, ProxyError::HeadTimeout).await;
+                    }
+                    return None;
+                }
+            }
+        };
+        let request = match prepared {
+            Prepared::Forward(request) => request,
+            Prepared::Handoff | Prepared::NeedMore => {
+                shared.metrics.lane_handoffs.inc();
+                let buffered = client.input.pending().to_vec();
+                return Some(Handoff {
+                    stream: client.stream,
+                    buffered,
+                });
+            }
+        };
+        let started = Instant::now();
+        let initial_body = client.input.consume(request.head_len, request.body_len);
+        client.upstream_head.extend_from_slice(initial_body);
+        let body_left = request.body_len - initial_body.len() as u64;
+        let delivered = forward(shared, &request, body_left, started, &mut client).await;
+        let (status, elapsed, keep_open) = match delivered {
+            Delivered::Response {
+                status,
+                elapsed,
+                reusable,
+            } => (status, elapsed, reusable),
+            Delivered::Aborted { status, elapsed } => (status, elapsed, false),
+            Delivered::Failed { error, body_read } => {
+                let elapsed = started.elapsed();
+                let written = write_error(&mut client.stream, error).await.is_ok();
+                let keep_open = written && body_read && !error.closes_connection();
+                (
+                    error.status().as_u16(),
+                    elapsed,
+                    keep_open && !request.close,
+                )
+            }
+        };
+        let access = request.access.as_ref();
+        record_request(
+            shared,
+            downstream,
+            elapsed,
+            status,
+            access.map(|(method, target)| (method.as_str(), target.as_str())),
+        );
+        if !keep_open {
+            let _ = client.stream.shutdown().await;
+            return None;
+        }
+    }
+}
+
+/// One client connection in the lane: the stream, what was read from it, and the scratch
+/// space for the heads written for it.
+struct Client<S> {
+    stream: S,
+    input: Input,
+    /// The head (and first body bytes) of the request being sent upstream.
+    upstream_head: Vec<u8>,
+    /// The head (and first body bytes) of the response being sent to the client.
+    response_head: Vec<u8>,
+}
+
+/// The client side's read buffer: bytes in `start..end` are read and not yet served.
+struct Input {
+    buffer: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Input {
+    fn new(capacity: usize) -> Self {
+        Self {
+            buffer: vec![0; capacity].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buffer[self.start..self.end]
+    }
+
+    /// Whether a head that has not ended yet fills the whole buffer (it is too large).
+    fn is_full(&self) -> bool {
+        self.end - self.start == self.buffer.len()
+    }
+
+    /// The last `count` bytes read.
+    fn newest(&self, count: usize) -> &[u8] {
+        &self.buffer[self.end - count..self.end]
+    }
+
+    /// Reads more bytes behind the pending ones; `Ok(0)` at the end of the stream.
+    async fn fill<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> std::io::Result<usize> {
+        if self.end == self.buffer.len() {
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let read = stream.read(&mut self.buffer[self.end..]).await?;
+        self.end += read;
+        Ok(read)
+    }
+
+    /// Marks a head of `head_len` bytes served and returns the bytes of its body (up to
+    /// `body_len`) that were read with it.
+    fn consume(&mut self, head_len: usize, body_len: u64) -> &[u8] {
+        let body_start = self.start + head_len;
+        let available = self.end - body_start;
+        let take = usize::try_from(body_len).map_or(available, |body| body.min(available));
+        self.start = body_start + take;
+        &self.buffer[body_start..body_start + take]
+    }
+
+    /// Reads the next part of a request body of which `left` bytes are still to come; bytes
+    /// beyond it (a pipelined next request) stay pending. Only called once every pending byte
+    /// was consumed, so the whole buffer is free. `Ok(empty)` at the end of the stream.
+    async fn read_body<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        left: u64,
+    ) -> std::io::Result<&[u8]> {
+        debug_assert!(self.pending().is_empty());
+        let read = stream.read(&mut self.buffer).await?;
+        let body = usize::try_from(left).map_or(read, |left| left.min(read));
+        self.start = body;
+        self.end = read;
+        Ok(&self.buffer[..body])
+    }
+}
+
+/// Answers `error` on the client connection the way [`crate::proxy::error_response`] does.
+async fn write_error<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    error: ProxyError,
+) -> std::io::Result<()> {
+    let status = error.status();
+    let text = error_text(status);
+    let connection = if error.closes_connection() {
+        "connection: close\r\n"
+    } else {
+        ""
+    };
+    let response = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n{connection}\r\n{text}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        text.len(),
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.flush().await
+}

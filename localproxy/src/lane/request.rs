@@ -1,0 +1,237 @@
+//! Request heads in the lane: is it plain, where does it go, and the head sent upstream.
+
+use std::borrow::Cow;
+use std::io::Write as _;
+use std::sync::Arc;
+
+use http::Method;
+
+use crate::balancer::TargetPool;
+use crate::headers::{forwarded_for_chain, is_forwarded_for, is_hop_by_hop, is_replaced_forwarded};
+use crate::path::normalize_path;
+use crate::proxy::{Downstream, Shared, is_valid_host};
+use crate::snapshot::Resolved;
+
+/// Heads with at most this many headers parse into an array on the stack.
+const INLINE_HEADERS: usize = 128;
+
+/// What to do with the bytes pending on a client connection.
+#[derive(Debug)]
+pub(super) enum Prepared {
+    /// The head is not complete yet.
+    NeedMore,
+    /// Not a plain request: hyper serves the connection from here on.
+    Handoff,
+    /// A plain request; its upstream head is written.
+    Forward(LaneRequest),
+}
+
+/// A plain request the lane forwards.
+#[derive(Debug)]
+pub(super) struct LaneRequest {
+    /// Length of the client's head in the pending bytes.
+    pub head_len: usize,
+    /// Length of its body (`Content-Length`, 0 without).
+    pub body_len: u64,
+    /// The endpoints of the route's target group (at least one).
+    pub pool: Arc<TargetPool>,
+    /// A `HEAD` request: its response has no body whatever its headers say.
+    pub is_head: bool,
+    /// The method may be sent again (RFC 9110 section 9.2.2).
+    pub idempotent: bool,
+    /// The client asked to close the connection after this exchange.
+    pub close: bool,
+    /// Method and target, when the access log is on.
+    pub access: Option<(String, String)>,
+}
+
+/// Parses the head at the start of `pending`; for a plain request routed to endpoints, writes
+/// the head to send upstream into `out` (hop-by-hop headers removed, `X-Forwarded-*` set).
+pub(super) fn prepare(
+    shared: &Shared,
+    downstream: Downstream,
+    pending: &[u8],
+    out: &mut Vec<u8>,
+) -> Prepared {
+    if pending.is_empty() {
+        return Prepared::NeedMore;
+    }
+    let max_headers = shared.config.max_headers;
+    let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+    let mut spilled;
+    let headers: &mut [httparse::Header<'_>] = if max_headers <= INLINE_HEADERS {
+        &mut inline[..max_headers]
+    } else {
+        spilled = vec![httparse::EMPTY_HEADER; max_headers];
+        &mut spilled
+    };
+    let mut request = httparse::Request::new(headers);
+    let head_len = match request.parse(pending) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Prepared::NeedMore,
+        Err(_) => return Prepared::Handoff,
+    };
+    match plain(shared, downstream, &request, head_len, out) {
+        Some(request) => Prepared::Forward(request),
+        None => Prepared::Handoff,
+    }
+}
+
+/// The checks of the module documentation; `None` hands the request off.
+fn plain(
+    shared: &Shared,
+    downstream: Downstream,
+    request: &httparse::Request<'_, '_>,
+    head_len: usize,
+    out: &mut Vec<u8>,
+) -> Option<LaneRequest> {
+    if request.version != Some(1) {
+        return None;
+    }
+    let method = request.method?;
+    let target = request.path?;
+    if method == "CONNECT" || !target.starts_with('/') || !target.bytes().all(is_target_byte) {
+        return None;
+    }
+    let mut host = None;
+    let mut body_len = None;
+    let mut close = false;
+    for header in request.headers.iter() {
+        let name = header.name;
+        if name.eq_ignore_ascii_case("host") {
+            if host.is_some() {
+                return None;
+            }
+            host = Some(std::str::from_utf8(header.value).ok()?);
+        } else if name.eq_ignore_ascii_case("content-length") {
+            if body_len.is_some() || header.value.is_empty() {
+                return None;
+            }
+            if !header.value.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            body_len = Some(
+                std::str::from_utf8(header.value)
+                    .ok()?
+                    .parse::<u64>()
+                    .ok()?,
+            );
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in header.value.split(|&byte| byte == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if !token.is_empty() && !token.eq_ignore_ascii_case(b"keep-alive") {
+                    return None;
+                }
+            }
+        } else if ["transfer-encoding", "expect", "upgrade"]
+            .iter()
+            .any(|refused| name.eq_ignore_ascii_case(refused))
+        {
+            return None;
+        }
+    }
+    let host = host.filter(|host| is_valid_host(host))?;
+    let path = target.split_once('?').map_or(target, |(path, _)| path);
+    if !matches!(normalize_path(path), Ok(Cow::Borrowed(_))) {
+        return None;
+    }
+    let pool = {
+        let snapshot = shared.snapshot.load();
+        if !downstream.tls && snapshot.https_redirects.port_for(host).is_some() {
+            return None;
+        }
+        match snapshot.resolve(snapshot.router.route(host, path)) {
+            Resolved::Forward(pool) if !pool.endpoints.is_empty() => Arc::clone(pool),
+            _ => return None,
+        }
+    };
+    write_upstream_head(downstream, request, host, out);
+    Some(LaneRequest {
+        head_len,
+        body_len: body_len.unwrap_or(0),
+        pool,
+        is_head: method == "HEAD",
+        idempotent: Method::from_bytes(method.as_bytes())
+            .is_ok_and(|method| method.is_idempotent()),
+        close,
+        access: shared
+            .config
+            .access_log
+            .then(|| (method.to_owned(), target.to_owned())),
+    })
+}
+
+/// Bytes of an origin-form target the lane takes as they are (RFC 3986 `pchar`, `/`, `?`);
+/// targets with anything else go to hyper, whose URI rules then apply.
+fn is_target_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric()
+        || matches!(
+            byte,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+                | b'/'
+                | b'?'
+                | b'%'
+        )
+}
+
+/// A header value [`http::HeaderValue::to_str`] accepts: visible ASCII, spaces and tabs.
+fn is_visible_text(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&byte| byte == b'\t' || (b' '..=b'~').contains(&byte))
+}
+
+fn write_upstream_head(
+    downstream: Downstream,
+    request: &httparse::Request<'_, '_>,
+    host: &str,
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "{} {} HTTP/1.1\r\n",
+        request.method.unwrap_or("GET"),
+        request.path.unwrap_or("/")
+    );
+    for header in request.headers.iter() {
+        let name = header.name;
+        if is_hop_by_hop(name) || is_replaced_forwarded(name) || is_forwarded_for(name) {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(header.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    let previous = request
+        .headers
+        .iter()
+        .filter(|header| is_forwarded_for(header.name) && is_visible_text(header.value))
+        .filter_map(|header| std::str::from_utf8(header.value).ok());
+    let _ = write!(
+        out,
+        "x-forwarded-for: {}\r\nx-forwarded-proto: {}\r\nx-forwarded-host: {host}\r\nx-forwarded-port: {}\r\n\r\n",
+        forwarded_for_chain(previous, downstream.peer.ip()),
+        if downstream.tls { "https" } else { "http" },
+        downstream.local_port,
+    );
+}

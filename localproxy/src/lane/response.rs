@@ -1,0 +1,366 @@
+//! Responses in the lane: read and check the upstream's head, write the client's, and pass
+//! the body on with its framing followed to the byte.
+
+use std::io::{self, Write as _};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::timeout;
+
+use super::request::LaneRequest;
+use super::upstream::LaneConnection;
+use crate::chunked::ChunkedFraming;
+use crate::headers::is_hop_by_hop;
+
+/// The largest response head accepted from an endpoint (502 beyond).
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// The most headers accepted in a response head (502 beyond).
+const MAX_RESPONSE_HEADERS: usize = 128;
+
+/// Why no usable response head came.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum HeadError {
+    /// The endpoint closed (or reset) the connection before sending a byte.
+    #[error("connection closed before a response")]
+    Closed,
+    /// The connection broke inside the head.
+    #[error("connection broke inside the response head: {0}")]
+    Broken(&'static str),
+    /// The head is malformed, too large, or frames its body ambiguously.
+    #[error("invalid response head: {0}")]
+    Invalid(&'static str),
+}
+
+/// How a response body ends (RFC 9112 section 6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// After this many bytes (0 for `HEAD`, 204 and 304 responses).
+    Length(u64),
+    /// After the last chunk and trailers.
+    Chunked,
+    /// When the endpoint closes the connection.
+    UntilClose,
+}
+
+/// A response head that went into the client head buffer.
+#[derive(Debug)]
+pub(super) struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Length of the head in the connection's buffer.
+    head_len: usize,
+    framing: Framing,
+    /// The endpoint keeps the connection open after this response.
+    upstream_keep_alive: bool,
+    /// The client connection closes after this response.
+    pub closes_client: bool,
+}
+
+/// Reads the final response head for `request` (1xx interim responses are dropped) and writes
+/// the head for the client into `client_head`.
+pub(super) async fn read_response(
+    connection: &mut LaneConnection,
+    request: &LaneRequest,
+    client_head: &mut Vec<u8>,
+) -> Result<Response, HeadError> {
+    // Whether any byte came: only a connection closed before the first one may be stale.
+    let mut received = false;
+    loop {
+        while connection.filled > 0 {
+            match parse_head(connection, request, client_head)? {
+                Parsed::Final(response) => return Ok(response),
+                Parsed::Interim => {}
+                Parsed::Partial => break,
+            }
+        }
+        if connection.filled == connection.buffer.len() {
+            if connection.buffer.len() >= MAX_RESPONSE_HEAD {
+                return Err(HeadError::Invalid("response head too large"));
+            }
+            connection.buffer.resize(connection.buffer.len() * 2, 0);
+        }
+        let read = connection
+            .stream
+            .read(&mut connection.buffer[connection.filled..])
+            .await;
+        match read {
+            Ok(0) | Err(_) if !received => return Err(HeadError::Closed),
+            Ok(0) => return Err(HeadError::Broken("end of stream")),
+            Err(_) => return Err(HeadError::Broken("read error")),
+            Ok(read) => {
+                received = true;
+                connection.filled += read;
+            }
+        }
+    }
+}
+
+/// What the buffered bytes hold.
+enum Parsed {
+    /// Not a complete head yet.
+    Partial,
+    /// An interim (1xx) response, now dropped from the buffer.
+    Interim,
+    /// The final response head.
+    Final(Response),
+}
+
+/// Parses the head at the start of the buffered bytes.
+fn parse_head(
+    connection: &mut LaneConnection,
+    request: &LaneRequest,
+    client_head: &mut Vec<u8>,
+) -> Result<Parsed, HeadError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(&connection.buffer[..connection.filled]) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(_) => return Err(HeadError::Invalid("unparseable head")),
+    };
+    let status = response.code.unwrap_or(0);
+    if status == 101 {
+        return Err(HeadError::Invalid("switching protocols without an upgrade"));
+    }
+    if (100..200).contains(&status) {
+        connection
+            .buffer
+            .copy_within(head_len..connection.filled, 0);
+        connection.filled -= head_len;
+        return Ok(Parsed::Interim);
+    }
+    let mut chunked = None;
+    let mut length: Option<u64> = None;
+    let mut keep_alive = response.version == Some(1);
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = header
+                .value
+                .rsplit(|&byte| byte == b',')
+                .next()
+                .unwrap_or_default();
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if header.name.eq_ignore_ascii_case("content-length") {
+            let value = std::str::from_utf8(header.value)
+                .ok()
+                .filter(|text| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()))
+                .and_then(|text| text.parse::<u64>().ok())
+                .ok_or(HeadError::Invalid("invalid Content-Length"))?;
+            if length.is_some_and(|previous| previous != value) {
+                return Err(HeadError::Invalid("conflicting Content-Length"));
+            }
+            length = Some(value);
+        } else if header.name.eq_ignore_ascii_case("connection")
+            && connection_tokens(header.value).any(|token| token.eq_ignore_ascii_case(b"close"))
+        {
+            keep_alive = false;
+        }
+    }
+    let framing = if request.is_head || status == 204 || status == 304 {
+        Framing::Length(0)
+    } else {
+        match (chunked, length) {
+            (Some(_), Some(_)) => {
+                return Err(HeadError::Invalid(
+                    "both Content-Length and Transfer-Encoding",
+                ));
+            }
+            (Some(true), None) => Framing::Chunked,
+            (Some(false), None) => {
+                return Err(HeadError::Invalid(
+                    "a transfer coding other than chunked last",
+                ));
+            }
+            (None, Some(length)) => Framing::Length(length),
+            (None, None) => Framing::UntilClose,
+        }
+    };
+    let closes_client = request.close || framing == Framing::UntilClose;
+    write_client_head(&response, status, framing, closes_client, client_head);
+    Ok(Parsed::Final(Response {
+        status,
+        head_len,
+        framing,
+        upstream_keep_alive: keep_alive,
+        closes_client,
+    }))
+}
+
+fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&byte| byte == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|token| !token.is_empty())
+}
+
+/// The head the client gets: the endpoint's status and end-to-end headers, the framing the
+/// lane passes on, and `Connection: close` when the client connection ends after it.
+fn write_client_head(
+    response: &httparse::Response<'_, '_>,
+    status: u16,
+    framing: Framing,
+    closes_client: bool,
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} {}\r\n",
+        response.reason.unwrap_or("")
+    );
+    let listed: Vec<&[u8]> = response
+        .headers
+        .iter()
+        .filter(|header| header.name.eq_ignore_ascii_case("connection"))
+        .flat_map(|header| connection_tokens(header.value))
+        .collect();
+    for header in response.headers.iter() {
+        let name = header.name;
+        if is_hop_by_hop(name)
+            || listed
+                .iter()
+                .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(header.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if framing == Framing::Chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    if closes_client {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes the client head (`client_head`, extended with the body bytes read with the head) and
+/// passes the body on until its framing says it ended; each read from the endpoint may take
+/// `upstream_timeout`. `Ok(true)` when the connection can carry another request.
+///
+/// # Errors
+/// [`RelayError::Unsent`] when the bytes that came with the head already break the body's
+/// framing; [`RelayError::Broken`] when the endpoint breaks the body later (closes early,
+/// pauses too long, breaks chunked framing) or the client stops reading.
+pub(super) async fn relay<S: AsyncWrite + Unpin>(
+    connection: &mut LaneConnection,
+    response: &Response,
+    client: &mut S,
+    client_head: &mut Vec<u8>,
+    upstream_timeout: Duration,
+) -> Result<bool, RelayError> {
+    let mut body = Body::new(response.framing);
+    let initial = &connection.buffer[response.head_len..connection.filled];
+    let used = body.take(initial).map_err(RelayError::Unsent)?;
+    client_head.extend_from_slice(&initial[..used]);
+    let stray = used < initial.len();
+    connection.filled = 0;
+    let reusable = pass_body(connection, &mut body, client, client_head, upstream_timeout)
+        .await
+        .map_err(RelayError::Broken)?;
+    Ok(reusable && !stray && response.upstream_keep_alive)
+}
+
+/// Why a response did not reach the client whole.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum RelayError {
+    /// Nothing was written: the client can still get an error response.
+    #[error("response body framing broken before the head went out: {0}")]
+    Unsent(io::Error),
+    /// Part of the response was written: the client connection must close.
+    #[error("response broke off: {0}")]
+    Broken(io::Error),
+}
+
+/// Writes `client_head` and the rest of the body; `Ok(true)` when nothing followed the body on
+/// the connection and its end was not the connection's end.
+async fn pass_body<S: AsyncWrite + Unpin>(
+    connection: &mut LaneConnection,
+    body: &mut Body,
+    client: &mut S,
+    client_head: &[u8],
+    upstream_timeout: Duration,
+) -> io::Result<bool> {
+    let mut stray = false;
+    client.write_all(client_head).await?;
+    while !body.ended() {
+        let read = timeout(
+            upstream_timeout,
+            connection.stream.read(&mut connection.buffer),
+        )
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "response body stalled"))??;
+        if read == 0 {
+            if body.framing == Framing::UntilClose {
+                break;
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "response body cut short",
+            ));
+        }
+        let part = &connection.buffer[..read];
+        let used = body.take(part)?;
+        stray |= used < read;
+        client.write_all(&part[..used]).await?;
+    }
+    client.flush().await?;
+    Ok(!stray && body.framing != Framing::UntilClose)
+}
+
+/// Where a response body stands.
+struct Body {
+    framing: Framing,
+    left: u64,
+    chunks: ChunkedFraming,
+    ended: bool,
+}
+
+impl Body {
+    fn new(framing: Framing) -> Self {
+        let left = match framing {
+            Framing::Length(length) => length,
+            Framing::Chunked | Framing::UntilClose => 0,
+        };
+        Self {
+            framing,
+            left,
+            chunks: ChunkedFraming::new(),
+            ended: framing == Framing::Length(0),
+        }
+    }
+
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// How many of `bytes` belong to the body.
+    fn take(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        match self.framing {
+            Framing::Length(_) => {
+                let used =
+                    usize::try_from(self.left).map_or(bytes.len(), |left| left.min(bytes.len()));
+                self.left -= used as u64;
+                self.ended = self.left == 0;
+                Ok(used)
+            }
+            Framing::Chunked => match self.chunks.advance(bytes) {
+                Ok(Some(used)) => {
+                    self.ended = true;
+                    Ok(used)
+                }
+                Ok(None) => Ok(bytes.len()),
+                Err(error) => Err(io::Error::new(io::ErrorKind::InvalidData, error)),
+            },
+            Framing::UntilClose => Ok(bytes.len()),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The lane's side towards endpoints: keep-alive connections with their read buffer, and one
+//! request's exchange with connect retries and a single replay on a stale connection.
+
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::Client;
+use super::request::LaneRequest;
+use super::response::{HeadError, RelayError, read_response, relay};
+use crate::error::ProxyError;
+use crate::proxy::Shared;
+use crate::upstream::Pooled;
+
+/// Bytes a connection's read buffer starts with; it grows for larger response heads.
+const INITIAL_BUFFER: usize = 16 * 1024;
+
+/// A keep-alive HTTP/1.1 connection to one endpoint, with its read buffer.
+#[derive(Debug)]
+pub struct LaneConnection {
+    pub(super) stream: TcpStream,
+    /// Read area; `buffer[..filled]` holds bytes read and not yet passed on.
+    pub(super) buffer: Vec<u8>,
+    pub(super) filled: usize,
+}
+
+impl LaneConnection {
+    async fn connect(addr: SocketAddr, connect_timeout: Duration) -> Option<Self> {
+        let stream = match timeout(connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(endpoint = %addr, %error, "upstream connect failed");
+                return None;
+            }
+            Err(_elapsed) => {
+                tracing::debug!(endpoint = %addr, "upstream connect timed out");
+                return None;
+            }
+        };
+        // Latency matters more than packet count for proxied requests.
+        let _ = stream.set_nodelay(true);
+        Some(Self {
+            stream,
+            buffer: vec![0; INITIAL_BUFFER],
+            filled: 0,
+        })
+    }
+}
+
+impl Pooled for LaneConnection {
+    /// An idle connection has nothing to read: readiness means the endpoint closed it, it
+    /// broke, or it sent stray bytes; any of them makes it unusable.
+    fn is_closed(&self) -> bool {
+        if self.filled != 0 {
+            return true;
+        }
+        let mut context = Context::from_waker(Waker::noop());
+        match self.stream.poll_read_ready(&mut context) {
+            Poll::Pending => false,
+            Poll::Ready(Err(_)) => true,
+            // Readiness can be left over from the last response's read; only a read tells.
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                !matches!(self.stream.try_read(&mut probe), Err(error) if error.kind() == io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+}
+
+/// How one request ended on the client connection.
+#[derive(Debug)]
+pub(super) enum Delivered {
+    /// The whole response went out; `reusable`: the client connection can carry another
+    /// request.
+    Response {
+        /// The response status.
+        status: u16,
+        /// From the request head to the response head.
+        elapsed: Duration,
+        /// Whether the client connection stays open.
+        reusable: bool,
+    },
+    /// The response head went out but its body broke off: the client connection closes.
+    Aborted {
+        /// The response status.
+        status: u16,
+        /// From the request head to the response head.
+        elapsed: Duration,
+    },
+    /// Nothing went out; the client gets `error`.
+    Failed {
+        /// Why.
+        error: ProxyError,
+        /// Whether the request body was read to its end, so the next request can follow.
+        body_read: bool,
+    },
+}
+
+/// Sends the request (the client's `upstream_head`, then `body_left` more body bytes read
+/// from it) to an endpoint of `request.pool` and relays the response to the client.
+///
+/// Connecting is tried on up to `connect_attempts` endpoints. A request that did not go out
+/// whole is sent again; one that went out on a reused connection that then closed without a
+/// byte of response is sent once more on another connection when it is idempotent and has no
+/// body (the endpoint closed an idle connection as we wrote to it), as in
+/// [`crate::upstream::send`].
+pub(super) async fn forward<S>(
+    shared: &Shared,
+    request: &LaneRequest,
+    body_left: u64,
+    started: Instant,
+    client: &mut Client<S>,
+) -> Delivered
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let config = &shared.config;
+    let metrics = &shared.metrics;
+    let Client {
+        stream: client,
+        input,
+        upstream_head,
+        response_head,
+    } = client;
+    let failed = |error: ProxyError| Delivered::Failed {
+        error,
+        body_read: body_left == 0,
+    };
+    let mut tried: Vec<usize> = Vec::new();
+    let mut stale_retry_left = request.idempotent && request.body_len == 0;
+    // Bounds the retries on dead pooled connections, which do not count as attempts.
+    let mut rounds = 0usize;
+    loop {
+        rounds += 1;
+        let Some(index) = request
+            .pool
+            .pick(&tried)
+            .filter(|_| rounds <= 32 + config.connect_attempts)
+        else {
+            return failed(ProxyError::UpstreamConnect);
+        };
+        let endpoint = &request.pool.endpoints[index];
+        let _in_flight = endpoint.start_request();
+        let (mut connection, reused) = match endpoint.lane_pool.take() {
+            Some(connection) => (connection, true),
+            None => match LaneConnection::connect(endpoint.addr, config.connect_timeout).await {
+                Some(connection) => (connection, false),
+                None => {
+                    metrics.count_upstream_error(ProxyError::UpstreamConnect);
+                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                    tried.push(index);
+                    if tried.len() >= config.connect_attempts {
+                        return failed(ProxyError::UpstreamConnect);
+                    }
+                    continue;
+                }
+            },
+        };
+        if connection.stream.write_all(upstream_head).await.is_err() {
+            // The request did not go out whole, so no endpoint can have acted on it.
+            if !reused {
+                metrics.count_upstream_error(ProxyError::UpstreamConnect);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                tried.push(index);
+                if tried.len() >= config.connect_attempts {
+                    return failed(ProxyError::UpstreamConnect);
+                }
+            }
+            continue;
+        }
+        let mut left = body_left;
+        while left > 0 {
+            let part = match timeout(config.body_timeout, input.read_body(client, left)).await {
+                Ok(Ok(part)) if !part.is_empty() => part,
+                Ok(_) => {
+                    return Delivered::Failed {
+                        error: ProxyError::BadRequest("the request body broke off"),
+                        body_read: false,
+                    };
+                }
+                Err(_elapsed) => {
+                    return Delivered::Failed {
+                        error: ProxyError::BodyTimeout,
+                        body_read: false,
+                    };
+                }
+            };
+            left -= part.len() as u64;
+            if connection.stream.write_all(part).await.is_err() {
+                metrics.count_upstream_error(ProxyError::UpstreamProtocol);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                return Delivered::Failed {
+                    error: ProxyError::UpstreamProtocol,
+                    body_read: left == 0,
+                };
+            }
+        }
+        let head = timeout(
+            config.upstream_timeout,
+            read_response(&mut connection, request, response_head),
+        );
+        let response = match head.await {
+            Ok(Ok(response)) => response,
+            Ok(Err(HeadError::Closed)) if reused && stale_retry_left => {
+                stale_retry_left = false;
+                continue;
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(endpoint = %endpoint.addr, %error, "upstream exchange failed");
+                metrics.count_upstream_error(ProxyError::UpstreamProtocol);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                return Delivered::Failed {
+                    error: ProxyError::UpstreamProtocol,
+                    body_read: true,
+                };
+            }
+            Err(_elapsed) => {
+                metrics.count_upstream_error(ProxyError::UpstreamTimeout);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                return Delivered::Failed {
+                    error: ProxyError::UpstreamTimeout,
+                    body_read: true,
+                };
+            }
+        };
+        endpoint.record_success();
+        let status = response.status;
+        let elapsed = started.elapsed();
+        return match relay(
+            &mut connection,
+            &response,
+            client,
+            response_head,
+            config.upstream_timeout,
+        )
+        .await
+        {
+            Ok(upstream_reusable) => {
+                if upstream_reusable {
+                    endpoint.lane_pool.put(connection);
+                }
+                Delivered::Response {
+                    status,
+                    elapsed,
+                    reusable: !response.closes_client,
+                }
+            }
+            Err(RelayError::Unsent(error)) => {
+                tracing::debug!(endpoint = %endpoint.addr, %error, "upstream response unusable");
+                metrics.count_upstream_error(ProxyError::UpstreamProtocol);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                Delivered::Failed {
+                    error: ProxyError::UpstreamProtocol,
+                    body_read: true,
+                }
+            }
+            Err(RelayError::Broken(error)) => {
+                tracing::debug!(endpoint = %endpoint.addr, %error, "response relay broke off");
+                Delivered::Aborted { status, elapsed }
+            }
+        };
+    }
+}
