@@ -45,6 +45,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// A receiver that turns `true` once shutdown has begun; for loops that check it often.
     pub fn shutdown_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
         self.shutdown.subscribe()

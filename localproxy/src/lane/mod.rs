@@ -21,6 +21,7 @@
 //! framing checked (`Content-Length`, chunked, or until close); a response that breaks it
 //! aborts both connections.
 
+mod deadline;
 mod prefixed;
 mod request;
 mod response;
@@ -30,13 +31,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::timeout_at;
 
 pub use prefixed::Prefixed;
 pub use upstream::LaneConnection;
 
 use crate::error::ProxyError;
 use crate::proxy::{Downstream, Shared, error_text, record_request};
+use deadline::Deadline;
 use request::{Prepared, prepare};
 use upstream::{Delivered, forward};
 
@@ -62,13 +63,21 @@ where
         input: Input::new(config.max_header_bytes.max(8192)),
         upstream_head: Vec::with_capacity(1024),
         response_head: Vec::with_capacity(1024),
+        deadline: Deadline::new(tokio::time::Instant::now() + config.header_read_timeout),
+        upstream_deadline: Deadline::new(tokio::time::Instant::now() + config.upstream_timeout),
     };
     let mut shutdown = shared.shutdown_receiver();
+    // One registration for the connection's life, not one per wait.
+    let mut shutdown = std::pin::pin!(async move {
+        let _ = shutdown.wait_for(|down| *down).await;
+    });
     loop {
-        if *shutdown.borrow() {
+        if shared.is_shutting_down() {
             return None;
         }
-        let deadline = tokio::time::Instant::now() + config.header_read_timeout;
+        client
+            .deadline
+            .set(tokio::time::Instant::now() + config.header_read_timeout);
         // A head can only have become complete when a line ended: re-parsing only then keeps
         // a client that sends its head a byte at a time from costing quadratic time.
         let mut line_ended = true;
@@ -89,18 +98,18 @@ where
             }
             let read = tokio::select! {
                 biased;
-                read = timeout_at(deadline, client.input.fill(&mut client.stream)) => read,
-                _ = shutdown.wait_for(|down| *down), if client.input.pending().is_empty() => return None,
-            };
-            match read {
-                Ok(Ok(0)) | Ok(Err(_)) => return None,
-                Ok(Ok(read)) => line_ended = client.input.newest(read).contains(&b'\n'),
-                Err(_elapsed) => {
+                read = client.input.fill(&mut client.stream) => read,
+                () = client.deadline.passed() => {
                     if !client.input.pending().is_empty() {
                         let _ = write_error(&mut client.stream, ProxyError::HeadTimeout).await;
                     }
                     return None;
                 }
+                () = &mut shutdown, if client.input.pending().is_empty() => return None,
+            };
+            match read {
+                Ok(0) | Err(_) => return None,
+                Ok(read) => line_ended = client.input.newest(read).contains(&b'\n'),
             }
         };
         let request = match prepared {
@@ -161,6 +170,10 @@ struct Client<S> {
     upstream_head: Vec<u8>,
     /// The head (and first body bytes) of the response being sent to the client.
     response_head: Vec<u8>,
+    /// Bounds waits on the client: the header-read and body timeouts.
+    deadline: Deadline,
+    /// Bounds waits on the endpoint: the upstream timeout.
+    upstream_deadline: Deadline,
 }
 
 /// The client side's read buffer: bytes in `start..end` are read and not yet served.

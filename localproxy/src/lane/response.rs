@@ -5,8 +5,8 @@ use std::io::{self, Write as _};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::timeout;
 
+use super::deadline::Deadline;
 use super::request::LaneRequest;
 use super::upstream::LaneConnection;
 use crate::chunked::ChunkedFraming;
@@ -241,7 +241,7 @@ fn write_client_head(
 
 /// Writes the client head (`client_head`, extended with the body bytes read with the head) and
 /// passes the body on until its framing says it ended; each read from the endpoint may take
-/// `upstream_timeout`. `Ok(true)` when the connection can carry another request.
+/// the `wait` limit (the upstream timeout). `Ok(true)` when the connection can carry another request.
 ///
 /// # Errors
 /// [`RelayError::Unsent`] when the bytes that came with the head already break the body's
@@ -252,7 +252,7 @@ pub(super) async fn relay<S: AsyncWrite + Unpin>(
     response: &Response,
     client: &mut S,
     client_head: &mut Vec<u8>,
-    upstream_timeout: Duration,
+    wait: (&mut Deadline, Duration),
 ) -> Result<bool, RelayError> {
     let mut body = Body::new(response.framing);
     let initial = &connection.buffer[response.head_len..connection.filled];
@@ -260,7 +260,7 @@ pub(super) async fn relay<S: AsyncWrite + Unpin>(
     client_head.extend_from_slice(&initial[..used]);
     let stray = used < initial.len();
     connection.filled = 0;
-    let reusable = pass_body(connection, &mut body, client, client_head, upstream_timeout)
+    let reusable = pass_body(connection, &mut body, client, client_head, wait)
         .await
         .map_err(RelayError::Broken)?;
     Ok(reusable && !stray && response.upstream_keep_alive)
@@ -284,17 +284,18 @@ async fn pass_body<S: AsyncWrite + Unpin>(
     body: &mut Body,
     client: &mut S,
     client_head: &[u8],
-    upstream_timeout: Duration,
+    (deadline, upstream_timeout): (&mut Deadline, Duration),
 ) -> io::Result<bool> {
     let mut stray = false;
     client.write_all(client_head).await?;
     while !body.ended() {
-        let read = timeout(
-            upstream_timeout,
-            connection.stream.read(&mut connection.buffer),
-        )
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "response body stalled"))??;
+        let read = deadline
+            .limit(
+                upstream_timeout,
+                connection.stream.read(&mut connection.buffer),
+            )
+            .await
+            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "response body stalled"))??;
         if read == 0 {
             if body.framing == Framing::UntilClose {
                 break;

@@ -126,6 +126,8 @@ where
         input,
         upstream_head,
         response_head,
+        deadline,
+        upstream_deadline,
     } = client;
     let failed = |error: ProxyError| Delivered::Failed {
         error,
@@ -175,15 +177,18 @@ where
         }
         let mut left = body_left;
         while left > 0 {
-            let part = match timeout(config.body_timeout, input.read_body(client, left)).await {
-                Ok(Ok(part)) if !part.is_empty() => part,
-                Ok(_) => {
+            let part = match deadline
+                .limit(config.body_timeout, input.read_body(client, left))
+                .await
+            {
+                Some(Ok(part)) if !part.is_empty() => part,
+                Some(_) => {
                     return Delivered::Failed {
                         error: ProxyError::BadRequest("the request body broke off"),
                         body_read: false,
                     };
                 }
-                Err(_elapsed) => {
+                None => {
                     return Delivered::Failed {
                         error: ProxyError::BodyTimeout,
                         body_read: false,
@@ -200,17 +205,17 @@ where
                 };
             }
         }
-        let head = timeout(
+        let head = upstream_deadline.limit(
             config.upstream_timeout,
             read_response(&mut connection, request, response_head),
         );
         let response = match head.await {
-            Ok(Ok(response)) => response,
-            Ok(Err(HeadError::Closed)) if reused && stale_retry_left => {
+            Some(Ok(response)) => response,
+            Some(Err(HeadError::Closed)) if reused && stale_retry_left => {
                 stale_retry_left = false;
                 continue;
             }
-            Ok(Err(error)) => {
+            Some(Err(error)) => {
                 tracing::debug!(endpoint = %endpoint.addr, %error, "upstream exchange failed");
                 metrics.count_upstream_error(ProxyError::UpstreamProtocol);
                 endpoint.record_failure(config.eject_after_failures, config.ejection_time);
@@ -219,7 +224,7 @@ where
                     body_read: true,
                 };
             }
-            Err(_elapsed) => {
+            None => {
                 metrics.count_upstream_error(ProxyError::UpstreamTimeout);
                 endpoint.record_failure(config.eject_after_failures, config.ejection_time);
                 return Delivered::Failed {
@@ -236,7 +241,7 @@ where
             &response,
             client,
             response_head,
-            config.upstream_timeout,
+            (upstream_deadline, config.upstream_timeout),
         )
         .await
         {
