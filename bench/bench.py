@@ -40,15 +40,17 @@ def wait_port(port, timeout=10.0):
 
 
 def cpu_ticks(pids):
-    total = 0
+    """(utime, stime) summed over `pids`, in clock ticks."""
+    user = system = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            user += int(fields[11])
+            system += int(fields[12])
         except FileNotFoundError:
             pass
-    return total
+    return user, system
 
 
 def rss_kib(pids):
@@ -112,14 +114,17 @@ def to_ms(value, unit):
 
 
 def run_wrk(port, conns, duration, pids):
-    before = cpu_ticks(pids)
+    user0, system0 = cpu_ticks(pids)
     out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency",
                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
-    cpu = (cpu_ticks(pids) - before) / CLK_TCK
+    user1, system1 = cpu_ticks(pids)
+    user, system = (user1 - user0) / CLK_TCK, (system1 - system0) / CLK_TCK
+    cpu = user + system
     requests = int(WRK_REQS.search(out).group(1))
     lat = {m.group(1): to_ms(m.group(2), m.group(3)) for m in WRK_LAT.finditer(out)}
     errors = [m.group(0) for m in WRK_ERRS.finditer(out)]
     return {"requests": requests, "cpu": cpu, "per_cpu": requests / cpu if cpu else 0.0,
+            "user_us": user / requests * 1e6, "sys_us": system / requests * 1e6,
             "rps": requests / duration, "p50": lat.get("50"), "p99": lat.get("99"), "errors": errors}
 
 
@@ -211,7 +216,8 @@ spec:
                     results.setdefault((name, conns), []).append(r)
                     print(f"{name:5} c={conns:3} run {run + 1}: {r['per_cpu']:8.0f} req/CPU-s "
                           f"{r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms "
-                          f"cpu {r['cpu']:.2f}s {' '.join(r['errors'])}", flush=True)
+                          f"user {r['user_us']:.2f} us/req sys {r['sys_us']:.2f} us/req "
+                          f"{' '.join(r['errors'])}", flush=True)
         loaded = {"weir": rss_kib(weir_pids), "nginx": rss_kib(nginx_pids)}
         # Context: the HTTP server alone (no proxying): nginx answering `return 200` (1 worker)
         # and weir-proxy's demo backend (hyper, one runtime), both driven directly.
@@ -225,10 +231,10 @@ spec:
         for run in range(args.runs):
             for name, port, pids, path in (("nginx static", backend_port, backend_pids, "/"),
                                            ("weir demo backend", demo_port, [demo.pid], "/bench")):
-                before = cpu_ticks(pids)
+                before = sum(cpu_ticks(pids))
                 out = subprocess.run(["wrk", "-t1", "-c64", f"-d{args.duration}s", f"http://127.0.0.1:{port}{path}"],
                                      capture_output=True, text=True).stdout
-                cpu = (cpu_ticks(pids) - before) / CLK_TCK
+                cpu = (sum(cpu_ticks(pids)) - before) / CLK_TCK
                 servers.setdefault(name, []).append(int(WRK_REQS.search(out).group(1)) / cpu)
         rules = subprocess.run([args.rules], capture_output=True, text=True, check=True).stdout.strip()
     finally:
@@ -262,18 +268,25 @@ spec:
         f"- {args.runs} runs per cell, nginx and weir alternating back to back; medians shown",
         "- CPU: utime+stime of the proxy processes from /proc/PID/stat (nginx master + workers; weir's one process)",
         "",
-        "| connections | proxy | req per CPU-second | req/s (wall) | p50 ms | p99 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| connections | proxy | req per CPU-second | req/s (wall) | p50 ms | p99 ms | user µs/req | kernel µs/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for conns in (64, 256):
         for name in ("nginx", "weir"):
             lines.append(f"| {conns} | {name} | {med(name, conns, 'per_cpu'):,.0f} | {med(name, conns, 'rps'):,.0f} | "
-                         f"{med(name, conns, 'p50'):.2f} | {med(name, conns, 'p99'):.2f} |")
-    lines += ["", "| connections | weir/nginx per CPU-second | p99 weir/nginx |", "| --- | ---: | ---: |"]
+                         f"{med(name, conns, 'p50'):.2f} | {med(name, conns, 'p99'):.2f} | "
+                         f"{med(name, conns, 'user_us'):.2f} | {med(name, conns, 'sys_us'):.2f} |")
+    lines += ["", "| connections | weir/nginx per CPU-second | p99 weir/nginx | ceiling: weir with zero user time / nginx |",
+              "| --- | ---: | ---: | ---: |"]
     for conns in (64, 256):
         ratio = med("weir", conns, "per_cpu") / med("nginx", conns, "per_cpu")
         p99 = med("weir", conns, "p99") / med("nginx", conns, "p99")
-        lines.append(f"| {conns} | {ratio:.2f}x | {p99:.2f} |")
+        # The kernel's share (four socket calls per proxied request, their TCP work and the
+        # wake-ups) bounds any proxy: even with no user-space cost at all, weir would do
+        # 1/kernel-time requests per CPU-second.
+        nginx_total = med("nginx", conns, "user_us") + med("nginx", conns, "sys_us")
+        ceiling = nginx_total / med("weir", conns, "sys_us")
+        lines.append(f"| {conns} | {ratio:.2f}x | {p99:.2f} | {ceiling:.2f}x |")
     lines += [
         "",
         f"- RSS at idle: weir {idle['weir'] / 1024:.1f} MiB, nginx (master + workers) {idle['nginx'] / 1024:.1f} MiB",
@@ -293,13 +306,13 @@ spec:
         "",
         "## Every run",
         "",
-        "| connections | proxy | run | req per CPU-second | req/s | p50 ms | p99 ms | CPU s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| connections | proxy | run | req per CPU-second | req/s | p50 ms | p99 ms | CPU s | user µs/req | kernel µs/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for (name, conns), runs in sorted(results.items(), key=lambda item: (item[0][1], item[0][0])):
         for index, r in enumerate(runs):
             lines.append(f"| {conns} | {name} | {index + 1} | {r['per_cpu']:,.0f} | {r['rps']:,.0f} | "
-                         f"{r['p50']:.2f} | {r['p99']:.2f} | {r['cpu']:.2f} |")
+                         f"{r['p50']:.2f} | {r['p99']:.2f} | {r['cpu']:.2f} | {r['user_us']:.2f} | {r['sys_us']:.2f} |")
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
