@@ -68,11 +68,9 @@ impl<C: Pooled> ConnectionPool<C> {
         None
     }
 
-    /// Keeps `connection` for reuse unless it is closed or the shard is full.
+    /// Keeps `connection` for reuse unless the shard is full; whether it is still open is
+    /// checked when it is taken.
     pub fn put(&self, connection: C) {
-        if connection.is_closed() {
-            return;
-        }
         let mut idle = lock(&self.shards[shard()]);
         if idle.len() < self.max_idle_per_shard {
             idle.push(connection);

@@ -112,9 +112,18 @@ fn parse_head(
     request: &LaneRequest,
     client_head: &mut Vec<u8>,
 ) -> Result<Parsed, HeadError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let head_len = match response.parse(&connection.buffer[..connection.filled]) {
+    // Most responses fit the small array; only larger heads pay for the full one.
+    let mut small = [httparse::EMPTY_HEADER; 32];
+    let mut full;
+    let bytes = &connection.buffer[..connection.filled];
+    let mut response = httparse::Response::new(&mut small);
+    let mut parsed = response.parse(bytes);
+    if parsed == Err(httparse::Error::TooManyHeaders) {
+        full = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        response = httparse::Response::new(&mut full);
+        parsed = response.parse(bytes);
+    }
+    let head_len = match parsed {
         Ok(httparse::Status::Complete(length)) => length,
         Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
         Err(_) => return Err(HeadError::Invalid("unparseable head")),
