@@ -268,18 +268,25 @@ async fn http2_over_alpn_and_tls12_both_work() {
             .await
             .expect("h1 handshake");
     tokio::spawn(connection);
-    let request = Request::get("/")
-        .header("host", "h2.example")
-        .body(Empty::new())
-        .expect("request");
-    assert_eq!(
-        sender
-            .send_request(request)
+    // HTTP/1.1 over TLS is served by the lane: two requests on one connection, none handed off.
+    for path in ["/one", "/two"] {
+        let request = Request::get(path)
+            .header("host", "h2.example")
+            .body(Empty::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        assert_eq!(response.status(), 200);
+        let body = response
+            .into_body()
+            .collect()
             .await
-            .expect("response")
-            .status(),
-        200
-    );
+            .expect("body")
+            .to_bytes();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains(&format!("GET {path}\n")), "{body}");
+        assert!(body.contains("x-forwarded-proto: https\n"), "{body}");
+    }
+    assert_eq!(running.proxy.metrics().lane_handoffs.get(), 0);
 }
 
 #[tokio::test]
