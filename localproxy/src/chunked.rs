@@ -10,15 +10,40 @@ pub struct ChunkedFraming(Chunk);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Chunk {
-    Size { value: u64, digits: u8 },
-    Extension { value: u64 },
+    /// In the hex size.
+    Size {
+        value: u64,
+        digits: u8,
+    },
+    /// Spaces or tabs after the size (RFC 9112 `BWS` before an extension).
+    SizeSpace {
+        value: u64,
+    },
+    /// In the extensions after `;`.
+    Extension {
+        value: u64,
+    },
+    /// After the CR that ends a size line.
+    SizeLineEnd {
+        value: u64,
+    },
     Data(u64),
+    /// Expecting the CR after chunk data.
     DataEnd,
-    Trailer { line: usize },
+    /// Expecting the LF after chunk data.
+    DataLineEnd,
+    /// In a trailer line (`line` bytes so far; 0 at the start of a line).
+    Trailer {
+        line: usize,
+    },
+    /// After the CR that ends a trailer line (or the empty line closing the body).
+    TrailerLineEnd {
+        line: usize,
+    },
 }
 
-/// The bytes break chunked framing: a bad size line, a size over 15 hex digits, or a missing
-/// line end after chunk data.
+/// The bytes break chunked framing: a bad size line, a size over 15 hex digits, a line not
+/// ended by CRLF, a bare CR or LF, or a control byte inside an extension or trailer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("malformed chunked body")]
 pub struct MalformedChunk;
@@ -41,6 +66,9 @@ impl ChunkedFraming {
     /// Consumes the next `bytes` of the body: `Some(n)` when the body ended after its first
     /// `n` bytes (the rest belongs to what follows), `None` when all of them belong to the
     /// body and more are needed.
+    ///
+    /// Only the strict RFC 9112 syntax passes (CRLF line ends everywhere), so that whoever
+    /// reads these bytes after weir cannot find a different end in them.
     ///
     /// # Errors
     /// [`MalformedChunk`]; the framing is then undefined and the connection must not be reused.
@@ -81,32 +109,34 @@ fn step(chunk: Chunk, byte: u8) -> Result<Option<Chunk>, MalformedChunk> {
                 digits: digits + 1,
             }
         }
-        (Chunk::Size { value, digits }, b';' | b' ' | b'\t' | b'\r') if digits > 0 => {
-            Chunk::Extension { value }
+        (Chunk::Size { value, digits }, b' ' | b'\t') if digits > 0 => Chunk::SizeSpace { value },
+        (Chunk::SizeSpace { value }, b' ' | b'\t') => Chunk::SizeSpace { value },
+        (Chunk::Size { value, digits }, b';') if digits > 0 => Chunk::Extension { value },
+        (Chunk::SizeSpace { value }, b';') => Chunk::Extension { value },
+        (Chunk::Size { value, digits }, b'\r') if digits > 0 => Chunk::SizeLineEnd { value },
+        (Chunk::SizeSpace { value } | Chunk::Extension { value }, b'\r') => {
+            Chunk::SizeLineEnd { value }
         }
-        (Chunk::Size { value, digits }, b'\n') if digits > 0 => end_of_size(value),
-        (Chunk::Extension { value }, b'\n') => end_of_size(value),
-        (Chunk::Extension { value }, _) => Chunk::Extension { value },
-        (Chunk::DataEnd, b'\r') => Chunk::DataEnd,
-        (Chunk::DataEnd, b'\n') => Chunk::Size {
+        (Chunk::Extension { value }, _) if is_field_byte(byte) => Chunk::Extension { value },
+        (Chunk::SizeLineEnd { value: 0 }, b'\n') => Chunk::Trailer { line: 0 },
+        (Chunk::SizeLineEnd { value }, b'\n') => Chunk::Data(value),
+        (Chunk::DataEnd, b'\r') => Chunk::DataLineEnd,
+        (Chunk::DataLineEnd, b'\n') => Chunk::Size {
             value: 0,
             digits: 0,
         },
-        (Chunk::Trailer { line: 0 }, b'\n') => return Ok(None),
-        (Chunk::Trailer { .. }, b'\n') => Chunk::Trailer { line: 0 },
-        (Chunk::Trailer { line }, b'\r') => Chunk::Trailer { line },
-        (Chunk::Trailer { line }, _) => Chunk::Trailer { line: line + 1 },
+        (Chunk::Trailer { line }, b'\r') => Chunk::TrailerLineEnd { line },
+        (Chunk::Trailer { line }, _) if is_field_byte(byte) => Chunk::Trailer { line: line + 1 },
+        (Chunk::TrailerLineEnd { line: 0 }, b'\n') => return Ok(None),
+        (Chunk::TrailerLineEnd { .. }, b'\n') => Chunk::Trailer { line: 0 },
         _ => return Err(MalformedChunk),
     };
     Ok(Some(next))
 }
 
-fn end_of_size(value: u64) -> Chunk {
-    if value == 0 {
-        Chunk::Trailer { line: 0 }
-    } else {
-        Chunk::Data(value)
-    }
+/// A byte allowed inside an extension or a trailer line: visible ASCII, obs-text, space, tab.
+fn is_field_byte(byte: u8) -> bool {
+    byte == b'\t' || (byte >= b' ' && byte != 0x7f)
 }
 
 #[cfg(test)]
@@ -142,9 +172,33 @@ mod tests {
 
     #[test]
     fn broken_framing_is_an_error() {
-        assert_eq!(end_of(b"zz\r\n", 4), Err(MalformedChunk));
-        assert_eq!(end_of(b"\r\n", 4), Err(MalformedChunk));
-        assert_eq!(end_of(b"1\r\nab\r\n", 8), Err(MalformedChunk));
-        assert_eq!(end_of(b"1000000000000000\r\n", 32), Err(MalformedChunk));
+        for broken in [
+            &b"zz\r\n"[..],
+            b"\r\n",
+            b"1\r\nab\r\n",
+            b"1000000000000000\r\n",
+            // Bare LF or CR where CRLF belongs: a reader after weir could split lines elsewhere.
+            b"3\nabc\r\n0\r\n\r\n",
+            b"3\r\nabc\n0\r\n\r\n",
+            b"3\r\nabc\r\r\n0\r\n\r\n",
+            b"4;a\rb\r\ndefg\r\n0\r\n\r\n",
+            b"0\r\nx-t: 1\n\r\n",
+            b"0\r\n\n",
+            b"3;x\x00\r\nabc\r\n",
+            b"3 x\r\nabc\r\n",
+        ] {
+            assert_eq!(
+                end_of(broken, 64),
+                Err(MalformedChunk),
+                "{}",
+                String::from_utf8_lossy(broken)
+            );
+        }
+    }
+
+    #[test]
+    fn extensions_and_whitespace_before_them_are_allowed() {
+        let body = b"3 ;name=\"v a\"\r\nabc\r\n3\t\r\ndef\r\n0\r\n\r\n";
+        assert_eq!(end_of(body, 5), Ok(Some(body.len())));
     }
 }

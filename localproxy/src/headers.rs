@@ -31,15 +31,27 @@ pub fn is_hop_by_hop(name: &str) -> bool {
         .any(|hop| hop.as_str().eq_ignore_ascii_case(name))
 }
 
-/// Whether `name` (any case) is one of the `X-Forwarded-Proto`, `-Host` or `-Port` headers the
-/// proxy replaces.
-pub fn is_replaced_forwarded(name: &str) -> bool {
-    [X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT]
-        .iter()
-        .any(|header| header.as_str().eq_ignore_ascii_case(name))
+/// Whether `name` is one of the `X-Forwarded-*` headers the proxy sets, in any case and also
+/// spelled with `_` for `-`: CGI-style stacks map both spellings to one variable, so a client's
+/// `X_Forwarded_For` must not pass for the proxy's own header.
+pub fn is_forwarded_header(name: &str) -> bool {
+    [
+        &X_FORWARDED_FOR,
+        &X_FORWARDED_PROTO,
+        &X_FORWARDED_HOST,
+        &X_FORWARDED_PORT,
+    ]
+    .iter()
+    .any(|header| {
+        let canonical = header.as_str().as_bytes();
+        name.len() == canonical.len()
+            && name.bytes().zip(canonical).all(|(byte, &want)| {
+                byte.to_ascii_lowercase() == want || (byte == b'_' && want == b'-')
+            })
+    })
 }
 
-/// Whether `name` (any case) is `X-Forwarded-For`.
+/// Whether `name` (any case) is `X-Forwarded-For`, whose values the proxy extends.
 pub fn is_forwarded_for(name: &str) -> bool {
     X_FORWARDED_FOR.as_str().eq_ignore_ascii_case(name)
 }
@@ -96,7 +108,16 @@ pub struct Forwarded<'a> {
 
 /// Sets `X-Forwarded-Proto`, `-Host` and `-Port` (replacing client-sent values) and appends the
 /// client address to `X-Forwarded-For` (keeping the chain a client or an outer proxy sent).
+/// Underscore spellings of these headers are dropped.
 pub fn set_forwarded(headers: &mut HeaderMap, forwarded: Forwarded<'_>) {
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().contains('_') && is_forwarded_header(name.as_str()))
+        .cloned()
+        .collect();
+    for name in spoofed {
+        headers.remove(name);
+    }
     let chain = forwarded_for_chain(
         headers
             .get_all(&X_FORWARDED_FOR)
@@ -167,6 +188,10 @@ mod tests {
     #[test]
     fn forwarded_headers_append_the_client_and_replace_the_rest() {
         let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("x_forwarded_for"),
+            HeaderValue::from_static("6.6.6.6"),
+        );
         headers.insert(X_FORWARDED_FOR, HeaderValue::from_static("203.0.113.9"));
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
         set_forwarded(
@@ -179,6 +204,7 @@ mod tests {
             },
         );
         assert_eq!(headers[&X_FORWARDED_FOR], "203.0.113.9, 10.1.2.3");
+        assert!(!headers.contains_key("x_forwarded_for"));
         assert_eq!(headers[&X_FORWARDED_PROTO], "http");
         assert_eq!(headers[&X_FORWARDED_HOST], "foo.example.com:8080");
         assert_eq!(headers[&X_FORWARDED_PORT], "8080");

@@ -9,9 +9,12 @@
 //! - runs of `/` are merged (`/foo//bar` is `/foo/bar`);
 //! - a dot segment (`.` or `..`, also when spelled `%2e`) is rejected with 400 instead of being
 //!   resolved: no legitimate client sends one, and resolving it differently from a backend is
-//!   the classic routing bypass;
-//! - a path that does not start with `/`, a malformed escape, or a control or non-ASCII byte is
-//!   rejected with 400.
+//!   the classic routing bypass. Backends differ in what separates segments, so a dot segment
+//!   is also looked for between escaped slashes and backslashes (`x%2F..%2Fadmin`,
+//!   `x%5C..%5Cadmin`) and before a `;` parameter (`/public/..;/admin`, which Tomcat and Spring
+//!   resolve to `/admin`);
+//! - a path that does not start with `/`, a malformed escape, a backslash (which some servers
+//!   treat as `/`), or a control or non-ASCII byte is rejected with 400.
 //!
 //! The query string is not touched.
 
@@ -26,7 +29,7 @@ pub enum PathError {
     /// A `%` not followed by two hex digits.
     #[error("the request path has a malformed percent escape")]
     BadEscape,
-    /// A `.` or `..` segment.
+    /// A `.` or `..` segment (also between escaped slashes or backslashes, or before `;`).
     #[error("the request path has a dot segment")]
     DotSegment,
     /// A byte that may not appear in a path.
@@ -92,8 +95,13 @@ fn needs_work(bytes: &[u8]) -> bool {
     false
 }
 
+/// Whether any segment is `.` or `..`, with `/`, `%2F` and `%5C` all taken as separators and
+/// a `;` parameter ignored. `path` has its escapes in upper case.
 fn has_dot_segment(path: &str) -> bool {
     path.split('/')
+        .flat_map(|segment| segment.split("%2F"))
+        .flat_map(|segment| segment.split("%5C"))
+        .map(|segment| segment.split(';').next().unwrap_or(segment))
         .any(|segment| segment == "." || segment == "..")
 }
 
@@ -111,7 +119,7 @@ fn is_unreserved(byte: u8) -> bool {
 }
 
 fn is_forbidden(byte: u8) -> bool {
-    byte <= 0x20 || byte >= 0x7f || byte == b'#'
+    byte <= 0x20 || byte >= 0x7f || byte == b'#' || byte == b'\\'
 }
 
 #[cfg(test)]
@@ -144,6 +152,14 @@ mod tests {
             ("/a/..", Err(PathError::DotSegment)),
             ("/a/%2e%2e/admin", Err(PathError::DotSegment)),
             ("/a/.%2E", Err(PathError::DotSegment)),
+            ("/public/..;/admin", Err(PathError::DotSegment)),
+            ("/public/.;x/admin", Err(PathError::DotSegment)),
+            ("/public/x%2F..%2F..%2Fadmin", Err(PathError::DotSegment)),
+            ("/public/x%2f%2e%2e%2fadmin", Err(PathError::DotSegment)),
+            ("/public/..%5Cadmin", Err(PathError::DotSegment)),
+            ("/public/..\\admin", Err(PathError::ForbiddenByte)),
+            ("/a;b/..x/c..;d", Ok("/a;b/..x/c..;d")),
+            ("/a%2Fb%5Cc", Ok("/a%2Fb%5Cc")),
             ("/a%zz", Err(PathError::BadEscape)),
             ("/a%4", Err(PathError::BadEscape)),
             ("foo", Err(PathError::NotAbsolute)),

@@ -192,7 +192,11 @@ async fn serve_connection<S>(
     };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     let mut connection = std::pin::pin!(connection);
+    // The connection is polled first: one handed off by the lane after shutdown began already
+    // holds a whole request head, and gets to take it before the graceful shutdown (which
+    // would drop a connection still detecting its protocol).
     let result = tokio::select! {
+        biased;
         result = connection.as_mut() => result,
         () = shared.shutting_down() => {
             connection.as_mut().graceful_shutdown();

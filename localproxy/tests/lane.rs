@@ -304,3 +304,153 @@ async fn hop_by_hop_response_headers_are_dropped_and_stray_bytes_retire_the_conn
         "the connection that sent stray bytes was not reused"
     );
 }
+
+/// An endpoint that accepts connections and never reads from them (a wedged pod).
+async fn black_hole() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// An endpoint that reads a request head, answers 413 and closes without reading the body.
+async fn refuses_bodies() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large")
+                    .await;
+                let _ = stream.shutdown().await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends `head` and then `body` from another task (the proxy may stop reading it) and returns
+/// the first bytes of the answer, or `"<no response>"` after `wait`.
+async fn upload(addr: SocketAddr, head: String, body: Vec<u8>, wait: Duration) -> String {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    tokio::spawn(async move {
+        if writer.write_all(head.as_bytes()).await.is_ok() {
+            let _ = writer.write_all(&body).await;
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let mut out = vec![0u8; 4096];
+    match tokio::time::timeout(wait, reader.read(&mut out)).await {
+        Ok(Ok(read)) => String::from_utf8_lossy(&out[..read]).into_owned(),
+        Ok(Err(error)) => format!("<read error {error}>"),
+        Err(_) => "<no response>".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_stops_reading_gets_504_within_the_upstream_timeout() {
+    let (running, _manifests) = routed_to(black_hole().await).await;
+    let body = vec![b'x'; 64 << 20];
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let started = std::time::Instant::now();
+    let answer = upload(running.http, head, body, Duration::from_secs(8)).await;
+    assert!(answer.starts_with("HTTP/1.1 504"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_that_answers_before_taking_the_body_is_heard() {
+    let (running, _manifests) = routed_to(refuses_bodies().await).await;
+    let body = vec![b'x'; 16 << 20];
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let answer = upload(running.http, head, body, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // The client's body was not read to its end: the connection closes after the answer.
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    let errors = running.proxy.metrics().render();
+    assert!(
+        !errors.contains("kind=\"protocol\""),
+        "the endpoint was charged a failure: {errors}"
+    );
+}
+
+#[tokio::test]
+async fn loose_chunk_syntax_and_odd_statuses_from_an_endpoint_are_502() {
+    let (endpoint, _) = scripted(|line| {
+        let bytes: &[u8] = match line.split(' ').nth(1).unwrap_or_default() {
+            "/bare-lf" => {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x\nabc\n0\r\n\r\n"
+            }
+            "/cr-in-extension" => {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;a\rb\r\ndefg\r\n0\r\n\r\n"
+            }
+            _ => b"HTTP/1.1 042 Odd\r\nContent-Length: 2\r\n\r\nok",
+        };
+        (bytes.to_vec(), true)
+    })
+    .await;
+    let (running, _manifests) = routed_to(endpoint).await;
+    let text = exchange(
+        running.http,
+        "GET /bare-lf HTTP/1.1\r\nHost: a\r\n\r\nGET /cr-in-extension HTTP/1.1\r\nHost: a\r\n\r\nGET /odd HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(statuses(&text), [502, 502, 502], "{text}");
+}
+
+#[tokio::test]
+async fn an_error_answer_on_a_connection_that_closes_says_so() {
+    let (running, _manifests) = routed_to(common::dead_addr().await).await;
+    let text = exchange(
+        running.http,
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(text.starts_with("HTTP/1.1 502"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    // The body was never read: the answer says the connection closes and arrives intact.
+    let answer = upload(
+        running.http,
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n".to_owned(),
+        vec![b'x'; 100_000],
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+}

@@ -70,3 +70,47 @@ async fn in_flight_requests_finish_and_idle_connections_close() {
         "still accepting after shutdown"
     );
 }
+
+/// A request whose head is still arriving when shutdown begins is answered, also when the lane
+/// hands it to hyper (a chunked upload) after shutdown began.
+#[tokio::test]
+async fn a_request_whose_head_arrives_during_shutdown_is_answered() {
+    let echo = common::backend("echo").await;
+    let mut documents = service("echo", &[Ep::ready(echo)]);
+    documents.push(ingress(
+        "all",
+        "  defaultBackend:\n    service:\n      name: echo\n      port:\n        number: 80\n",
+    ));
+    let manifests = Manifests::new(&documents);
+    let running = proxy(ProxyConfig::default()).await;
+    manifests.apply(&running.proxy);
+    let mut streams = Vec::new();
+    for index in 0..20 {
+        let mut stream = TcpStream::connect(running.http).await.expect("connect");
+        let start: &[u8] = if index % 2 == 0 {
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Enc"
+        } else {
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-Half: "
+        };
+        stream.write_all(start).await.expect("write");
+        streams.push((index, stream));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running.proxy.shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for (index, mut stream) in streams {
+        let rest: &[u8] = if index % 2 == 0 {
+            b"oding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        } else {
+            b"1\r\n\r\n"
+        };
+        stream.write_all(rest).await.expect("write the rest");
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut out)).await;
+        assert!(
+            out.starts_with(b"HTTP/1.1 200"),
+            "request {index}: {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}

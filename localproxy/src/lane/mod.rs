@@ -28,7 +28,7 @@ mod response;
 mod upstream;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -101,7 +101,8 @@ where
                 read = client.input.fill(&mut client.stream) => read,
                 () = client.deadline.passed() => {
                     if !client.input.pending().is_empty() {
-                        let _ = write_error(&mut client.stream, ProxyError::HeadTimeout).await;
+                        let _ =
+                            write_error(&mut client.stream, ProxyError::HeadTimeout, true).await;
                     }
                     return None;
                 }
@@ -128,21 +129,23 @@ where
         client.upstream_head.extend_from_slice(initial_body);
         let body_left = request.body_len - initial_body.len() as u64;
         let delivered = forward(shared, &request, body_left, started, &mut client).await;
-        let (status, elapsed, keep_open) = match delivered {
+        let (status, elapsed, keep_open, body_read) = match delivered {
             Delivered::Response {
                 status,
                 elapsed,
                 reusable,
-            } => (status, elapsed, reusable),
-            Delivered::Aborted { status, elapsed } => (status, elapsed, false),
+                body_read,
+            } => (status, elapsed, reusable, body_read),
+            Delivered::Aborted { status, elapsed } => (status, elapsed, false, true),
             Delivered::Failed { error, body_read } => {
                 let elapsed = started.elapsed();
-                let written = write_error(&mut client.stream, error).await.is_ok();
-                let keep_open = written && body_read && !error.closes_connection();
+                let keep_open = body_read && !error.closes_connection() && !request.close;
+                let written = write_error(&mut client.stream, error, !keep_open).await;
                 (
                     error.status().as_u16(),
                     elapsed,
-                    keep_open && !request.close,
+                    keep_open && written.is_ok(),
+                    body_read,
                 )
             }
         };
@@ -155,11 +158,19 @@ where
             access.map(|(method, target)| (method.as_str(), target.as_str())),
         );
         if !keep_open {
-            let _ = client.stream.shutdown().await;
+            if body_read {
+                let _ = client.stream.shutdown().await;
+            } else {
+                client.linger().await;
+            }
             return None;
         }
     }
 }
+
+/// How long a connection closed with its request body unread keeps reading (and dropping)
+/// what the client still sends.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// One client connection in the lane: the stream, what was read from it, and the scratch
 /// space for the heads written for it.
@@ -174,6 +185,24 @@ struct Client<S> {
     deadline: Deadline,
     /// Bounds waits on the endpoint: the upstream timeout.
     upstream_deadline: Deadline,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Closes a connection whose request body was not read to its end: half-closes, then reads
+    /// and drops what the client still sends for up to [`LINGER`]. Closing with unread bytes
+    /// would make the kernel answer with a reset, which can destroy the response before the
+    /// client reads it.
+    async fn linger(&mut self) {
+        let _ = self.stream.shutdown().await;
+        let Self {
+            stream,
+            input,
+            deadline,
+            ..
+        } = self;
+        let drain = async { while let Ok(1..) = stream.read(&mut input.buffer).await {} };
+        let _ = deadline.limit(LINGER, drain).await;
+    }
 }
 
 /// The client side's read buffer: bytes in `start..end` are read and not yet served.
@@ -245,14 +274,16 @@ impl Input {
     }
 }
 
-/// Answers `error` on the client connection the way [`crate::proxy::error_response`] does.
+/// Answers `error` on the client connection the way [`crate::proxy::error_response`] does,
+/// saying `Connection: close` when the connection closes after it (`closing`).
 async fn write_error<S: AsyncWrite + Unpin>(
     stream: &mut S,
     error: ProxyError,
+    closing: bool,
 ) -> std::io::Result<()> {
     let status = error.status();
     let text = error_text(status);
-    let connection = if error.closes_connection() {
+    let connection = if closing || error.closes_connection() {
         "connection: close\r\n"
     } else {
         ""

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::Method;
 
 use crate::balancer::TargetPool;
-use crate::headers::{forwarded_for_chain, is_forwarded_for, is_hop_by_hop, is_replaced_forwarded};
+use crate::headers::{forwarded_for_chain, is_forwarded_for, is_forwarded_header, is_hop_by_hop};
 use crate::path::normalize_path;
 use crate::proxy::{Downstream, Shared, is_valid_host};
 use crate::snapshot::Resolved;
@@ -216,7 +216,7 @@ fn write_upstream_head(
     );
     for header in request.headers.iter() {
         let name = header.name;
-        if is_hop_by_hop(name) || is_replaced_forwarded(name) || is_forwarded_for(name) {
+        if is_hop_by_hop(name) || is_forwarded_header(name) {
             continue;
         }
         out.extend_from_slice(name.as_bytes());

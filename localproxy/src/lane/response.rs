@@ -58,17 +58,19 @@ pub(super) struct Response {
 }
 
 /// Reads the final response head for `request` (1xx interim responses are dropped) and writes
-/// the head for the client into `client_head`.
+/// the head for the client into `client_head`, with `Connection: close` when `closes_client`
+/// or when the body ends with the connection.
 pub(super) async fn read_response(
     connection: &mut LaneConnection,
     request: &LaneRequest,
+    closes_client: bool,
     client_head: &mut Vec<u8>,
 ) -> Result<Response, HeadError> {
     // Whether any byte came: only a connection closed before the first one may be stale.
     let mut received = false;
     loop {
         while connection.filled > 0 {
-            match parse_head(connection, request, client_head)? {
+            match parse_head(connection, request, closes_client, client_head)? {
                 Parsed::Final(response) => return Ok(response),
                 Parsed::Interim => {}
                 Parsed::Partial => break,
@@ -110,6 +112,7 @@ enum Parsed {
 fn parse_head(
     connection: &mut LaneConnection,
     request: &LaneRequest,
+    closes_client: bool,
     client_head: &mut Vec<u8>,
 ) -> Result<Parsed, HeadError> {
     // Most responses fit the small array; only larger heads pay for the full one.
@@ -129,6 +132,9 @@ fn parse_head(
         Err(_) => return Err(HeadError::Invalid("unparseable head")),
     };
     let status = response.code.unwrap_or(0);
+    if status < 100 {
+        return Err(HeadError::Invalid("status code below 100"));
+    }
     if status == 101 {
         return Err(HeadError::Invalid("switching protocols without an upgrade"));
     }
@@ -185,7 +191,7 @@ fn parse_head(
             (None, None) => Framing::UntilClose,
         }
     };
-    let closes_client = request.close || framing == Framing::UntilClose;
+    let closes_client = closes_client || framing == Framing::UntilClose;
     write_client_head(&response, status, framing, closes_client, client_head);
     Ok(Parsed::Final(Response {
         status,

@@ -84,6 +84,8 @@ pub(super) enum Delivered {
         elapsed: Duration,
         /// Whether the client connection stays open.
         reusable: bool,
+        /// Whether the request body was read to its end (an endpoint may answer before).
+        body_read: bool,
     },
     /// The response head went out but its body broke off: the client connection closes.
     Aborted {
@@ -103,6 +105,10 @@ pub(super) enum Delivered {
 
 /// Sends the request (the client's `upstream_head`, then `body_left` more body bytes read
 /// from it) to an endpoint of `request.pool` and relays the response to the client.
+///
+/// Every write to the endpoint and every wait for it is bounded by the upstream timeout (504).
+/// An endpoint that stops taking the body may have answered early (413 and the like): that
+/// answer is passed on and the client connection closes after it.
 ///
 /// Connecting is tried on up to `connect_attempts` endpoints. A request that did not go out
 /// whole is sent again; one that went out on a reused connection that then closed without a
@@ -163,19 +169,36 @@ where
                 }
             },
         };
-        if connection.stream.write_all(upstream_head).await.is_err() {
-            // The request did not go out whole, so no endpoint can have acted on it.
-            if !reused {
-                metrics.count_upstream_error(ProxyError::UpstreamConnect);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
-                tried.push(index);
-                if tried.len() >= config.connect_attempts {
-                    return failed(ProxyError::UpstreamConnect);
+        let sent = upstream_deadline
+            .limit(
+                config.upstream_timeout,
+                connection.stream.write_all(upstream_head),
+            )
+            .await;
+        match sent {
+            Some(Ok(())) => {}
+            Some(Err(_)) => {
+                // The request did not go out whole, so no endpoint can have acted on it.
+                if !reused {
+                    metrics.count_upstream_error(ProxyError::UpstreamConnect);
+                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                    tried.push(index);
+                    if tried.len() >= config.connect_attempts {
+                        return failed(ProxyError::UpstreamConnect);
+                    }
                 }
+                continue;
             }
-            continue;
+            None => {
+                metrics.count_upstream_error(ProxyError::UpstreamTimeout);
+                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                return failed(ProxyError::UpstreamTimeout);
+            }
         }
         let mut left = body_left;
+        // The endpoint stopped taking the body: it may have answered early (413 and the like)
+        // and closed; that answer is what the client gets.
+        let mut answered_early = false;
         while left > 0 {
             let part = match deadline
                 .limit(config.body_timeout, input.read_body(client, left))
@@ -196,22 +219,38 @@ where
                 }
             };
             left -= part.len() as u64;
-            if connection.stream.write_all(part).await.is_err() {
-                metrics.count_upstream_error(ProxyError::UpstreamProtocol);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
-                return Delivered::Failed {
-                    error: ProxyError::UpstreamProtocol,
-                    body_read: left == 0,
-                };
+            let written = upstream_deadline
+                .limit(config.upstream_timeout, connection.stream.write_all(part))
+                .await;
+            match written {
+                Some(Ok(())) => {}
+                Some(Err(_)) => {
+                    answered_early = true;
+                    break;
+                }
+                None => {
+                    metrics.count_upstream_error(ProxyError::UpstreamTimeout);
+                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                    return Delivered::Failed {
+                        error: ProxyError::UpstreamTimeout,
+                        body_read: left == 0,
+                    };
+                }
             }
         }
+        let body_read = left == 0;
         let head = upstream_deadline.limit(
             config.upstream_timeout,
-            read_response(&mut connection, request, response_head),
+            read_response(
+                &mut connection,
+                request,
+                request.close || !body_read,
+                response_head,
+            ),
         );
         let response = match head.await {
             Some(Ok(response)) => response,
-            Some(Err(HeadError::Closed)) if reused && stale_retry_left => {
+            Some(Err(HeadError::Closed)) if reused && stale_retry_left && !answered_early => {
                 stale_retry_left = false;
                 continue;
             }
@@ -221,7 +260,7 @@ where
                 endpoint.record_failure(config.eject_after_failures, config.ejection_time);
                 return Delivered::Failed {
                     error: ProxyError::UpstreamProtocol,
-                    body_read: true,
+                    body_read,
                 };
             }
             None => {
@@ -229,7 +268,7 @@ where
                 endpoint.record_failure(config.eject_after_failures, config.ejection_time);
                 return Delivered::Failed {
                     error: ProxyError::UpstreamTimeout,
-                    body_read: true,
+                    body_read,
                 };
             }
         };
@@ -246,13 +285,14 @@ where
         .await
         {
             Ok(upstream_reusable) => {
-                if upstream_reusable {
+                if upstream_reusable && !answered_early {
                     endpoint.lane_pool.put(connection);
                 }
                 Delivered::Response {
                     status,
                     elapsed,
                     reusable: !response.closes_client,
+                    body_read,
                 }
             }
             Err(RelayError::Unsent(error)) => {
@@ -261,7 +301,7 @@ where
                 endpoint.record_failure(config.eject_after_failures, config.ejection_time);
                 Delivered::Failed {
                     error: ProxyError::UpstreamProtocol,
-                    body_read: true,
+                    body_read,
                 }
             }
             Err(RelayError::Broken(error)) => {
