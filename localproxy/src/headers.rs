@@ -1,6 +1,6 @@
 //! Header rewriting between client and upstream: hop-by-hop removal and `X-Forwarded-*`.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -56,17 +56,48 @@ pub fn is_forwarded_for(name: &str) -> bool {
     X_FORWARDED_FOR.as_str().eq_ignore_ascii_case(name)
 }
 
-/// The `X-Forwarded-For` value to send: the `previous` lines (one comma-separated list, RFC
-/// 9110 section 5.3; blank ones dropped) followed by the client address.
-pub fn forwarded_for_chain<'a>(previous: impl Iterator<Item = &'a str>, client: IpAddr) -> String {
-    let mut chain = String::new();
+/// Appends the `X-Forwarded-For` value to send to `out`: the `previous` lines (one
+/// comma-separated list, RFC 9110 section 5.3; blank ones dropped) followed by the client
+/// address.
+pub fn push_forwarded_for<'a>(
+    out: &mut Vec<u8>,
+    previous: impl Iterator<Item = &'a str>,
+    client: IpAddr,
+) {
     for value in previous.map(str::trim).filter(|value| !value.is_empty()) {
-        chain.push_str(value);
-        chain.push_str(", ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b", ");
     }
-    // Writing into a String cannot fail.
-    let _ = write!(chain, "{client}");
-    chain
+    match client {
+        IpAddr::V4(address) => {
+            for (index, octet) in address.octets().into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, u64::from(octet));
+            }
+        }
+        // Writing into a Vec cannot fail.
+        IpAddr::V6(address) => {
+            let _ = write!(out, "{address}");
+        }
+    }
+}
+
+/// Appends `value` in decimal: the hot path's number formatting, without `fmt`.
+pub fn push_decimal(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Removes hop-by-hop headers, including every header the `Connection` header names.
@@ -118,14 +149,16 @@ pub fn set_forwarded(headers: &mut HeaderMap, forwarded: Forwarded<'_>) {
     for name in spoofed {
         headers.remove(name);
     }
-    let chain = forwarded_for_chain(
+    let mut chain = Vec::with_capacity(64);
+    push_forwarded_for(
+        &mut chain,
         headers
             .get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|value| value.to_str().ok()),
         forwarded.client_ip,
     );
-    if let Ok(chain) = HeaderValue::from_str(&chain) {
+    if let Ok(chain) = HeaderValue::from_bytes(&chain) {
         headers.insert(X_FORWARDED_FOR, chain);
     }
     let proto = if forwarded.tls { "https" } else { "http" };
@@ -159,6 +192,25 @@ mod tests {
         );
         let lines: Vec<&HeaderValue> = headers.get_all(&X_FORWARDED_FOR).iter().collect();
         assert_eq!(lines, ["192.0.2.1, 192.0.2.2, 192.0.2.3, 10.1.2.3"]);
+    }
+
+    #[test]
+    fn numbers_and_addresses_are_written_in_decimal() {
+        let mut out = Vec::new();
+        for value in [0, 7, 10, 65535, u64::MAX] {
+            out.clear();
+            push_decimal(&mut out, value);
+            assert_eq!(out, value.to_string().as_bytes());
+        }
+        for client in ["0.0.0.0", "10.255.1.20", "2001:db8::1"] {
+            out.clear();
+            push_forwarded_for(
+                &mut out,
+                [" a ", ""].into_iter(),
+                client.parse().expect("ip"),
+            );
+            assert_eq!(out, format!("a, {client}").as_bytes());
+        }
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! Request heads in the lane: is it plain, where does it go, and the head sent upstream.
 
 use std::borrow::Cow;
-use std::io::Write as _;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use http::Method;
 
 use crate::balancer::TargetPool;
-use crate::headers::{forwarded_for_chain, is_forwarded_for, is_forwarded_header, is_hop_by_hop};
+use crate::headers::{
+    is_forwarded_for, is_forwarded_header, is_hop_by_hop, push_decimal, push_forwarded_for,
+};
 use crate::path::normalize_path;
 use crate::proxy::{Downstream, Shared, is_valid_host};
 use crate::snapshot::Resolved;
@@ -207,13 +208,10 @@ fn write_upstream_head(
     out: &mut Vec<u8>,
 ) {
     out.clear();
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        out,
-        "{} {} HTTP/1.1\r\n",
-        request.method.unwrap_or("GET"),
-        request.path.unwrap_or("/")
-    );
+    out.extend_from_slice(request.method.unwrap_or("GET").as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(request.path.unwrap_or("/").as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
     for header in request.headers.iter() {
         let name = header.name;
         if is_hop_by_hop(name) || is_forwarded_header(name) {
@@ -229,11 +227,14 @@ fn write_upstream_head(
         .iter()
         .filter(|header| is_forwarded_for(header.name) && is_visible_text(header.value))
         .filter_map(|header| std::str::from_utf8(header.value).ok());
-    let _ = write!(
-        out,
-        "x-forwarded-for: {}\r\nx-forwarded-proto: {}\r\nx-forwarded-host: {host}\r\nx-forwarded-port: {}\r\n\r\n",
-        forwarded_for_chain(previous, downstream.peer.ip()),
-        if downstream.tls { "https" } else { "http" },
-        downstream.local_port,
-    );
+    out.extend_from_slice(b"x-forwarded-for: ");
+    push_forwarded_for(out, previous, downstream.peer.ip());
+    out.extend_from_slice(match downstream.tls {
+        true => b"\r\nx-forwarded-proto: https\r\nx-forwarded-host: ",
+        false => b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: ",
+    });
+    out.extend_from_slice(host.as_bytes());
+    out.extend_from_slice(b"\r\nx-forwarded-port: ");
+    push_decimal(out, u64::from(downstream.local_port));
+    out.extend_from_slice(b"\r\n\r\n");
 }

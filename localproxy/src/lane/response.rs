@@ -1,7 +1,7 @@
 //! Responses in the lane: read and check the upstream's head, write the client's, and pass
 //! the body on with its framing followed to the byte.
 
-use std::io::{self, Write as _};
+use std::io;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -10,7 +10,7 @@ use super::deadline::Deadline;
 use super::request::LaneRequest;
 use super::upstream::LaneConnection;
 use crate::chunked::ChunkedFraming;
-use crate::headers::is_hop_by_hop;
+use crate::headers::{is_hop_by_hop, push_decimal};
 
 /// The largest response head accepted from an endpoint (502 beyond).
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -219,12 +219,11 @@ fn write_client_head(
     out: &mut Vec<u8>,
 ) {
     out.clear();
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        out,
-        "HTTP/1.1 {status} {}\r\n",
-        response.reason.unwrap_or("")
-    );
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(response.reason.unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
     let listed: Vec<&[u8]> = response
         .headers
         .iter()
