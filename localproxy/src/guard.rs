@@ -90,6 +90,15 @@ impl<S> FramingGuard<S> {
         }
     }
 
+    /// The guard with `bytes` already read from `inner` (by the HTTP/1.1 lane, which hands a
+    /// connection over at the start of a request head) put back in front of what `inner`
+    /// yields next; they are checked like any other bytes.
+    pub fn with_read_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.head = bytes;
+        self.check_heads();
+        self
+    }
+
     /// Inspects held head bytes: releases complete heads (and the body bytes after them).
     fn check_heads(&mut self) {
         while self.state == State::Head && !self.head.is_empty() {
@@ -346,6 +355,36 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     use super::*;
+
+    #[tokio::test]
+    async fn bytes_read_before_the_guard_come_first_and_are_checked() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        {
+            use tokio::io::AsyncWriteExt;
+            client
+                .write_all(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+                .await
+                .expect("write");
+        }
+        drop(client);
+        let first = b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
+        let mut guard = FramingGuard::new(server, 16 * 1024, 100, Duration::from_secs(5))
+            .with_read_bytes(first);
+        let mut out = Vec::new();
+        guard.read_to_end(&mut out).await.expect("read");
+        assert_eq!(
+            out,
+            b"GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n"
+        );
+
+        let (_client, server) = tokio::io::duplex(1024);
+        let smuggled = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut guard = FramingGuard::new(server, 16 * 1024, 100, Duration::from_secs(5))
+            .with_read_bytes(smuggled);
+        let mut out = vec![0u8; 64];
+        let read = guard.read(&mut out).await.expect("read");
+        assert_eq!(&out[..read], REJECTED_HEAD);
+    }
 
     /// What hyper would read through the guard, fed in pieces of `step` bytes.
     async fn through(input: &[u8], piece: usize) -> Vec<u8> {

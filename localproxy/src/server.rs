@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::guard::FramingGuard;
-use crate::lane::{self, Prefixed};
+use crate::lane;
 use crate::proxy::{Downstream, Proxy, Shared, handle};
 use crate::tls::server_config;
 
@@ -140,7 +140,7 @@ async fn serve_http1<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if let Some(handoff) = lane::serve(shared, downstream, stream).await {
-        let stream = guarded(Prefixed::new(handoff.buffered, handoff.stream), shared);
+        let stream = guarded(handoff.stream, shared).with_read_bytes(handoff.buffered);
         serve_connection(builder, Arc::clone(shared), downstream, stream).await;
     }
 }

@@ -112,6 +112,59 @@ impl Lease {
     pub fn fail(self) {}
 }
 
+/// Counts `error` in the metrics and charges it to `endpoint`'s passive health (consecutive
+/// failures eject it).
+pub fn charge(endpoint: &Endpoint, error: ProxyError, config: &ProxyConfig, metrics: &Metrics) {
+    metrics.count_upstream_error(error);
+    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+}
+
+/// The endpoints one request tries: the ones whose connection failed, and how many rounds (one
+/// endpoint taken each) it used. Rounds that found a dead pooled connection are not counted as
+/// attempts but are bounded too.
+#[derive(Debug)]
+pub struct Attempts<'a> {
+    pool: &'a TargetPool,
+    config: &'a ProxyConfig,
+    failed: Vec<usize>,
+    rounds: usize,
+}
+
+impl<'a> Attempts<'a> {
+    /// No endpoint of `pool` tried yet.
+    pub fn new(pool: &'a TargetPool, config: &'a ProxyConfig) -> Self {
+        Self {
+            pool,
+            config,
+            failed: Vec::new(),
+            rounds: 0,
+        }
+    }
+
+    /// The index of the next endpoint to use: power of two choices among those not failed,
+    /// `None` when none is left or the rounds ran out.
+    pub fn next_endpoint(&mut self) -> Option<usize> {
+        self.rounds += 1;
+        if self.rounds > 32 + self.config.connect_attempts {
+            return None;
+        }
+        self.pool.pick(&self.failed)
+    }
+
+    /// Connecting to endpoint `index` failed (counted and charged to it); `false` once
+    /// `connect_attempts` endpoints failed.
+    pub fn connect_failed(&mut self, index: usize, metrics: &Metrics) -> bool {
+        charge(
+            &self.pool.endpoints[index],
+            ProxyError::UpstreamConnect,
+            self.config,
+            metrics,
+        );
+        self.failed.push(index);
+        self.failed.len() < self.config.connect_attempts
+    }
+}
+
 /// Sends `request` to an endpoint of `pool`, trying up to `config.connect_attempts` endpoints
 /// when connecting fails.
 ///
@@ -132,16 +185,10 @@ pub async fn send(
     if pool.endpoints.is_empty() {
         return Err(ProxyError::NoReadyEndpoint);
     }
-    let mut tried: Vec<usize> = Vec::new();
+    let mut attempts = Attempts::new(pool, config);
     let mut stale_retry_left = true;
-    // Bounds the retries on dead pooled connections, which do not count as attempts.
-    let mut rounds = 0usize;
     loop {
-        rounds += 1;
-        if rounds > 32 + config.connect_attempts {
-            return Err(ProxyError::UpstreamConnect);
-        }
-        let Some(index) = pool.pick(&tried) else {
+        let Some(index) = attempts.next_endpoint() else {
             return Err(ProxyError::UpstreamConnect);
         };
         let endpoint = &pool.endpoints[index];
@@ -150,15 +197,8 @@ pub async fn send(
             Some(sender) => (sender, true),
             None => match connect(endpoint, config).await {
                 Ok(sender) => (sender, false),
-                Err(()) => {
-                    metrics.count_upstream_error(ProxyError::UpstreamConnect);
-                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
-                    tried.push(index);
-                    if tried.len() >= config.connect_attempts {
-                        return Err(ProxyError::UpstreamConnect);
-                    }
-                    continue;
-                }
+                Err(()) if attempts.connect_failed(index, metrics) => continue,
+                Err(()) => return Err(ProxyError::UpstreamConnect),
             },
         };
         if sender.ready().await.is_err() {
@@ -191,15 +231,13 @@ pub async fn send(
                 }
                 let cause = classify(&error);
                 if cause == ProxyError::UpstreamProtocol {
-                    metrics.count_upstream_error(cause);
-                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                    charge(endpoint, cause, config, metrics);
                 }
                 tracing::debug!(endpoint = %endpoint.addr, %error, "upstream exchange failed");
                 return Err(cause);
             }
             Err(_elapsed) => {
-                metrics.count_upstream_error(ProxyError::UpstreamTimeout);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                charge(endpoint, ProxyError::UpstreamTimeout, config, metrics);
                 return Err(ProxyError::UpstreamTimeout);
             }
         }

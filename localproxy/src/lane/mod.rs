@@ -22,7 +22,6 @@
 //! aborts both connections.
 
 mod deadline;
-mod prefixed;
 mod request;
 mod response;
 mod upstream;
@@ -32,7 +31,6 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-pub use prefixed::Prefixed;
 pub use upstream::LaneConnection;
 
 use crate::error::ProxyError;

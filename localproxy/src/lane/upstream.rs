@@ -15,7 +15,7 @@ use super::request::LaneRequest;
 use super::response::{HeadError, RelayError, read_response, relay};
 use crate::error::ProxyError;
 use crate::proxy::Shared;
-use crate::upstream::Pooled;
+use crate::upstream::{Attempts, Pooled, charge};
 
 /// Bytes a connection's read buffer starts with; it grows for larger response heads.
 const INITIAL_BUFFER: usize = 16 * 1024;
@@ -139,17 +139,10 @@ where
         error,
         body_read: body_left == 0,
     };
-    let mut tried: Vec<usize> = Vec::new();
+    let mut attempts = Attempts::new(&request.pool, config);
     let mut stale_retry_left = request.idempotent && request.body_len == 0;
-    // Bounds the retries on dead pooled connections, which do not count as attempts.
-    let mut rounds = 0usize;
     loop {
-        rounds += 1;
-        let Some(index) = request
-            .pool
-            .pick(&tried)
-            .filter(|_| rounds <= 32 + config.connect_attempts)
-        else {
+        let Some(index) = attempts.next_endpoint() else {
             return failed(ProxyError::UpstreamConnect);
         };
         let endpoint = &request.pool.endpoints[index];
@@ -158,15 +151,8 @@ where
             Some(connection) => (connection, true),
             None => match LaneConnection::connect(endpoint.addr, config.connect_timeout).await {
                 Some(connection) => (connection, false),
-                None => {
-                    metrics.count_upstream_error(ProxyError::UpstreamConnect);
-                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
-                    tried.push(index);
-                    if tried.len() >= config.connect_attempts {
-                        return failed(ProxyError::UpstreamConnect);
-                    }
-                    continue;
-                }
+                None if attempts.connect_failed(index, metrics) => continue,
+                None => return failed(ProxyError::UpstreamConnect),
             },
         };
         let sent = upstream_deadline
@@ -179,19 +165,13 @@ where
             Some(Ok(())) => {}
             Some(Err(_)) => {
                 // The request did not go out whole, so no endpoint can have acted on it.
-                if !reused {
-                    metrics.count_upstream_error(ProxyError::UpstreamConnect);
-                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
-                    tried.push(index);
-                    if tried.len() >= config.connect_attempts {
-                        return failed(ProxyError::UpstreamConnect);
-                    }
+                if reused || attempts.connect_failed(index, metrics) {
+                    continue;
                 }
-                continue;
+                return failed(ProxyError::UpstreamConnect);
             }
             None => {
-                metrics.count_upstream_error(ProxyError::UpstreamTimeout);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                charge(endpoint, ProxyError::UpstreamTimeout, config, metrics);
                 return failed(ProxyError::UpstreamTimeout);
             }
         }
@@ -229,8 +209,7 @@ where
                     break;
                 }
                 None => {
-                    metrics.count_upstream_error(ProxyError::UpstreamTimeout);
-                    endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                    charge(endpoint, ProxyError::UpstreamTimeout, config, metrics);
                     return Delivered::Failed {
                         error: ProxyError::UpstreamTimeout,
                         body_read: left == 0,
@@ -256,16 +235,14 @@ where
             }
             Some(Err(error)) => {
                 tracing::debug!(endpoint = %endpoint.addr, %error, "upstream exchange failed");
-                metrics.count_upstream_error(ProxyError::UpstreamProtocol);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                charge(endpoint, ProxyError::UpstreamProtocol, config, metrics);
                 return Delivered::Failed {
                     error: ProxyError::UpstreamProtocol,
                     body_read,
                 };
             }
             None => {
-                metrics.count_upstream_error(ProxyError::UpstreamTimeout);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                charge(endpoint, ProxyError::UpstreamTimeout, config, metrics);
                 return Delivered::Failed {
                     error: ProxyError::UpstreamTimeout,
                     body_read,
@@ -297,8 +274,7 @@ where
             }
             Err(RelayError::Unsent(error)) => {
                 tracing::debug!(endpoint = %endpoint.addr, %error, "upstream response unusable");
-                metrics.count_upstream_error(ProxyError::UpstreamProtocol);
-                endpoint.record_failure(config.eject_after_failures, config.ejection_time);
+                charge(endpoint, ProxyError::UpstreamProtocol, config, metrics);
                 Delivered::Failed {
                     error: ProxyError::UpstreamProtocol,
                     body_read,
