@@ -16,6 +16,9 @@ pub struct ProxyConfig {
     /// The longest pause while reading a request body before the request fails with 408
     /// (default 30 s).
     pub body_timeout: Duration,
+    /// How long a WebSocket tunnel may carry no byte in either direction before it is closed
+    /// (default 1 hour).
+    pub upgrade_idle_timeout: Duration,
     /// How long a TLS handshake may take (default 10 s).
     pub tls_handshake_timeout: Duration,
     /// The largest request head (request line and headers) in bytes; larger heads get 431
@@ -45,6 +48,7 @@ impl Default for ProxyConfig {
             connect_timeout: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(15),
             body_timeout: Duration::from_secs(30),
+            upgrade_idle_timeout: Duration::from_secs(3600),
             tls_handshake_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             max_headers: 100,

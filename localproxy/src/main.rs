@@ -43,6 +43,9 @@ struct Cli {
     /// Seconds a client may pause while sending a request body: 408.
     #[arg(long, default_value_t = 30)]
     body_timeout: u64,
+    /// Seconds a WebSocket tunnel may carry nothing in either direction before it is closed.
+    #[arg(long, default_value_t = 3600)]
+    upgrade_idle_timeout: u64,
     /// Largest request head in bytes (431 beyond; at least 8192).
     #[arg(long, default_value_t = 16384)]
     max_header_bytes: usize,
@@ -111,6 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         connect_timeout: Duration::from_secs(cli.connect_timeout),
         header_read_timeout: Duration::from_secs(cli.header_read_timeout),
         body_timeout: Duration::from_secs(cli.body_timeout),
+        upgrade_idle_timeout: Duration::from_secs(cli.upgrade_idle_timeout),
         max_header_bytes: cli.max_header_bytes,
         max_headers: cli.max_headers,
         max_connections: cli.max_connections,

@@ -257,6 +257,14 @@ async fn forward(
         Request::from_parts(parts, TimeoutBody::new(body, shared.config.body_timeout));
     let (response, lease) =
         upstream::send(&pool, upstream_request, &shared.config, &shared.metrics).await?;
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        // This path never asks for an upgrade (WebSocket is the lane's): a 101 would leave the
+        // client believing the connection switched protocols.
+        shared
+            .metrics
+            .count_upstream_error(ProxyError::UpstreamProtocol);
+        return Err(ProxyError::UpstreamProtocol);
+    }
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     parts.version = version;

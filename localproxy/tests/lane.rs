@@ -67,17 +67,25 @@ async fn answer(mut stream: TcpStream, reply: fn(&str) -> (Vec<u8>, bool)) {
 
 /// A proxy routing every request to `endpoint`.
 async fn routed_to(endpoint: SocketAddr) -> (Running, Manifests) {
+    routed_with(
+        endpoint,
+        ProxyConfig {
+            upstream_timeout: Duration::from_secs(2),
+            ..ProxyConfig::default()
+        },
+    )
+    .await
+}
+
+/// A proxy with `config` routing every request to `endpoint`.
+async fn routed_with(endpoint: SocketAddr, config: ProxyConfig) -> (Running, Manifests) {
     let mut documents = service("target", &[Ep::ready(endpoint)]);
     documents.push(ingress(
         "lane",
         "  defaultBackend:\n    service:\n      name: target\n      port:\n        number: 80\n",
     ));
     let manifests = Manifests::new(&documents);
-    let running = proxy(ProxyConfig {
-        upstream_timeout: Duration::from_secs(2),
-        ..ProxyConfig::default()
-    })
-    .await;
+    let running = proxy(config).await;
     manifests.apply(&running.proxy);
     (running, manifests)
 }
@@ -452,5 +460,188 @@ async fn an_error_answer_on_a_connection_that_closes_says_so() {
     assert!(
         answer.to_ascii_lowercase().contains("connection: close"),
         "{answer}"
+    );
+}
+
+/// A WebSocket-ish endpoint: `/chat` upgrades (first says `hi`, then echoes what it gets in
+/// upper case until the client closes), `/h2c` answers 101 to h2c, anything else gets a 400.
+/// Records every request head it reads.
+async fn websocket_endpoint() -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let heads: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&heads);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                loop {
+                    let mut head = Vec::new();
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match stream.read(&mut buffer[..1]).await {
+                            Ok(1) => head.push(buffer[0]),
+                            _ => return,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                    log.lock().expect("log").push(head.clone());
+                    if head.starts_with("get /chat ") {
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nhi")
+                            .await;
+                        while let Ok(read @ 1..) = stream.read(&mut buffer).await {
+                            let upper = buffer[..read].to_ascii_uppercase();
+                            if stream.write_all(&upper).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = stream.shutdown().await;
+                        return;
+                    }
+                    let answer: &[u8] = if head.starts_with("get /h2c ") {
+                        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno"
+                    };
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, heads)
+}
+
+fn upgrade_request(path: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+/// Reads until `want` has arrived (5 s at most).
+async fn read_until(stream: &mut TcpStream, want: &str) -> String {
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !String::from_utf8_lossy(&text).contains(want) {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await {
+            Ok(Ok(read @ 1..)) => text.extend_from_slice(&buffer[..read]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+#[tokio::test]
+async fn a_websocket_upgrade_becomes_a_tunnel_both_ways() {
+    let (endpoint, heads) = websocket_endpoint().await;
+    let (running, _manifests) = routed_to(endpoint).await;
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    stream
+        .write_all(upgrade_request("/chat").as_bytes())
+        .await
+        .expect("write");
+    let head = read_until(&mut stream, "\r\n\r\nhi").await;
+    let lower = head.to_ascii_lowercase();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(
+        lower.contains("upgrade: websocket\r\n") && lower.contains("connection: upgrade\r\n"),
+        "{head}"
+    );
+    assert!(lower.contains("sec-websocket-accept: "), "{head}");
+    for message in ["hello", "again"] {
+        stream.write_all(message.as_bytes()).await.expect("write");
+        let echoed = read_until(&mut stream, &message.to_ascii_uppercase()).await;
+        assert_eq!(echoed, message.to_ascii_uppercase());
+    }
+    // The client closes its side: the endpoint sees the end, closes, and so does the proxy.
+    stream.shutdown().await.expect("shutdown");
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+        .await
+        .expect("the tunnel closes")
+        .expect("read");
+    let seen = heads.lock().expect("log")[0].clone();
+    assert!(
+        seen.contains("connection: upgrade\r\n") && seen.contains("upgrade: websocket\r\n"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("sec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"),
+        "{seen}"
+    );
+    assert!(!seen.contains("keep-alive"), "{seen}");
+    assert_eq!(handoffs(&running), 0);
+}
+
+#[tokio::test]
+async fn refused_and_mismatched_upgrades() {
+    let (endpoint, heads) = websocket_endpoint().await;
+    let (running, _manifests) = routed_to(endpoint).await;
+    // Refused with a 400: relayed, and the client connection carries on.
+    let mut requests = upgrade_request("/refuse");
+    requests.push_str("GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let text = exchange(running.http, &requests).await;
+    assert_eq!(statuses(&text), [400, 400], "{text}");
+    // A 101 that switches to something other than the WebSocket asked for: 502.
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    stream
+        .write_all(upgrade_request("/h2c").as_bytes())
+        .await
+        .expect("write");
+    let text = read_until(&mut stream, "502 Bad Gateway\n").await;
+    assert_eq!(statuses(&text), [502], "{text}");
+    // An h2c upgrade would tunnel past the router: hyper forwards it without the upgrade, and
+    // the endpoint's 101 to a request that asked for none is a 502 there too.
+    let before = handoffs(&running);
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    stream
+        .write_all(b"GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+        .await
+        .expect("write");
+    let text = read_until(&mut stream, "502 Bad Gateway\n").await;
+    assert_eq!(handoffs(&running), before + 1);
+    assert_eq!(statuses(&text), [502], "{text}");
+    let last = heads
+        .lock()
+        .expect("log")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        last.starts_with("get /h2c ") && !last.contains("upgrade"),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_tunnel_is_closed() {
+    let (endpoint, _) = websocket_endpoint().await;
+    let (running, _manifests) = routed_with(
+        endpoint,
+        ProxyConfig {
+            upgrade_idle_timeout: Duration::from_millis(300),
+            ..ProxyConfig::default()
+        },
+    )
+    .await;
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    stream
+        .write_all(upgrade_request("/chat").as_bytes())
+        .await
+        .expect("write");
+    let head = read_until(&mut stream, "\r\n\r\nhi").await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+        .await
+        .expect("the idle tunnel is closed")
+        .expect("read");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
     );
 }

@@ -11,11 +11,12 @@
 //! ```
 //!
 //! A request is *plain* when it is HTTP/1.1 in origin form with one valid `Host`, a body framed
-//! by at most one `Content-Length` (no `Transfer-Encoding`), no `Expect` or `Upgrade`, a
-//! `Connection` header that says at most `keep-alive` or `close`, a path already in normal form,
-//! and a route to a target group with endpoints. Everything else (HTTP/1.0, chunked uploads,
-//! the HTTP/2 preface, 100-continue, WebSocket, redirects, fixed responses, 404, 503, and
-//! anything malformed or oversized) is handed off: the connection, with the bytes read so far,
+//! by at most one `Content-Length` (no `Transfer-Encoding`), no `Expect`, no `Upgrade` other than
+//! a WebSocket one, a `Connection` header that says at most `keep-alive`, `close` or (with
+//! WebSocket) `upgrade`, a path already in normal form, and a route to a target group with
+//! endpoints. Everything else (HTTP/1.0, chunked uploads, the HTTP/2 preface, 100-continue,
+//! other upgrades such as h2c, redirects, fixed responses, 404, 503, and anything malformed or
+//! oversized) is handed off: the connection, with the bytes read so far,
 //! goes to the hyper server path for the rest of its life, so every rule and error answer
 //! stays defined in one place ([`crate::proxy`]). Upstream responses are passed on with their
 //! framing checked (`Content-Length`, chunked, or until close); a response that breaks it
@@ -24,6 +25,7 @@
 mod deadline;
 mod request;
 mod response;
+mod tunnel;
 mod upstream;
 
 use std::sync::Arc;
@@ -253,6 +255,16 @@ impl Input {
         let take = usize::try_from(body_len).map_or(available, |body| body.min(available));
         self.start = body_start + take;
         &self.buffer[body_start..body_start + take]
+    }
+
+    /// Moves the pending bytes to the start of the buffer and marks them served; returns how
+    /// many there are (a tunnel passes them on first).
+    fn move_pending_to_front(&mut self) -> usize {
+        let count = self.end - self.start;
+        self.buffer.copy_within(self.start..self.end, 0);
+        self.start = 0;
+        self.end = 0;
+        count
     }
 
     /// Reads the next part of a request body of which `left` bytes are still to come; bytes

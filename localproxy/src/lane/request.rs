@@ -39,6 +39,8 @@ pub(super) struct LaneRequest {
     pub pool: Arc<TargetPool>,
     /// A `HEAD` request: its response has no body whatever its headers say.
     pub is_head: bool,
+    /// A WebSocket upgrade: a `101` answer turns the connection into a tunnel.
+    pub websocket: bool,
     /// The method may be sent again (RFC 9110 section 9.2.2).
     pub idempotent: bool,
     /// The client asked to close the connection after this exchange.
@@ -99,6 +101,8 @@ fn plain(
     let mut host = None;
     let mut body_len = None;
     let mut close = false;
+    let mut connection_upgrade = false;
+    let mut upgrade = None;
     for header in request.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("host") {
@@ -124,17 +128,38 @@ fn plain(
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
+                } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    connection_upgrade = true;
                 } else if !token.is_empty() && !token.eq_ignore_ascii_case(b"keep-alive") {
                     return None;
                 }
             }
-        } else if ["transfer-encoding", "expect", "upgrade"]
+        } else if name.eq_ignore_ascii_case("upgrade") {
+            if upgrade.is_some() {
+                return None;
+            }
+            upgrade = Some(header.value);
+        } else if ["transfer-encoding", "expect"]
             .iter()
             .any(|refused| name.eq_ignore_ascii_case(refused))
         {
             return None;
         }
     }
+    // Only WebSocket is tunnelled (RFC 6455: a GET without a body). Any other upgrade, h2c
+    // above all, would open a tunnel past the router to whatever the endpoint speaks; those
+    // requests go to hyper, which forwards them without the upgrade.
+    let websocket = match (upgrade, connection_upgrade) {
+        (None, false) => false,
+        (Some(protocol), true)
+            if protocol.trim_ascii().eq_ignore_ascii_case(b"websocket")
+                && method == "GET"
+                && body_len.unwrap_or(0) == 0 =>
+        {
+            true
+        }
+        _ => return None,
+    };
     let host = host.filter(|host| is_valid_host(host))?;
     let path = target.split_once('?').map_or(target, |(path, _)| path);
     if !matches!(normalize_path(path), Ok(Cow::Borrowed(_))) {
@@ -150,12 +175,13 @@ fn plain(
             _ => return None,
         }
     };
-    write_upstream_head(downstream, request, host, out);
+    write_upstream_head(downstream, request, host, websocket, out);
     Some(LaneRequest {
         head_len,
         body_len: body_len.unwrap_or(0),
         pool,
         is_head: method == "HEAD",
+        websocket,
         idempotent: Method::from_bytes(method.as_bytes())
             .is_ok_and(|method| method.is_idempotent()),
         close,
@@ -205,6 +231,7 @@ fn write_upstream_head(
     downstream: Downstream,
     request: &httparse::Request<'_, '_>,
     host: &str,
+    websocket: bool,
     out: &mut Vec<u8>,
 ) {
     out.clear();
@@ -221,6 +248,10 @@ fn write_upstream_head(
         out.extend_from_slice(b": ");
         out.extend_from_slice(header.value);
         out.extend_from_slice(b"\r\n");
+    }
+    if websocket {
+        // The hop-by-hop pair that asks this hop to upgrade, said again for the next one.
+        out.extend_from_slice(b"connection: upgrade\r\nupgrade: websocket\r\n");
     }
     let previous = request
         .headers

@@ -41,6 +41,20 @@ enum Framing {
     Chunked,
     /// When the endpoint closes the connection.
     UntilClose,
+    /// Never: a `101` to a WebSocket upgrade, after which the connection is a tunnel.
+    Tunnel,
+}
+
+impl Response {
+    /// A `101` to a WebSocket upgrade: the connection becomes a tunnel.
+    pub(super) fn is_tunnel(&self) -> bool {
+        self.framing == Framing::Tunnel
+    }
+
+    /// Length of the head in the connection's buffer.
+    pub(super) fn head_len(&self) -> usize {
+        self.head_len
+    }
 }
 
 /// A response head that went into the client head buffer.
@@ -135,10 +149,12 @@ fn parse_head(
     if status < 100 {
         return Err(HeadError::Invalid("status code below 100"));
     }
-    if status == 101 {
-        return Err(HeadError::Invalid("switching protocols without an upgrade"));
+    if status == 101 && !(request.websocket && upgrades_to_websocket(&response)) {
+        return Err(HeadError::Invalid(
+            "switching protocols without a WebSocket upgrade",
+        ));
     }
-    if (100..200).contains(&status) {
+    if (100..200).contains(&status) && status != 101 {
         connection
             .buffer
             .copy_within(head_len..connection.filled, 0);
@@ -147,7 +163,8 @@ fn parse_head(
     }
     let mut chunked = None;
     let mut length: Option<u64> = None;
-    let mut keep_alive = response.version == Some(1);
+    // A connection that was asked to upgrade is not offered to the next request.
+    let mut keep_alive = response.version == Some(1) && !request.websocket;
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
             let last = header
@@ -172,7 +189,9 @@ fn parse_head(
             keep_alive = false;
         }
     }
-    let framing = if request.is_head || status == 204 || status == 304 {
+    let framing = if status == 101 {
+        Framing::Tunnel
+    } else if request.is_head || status == 204 || status == 304 {
         Framing::Length(0)
     } else {
         match (chunked, length) {
@@ -191,7 +210,7 @@ fn parse_head(
             (None, None) => Framing::UntilClose,
         }
     };
-    let closes_client = closes_client || framing == Framing::UntilClose;
+    let closes_client = closes_client || matches!(framing, Framing::UntilClose | Framing::Tunnel);
     write_client_head(&response, status, framing, closes_client, client_head);
     Ok(Parsed::Final(Response {
         status,
@@ -200,6 +219,17 @@ fn parse_head(
         upstream_keep_alive: keep_alive,
         closes_client,
     }))
+}
+
+/// Whether a `101` response switches to WebSocket (its one `Upgrade` header says so).
+fn upgrades_to_websocket(response: &httparse::Response<'_, '_>) -> bool {
+    let mut protocols = response
+        .headers
+        .iter()
+        .filter(|header| header.name.eq_ignore_ascii_case("upgrade"));
+    let first = protocols.next();
+    protocols.next().is_none()
+        && first.is_some_and(|header| header.value.trim_ascii().eq_ignore_ascii_case(b"websocket"))
 }
 
 fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -244,10 +274,12 @@ fn write_client_head(
         out.extend_from_slice(header.value);
         out.extend_from_slice(b"\r\n");
     }
-    if framing == Framing::Chunked {
-        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    match framing {
+        Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Framing::Tunnel => out.extend_from_slice(b"connection: upgrade\r\nupgrade: websocket\r\n"),
+        Framing::Length(_) | Framing::UntilClose => {}
     }
-    if closes_client {
+    if closes_client && framing != Framing::Tunnel {
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -340,7 +372,7 @@ impl Body {
     fn new(framing: Framing) -> Self {
         let left = match framing {
             Framing::Length(length) => length,
-            Framing::Chunked | Framing::UntilClose => 0,
+            Framing::Chunked | Framing::UntilClose | Framing::Tunnel => 0,
         };
         Self {
             framing,
@@ -375,7 +407,7 @@ impl Body {
                 Ok(None) => Ok(bytes.len()),
                 Err(error) => Err(io::Error::new(io::ErrorKind::InvalidData, error)),
             },
-            Framing::UntilClose => Ok(bytes.len()),
+            Framing::UntilClose | Framing::Tunnel => Ok(bytes.len()),
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::time::timeout;
 use super::Client;
 use super::request::LaneRequest;
 use super::response::{HeadError, RelayError, read_response, relay};
+use super::tunnel::tunnel;
 use crate::error::ProxyError;
 use crate::proxy::Shared;
 use crate::upstream::{Attempts, Pooled, charge};
@@ -105,6 +106,9 @@ pub(super) enum Delivered {
 
 /// Sends the request (the client's `upstream_head`, then `body_left` more body bytes read
 /// from it) to an endpoint of `request.pool` and relays the response to the client.
+///
+/// A `101` to a WebSocket upgrade turns both connections into a tunnel until either side
+/// closes or it idles for the upgrade idle timeout.
 ///
 /// Every write to the endpoint and every wait for it is bounded by the upstream timeout (504).
 /// An endpoint that stops taking the body may have answered early (413 and the like): that
@@ -252,6 +256,30 @@ where
         endpoint.record_success();
         let status = response.status;
         let elapsed = started.elapsed();
+        if response.is_tunnel() {
+            let endpoint_first = &connection.buffer[response.head_len()..connection.filled];
+            response_head.extend_from_slice(endpoint_first);
+            connection.filled = 0;
+            let early = input.move_pending_to_front();
+            let tunnelled = tunnel(
+                client,
+                &mut input.buffer,
+                early,
+                &mut connection,
+                response_head,
+                (deadline, config.upgrade_idle_timeout),
+            )
+            .await;
+            if let Err(error) = tunnelled {
+                tracing::debug!(endpoint = %endpoint.addr, %error, "WebSocket tunnel ended");
+            }
+            return Delivered::Response {
+                status,
+                elapsed,
+                reusable: false,
+                body_read: true,
+            };
+        }
         return match relay(
             &mut connection,
             &response,
