@@ -355,6 +355,9 @@ async fn pass_body<S: AsyncWrite + Unpin>(
         let used = body.take(part)?;
         stray |= used < read;
         client.write_all(&part[..used]).await?;
+        // Before the next wait on the endpoint: a TLS stream may still hold records it could
+        // not write when the socket was full (a no-op on plain TCP).
+        client.flush().await?;
     }
     client.flush().await?;
     Ok(!stray && body.framing != Framing::UntilClose)
