@@ -25,6 +25,9 @@ pub enum ProxyError {
     /// The upstream did not answer in time.
     #[error("upstream timeout")]
     UpstreamTimeout,
+    /// The request line alone is longer than the largest request head.
+    #[error("request target too long")]
+    UriTooLong,
     /// The client did not finish a request head within the header-read timeout.
     #[error("request head timeout")]
     HeadTimeout,
@@ -42,6 +45,7 @@ impl ProxyError {
             Self::NoReadyEndpoint => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamConnect | Self::UpstreamProtocol => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::HeadTimeout | Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
@@ -51,7 +55,7 @@ impl ProxyError {
     pub fn closes_connection(self) -> bool {
         matches!(
             self,
-            Self::BadRequest(_) | Self::HeadTimeout | Self::BodyTimeout
+            Self::BadRequest(_) | Self::UriTooLong | Self::HeadTimeout | Self::BodyTimeout
         )
     }
 
@@ -64,6 +68,7 @@ impl ProxyError {
             Self::UpstreamConnect => "connect",
             Self::UpstreamProtocol => "protocol",
             Self::UpstreamTimeout => "timeout",
+            Self::UriTooLong => "uri_too_long",
             Self::HeadTimeout => "head_timeout",
             Self::BodyTimeout => "body_timeout",
         }
@@ -83,6 +88,7 @@ mod tests {
             (ProxyError::UpstreamConnect, 502),
             (ProxyError::UpstreamProtocol, 502),
             (ProxyError::UpstreamTimeout, 504),
+            (ProxyError::UriTooLong, 414),
             (ProxyError::HeadTimeout, 408),
             (ProxyError::BodyTimeout, 408),
         ] {

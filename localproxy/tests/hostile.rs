@@ -31,7 +31,7 @@ fn quick() -> ProxyConfig {
 }
 
 #[tokio::test]
-async fn oversized_heads_get_431() {
+async fn oversized_heads_get_431_and_overlong_targets_414() {
     let (running, _manifests) = running(ProxyConfig::default()).await;
     let big = format!(
         "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
@@ -41,6 +41,9 @@ async fn oversized_heads_get_431() {
     let many: String = (0..150).map(|index| format!("X-H{index}: v\r\n")).collect();
     let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n");
     assert_eq!(parse(&raw(running.http, many.as_bytes()).await).status, 431);
+    // A request line longer than the largest head: its target is too long.
+    let long = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(20_000));
+    assert_eq!(parse(&raw(running.http, long.as_bytes()).await).status, 414);
     assert_eq!(
         get(running.http, "a", "/").await.status,
         200,

@@ -94,6 +94,14 @@ where
                 }
             }
             if client.input.is_full() {
+                if !client.input.pending().contains(&b'\n') {
+                    // The request line alone fills the buffer: its target is too long.
+                    let error = ProxyError::UriTooLong;
+                    let _ = write_error(&mut client.stream, error, true).await;
+                    record_request(shared, downstream, Duration::ZERO, 414, None);
+                    client.linger().await;
+                    return None;
+                }
                 break Prepared::Handoff;
             }
             let read = tokio::select! {
