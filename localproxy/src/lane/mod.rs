@@ -147,7 +147,10 @@ where
             Delivered::Aborted { status, elapsed } => (status, elapsed, false, true),
             Delivered::Failed { error, body_read } => {
                 let elapsed = started.elapsed();
-                let keep_open = body_read && !error.closes_connection() && !request.close;
+                let keep_open = body_read
+                    && !error.closes_connection()
+                    && !request.close
+                    && !shared.is_shutting_down();
                 let written = write_error(&mut client.stream, error, !keep_open).await;
                 (
                     error.status().as_u16(),

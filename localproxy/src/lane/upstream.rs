@@ -227,7 +227,7 @@ where
             read_response(
                 &mut connection,
                 request,
-                request.close || !body_read,
+                request.close || !body_read || shared.is_shutting_down(),
                 response_head,
             ),
         );
