@@ -29,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use crate::chunked::{ChunkedFraming, MalformedChunk};
+use crate::headers::{content_length, last_coding_is_chunked};
 
 /// What hyper receives instead of a conflicting head: an invalid method, which it answers with
 /// 400 and a closed connection.
@@ -201,16 +202,13 @@ fn framing(request: &httparse::Request<'_, '_>) -> State {
         return State::PassThrough;
     }
     let mut transfer_encoding: Option<&[u8]> = None;
-    let mut content_length: Option<Option<u64>> = None;
+    let mut content_length_seen: Option<Option<u64>> = None;
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
             transfer_encoding = Some(header.value);
         } else if header.name.eq_ignore_ascii_case("content-length") {
-            let value = std::str::from_utf8(header.value)
-                .ok()
-                .filter(|text| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()))
-                .and_then(|text| text.parse::<u64>().ok());
-            content_length = match content_length {
+            let value = content_length(header.value);
+            content_length_seen = match content_length_seen {
                 None => Some(value),
                 Some(previous) if previous == value => Some(value),
                 Some(_) => Some(None),
@@ -219,19 +217,12 @@ fn framing(request: &httparse::Request<'_, '_>) -> State {
             return State::PassThrough;
         }
     }
-    match (transfer_encoding, content_length) {
+    match (transfer_encoding, content_length_seen) {
         (Some(_), Some(_)) => State::Rejected,
-        (Some(codings), None) => {
-            let last = codings
-                .rsplit(|&byte| byte == b',')
-                .next()
-                .unwrap_or_default();
-            if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                State::Chunked(ChunkedFraming::new())
-            } else {
-                State::PassThrough
-            }
+        (Some(codings), None) if last_coding_is_chunked(codings) => {
+            State::Chunked(ChunkedFraming::new())
         }
+        (Some(_), None) => State::PassThrough,
         (None, Some(Some(0))) | (None, None) => State::Head,
         (None, Some(Some(length))) => State::Body(length),
         (None, Some(None)) => State::PassThrough,

@@ -100,6 +100,33 @@ pub fn push_decimal(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// A `Content-Length` value as RFC 9110 section 8.6 has it: one or more digits and nothing
+/// else (no sign, no spaces, no list); `None` for anything else or a length beyond `u64`.
+pub fn content_length(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// Whether a `Transfer-Encoding` value's last coding is `chunked` (RFC 9112 section 6.3: only
+/// then does the coding say where the body ends).
+pub fn last_coding_is_chunked(value: &[u8]) -> bool {
+    let last = value
+        .rsplit(|&byte| byte == b',')
+        .next()
+        .unwrap_or_default();
+    last.trim_ascii().eq_ignore_ascii_case(b"chunked")
+}
+
+/// The non-empty, trimmed elements of a comma-separated header value (`Connection` tokens).
+pub fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&byte| byte == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|element| !element.is_empty())
+}
+
 /// Removes hop-by-hop headers, including every header the `Connection` header names.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     // One pass over the (few) names present is cheaper than nine hashed removals, and most
@@ -192,6 +219,25 @@ mod tests {
         );
         let lines: Vec<&HeaderValue> = headers.get_all(&X_FORWARDED_FOR).iter().collect();
         assert_eq!(lines, ["192.0.2.1, 192.0.2.2, 192.0.2.3, 10.1.2.3"]);
+    }
+
+    #[test]
+    fn framing_values_are_read_strictly() {
+        assert_eq!(content_length(b"0042"), Some(42));
+        for refused in [
+            &b""[..],
+            b"+5",
+            b" 5",
+            b"5,5",
+            b"-1",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(content_length(refused), None, "{refused:?}");
+        }
+        assert!(last_coding_is_chunked(b"gzip, Chunked "));
+        assert!(!last_coding_is_chunked(b"chunked, gzip"));
+        let elements: Vec<&[u8]> = list_elements(b" close ,, Upgrade").collect();
+        assert_eq!(elements, [&b"close"[..], b"Upgrade"]);
     }
 
     #[test]

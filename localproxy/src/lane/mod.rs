@@ -295,6 +295,16 @@ impl Input {
     }
 }
 
+/// Appends a `name: value` line for each of `headers` whose name `keep` accepts.
+fn push_headers(out: &mut Vec<u8>, headers: &[httparse::Header<'_>], keep: impl Fn(&str) -> bool) {
+    for header in headers.iter().filter(|header| keep(header.name)) {
+        out.extend_from_slice(header.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(header.value);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Answers `error` on the client connection the way [`crate::proxy::error_response`] does,
 /// saying `Connection: close` when the connection closes after it (`closing`).
 async fn write_error<S: AsyncWrite + Unpin>(

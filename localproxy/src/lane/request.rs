@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use http::Method;
 
+use super::push_headers;
 use crate::balancer::TargetPool;
 use crate::headers::{
-    is_forwarded_for, is_forwarded_header, is_hop_by_hop, push_decimal, push_forwarded_for,
+    content_length, is_forwarded_for, is_forwarded_header, is_hop_by_hop, list_elements,
+    push_decimal, push_forwarded_for,
 };
 use crate::path::normalize_path;
 use crate::proxy::{Downstream, Shared, is_valid_host};
@@ -111,26 +113,17 @@ fn plain(
             }
             host = Some(std::str::from_utf8(header.value).ok()?);
         } else if name.eq_ignore_ascii_case("content-length") {
-            if body_len.is_some() || header.value.is_empty() {
+            if body_len.is_some() {
                 return None;
             }
-            if !header.value.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            body_len = Some(
-                std::str::from_utf8(header.value)
-                    .ok()?
-                    .parse::<u64>()
-                    .ok()?,
-            );
+            body_len = Some(content_length(header.value)?);
         } else if name.eq_ignore_ascii_case("connection") {
-            for token in header.value.split(|&byte| byte == b',') {
-                let token = token.trim_ascii();
+            for token in list_elements(header.value) {
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
                 } else if token.eq_ignore_ascii_case(b"upgrade") {
                     connection_upgrade = true;
-                } else if !token.is_empty() && !token.eq_ignore_ascii_case(b"keep-alive") {
+                } else if !token.eq_ignore_ascii_case(b"keep-alive") {
                     return None;
                 }
             }
@@ -239,16 +232,9 @@ fn write_upstream_head(
     out.push(b' ');
     out.extend_from_slice(request.path.unwrap_or("/").as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for header in request.headers.iter() {
-        let name = header.name;
-        if is_hop_by_hop(name) || is_forwarded_header(name) {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(header.value);
-        out.extend_from_slice(b"\r\n");
-    }
+    push_headers(out, request.headers, |name| {
+        !is_hop_by_hop(name) && !is_forwarded_header(name)
+    });
     if websocket {
         // The hop-by-hop pair that asks this hop to upgrade, said again for the next one.
         out.extend_from_slice(b"connection: upgrade\r\nupgrade: websocket\r\n");

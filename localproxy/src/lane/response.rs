@@ -7,10 +7,13 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::deadline::Deadline;
+use super::push_headers;
 use super::request::LaneRequest;
 use super::upstream::LaneConnection;
 use crate::chunked::ChunkedFraming;
-use crate::headers::{is_hop_by_hop, push_decimal};
+use crate::headers::{
+    content_length, is_hop_by_hop, last_coding_is_chunked, list_elements, push_decimal,
+};
 
 /// The largest response head accepted from an endpoint (502 beyond).
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -167,24 +170,16 @@ fn parse_head(
     let mut keep_alive = response.version == Some(1) && !request.websocket;
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = header
-                .value
-                .rsplit(|&byte| byte == b',')
-                .next()
-                .unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            chunked = Some(last_coding_is_chunked(header.value));
         } else if header.name.eq_ignore_ascii_case("content-length") {
-            let value = std::str::from_utf8(header.value)
-                .ok()
-                .filter(|text| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()))
-                .and_then(|text| text.parse::<u64>().ok())
-                .ok_or(HeadError::Invalid("invalid Content-Length"))?;
+            let value =
+                content_length(header.value).ok_or(HeadError::Invalid("invalid Content-Length"))?;
             if length.is_some_and(|previous| previous != value) {
                 return Err(HeadError::Invalid("conflicting Content-Length"));
             }
             length = Some(value);
         } else if header.name.eq_ignore_ascii_case("connection")
-            && connection_tokens(header.value).any(|token| token.eq_ignore_ascii_case(b"close"))
+            && list_elements(header.value).any(|token| token.eq_ignore_ascii_case(b"close"))
         {
             keep_alive = false;
         }
@@ -232,13 +227,6 @@ fn upgrades_to_websocket(response: &httparse::Response<'_, '_>) -> bool {
         && first.is_some_and(|header| header.value.trim_ascii().eq_ignore_ascii_case(b"websocket"))
 }
 
-fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&byte| byte == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|token| !token.is_empty())
-}
-
 /// The head the client gets: the endpoint's status and end-to-end headers, the framing the
 /// lane passes on, and `Connection: close` when the client connection ends after it.
 fn write_client_head(
@@ -258,22 +246,14 @@ fn write_client_head(
         .headers
         .iter()
         .filter(|header| header.name.eq_ignore_ascii_case("connection"))
-        .flat_map(|header| connection_tokens(header.value))
+        .flat_map(|header| list_elements(header.value))
         .collect();
-    for header in response.headers.iter() {
-        let name = header.name;
-        if is_hop_by_hop(name)
-            || listed
+    push_headers(out, response.headers, |name| {
+        !is_hop_by_hop(name)
+            && !listed
                 .iter()
                 .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
-        {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(header.value);
-        out.extend_from_slice(b"\r\n");
-    }
+    });
     match framing {
         Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         Framing::Tunnel => out.extend_from_slice(b"connection: upgrade\r\nupgrade: websocket\r\n"),
