@@ -23,28 +23,45 @@ impl Drop for Process {
     }
 }
 
-/// Starts the binary on `manifests` with free ports and a 100 ms poll; returns the process
-/// (killed on drop) and its HTTP and admin addresses.
+/// Starts the binary on `manifests` with free ports and a 100 ms poll and waits until its
+/// admin listener answers; returns the process (killed on drop) and its HTTP and admin
+/// addresses.
+///
+/// A port picked here can be taken (by a client's ephemeral port, say) before the binary binds
+/// it; the binary then exits at once, and is started again on other ports.
 async fn spawn(manifests: &Manifests, extra: &[&str]) -> (Process, SocketAddr, SocketAddr) {
-    let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
-    let child = Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
-        .arg("--manifests")
-        .arg(&manifests.dir)
-        .args([
-            "--http-addr",
-            &http.to_string(),
-            "--https-addr",
-            &https.to_string(),
-            "--admin-addr",
-            &admin.to_string(),
-        ])
-        .args(["--poll-interval-ms", "100"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn weir-proxy");
-    (Process(child), http, admin)
+    for _ in 0..5 {
+        let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
+        let child = Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
+            .arg("--manifests")
+            .arg(&manifests.dir)
+            .args([
+                "--http-addr",
+                &http.to_string(),
+                "--https-addr",
+                &https.to_string(),
+                "--admin-addr",
+                &admin.to_string(),
+            ])
+            .args(["--poll-interval-ms", "100"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn weir-proxy");
+        let mut process = Process(child);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if process.0.try_wait().expect("wait for weir-proxy").is_some() {
+                break;
+            }
+            if try_get(admin, "admin", "/healthz").await.is_some() {
+                return (process, http, admin);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    panic!("weir-proxy did not start in five attempts");
 }
 
 fn route(host: &str, service: &str) -> String {
