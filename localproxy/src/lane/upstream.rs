@@ -233,7 +233,8 @@ where
         );
         let response = match head.await {
             Some(Ok(response)) => response,
-            Some(Err(HeadError::Closed)) if reused && stale_retry_left && !answered_early => {
+            // (A request with a body is never replayed, so an early answer never is either.)
+            Some(Err(HeadError::Closed)) if reused && stale_retry_left => {
                 stale_retry_left = false;
                 continue;
             }
