@@ -13,7 +13,7 @@ fn plan(args: &[&str]) -> Output {
 
 fn example() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/shop")
+        .join("../../examples/shop")
         .to_str()
         .unwrap()
         .to_owned()

@@ -31,7 +31,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 fn readme_example() {
     check(
         "shop",
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop"),
     );
 }
 

@@ -32,7 +32,7 @@ fn stdout(output: &Output) -> String {
 #[test]
 fn apply_once_creates_plan_shows_no_calls_and_an_empty_folder_deletes() {
     let emulator = Emulator::start();
-    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/shop");
+    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shop");
     let subnets = emulator.subnets().join(",");
     let cluster = "cli-test";
     let common = [
@@ -97,7 +97,7 @@ fn apply_once_creates_plan_shows_no_calls_and_an_empty_folder_deletes() {
 
 #[test]
 fn plan_without_a_cluster_name_stays_offline() {
-    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/shop");
+    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shop");
     let output = Command::new(env!("CARGO_BIN_EXE_weir-controller"))
         .args([
             "plan",
