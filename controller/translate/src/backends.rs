@@ -12,7 +12,7 @@ use weir_model::{
     Action, Diagnostic, EndpointConditions, ObjectRef, Reason, Target, TargetGroup, TargetGroupKey,
 };
 
-use crate::ClusterSnapshot;
+use crate::reads::RecordingSnapshot;
 
 /// A Service port as an Ingress backend names it.
 enum PortRef {
@@ -34,13 +34,13 @@ const UNRESOLVED_STATUS: u16 = 503;
 
 /// Resolves backends of one stack, sharing target groups between routes.
 pub(crate) struct BackendResolver<'a> {
-    snapshot: &'a ClusterSnapshot,
+    snapshot: &'a RecordingSnapshot<'a>,
     pub(crate) target_groups: BTreeMap<TargetGroupKey, TargetGroup>,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> BackendResolver<'a> {
-    pub(crate) fn new(snapshot: &'a ClusterSnapshot) -> Self {
+    pub(crate) fn new(snapshot: &'a RecordingSnapshot<'a>) -> Self {
         Self {
             snapshot,
             target_groups: BTreeMap::new(),

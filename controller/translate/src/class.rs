@@ -25,38 +25,29 @@ pub(crate) struct Selected<'a> {
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
-/// The outcome of class selection over a whole snapshot.
-pub(crate) struct Selection<'a> {
-    pub(crate) selected: Vec<Selected<'a>>,
-    pub(crate) ignored: Vec<IgnoredIngress>,
-}
-
-/// Splits the snapshot's Ingresses into ours and not ours.
-pub(crate) fn select<'a>(snapshot: &'a ClusterSnapshot, config: &TranslateConfig) -> Selection<'a> {
-    let default_class = default_class(snapshot);
-    let mut selection = Selection {
-        selected: Vec::new(),
-        ignored: Vec::new(),
-    };
-    for ingress in snapshot.ingresses() {
-        let object = object_ref(ingress);
-        let mut diagnostics = Vec::new();
-        let requested = requested_class(ingress, &object, &mut diagnostics);
-        let class = requested.or(default_class);
-        match verdict(class, snapshot, &config.classes) {
-            Ok(class) => selection.selected.push(Selected {
-                ingress,
-                object,
-                class,
-                diagnostics,
-            }),
-            Err(reason) => selection.ignored.push(IgnoredIngress {
-                ingress: object,
-                reason,
-            }),
-        }
+/// Decides whether one Ingress is ours; `default_class` is [`default_class`] of the snapshot.
+pub(crate) fn select_one<'a>(
+    ingress: &'a Ingress,
+    snapshot: &ClusterSnapshot,
+    config: &TranslateConfig,
+    default_class: Option<&str>,
+) -> Result<Selected<'a>, IgnoredIngress> {
+    let object = object_ref(ingress);
+    let mut diagnostics = Vec::new();
+    let requested = requested_class(ingress, &object, &mut diagnostics);
+    let class = requested.or(default_class);
+    match verdict(class, snapshot, &config.classes) {
+        Ok(class) => Ok(Selected {
+            ingress,
+            object,
+            class,
+            diagnostics,
+        }),
+        Err(reason) => Err(IgnoredIngress {
+            ingress: object,
+            reason,
+        }),
     }
-    selection
 }
 
 /// The class an Ingress asks for: `spec.ingressClassName`, else the legacy annotation. When
@@ -94,7 +85,7 @@ fn requested_class<'a>(
 }
 
 /// The cluster's default IngressClass, when exactly one is marked default.
-fn default_class(snapshot: &ClusterSnapshot) -> Option<&str> {
+pub(crate) fn default_class(snapshot: &ClusterSnapshot) -> Option<&str> {
     let mut defaults = snapshot.ingress_classes().filter(|class| is_default(class));
     let only = defaults.next()?;
     match defaults.next() {

@@ -1,12 +1,10 @@
 //! Stacks: which Ingresses share a load balancer, and in what order.
 
-use std::collections::BTreeMap;
-
 use weir_model::{Diagnostic, Reason, StackId};
 
+use crate::Stacking;
 use crate::annotations;
 use crate::class::Selected;
-use crate::{Stacking, TranslateConfig};
 
 /// The smallest and largest accepted `group.order`.
 const ORDER_RANGE: std::ops::RangeInclusive<i64> = -1000..=1000;
@@ -17,46 +15,41 @@ pub(crate) struct Member<'a> {
     pub(crate) order: i64,
 }
 
-/// Stacks with their members in group order (`group.order`, then namespace/name).
-pub(crate) struct Grouping<'a> {
-    pub(crate) stacks: BTreeMap<StackId, Vec<Member<'a>>>,
-    pub(crate) diagnostics: Vec<Diagnostic>,
+/// Where a selected Ingress goes.
+pub(crate) enum Placement<'a> {
+    /// Into this stack (its group-order problems are in the member's diagnostics).
+    Stack(StackId, Member<'a>),
+    /// Into no stack until fixed, for the reasons given.
+    LeftOut(Vec<Diagnostic>),
 }
 
-/// Assigns every selected Ingress to its stack. An Ingress with an invalid `group.name` joins no
+/// Assigns a selected Ingress to its stack. An Ingress with an invalid `group.name` joins no
 /// stack: moving it to a stack of its own would tear down and rebuild its load balancer over a
 /// typo.
-pub(crate) fn group<'a>(selected: Vec<Selected<'a>>, config: &TranslateConfig) -> Grouping<'a> {
-    let mut grouping = Grouping {
-        stacks: BTreeMap::new(),
-        diagnostics: Vec::new(),
-    };
-    for selected in selected {
-        let stack = match config.stacking {
-            Stacking::PerClass => StackId::Class(selected.class.clone()),
-            Stacking::PerGroup => match group_name(&selected, &mut grouping.diagnostics) {
-                Ok(Some(name)) => StackId::Group(name),
-                Ok(None) => StackId::Ingress {
-                    namespace: selected.object.namespace.clone().unwrap_or_default(),
-                    name: selected.object.name.clone(),
-                },
-                Err(()) => {
-                    grouping.diagnostics.extend(selected.diagnostics);
-                    continue;
-                }
+pub(crate) fn place(mut selected: Selected<'_>, stacking: Stacking) -> Placement<'_> {
+    let mut found = Vec::new();
+    let stack = match stacking {
+        Stacking::PerClass => StackId::Class(selected.class.clone()),
+        Stacking::PerGroup => match group_name(&selected, &mut found) {
+            Ok(Some(name)) => StackId::Group(name),
+            Ok(None) => StackId::Ingress {
+                namespace: selected.object.namespace.clone().unwrap_or_default(),
+                name: selected.object.name.clone(),
             },
-        };
-        let order = group_order(&selected, &mut grouping.diagnostics);
-        grouping
-            .stacks
-            .entry(stack)
-            .or_default()
-            .push(Member { selected, order });
-    }
-    for members in grouping.stacks.values_mut() {
-        members.sort_by(|a, b| (a.order, &a.selected.object).cmp(&(b.order, &b.selected.object)));
-    }
-    grouping
+            Err(()) => {
+                selected.diagnostics.append(&mut found);
+                return Placement::LeftOut(selected.diagnostics);
+            }
+        },
+    };
+    let order = group_order(&selected, &mut found);
+    selected.diagnostics.append(&mut found);
+    Placement::Stack(stack, Member { selected, order })
+}
+
+/// Sorts a stack's members into group order: `group.order`, then namespace/name.
+pub(crate) fn sort_members(members: &mut [Member<'_>]) {
+    members.sort_by(|a, b| (a.order, &a.selected.object).cmp(&(b.order, &b.selected.object)));
 }
 
 /// The `group.name` annotation: `Ok(None)` when absent, `Err` (reported) when invalid.

@@ -26,6 +26,67 @@ pub enum KubeObject {
     Secret(Box<Secret>),
 }
 
+impl KubeObject {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::Ingress(_) => Kind::Ingress,
+            Self::IngressClass(_) => Kind::IngressClass,
+            Self::Service(_) => Kind::Service,
+            Self::EndpointSlice(_) => Kind::EndpointSlice,
+            Self::Secret(_) => Kind::Secret,
+        }
+    }
+
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::Ingress(object) => &object.metadata,
+            Self::IngressClass(object) => &object.metadata,
+            Self::Service(object) => &object.metadata,
+            Self::EndpointSlice(object) => &object.metadata,
+            Self::Secret(object) => &object.metadata,
+        }
+    }
+}
+
+/// The kinds of object translation reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `networking.k8s.io/v1` Ingress.
+    Ingress,
+    /// `networking.k8s.io/v1` IngressClass (cluster-scoped).
+    IngressClass,
+    /// `v1` Service.
+    Service,
+    /// `discovery.k8s.io` EndpointSlice.
+    EndpointSlice,
+    /// `v1` Secret.
+    Secret,
+}
+
+impl Kind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [Kind; 5] = [
+        Kind::Ingress,
+        Kind::IngressClass,
+        Kind::Service,
+        Kind::EndpointSlice,
+        Kind::Secret,
+    ];
+
+    /// The kind's name as Kubernetes spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ingress => "Ingress",
+            Self::IngressClass => "IngressClass",
+            Self::Service => "Service",
+            Self::EndpointSlice => "EndpointSlice",
+            Self::Secret => "Secret",
+        }
+    }
+}
+
 /// A consistent set of objects to translate. Inserting an object with the key of an existing
 /// one replaces it; objects without a namespace are taken to be in `default`.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +96,8 @@ pub struct ClusterSnapshot {
     services: BTreeMap<(String, String), Service>,
     /// By (namespace, service name), then slice name.
     endpoint_slices: BTreeMap<(String, String), BTreeMap<String, EndpointSlice>>,
+    /// The Service each slice (namespace, slice name) is filed under.
+    slice_services: BTreeMap<(String, String), String>,
     secrets: BTreeMap<(String, String), Secret>,
 }
 
@@ -54,6 +117,7 @@ impl ClusterSnapshot {
             }
             KubeObject::EndpointSlice(slice) => {
                 let (namespace, name) = key(&slice.metadata);
+                self.remove_slice(&namespace, &name);
                 let service = slice
                     .metadata
                     .labels
@@ -61,6 +125,8 @@ impl ClusterSnapshot {
                     .and_then(|labels| labels.get(SERVICE_NAME_LABEL))
                     .cloned()
                     .unwrap_or_default();
+                self.slice_services
+                    .insert((namespace.clone(), name.clone()), service.clone());
                 self.endpoint_slices
                     .entry((namespace, service))
                     .or_default()
@@ -70,6 +136,50 @@ impl ClusterSnapshot {
                 self.secrets.insert(key(&secret.metadata), *secret);
             }
         }
+    }
+
+    /// Removes one object (cluster-scoped kinds ignore `namespace`); absent objects are fine.
+    pub fn remove(&mut self, kind: Kind, namespace: &str, name: &str) {
+        let key = (namespace.to_owned(), name.to_owned());
+        match kind {
+            Kind::Ingress => {
+                self.ingresses.remove(&key);
+            }
+            Kind::IngressClass => {
+                self.ingress_classes.remove(name);
+            }
+            Kind::Service => {
+                self.services.remove(&key);
+            }
+            Kind::EndpointSlice => self.remove_slice(namespace, name),
+            Kind::Secret => {
+                self.secrets.remove(&key);
+            }
+        }
+    }
+
+    /// The Service an EndpointSlice `namespace/name` is labelled for (empty when unlabelled),
+    /// if the slice is present.
+    pub fn slice_service(&self, namespace: &str, name: &str) -> Option<&str> {
+        self.slice_services
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(String::as_str)
+    }
+
+    /// How many objects of `kind` the snapshot holds.
+    pub fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Ingress => self.ingresses.len(),
+            Kind::IngressClass => self.ingress_classes.len(),
+            Kind::Service => self.services.len(),
+            Kind::EndpointSlice => self.slice_services.len(),
+            Kind::Secret => self.secrets.len(),
+        }
+    }
+
+    /// The Ingress `namespace/name`.
+    pub fn ingress(&self, namespace: &str, name: &str) -> Option<&Ingress> {
+        self.ingresses.get(&(namespace.to_owned(), name.to_owned()))
     }
 
     /// Every Ingress, ordered by namespace and name.
@@ -93,11 +203,11 @@ impl ClusterSnapshot {
     }
 
     /// The EndpointSlices labelled for Service `namespace/service`, ordered by slice name.
-    pub fn endpoint_slices(
-        &self,
+    pub fn endpoint_slices<'s>(
+        &'s self,
         namespace: &str,
         service: &str,
-    ) -> impl Iterator<Item = &EndpointSlice> {
+    ) -> impl Iterator<Item = &'s EndpointSlice> + use<'s> {
         self.endpoint_slices
             .get(&(namespace.to_owned(), service.to_owned()))
             .into_iter()
@@ -110,8 +220,26 @@ impl ClusterSnapshot {
     }
 }
 
+impl ClusterSnapshot {
+    fn remove_slice(&mut self, namespace: &str, name: &str) {
+        let Some(service) = self
+            .slice_services
+            .remove(&(namespace.to_owned(), name.to_owned()))
+        else {
+            return;
+        };
+        let by_service = (namespace.to_owned(), service);
+        if let Some(slices) = self.endpoint_slices.get_mut(&by_service) {
+            slices.remove(name);
+            if slices.is_empty() {
+                self.endpoint_slices.remove(&by_service);
+            }
+        }
+    }
+}
+
 /// The namespace of an object, `default` when unset.
-pub(crate) fn namespace_of(meta: &ObjectMeta) -> &str {
+pub fn namespace_of(meta: &ObjectMeta) -> &str {
     meta.namespace.as_deref().unwrap_or("default")
 }
 

@@ -12,6 +12,7 @@ use crate::backends::BackendResolver;
 use crate::grouping::Member;
 use crate::hosts::parse_host;
 use crate::paths::{PathError, parse_path};
+use crate::reads::{Reads, RecordingSnapshot};
 use crate::snapshot::namespace_of;
 use crate::{ClusterSnapshot, StackTranslation, Stacking, annotations, listeners, tls};
 
@@ -44,9 +45,11 @@ pub(crate) fn translate_stack(
             stack,
             desired: None,
             diagnostics: Vec::new(),
+            reads: Reads::default(),
         };
     };
-    let mut resolver = BackendResolver::new(snapshot);
+    let recording = RecordingSnapshot::new(snapshot);
+    let mut resolver = BackendResolver::new(&recording);
     let mut diagnostics = Vec::new();
     // Per host: the position of the first member that declares it, and its routes.
     let mut hosts: BTreeMap<HostKey, (usize, Vec<(RouteKey, Route)>)> = BTreeMap::new();
@@ -146,7 +149,7 @@ pub(crate) fn translate_stack(
             ingress,
             object,
             namespace,
-            snapshot,
+            &recording,
             &mut diagnostics,
         ));
     }
@@ -173,6 +176,8 @@ pub(crate) fn translate_stack(
     diagnostics.append(&mut resolver.diagnostics);
     diagnostics.sort();
     diagnostics.dedup();
+    let target_groups = resolver.target_groups;
+    let reads = recording.into_reads();
 
     let desired = DesiredLoadBalancer {
         ingress_class: first.selected.class.clone(),
@@ -185,7 +190,7 @@ pub(crate) fn translate_stack(
         default_action: default_action.unwrap_or(Action::FixedResponse {
             status: NOT_FOUND_STATUS,
         }),
-        target_groups: resolver.target_groups,
+        target_groups,
         certificates,
         settings,
         stack: stack.clone(),
@@ -194,6 +199,7 @@ pub(crate) fn translate_stack(
         stack,
         desired: Some(desired),
         diagnostics,
+        reads,
     }
 }
 

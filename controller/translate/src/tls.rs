@@ -8,8 +8,9 @@ use weir_model::{
     Certificate, CertificateSource, Diagnostic, ObjectRef, PrivateKeyPem, Reason, TlsMaterial,
 };
 
+use crate::annotations;
 use crate::hosts::parse_host;
-use crate::{ClusterSnapshot, annotations};
+use crate::reads::RecordingSnapshot;
 
 /// The certificates one Ingress asks for. Problems are reported and the affected hosts keep
 /// serving plain HTTP.
@@ -17,7 +18,7 @@ pub(crate) fn certificates(
     ingress: &Ingress,
     object: &ObjectRef,
     namespace: &str,
-    snapshot: &ClusterSnapshot,
+    snapshot: &RecordingSnapshot<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Certificate> {
     let mut certificates = acm_certificates(ingress, object, diagnostics);
@@ -117,7 +118,7 @@ fn tls_hosts(
 /// Reads and validates a TLS Secret: `tls.crt` must hold one or more PEM certificates and
 /// `tls.key` one PEM private key.
 fn secret_source(
-    snapshot: &ClusterSnapshot,
+    snapshot: &RecordingSnapshot<'_>,
     namespace: &str,
     name: &str,
 ) -> Result<CertificateSource, (Reason, String)> {
