@@ -1,7 +1,349 @@
 //! The pure index: which stacks does a change to one Kubernetes object affect?
 //!
-//! Fed by synchronous `apply(object)` / `delete(kind, namespace, name)` calls (from kube
-//! watchers in the controller, from a folder of YAML in `plan` and `apply --once`), it keeps
-//! the objects, each Ingress's stack membership and, per stack, what its last translation read
-//! (Services, EndpointSlices, Secrets, including names that do not exist yet). No kube client,
-//! no tokio, no I/O.
+//! ```text
+//! apply(object) / delete(kind, ns, name)        translate(stack)
+//!        │                                            │
+//!        ▼                                            ▼
+//!  objects (ClusterSnapshot) ── Ingress ─► membership ─► stack members ─► StackTranslation
+//!        │                                                    │             (records Reads)
+//!        └─ Service / EndpointSlice / Secret ─► reverse maps ◄┘
+//!                                                 │
+//!                              affected stacks ◄──┘
+//! ```
+//!
+//! Fed by synchronous [`Index::apply`] / [`Index::delete`] calls (from kube watchers in the
+//! controller, from a folder of YAML in `plan` and `apply --once`), it keeps the objects, each
+//! Ingress's stack membership and, per stack, what its last translation read (Services with
+//! their EndpointSlices, Secrets, including names that do not exist yet). Each call returns
+//! exactly the stacks whose translation may have changed. It also tracks the Ingresses that
+//! hold weir's finalizer but have left their stack (deleted, another class, an invalid group):
+//! they may let go once that stack has been reconciled without them.
+//!
+//! No kube client, no tokio, no I/O: every rule here is tested with plain objects.
+#![warn(missing_docs)]
+
+mod leavers;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::networking::v1::Ingress;
+use weir_model::{Diagnostic, StackId};
+use weir_translate::{
+    ClusterSnapshot, Kind, KubeObject, Membership, StackTranslation, Standing, TranslateConfig,
+    membership, namespace_of, translate_stack,
+};
+
+pub use leavers::Leaver;
+
+/// The finalizer weir puts on every Ingress it serves, so that deleting the Ingress (or moving it
+/// away) waits until its load balancer resources are cleaned up.
+pub const FINALIZER: &str = "weir.dev/cleanup";
+
+/// A namespaced object's key: (namespace, name).
+pub type ObjectKey = (String, String);
+
+/// The objects weir reads and what depends on them.
+#[derive(Debug)]
+pub struct Index {
+    config: TranslateConfig,
+    snapshot: ClusterSnapshot,
+    ingresses: BTreeMap<ObjectKey, IngressEntry>,
+    stacks: BTreeMap<StackId, StackEntry>,
+    by_service: BTreeMap<ObjectKey, BTreeSet<StackId>>,
+    by_secret: BTreeMap<ObjectKey, BTreeSet<StackId>>,
+}
+
+/// What the index knows of one Ingress.
+#[derive(Debug)]
+struct IngressEntry {
+    membership: Membership,
+    /// The stack it is a member of now: its standing's stack unless it is being deleted.
+    stack: Option<StackId>,
+    /// It carries [`FINALIZER`].
+    holds_finalizer: bool,
+    /// It is being deleted (`metadata.deletionTimestamp` is set).
+    deleting: bool,
+    /// The stack it left while holding the finalizer (deleted, not ours any more, left out);
+    /// `None` when it is a member, never was one, or left before this process saw it.
+    left: Option<StackId>,
+}
+
+/// One stack's members and what its last translation read.
+#[derive(Debug, Default)]
+struct StackEntry {
+    members: BTreeSet<ObjectKey>,
+    services: BTreeSet<ObjectKey>,
+    secrets: BTreeSet<ObjectKey>,
+}
+
+impl Index {
+    /// An empty index for a controller translating with `config`.
+    pub fn new(config: TranslateConfig) -> Self {
+        Self {
+            config,
+            snapshot: ClusterSnapshot::default(),
+            ingresses: BTreeMap::new(),
+            stacks: BTreeMap::new(),
+            by_service: BTreeMap::new(),
+            by_secret: BTreeMap::new(),
+        }
+    }
+
+    /// An index holding every object of `snapshot` (a folder of manifests, for `plan` and
+    /// `apply --once`).
+    pub fn from_snapshot(config: TranslateConfig, snapshot: ClusterSnapshot) -> Self {
+        let mut index = Self::new(config);
+        index.snapshot = snapshot;
+        index.refresh_all_memberships();
+        index
+    }
+
+    /// Adds or replaces one object and returns the stacks whose translation it may change.
+    pub fn apply(&mut self, object: KubeObject) -> BTreeSet<StackId> {
+        let kind = object.kind();
+        let meta = object.metadata();
+        let namespace = namespace_of(meta).to_owned();
+        let name = meta.name.clone().unwrap_or_default();
+        let mut affected = BTreeSet::new();
+        if kind == Kind::EndpointSlice {
+            // A slice relabelled for another Service affects the stacks of both.
+            self.slice_readers(&namespace, &name, &mut affected);
+        }
+        self.snapshot.insert(object);
+        self.after_change(kind, &namespace, &name, &mut affected);
+        affected
+    }
+
+    /// Removes one object (absent objects are fine) and returns the stacks whose translation it
+    /// may change. Cluster-scoped kinds ignore `namespace`.
+    pub fn delete(&mut self, kind: Kind, namespace: &str, name: &str) -> BTreeSet<StackId> {
+        let mut affected = BTreeSet::new();
+        if kind == Kind::EndpointSlice {
+            self.slice_readers(namespace, name, &mut affected);
+        }
+        self.snapshot.remove(kind, namespace, name);
+        self.after_change(kind, namespace, name, &mut affected);
+        affected
+    }
+
+    /// Translates one stack from its current members and remembers what it read, so that later
+    /// changes to those objects requeue it.
+    pub fn translate(&mut self, stack: &StackId) -> StackTranslation {
+        let members = self
+            .stacks
+            .get(stack)
+            .map(|entry| &entry.members)
+            .into_iter()
+            .flatten()
+            .filter_map(|(namespace, name)| self.snapshot.ingress(namespace, name));
+        let translation = translate_stack(&self.snapshot, &self.config, stack, members);
+        self.record_reads(stack, &translation);
+        translation
+    }
+
+    /// Every stack that has members or Ingresses still to let go, ordered by id.
+    pub fn stacks(&self) -> Vec<StackId> {
+        let mut stacks: BTreeSet<StackId> = self.stacks.keys().cloned().collect();
+        stacks.extend(
+            self.ingresses
+                .values()
+                .filter_map(|entry| entry.left.clone()),
+        );
+        stacks.into_iter().collect()
+    }
+
+    /// The member Ingresses of `stack`, ordered by namespace and name.
+    pub fn members(&self, stack: &StackId) -> Vec<ObjectKey> {
+        self.stacks
+            .get(stack)
+            .map(|entry| entry.members.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The Ingress `namespace/name`, as last applied.
+    pub fn ingress(&self, namespace: &str, name: &str) -> Option<&Ingress> {
+        self.snapshot.ingress(namespace, name)
+    }
+
+    /// Where the Ingress `namespace/name` stands, if the index holds it.
+    pub fn membership(&self, namespace: &str, name: &str) -> Option<&Membership> {
+        self.ingresses
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(|entry| &entry.membership)
+    }
+
+    /// Problems of Ingresses that are ours but in no stack (an invalid `group.name`): no stack's
+    /// translation reports them.
+    pub fn left_out_diagnostics(&self, namespace: &str, name: &str) -> &[Diagnostic] {
+        match self.membership(namespace, name) {
+            Some(membership) if membership.standing == Standing::LeftOut => &membership.diagnostics,
+            _ => &[],
+        }
+    }
+
+    /// How many objects of `kind` the index holds.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.snapshot.count(kind)
+    }
+
+    /// The objects, as translation sees them.
+    pub fn snapshot(&self) -> &ClusterSnapshot {
+        &self.snapshot
+    }
+
+    /// Re-evaluates an Ingress after its object changed (or went away).
+    fn after_change(
+        &mut self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        affected: &mut BTreeSet<StackId>,
+    ) {
+        let key = (namespace.to_owned(), name.to_owned());
+        match kind {
+            Kind::Ingress => self.refresh_membership(&key, affected),
+            Kind::IngressClass => affected.extend(self.refresh_all_memberships()),
+            Kind::Service => readers(&self.by_service, &key, affected),
+            Kind::EndpointSlice => self.slice_readers(namespace, name, affected),
+            Kind::Secret => readers(&self.by_secret, &key, affected),
+        }
+    }
+
+    /// The stacks that read the Service an EndpointSlice is labelled for.
+    fn slice_readers(&self, namespace: &str, name: &str, affected: &mut BTreeSet<StackId>) {
+        if let Some(service) = self.snapshot.slice_service(namespace, name) {
+            readers(
+                &self.by_service,
+                &(namespace.to_owned(), service.to_owned()),
+                affected,
+            );
+        }
+    }
+
+    /// Recomputes every Ingress's membership (an IngressClass changed: the default class or a
+    /// class's controller may be different now). Returns the stacks that gained or lost members.
+    fn refresh_all_memberships(&mut self) -> BTreeSet<StackId> {
+        let keys: Vec<ObjectKey> = self
+            .snapshot
+            .ingresses()
+            .map(|ingress| {
+                (
+                    namespace_of(&ingress.metadata).to_owned(),
+                    ingress.metadata.name.clone().unwrap_or_default(),
+                )
+            })
+            .chain(self.ingresses.keys().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut affected = BTreeSet::new();
+        for key in keys {
+            self.refresh_membership(&key, &mut affected);
+        }
+        affected
+    }
+
+    /// Recomputes one Ingress's membership and finalizer bookkeeping; adds the stacks it left
+    /// or joined to `affected`.
+    fn refresh_membership(&mut self, key: &ObjectKey, affected: &mut BTreeSet<StackId>) {
+        let previous = self.ingresses.remove(key);
+        let Some(ingress) = self.snapshot.ingress(&key.0, &key.1) else {
+            if let Some(previous) = previous {
+                affected.extend(previous.stack.clone());
+                self.leave_stack(key, previous.stack.as_ref());
+            }
+            return;
+        };
+        let entry = leavers::entry(
+            membership(&self.snapshot, &self.config, ingress),
+            ingress,
+            previous.as_ref(),
+        );
+        let previous_stack = previous.and_then(|previous| previous.stack);
+        if previous_stack != entry.stack {
+            affected.extend(previous_stack.clone());
+            affected.extend(entry.stack.clone());
+            self.leave_stack(key, previous_stack.as_ref());
+            if let Some(stack) = &entry.stack {
+                self.stacks
+                    .entry(stack.clone())
+                    .or_default()
+                    .members
+                    .insert(key.clone());
+            }
+        } else {
+            // Same stack, but the Ingress itself changed (rules, annotations, finalizers).
+            affected.extend(entry.stack.clone());
+        }
+        affected.extend(entry.left.clone());
+        self.ingresses.insert(key.clone(), entry);
+    }
+
+    /// Removes `key` from `stack`'s members; a stack left without members forgets its reads.
+    fn leave_stack(&mut self, key: &ObjectKey, stack: Option<&StackId>) {
+        let Some(stack) = stack else { return };
+        let Some(entry) = self.stacks.get_mut(stack) else {
+            return;
+        };
+        entry.members.remove(key);
+        if entry.members.is_empty() {
+            let stack = stack.clone();
+            self.forget_reads(&stack);
+            self.stacks.remove(&stack);
+        }
+    }
+
+    fn record_reads(&mut self, stack: &StackId, translation: &StackTranslation) {
+        self.forget_reads(stack);
+        let Some(entry) = self.stacks.get_mut(stack) else {
+            return;
+        };
+        entry.services = translation.reads.services.clone();
+        entry.secrets = translation.reads.secrets.clone();
+        for key in &entry.services {
+            self.by_service
+                .entry(key.clone())
+                .or_default()
+                .insert(stack.clone());
+        }
+        for key in &entry.secrets {
+            self.by_secret
+                .entry(key.clone())
+                .or_default()
+                .insert(stack.clone());
+        }
+    }
+
+    fn forget_reads(&mut self, stack: &StackId) {
+        let Some(entry) = self.stacks.get_mut(stack) else {
+            return;
+        };
+        for key in std::mem::take(&mut entry.services) {
+            unlink(&mut self.by_service, &key, stack);
+        }
+        for key in std::mem::take(&mut entry.secrets) {
+            unlink(&mut self.by_secret, &key, stack);
+        }
+    }
+}
+
+/// Adds the stacks that read `key` to `affected`.
+fn readers(
+    map: &BTreeMap<ObjectKey, BTreeSet<StackId>>,
+    key: &ObjectKey,
+    affected: &mut BTreeSet<StackId>,
+) {
+    affected.extend(map.get(key).into_iter().flatten().cloned());
+}
+
+fn unlink(map: &mut BTreeMap<ObjectKey, BTreeSet<StackId>>, key: &ObjectKey, stack: &StackId) {
+    if let Some(stacks) = map.get_mut(key) {
+        stacks.remove(stack);
+        if stacks.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
