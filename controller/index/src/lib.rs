@@ -109,8 +109,18 @@ impl Index {
             // A slice relabelled for another Service affects the stacks of both.
             self.slice_readers(&namespace, &name, &mut affected);
         }
+        let relevant = match (&object, self.snapshot.ingress(&namespace, &name)) {
+            (KubeObject::Ingress(new), Some(old)) => translation_inputs_differ(old, new),
+            _ => true,
+        };
         self.snapshot.insert(object);
-        self.after_change(kind, &namespace, &name, &mut affected);
+        if relevant {
+            self.after_change(kind, &namespace, &name, &mut affected);
+        } else {
+            // Only status, finalizers or bookkeeping changed (often weir's own writes): the
+            // finalizer bookkeeping is refreshed, nothing is requeued.
+            self.refresh_membership(&(namespace, name), &mut BTreeSet::new());
+        }
         affected
     }
 
@@ -325,6 +335,16 @@ impl Index {
             unlink(&mut self.by_secret, &key, stack);
         }
     }
+}
+
+/// Whether an Ingress changed in what translation or the leaver bookkeeping reads: its spec,
+/// labels, annotations or deletion. Status, finalizers, resourceVersion and managed fields do not
+/// count, so the controller's own status and finalizer writes requeue nothing.
+fn translation_inputs_differ(old: &Ingress, new: &Ingress) -> bool {
+    old.spec != new.spec
+        || old.metadata.annotations != new.metadata.annotations
+        || old.metadata.labels != new.metadata.labels
+        || old.metadata.deletion_timestamp != new.metadata.deletion_timestamp
 }
 
 /// Adds the stacks that read `key` to `affected`.

@@ -345,3 +345,31 @@ fn an_index_built_from_a_snapshot_translates_like_translate() {
         );
     }
 }
+
+#[test]
+fn status_and_finalizer_writes_requeue_nothing_but_are_remembered() {
+    let mut index = index();
+    index.apply(ingress("web", Some("a"), "web", json!({})));
+    let held = json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"},
+                      "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}]}}});
+    assert!(
+        index
+            .apply(ingress("web", Some("a"), "web", held))
+            .is_empty()
+    );
+    // The finalizer is known: moving away now makes it a leaver.
+    let moved =
+        json!({"metadata": {"finalizers": [FINALIZER]}, "spec": {"ingressClassName": "nginx"}});
+    assert_eq!(
+        index.apply(ingress("web", Some("a"), "web", moved)),
+        set(&[group("a")])
+    );
+    assert_eq!(index.leavers(&group("a")).len(), 1);
+    // An annotation change is a change.
+    let annotated = json!({"metadata": {"annotations": {"weir.dev/scheme": "internal"}}});
+    index.apply(ingress("api", Some("a"), "web", json!({})));
+    assert_eq!(
+        index.apply(ingress("api", Some("a"), "web", annotated)),
+        set(&[group("a")])
+    );
+}

@@ -54,6 +54,26 @@ pub enum ManifestError {
     },
 }
 
+/// Converts a `discovery.k8s.io/v1beta1` EndpointSlice (as JSON, with or without its
+/// `apiVersion`/`kind`) into the v1 type weir reads. Kubernetes 1.19 and 1.20 serve only
+/// v1beta1; the controller watches it there.
+///
+/// # Errors
+/// The JSON is not an EndpointSlice.
+pub fn endpoint_slice_from_v1beta1(
+    mut value: serde_json::Value,
+) -> Result<k8s_openapi::api::discovery::v1::EndpointSlice, String> {
+    value["apiVersion"] = "discovery.k8s.io/v1beta1".into();
+    value["kind"] = "EndpointSlice".into();
+    match convert::objects(value)
+        .map_err(|(_, message)| message)?
+        .pop()
+    {
+        Some(weir_translate::KubeObject::EndpointSlice(slice)) => Ok(*slice),
+        _ => Err("not an EndpointSlice".to_owned()),
+    }
+}
+
 /// Reads every `*.yaml` and `*.yml` file under `dir`, recursively.
 ///
 /// # Errors

@@ -281,4 +281,14 @@ impl<A: AwsApi> Provider for AwsProvider<A> {
     async fn delete(&self, stack: &StackId) -> Result<(), ProviderError> {
         self.delete_tagged(&stack.to_string()).await
     }
+
+    /// The stacks tagged for this cluster (tag values that are no stack id are skipped: weir
+    /// never wrote them).
+    async fn owned_stacks(&self) -> Result<Vec<StackId>, ProviderError> {
+        let mut stacks: Vec<String> = self.stacks().await?;
+        stacks.extend(self.memory.stacks());
+        stacks.sort();
+        stacks.dedup();
+        Ok(stacks.iter().filter_map(|tag| tag.parse().ok()).collect())
+    }
 }

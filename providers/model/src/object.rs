@@ -77,6 +77,33 @@ impl fmt::Display for StackId {
     }
 }
 
+impl std::str::FromStr for StackId {
+    type Err = String;
+
+    /// Parses the [`Display`](fmt::Display) form back: `group:NAME`, `class:NAME` or
+    /// `NAMESPACE/NAME`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let non_empty = |name: &str| (!name.is_empty()).then(|| name.to_owned());
+        let parsed = if let Some(name) = text.strip_prefix("group:") {
+            non_empty(name).map(Self::Group)
+        } else if let Some(name) = text.strip_prefix("class:") {
+            non_empty(name).map(Self::Class)
+        } else {
+            text.split_once('/')
+                .filter(|(namespace, name)| {
+                    !namespace.is_empty() && !name.is_empty() && !name.contains('/')
+                })
+                .map(|(namespace, name)| Self::Ingress {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                })
+        };
+        parsed.ok_or_else(|| {
+            format!("{text:?} is not a stack id (NAMESPACE/NAME, group:NAME or class:NAME)")
+        })
+    }
+}
+
 impl Serialize for StackId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -97,6 +124,23 @@ mod tests {
         assert_eq!(ingress.to_string(), "group/shop");
         assert_eq!(group.to_string(), "group:shop");
         assert_ne!(ingress.to_string(), group.to_string());
+    }
+
+    #[test]
+    fn stack_ids_parse_back_from_their_display_form() {
+        for stack in [
+            StackId::Ingress {
+                namespace: "shop".into(),
+                name: "web".into(),
+            },
+            StackId::Group("shop".into()),
+            StackId::Class("*".into()),
+        ] {
+            assert_eq!(stack.to_string().parse::<StackId>(), Ok(stack));
+        }
+        for bad in ["", "web", "group:", "/web", "shop/", "a/b/c"] {
+            assert!(bad.parse::<StackId>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -36,6 +36,14 @@ pub trait Provider: Send + Sync {
     /// # Errors
     /// A classified [`ProviderError`], as for [`Provider::ensure`].
     fn delete(&self, stack: &StackId) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// Every stack the provider holds resources for (the AWS provider: found by its ownership
+    /// tags). The controller deletes those that no Ingress asks for any more, such as the stack
+    /// of an Ingress deleted while the controller was down.
+    ///
+    /// # Errors
+    /// A classified [`ProviderError`], as for [`Provider::ensure`].
+    fn owned_stacks(&self) -> impl Future<Output = Result<Vec<StackId>, ProviderError>> + Send;
 }
 
 /// Where a load balancer can be reached, written to `Ingress.status.loadBalancer`.
