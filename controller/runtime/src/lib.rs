@@ -1,2 +1,6 @@
 //! The controller runtime: kube watchers feed the index, affected stacks go to a per-stack
 //! queue, reconciles drive the provider, and the leader writes status, Events and finalizers.
+
+pub mod lease;
+
+pub use lease::{Elector, LeaseSettings};

@@ -1,0 +1,472 @@
+//! Scripted API server tests: every call the elector makes is answered here, in order, on
+//! tokio's paused clock (it jumps to the next timer whenever every task is idle, so the
+//! timings asserted below are exact).
+
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use kube::client::Body;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tower_test::mock::{self, Handle, SendResponse};
+
+use super::{Elector, LeaseSettings};
+
+const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/weir-system/leases";
+const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/weir-system/leases/weir";
+
+/// The mock API server's side of the client.
+struct ApiServer(Handle<Request<Body>, Response<Body>>);
+
+/// One request the elector made, waiting for its answer.
+struct Call {
+    method: Method,
+    path: String,
+    body: Value,
+    at: Instant,
+    send: SendResponse<Response<Body>>,
+}
+
+impl ApiServer {
+    async fn next(&mut self) -> Call {
+        let (request, send) = self
+            .0
+            .next_request()
+            .await
+            .expect("the elector made no further call");
+        let at = Instant::now();
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect().await.expect("request body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("request body is JSON")
+        };
+        Call {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            body,
+            at,
+            send,
+        }
+    }
+
+    async fn expect(&mut self, method: Method, path: &str) -> Call {
+        let call = self.next().await;
+        assert_eq!(
+            (&call.method, call.path.as_str()),
+            (&method, path),
+            "unexpected call, body {}",
+            call.body
+        );
+        call
+    }
+
+    async fn get(&mut self) -> Call {
+        self.expect(Method::GET, LEASE).await
+    }
+
+    async fn put(&mut self) -> Call {
+        self.expect(Method::PUT, LEASE).await
+    }
+
+    async fn post(&mut self) -> Call {
+        self.expect(Method::POST, LEASES).await
+    }
+
+    /// Asserts the client is gone: the elector's task ended without another call.
+    async fn assert_closed(&mut self) {
+        if let Some((request, _)) = self.0.next_request().await {
+            panic!("unexpected call {} {}", request.method(), request.uri());
+        }
+    }
+}
+
+impl Call {
+    fn respond(self, status: StatusCode, body: &Value) {
+        let response = Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::to_vec(body).expect("JSON")))
+            .expect("response");
+        self.send.send_response(response);
+    }
+
+    fn ok(self, lease: &Value) {
+        self.respond(StatusCode::OK, lease);
+    }
+
+    /// Answers a write as the API server would store it: the body with a new resourceVersion.
+    fn store(self, resource_version: &str) -> Value {
+        let mut stored = self.body.clone();
+        stored["metadata"]["resourceVersion"] = resource_version.into();
+        self.ok(&stored);
+        stored
+    }
+
+    fn fail(self, code: u16, reason: &str) {
+        let status = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("scripted {reason}"), "reason": reason, "code": code,
+        });
+        self.respond(StatusCode::from_u16(code).expect("status code"), &status);
+    }
+
+    fn since(&self, t0: Instant) -> Duration {
+        self.at - t0
+    }
+}
+
+/// A Lease held by `holder`, last renewed long ago by the wall clock (the elector must not care).
+fn lease(holder: &str, resource_version: &str) -> Value {
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": { "name": "weir", "namespace": "weir-system", "resourceVersion": resource_version },
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": 10,
+            "acquireTime": "2000-01-01T00:00:00.000000Z",
+            "renewTime": "2000-01-01T00:00:00.000000Z",
+            "leaseTransitions": 3,
+        },
+    })
+}
+
+fn start() -> (Elector, ApiServer, watch::Receiver<bool>) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let elector = Elector::spawn(client, LeaseSettings::new("weir-system", "weir", "me"));
+    let leading = elector.leadership();
+    (elector, ApiServer(handle), leading)
+}
+
+/// Runs a scenario; a call the elector fails to make ends it here instead of hanging.
+async fn scenario(body: impl Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(600), body)
+        .await
+        .expect("scenario timed out: the elector stopped making calls");
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// No Lease yet: GET 404, then a create naming us. Returns the start time and stored record.
+async fn become_leader(
+    api: &mut ApiServer,
+    leading: &mut watch::Receiver<bool>,
+) -> (Instant, Value) {
+    let get = api.get().await;
+    let t0 = get.at;
+    get.fail(404, "NotFound");
+    let create = api.post().await;
+    assert_eq!(create.since(t0), Duration::ZERO);
+    assert_eq!(create.body["spec"]["holderIdentity"], "me");
+    assert_eq!(create.body["spec"]["leaseDurationSeconds"], 10);
+    assert_eq!(create.body["spec"]["leaseTransitions"], 0);
+    assert!(create.body["metadata"].get("resourceVersion").is_none());
+    assert!(!*leading.borrow(), "leader before the create succeeded");
+    let stored = create.store("1");
+    leading.wait_for(|l| *l).await.expect("elector alive");
+    (t0, stored)
+}
+
+#[tokio::test(start_paused = true)]
+async fn absent_lease_is_created_and_led_then_renewed_from_the_written_record() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let (t0, _) = become_leader(&mut api, &mut leading).await;
+        // Renewals need no GET: each replaces the record the previous write returned.
+        for (n, rv) in [(1, "1"), (2, "2"), (3, "3")] {
+            let renew = api.put().await;
+            assert_eq!(renew.since(t0), secs(2 * n));
+            assert_eq!(renew.body["metadata"]["resourceVersion"], rv);
+            assert_eq!(renew.body["spec"]["holderIdentity"], "me");
+            assert_eq!(renew.body["spec"]["leaseTransitions"], 0);
+            renew.store(&(n + 1).to_string());
+        }
+        assert!(*leading.borrow());
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn lease_held_and_renewed_by_another_keeps_us_standby() {
+    let (_elector, mut api, leading) = start();
+    scenario(async {
+        let first = api.get().await;
+        let t0 = first.at;
+        first.ok(&lease("other", "10"));
+        // 30 s of polls, three lease durations: the holder renews between every two of them.
+        for n in 1..=15u64 {
+            let poll = api.get().await;
+            assert_eq!(poll.since(t0), secs(2 * n));
+            poll.ok(&lease("other", &(10 + n).to_string()));
+        }
+        assert!(!*leading.borrow());
+        assert!(!leading.has_changed().expect("elector alive"));
+    })
+    .await;
+}
+
+/// Polls a record that never changes until the elector replaces it; returns the replace.
+async fn poll_until_takeover(api: &mut ApiServer, t0: Instant, rv: &str) -> Call {
+    let mut polls = Vec::new();
+    loop {
+        let call = api.next().await;
+        if call.method != Method::GET {
+            assert_eq!(
+                polls,
+                [0, 2, 4, 6, 8, 10],
+                "poll times (s) before the takeover"
+            );
+            return call;
+        }
+        assert_eq!(call.path, LEASE);
+        polls.push(call.since(t0).as_secs());
+        call.ok(&lease("other", rv));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn lease_not_renewed_for_its_duration_is_taken_over_with_the_observed_version() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let t0 = Instant::now();
+        let takeover = poll_until_takeover(&mut api, t0, "7").await;
+        // Judged by our clock since we first saw the record, not by its (ancient) renewTime.
+        assert_eq!(
+            (takeover.method.clone(), takeover.path.as_str()),
+            (Method::PUT, LEASE)
+        );
+        assert_eq!(takeover.since(t0), secs(10));
+        assert_eq!(takeover.body["metadata"]["resourceVersion"], "7");
+        assert_eq!(takeover.body["spec"]["holderIdentity"], "me");
+        assert_eq!(takeover.body["spec"]["leaseTransitions"], 4);
+        assert_ne!(
+            takeover.body["spec"]["acquireTime"],
+            "2000-01-01T00:00:00.000000Z"
+        );
+        assert!(!*leading.borrow(), "leader before the replace succeeded");
+        takeover.store("8");
+        leading.wait_for(|l| *l).await.expect("elector alive");
+        let renew = api.put().await;
+        assert_eq!(renew.since(t0), secs(12));
+        assert_eq!(renew.body["metadata"]["resourceVersion"], "8");
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn takeover_that_conflicts_stays_standby_and_reads_again() {
+    let (_elector, mut api, leading) = start();
+    scenario(async {
+        let t0 = Instant::now();
+        let takeover = poll_until_takeover(&mut api, t0, "7").await;
+        takeover.fail(409, "Conflict");
+        // Someone else won: we read the record again instead of retrying the stale write.
+        let read = api.get().await;
+        assert_eq!(read.since(t0), secs(12));
+        read.ok(&lease("third", "9"));
+        for n in 1..=3u64 {
+            let poll = api.get().await;
+            assert_eq!(poll.since(t0), secs(12 + 2 * n));
+            poll.ok(&lease("third", &(9 + n).to_string()));
+        }
+        assert!(!*leading.borrow());
+        assert!(!leading.has_changed().expect("elector alive"));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn renew_conflict_ends_leadership_at_once() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let (t0, _) = become_leader(&mut api, &mut leading).await;
+        let renew = api.put().await;
+        assert_eq!(renew.since(t0), secs(2));
+        renew.fail(409, "Conflict");
+        leading.wait_for(|l| !*l).await.expect("elector alive");
+        assert_eq!(
+            Instant::now() - t0,
+            secs(2),
+            "leadership must end with the 409"
+        );
+        let read = api.get().await;
+        assert_eq!(read.since(t0), secs(4));
+        read.ok(&lease("other", "5"));
+        let poll = api.get().await;
+        assert!(!*leading.borrow());
+        poll.ok(&lease("other", "6"));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_holder_seen_after_a_failed_renew_ends_leadership_at_once() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let (t0, _) = become_leader(&mut api, &mut leading).await;
+        api.put().await.fail(500, "InternalError");
+        // A failed write may have been applied: the next attempt reads first.
+        let read = api.get().await;
+        assert_eq!(read.since(t0), secs(4));
+        assert!(*leading.borrow(), "one failed renew is within the deadline");
+        read.ok(&lease("other", "5"));
+        leading.wait_for(|l| !*l).await.expect("elector alive");
+        assert_eq!(Instant::now() - t0, secs(4));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_renewals_end_leadership_at_the_local_deadline() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let (t0, _) = become_leader(&mut api, &mut leading).await;
+        let probe = leading.clone();
+        let mut calls = Vec::new();
+        let lost_at = loop {
+            tokio::select! {
+                biased;
+                lost = leading.wait_for(|l| !*l) => {
+                    lost.expect("elector alive");
+                    break Instant::now();
+                }
+                call = api.next() => {
+                    assert!(*probe.borrow(), "a call after leadership ended");
+                    calls.push((call.method.clone(), call.since(t0).as_secs()));
+                    call.fail(500, "InternalError");
+                }
+            }
+        };
+        // Last successful renew sent at t0: 10 s duration - 2 s margin.
+        assert_eq!(lost_at - t0, secs(8));
+        assert_eq!(
+            calls,
+            [(Method::PUT, 2), (Method::GET, 4), (Method::GET, 6)],
+            "renew, then read-before-write retries"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn unreachable_api_server_ends_leadership_at_the_local_deadline() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let (t0, _) = become_leader(&mut api, &mut leading).await;
+        let mut unanswered = Vec::new();
+        let lost_at = loop {
+            tokio::select! {
+                call = api.next() => unanswered.push(call),
+                lost = leading.wait_for(|l| !*l) => {
+                    lost.expect("elector alive");
+                    break Instant::now();
+                }
+            }
+        };
+        assert_eq!(lost_at - t0, secs(8));
+        let times: Vec<_> = unanswered.iter().map(|c| c.since(t0).as_millis()).collect();
+        // The renew at 2 s times out after 5 s; the read sent at 7 s is cut off by the deadline.
+        assert_eq!(times, [2_000, 7_000]);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn record_naming_us_is_renewed_at_once() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let read = api.get().await;
+        let t0 = read.at;
+        read.ok(&lease("me", "4"));
+        let renew = api.put().await;
+        assert_eq!(renew.since(t0), Duration::ZERO);
+        assert_eq!(renew.body["metadata"]["resourceVersion"], "4");
+        assert_eq!(
+            renew.body["spec"]["leaseTransitions"], 3,
+            "not a transition"
+        );
+        renew.store("5");
+        leading.wait_for(|l| *l).await.expect("elector alive");
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_stops_leading_then_clears_the_holder() {
+    let (elector, mut api, mut leading) = start();
+    scenario(async {
+        become_leader(&mut api, &mut leading).await;
+        let release = tokio::spawn(elector.release());
+        let clear = api.put().await;
+        assert!(
+            !*leading.borrow(),
+            "still leading while giving the Lease up"
+        );
+        assert_eq!(clear.body["metadata"]["resourceVersion"], "1");
+        assert!(
+            clear.body["spec"].get("holderIdentity").is_none(),
+            "{}",
+            clear.body
+        );
+        assert_eq!(clear.body["spec"]["leaseDurationSeconds"], 1);
+        clear.store("2");
+        release.await.expect("release task");
+        api.assert_closed().await;
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_after_a_failed_renew_reads_before_clearing() {
+    let (elector, mut api, mut leading) = start();
+    scenario(async {
+        become_leader(&mut api, &mut leading).await;
+        api.put().await.fail(500, "InternalError");
+        let release = tokio::spawn(elector.release());
+        let read = api.get().await;
+        read.ok(&lease("me", "3"));
+        let clear = api.put().await;
+        assert_eq!(clear.body["metadata"]["resourceVersion"], "3");
+        assert!(clear.body["spec"].get("holderIdentity").is_none());
+        clear.store("4");
+        release.await.expect("release task");
+        api.assert_closed().await;
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn standby_release_makes_no_call() {
+    let (elector, mut api, _leading) = start();
+    scenario(async {
+        api.get().await.ok(&lease("other", "3"));
+        elector.release().await;
+        api.assert_closed().await;
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn vacant_lease_is_taken_at_once() {
+    let (_elector, mut api, mut leading) = start();
+    scenario(async {
+        let mut vacant = lease("", "6");
+        vacant["spec"]["leaseDurationSeconds"] = 1.into();
+        api.get().await.ok(&vacant);
+        let take = api.put().await;
+        assert_eq!(Instant::now() - take.at, Duration::ZERO);
+        assert_eq!(take.body["metadata"]["resourceVersion"], "6");
+        assert_eq!(take.body["spec"]["holderIdentity"], "me");
+        assert_eq!(take.body["spec"]["leaseDurationSeconds"], 10);
+        take.store("7");
+        leading.wait_for(|l| *l).await.expect("elector alive");
+    })
+    .await;
+}
