@@ -2,5 +2,7 @@
 //! queue, reconciles drive the provider, and the leader writes status, Events and finalizers.
 
 pub mod lease;
+pub mod metrics;
 
 pub use lease::{Elector, LeaseSettings};
+pub use metrics::{Metrics, register_provider_calls};
