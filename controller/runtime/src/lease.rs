@@ -111,9 +111,14 @@ impl LeaseSettings {
         i32::try_from(secs.max(1)).unwrap_or(i32::MAX)
     }
 
-    /// The settings [`Elector::spawn`] runs with: `retry` lowered so that a leader renews at
-    /// least twice per renew deadline, and never zero.
+    /// The settings [`Elector::spawn`] runs with: a duration of at least 1 s (the API counts
+    /// whole seconds), and `retry` lowered so that a leader renews at least twice per renew
+    /// deadline, and never zero.
     fn effective(mut self) -> Self {
+        if self.duration < Duration::from_secs(1) {
+            warn!(lease = %self.lease_ref(), duration = ?self.duration, "lease duration below 1 s; using 1 s");
+            self.duration = Duration::from_secs(1);
+        }
         let ceiling = self.renew_deadline() / 2;
         if self.retry > ceiling || self.retry.is_zero() {
             let lowered = ceiling.max(Duration::from_millis(10));
@@ -153,6 +158,13 @@ impl Elector {
     /// that cannot reach the API server simply does not lead.
     pub fn spawn(client: kube::Client, settings: LeaseSettings) -> Elector {
         let settings = settings.effective();
+        info!(
+            lease = %settings.lease_ref(),
+            identity = %settings.identity,
+            duration = ?settings.duration,
+            retry = ?settings.retry,
+            "campaigning for leadership"
+        );
         let (leader_tx, leadership) = watch::channel(false);
         let (stop, stop_rx) = oneshot::channel();
         let campaign = Campaign {
@@ -403,7 +415,13 @@ impl Campaign {
     fn won(&mut self, lease: Lease, started: Instant, previous: Option<&str>) {
         self.observe(&lease);
         self.own = Some(lease);
-        self.lead_until = Some(started + self.settings.renew_deadline());
+        let until = started + self.settings.renew_deadline();
+        if until <= Instant::now() {
+            // Cannot happen while calls are bounded by half the duration; never lead on it.
+            self.lose(None, "the write succeeded too late to lead on");
+            return;
+        }
+        self.lead_until = Some(until);
         if !self.is_leader() {
             self.leader.send_replace(true);
             info!(

@@ -2,6 +2,8 @@
 //! tokio's paused clock (it jumps to the next timer whenever every task is idle, so the
 //! timings asserted below are exact).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
@@ -31,26 +33,9 @@ struct Call {
 
 impl ApiServer {
     async fn next(&mut self) -> Call {
-        let (request, send) = self
-            .0
-            .next_request()
+        self.next_opt()
             .await
-            .expect("the elector made no further call");
-        let at = Instant::now();
-        let (parts, body) = request.into_parts();
-        let bytes = body.collect().await.expect("request body").to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("request body is JSON")
-        };
-        Call {
-            method: parts.method,
-            path: parts.uri.path().to_owned(),
-            body,
-            at,
-            send,
-        }
+            .expect("the elector made no further call")
     }
 
     async fn expect(&mut self, method: Method, path: &str) -> Call {
@@ -136,9 +121,13 @@ fn lease(holder: &str, resource_version: &str) -> Value {
 }
 
 fn start() -> (Elector, ApiServer, watch::Receiver<bool>) {
+    start_with(LeaseSettings::new("weir-system", "weir", "me"))
+}
+
+fn start_with(settings: LeaseSettings) -> (Elector, ApiServer, watch::Receiver<bool>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
-    let elector = Elector::spawn(client, LeaseSettings::new("weir-system", "weir", "me"));
+    let elector = Elector::spawn(client, settings);
     let leading = elector.leadership();
     (elector, ApiServer(handle), leading)
 }
@@ -256,6 +245,30 @@ async fn lease_not_renewed_for_its_duration_is_taken_over_with_the_observed_vers
         let renew = api.put().await;
         assert_eq!(renew.since(t0), secs(12));
         assert_eq!(renew.body["metadata"]["resourceVersion"], "8");
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn expiry_is_acted_on_when_it_happens_not_at_the_next_poll() {
+    // Polls every 3 s (0, 3, 6, 9, 12 ...): the record expires at 10 s, between two polls.
+    let (_elector, mut api, _leading) = start_with(LeaseSettings {
+        retry: secs(3),
+        ..LeaseSettings::new("weir-system", "weir", "me")
+    });
+    scenario(async {
+        let t0 = Instant::now();
+        let mut polls = Vec::new();
+        let takeover = loop {
+            let call = api.next().await;
+            if call.method == Method::PUT {
+                break call;
+            }
+            polls.push(call.since(t0).as_secs());
+            call.ok(&lease("other", "7"));
+        };
+        assert_eq!(polls, [0, 3, 6, 9, 10]);
+        assert_eq!(takeover.since(t0), secs(10));
     })
     .await;
 }
@@ -467,6 +480,220 @@ async fn vacant_lease_is_taken_at_once() {
         assert_eq!(take.body["spec"]["leaseDurationSeconds"], 10);
         take.store("7");
         leading.wait_for(|l| *l).await.expect("elector alive");
+    })
+    .await;
+}
+
+#[test]
+fn settings_default_to_ten_and_two_seconds_and_keep_retry_below_the_deadline() {
+    let settings = LeaseSettings::new("ns", "name", "id");
+    assert_eq!((settings.duration, settings.retry), (secs(10), secs(2)));
+    assert_eq!(settings.safety_margin(), secs(2));
+    assert_eq!(settings.renew_deadline(), secs(8));
+    assert_eq!(settings.duration_seconds(), 10);
+    assert_eq!(settings.clone().effective(), settings);
+    let slow = LeaseSettings {
+        retry: secs(9),
+        ..settings.clone()
+    };
+    assert_eq!(slow.effective().retry, secs(4));
+    let odd = LeaseSettings {
+        duration: Duration::from_millis(10_500),
+        ..settings
+    };
+    assert_eq!(
+        odd.duration_seconds(),
+        11,
+        "rounded up: standbys never expire us early"
+    );
+}
+
+/// An in-memory API server holding one Lease, with the API server's resourceVersion rules:
+/// a create of an existing Lease and a replace with a stale resourceVersion get 409.
+#[derive(Default)]
+struct Store {
+    lease: Option<Value>,
+    version: u64,
+}
+
+impl Store {
+    fn serve(&mut self, call: Call) {
+        match (&call.method, call.path.as_str()) {
+            (&Method::GET, LEASE) => match &self.lease {
+                Some(lease) => call.ok(&lease.clone()),
+                None => call.fail(404, "NotFound"),
+            },
+            (&Method::POST, LEASES) if self.lease.is_some() => call.fail(409, "AlreadyExists"),
+            (&Method::PUT, LEASE)
+                if self
+                    .lease
+                    .as_ref()
+                    .map(|l| &l["metadata"]["resourceVersion"])
+                    != Some(&call.body["metadata"]["resourceVersion"]) =>
+            {
+                call.fail(409, "Conflict")
+            }
+            (&Method::POST, LEASES) | (&Method::PUT, LEASE) => {
+                self.version += 1;
+                self.lease = Some(call.store(&self.version.to_string()));
+            }
+            _ => panic!("unexpected call {} {}", call.method, call.path),
+        }
+    }
+}
+
+/// One process: its elector, a switch that cuts it off from the API server (requests hang),
+/// and the times its leadership changed.
+struct Process {
+    elector: Elector,
+    cut_off: Arc<AtomicBool>,
+    changes: Arc<Mutex<Vec<(bool, Instant)>>>,
+}
+
+impl Process {
+    fn start(identity: &str, store: &Arc<Mutex<Store>>) -> Process {
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let elector = Elector::spawn(client, LeaseSettings::new("weir-system", "weir", identity));
+        let cut_off = Arc::new(AtomicBool::new(false));
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let (store, off) = (store.clone(), cut_off.clone());
+        tokio::spawn(async move {
+            let mut api = ApiServer(handle);
+            let mut hanging = Vec::new();
+            while let Some(call) = api.next_opt().await {
+                if off.load(Ordering::SeqCst) {
+                    hanging.push(call);
+                } else {
+                    store.lock().expect("store").serve(call);
+                }
+            }
+        });
+        let (mut leading, log) = (elector.leadership(), changes.clone());
+        tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                let now = *leading.borrow_and_update();
+                log.lock().expect("log").push((now, Instant::now()));
+            }
+        });
+        Process {
+            elector,
+            cut_off,
+            changes,
+        }
+    }
+
+    fn changes(&self) -> Vec<(bool, Instant)> {
+        self.changes.lock().expect("log").clone()
+    }
+
+    async fn wait_leading(&self) -> Instant {
+        let mut leading = self.elector.leadership();
+        leading.wait_for(|l| *l).await.expect("elector alive");
+        Instant::now()
+    }
+}
+
+impl ApiServer {
+    async fn next_opt(&mut self) -> Option<Call> {
+        let (request, send) = self.0.next_request().await?;
+        let at = Instant::now();
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect().await.expect("request body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("request body is JSON")
+        };
+        Some(Call {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            body,
+            at,
+            send,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn standby_takes_over_within_retry_plus_duration_of_a_kill() {
+    let store = Arc::new(Mutex::new(Store::default()));
+    scenario(async {
+        let a = Process::start("a", &store);
+        a.wait_leading().await;
+        // The worst case: the standby polls (at 1.999 s, 3.999 s, ...) just before each renewal
+        // (at 2 s, 4 s, ...), and the leader dies just after one (at 6.001 s). The standby
+        // first sees that renewal at 7.999 s and takes over one duration later.
+        tokio::time::sleep(Duration::from_millis(1_999)).await;
+        let b = Process::start("b", &store);
+        tokio::time::sleep(Duration::from_millis(4_002)).await;
+        let renewed = store.lock().expect("store").version;
+        a.elector.task.abort();
+        let killed = Instant::now();
+        let took_over = b.wait_leading().await - killed;
+        assert_eq!(
+            took_over,
+            Duration::from_millis(11_998),
+            "takeover after the kill"
+        );
+        let store = store.lock().expect("store");
+        let lease = store.lease.as_ref().expect("lease");
+        assert_eq!(lease["spec"]["holderIdentity"], "b");
+        assert_eq!(lease["spec"]["leaseTransitions"], 1);
+        assert_eq!(
+            store.version,
+            renewed + 1,
+            "one takeover write, no renewals by the dead"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn cut_off_leader_stops_leading_before_the_standby_starts() {
+    let store = Arc::new(Mutex::new(Store::default()));
+    scenario(async {
+        let a = Process::start("a", &store);
+        a.wait_leading().await;
+        let b = Process::start("b", &store);
+        tokio::time::sleep(secs(5)).await;
+        a.cut_off.store(true, Ordering::SeqCst);
+        let b_leads = b.wait_leading().await;
+        let a_changes = a.changes();
+        assert_eq!(a_changes.len(), 2, "{a_changes:?}");
+        let (still, a_stopped) = a_changes[1];
+        assert!(!still);
+        assert!(
+            b_leads - a_stopped >= LeaseSettings::new("", "", "").safety_margin(),
+            "the old leader stopped {:?} before the new one started",
+            b_leads - a_stopped
+        );
+        // Reconnected, the old leader reads the new holder and stays a standby.
+        a.cut_off.store(false, Ordering::SeqCst);
+        tokio::time::sleep(secs(30)).await;
+        assert_eq!(a.changes().len(), 2, "{:?}", a.changes());
+        assert_eq!(b.changes().len(), 1, "{:?}", b.changes());
+        let lease = store.lock().expect("store").lease.clone().expect("lease");
+        assert_eq!(lease["spec"]["holderIdentity"], "b");
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn released_lease_is_taken_by_the_standby_on_its_next_poll() {
+    let store = Arc::new(Mutex::new(Store::default()));
+    scenario(async {
+        let a = Process::start("a", &store);
+        a.wait_leading().await;
+        let b = Process::start("b", &store);
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        let released = Instant::now();
+        a.elector.release().await;
+        let took_over = b.wait_leading().await - released;
+        assert!(
+            took_over <= secs(2),
+            "took over {took_over:?} after the release"
+        );
     })
     .await;
 }
