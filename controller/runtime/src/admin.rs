@@ -73,8 +73,8 @@ impl Health {
 ///
 /// # Cancel safety
 ///
-/// Dropping the future stops accepting at once, but connection tasks already spawned finish
-/// their current request on their own; prefer completing `shutdown`.
+/// Dropping the future closes the listener and aborts every open connection at once, without
+/// the drain; complete `shutdown` instead to let answers in progress finish.
 ///
 /// # Errors
 ///

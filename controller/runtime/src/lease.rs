@@ -175,6 +175,7 @@ impl Elector {
             lead_until: None,
             observed: None,
             own: None,
+            writing: false,
         };
         let task = tokio::spawn(campaign.run(stop_rx));
         Elector {
@@ -264,6 +265,8 @@ struct Campaign {
     /// The record our last successful write returned, to renew from without a GET. Cleared
     /// after any failure, because a failed write may still have been applied.
     own: Option<Lease>,
+    /// A create or replace naming us was sent and has not answered yet (or was dropped).
+    writing: bool,
 }
 
 impl Campaign {
@@ -288,8 +291,9 @@ impl Campaign {
         self.release().await;
     }
 
-    /// One attempt to acquire or renew; returns when the next one is due. Cancel-safe: state
-    /// changes only after an awaited call has returned.
+    /// One attempt to acquire or renew; returns when the next one is due. Cancel-safe: dropped
+    /// at any `.await` it leaves a consistent state (at worst `own` is cleared, so the next
+    /// attempt reads first, and `writing` tells release that a write may have landed).
     async fn step(&mut self) -> Instant {
         let started = Instant::now();
         if let Err(err) = self.attempt(started).await {
@@ -337,12 +341,14 @@ impl Campaign {
             return Ok(());
         }
         let claim = self.claim(current, ours);
+        self.writing = true;
         let written = self
             .call(
                 self.api
                     .replace(&self.settings.name, &PostParams::default(), &claim),
             )
             .await;
+        self.writing = false;
         match written {
             Ok(lease) => {
                 self.won(lease, started, holder.as_deref());
@@ -380,10 +386,12 @@ impl Campaign {
                 ..LeaseSpec::default()
             }),
         };
-        match self
+        self.writing = true;
+        let created = self
             .call(self.api.create(&PostParams::default(), &lease))
-            .await
-        {
+            .await;
+        self.writing = false;
+        match created {
             Ok(lease) => {
                 self.won(lease, started, None);
                 Ok(())
@@ -516,8 +524,10 @@ impl Campaign {
             self.leader.send_replace(false);
         }
         let own = self.own.take();
+        // A write cut short by the stop may have made us the holder without our knowing.
         let might_hold = was_leader
             || own.is_some()
+            || self.writing
             || self.observed.as_ref().is_some_and(|seen| {
                 seen.holder.as_deref() == Some(self.settings.identity.as_str())
             });

@@ -456,6 +456,27 @@ async fn release_after_a_failed_renew_reads_before_clearing() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn release_during_a_takeover_write_reads_and_clears_what_may_have_landed() {
+    let (elector, mut api, leading) = start();
+    scenario(async {
+        let takeover = poll_until_takeover(&mut api, Instant::now(), "7").await;
+        let release = tokio::spawn(elector.release());
+        // The takeover is never answered to the elector, but the API server applied it.
+        let read = api.get().await;
+        assert!(!*leading.borrow());
+        read.ok(&lease("me", "8"));
+        let clear = api.put().await;
+        assert_eq!(clear.body["metadata"]["resourceVersion"], "8");
+        assert!(clear.body["spec"].get("holderIdentity").is_none());
+        clear.store("9");
+        release.await.expect("release task");
+        drop(takeover);
+        api.assert_closed().await;
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn standby_release_makes_no_call() {
     let (elector, mut api, _leading) = start();
     scenario(async {
