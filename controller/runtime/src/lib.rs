@@ -1,10 +1,28 @@
 //! The controller runtime: kube watchers feed the index, affected stacks go to a per-stack
 //! queue, reconciles drive the provider, and the leader writes status, Events and finalizers.
+//!
+//! ```text
+//! kube watchers (5 kinds) ─► weir_index::Index ─► WorkQueue ─► workers ─► Reconciler
+//!                                                                           │
+//!          Ingress finalizer / status, Events ◄── leader only ◄─ Provider::ensure / delete
+//! ```
+//!
+//! This crate owns everything that talks to the Kubernetes API; translation and the index stay
+//! pure, and providers know nothing of Kubernetes. [`run`] is the whole controller.
 
 pub mod admin;
+mod controller;
+mod events;
+mod ingress_writes;
 pub mod lease;
 pub mod metrics;
+mod queue;
+mod reconcile;
+mod watch;
 
 pub use admin::{Health, serve_admin};
+pub use controller::{RunError, RunSettings, run};
 pub use lease::{Elector, LeaseSettings};
 pub use metrics::{Metrics, register_provider_calls};
+pub use queue::WorkQueue;
+pub use watch::{SliceVersion, slice_version};

@@ -177,6 +177,22 @@ impl ClusterSnapshot {
         }
     }
 
+    /// The keys (namespace, name) of every object of `kind`; cluster-scoped kinds have an empty
+    /// namespace.
+    pub fn keys(&self, kind: Kind) -> Vec<(String, String)> {
+        match kind {
+            Kind::Ingress => self.ingresses.keys().cloned().collect(),
+            Kind::IngressClass => self
+                .ingress_classes
+                .keys()
+                .map(|name| (String::new(), name.clone()))
+                .collect(),
+            Kind::Service => self.services.keys().cloned().collect(),
+            Kind::EndpointSlice => self.slice_services.keys().cloned().collect(),
+            Kind::Secret => self.secrets.keys().cloned().collect(),
+        }
+    }
+
     /// The Ingress `namespace/name`.
     pub fn ingress(&self, namespace: &str, name: &str) -> Option<&Ingress> {
         self.ingresses.get(&(namespace.to_owned(), name.to_owned()))

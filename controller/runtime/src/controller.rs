@@ -1,0 +1,216 @@
+//! `run`: the whole controller in one long-lived future.
+//!
+//! ```text
+//! watchers ──► index ──► queue ──► workers (leader only, bounded) ──► Reconciler
+//!    │                              ▲
+//!    └ synced ─► /readyz            └ leader term: every stack + the provider's orphans
+//! Elector (Lease) ─► leadership: a lost Lease aborts the workers at once
+//! ```
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use weir_index::Index;
+use weir_model::{Provider, StackId};
+use weir_translate::{Kind, TranslateConfig};
+
+use crate::admin::{Health, serve_admin};
+use crate::events::EventSink;
+use crate::ingress_writes::IngressWrites;
+use crate::lease::{Elector, LeaseSettings};
+use crate::metrics::Metrics;
+use crate::queue::WorkQueue;
+use crate::reconcile::{Reconciler, lock};
+use crate::watch::{Feed, slice_version, spawn_watchers};
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// Which Ingresses are ours and how they form stacks.
+    pub translate: TranslateConfig,
+    /// The Lease that elects the one instance allowed to write.
+    pub lease: LeaseSettings,
+    /// How many stacks are reconciled at once.
+    pub concurrency: usize,
+    /// The drift-repair period: a stack in sync is reconciled again after about this long, and
+    /// the provider's stacks no Ingress asks for are looked for this often.
+    pub resync: Duration,
+}
+
+/// Why the controller could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The API server could not say which EndpointSlice version it serves.
+    #[error("asking the API server for discovery.k8s.io/v1: {0}")]
+    Discovery(#[source] kube::Error),
+}
+
+/// Runs the controller until `shutdown` completes, then stops writing and gives the Lease up.
+/// `registry` receives the controller's metrics and is served with `/healthz` and `/readyz` on
+/// `admin`.
+///
+/// # Errors
+/// [`RunError`] when the controller cannot start; once running it retries every failure.
+///
+/// # Cancel safety
+/// Dropping the future stops the controller without releasing the Lease (a standby takes over
+/// when it expires); complete `shutdown` for a clean hand-over.
+pub async fn run<P: Provider + 'static>(
+    client: kube::Client,
+    provider: Arc<P>,
+    settings: RunSettings,
+    mut registry: Registry,
+    admin: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let metrics = Metrics::new(&mut registry);
+    let health = Health::new();
+    let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin_task = tokio::spawn(serve_admin(
+        admin,
+        Arc::new(registry),
+        health.clone(),
+        async {
+            let _ = admin_stopped.await;
+        },
+    ));
+
+    let slices = slice_version(&client).await.map_err(RunError::Discovery)?;
+    tracing::info!(?slices, "EndpointSlice API chosen");
+    let index = Arc::new(Mutex::new(Index::new(settings.translate.clone())));
+    let queue = Arc::new(WorkQueue::new());
+    let (synced, mut synced_changes) = watch::channel(BTreeSet::new());
+    let feed = Feed {
+        index: index.clone(),
+        queue: queue.clone(),
+        metrics: metrics.clone(),
+        synced,
+    };
+    let mut watchers = JoinSet::new();
+    spawn_watchers(&client, slices, &feed, &mut watchers);
+
+    let elector = Elector::spawn(client.clone(), settings.lease.clone());
+    let mut leadership = elector.leadership();
+    let reconciler = Arc::new(Reconciler::new(
+        index,
+        provider,
+        IngressWrites::new(client.clone()),
+        EventSink::new(client, &settings.lease.identity, metrics.clone()),
+        metrics.clone(),
+        leadership.clone(),
+        settings.resync,
+    ));
+
+    let mut term: Option<JoinSet<()>> = None;
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let leader = *leadership.borrow();
+        let ready = synced_changes.borrow().len() == Kind::ALL.len();
+        health.set_ready(ready);
+        metrics.set_leader(leader);
+        match (&mut term, leader && ready) {
+            (None, true) => term = Some(start_term(&reconciler, &queue, &settings)),
+            (Some(workers), false) => {
+                workers.abort_all();
+                queue.clear();
+                term = None;
+                tracing::warn!("not the leader any more: stopped reconciling and writing");
+            }
+            _ => {}
+        }
+        tokio::select! {
+            _ = leadership.changed() => {}
+            _ = synced_changes.changed() => {}
+            _ = ticks.tick() => metrics.set_queue_depth(queue.depth()),
+            () = &mut shutdown => break,
+        }
+    }
+
+    tracing::info!("shutting down");
+    if let Some(mut workers) = term {
+        workers.abort_all();
+    }
+    queue.close();
+    elector.release().await;
+    watchers.abort_all();
+    let _ = admin_stop.send(());
+    let _ = admin_task.await;
+    Ok(())
+}
+
+/// Starts a leader term: workers, and a first pass over every stack the index knows plus those
+/// the provider holds that no Ingress asks for; repeated every resync period for the latter.
+fn start_term<P: Provider + 'static>(
+    reconciler: &Arc<Reconciler<P>>,
+    queue: &Arc<WorkQueue>,
+    settings: &RunSettings,
+) -> JoinSet<()> {
+    tracing::info!(
+        concurrency = settings.concurrency,
+        "leading: reconciling every stack"
+    );
+    queue.clear();
+    let mut workers = JoinSet::new();
+    for _ in 0..settings.concurrency.max(1) {
+        let (queue, reconciler) = (queue.clone(), reconciler.clone());
+        workers.spawn(async move {
+            while let Some(stack) = queue.next().await {
+                let requeue = reconciler.reconcile(&stack).await;
+                queue.done(&stack, requeue);
+            }
+        });
+    }
+    let (queue, reconciler, resync) = (queue.clone(), reconciler.clone(), settings.resync);
+    workers.spawn(async move {
+        let mut first = true;
+        loop {
+            let known: BTreeSet<StackId> = lock(&reconciler.index).stacks().into_iter().collect();
+            let mut stacks = known.clone();
+            match reconciler.provider.owned_stacks().await {
+                Ok(owned) => {
+                    let orphans: Vec<StackId> = owned
+                        .into_iter()
+                        .filter(|stack| !known.contains(stack))
+                        .collect();
+                    if !orphans.is_empty() {
+                        tracing::info!(
+                            orphans = orphans.len(),
+                            "provider holds stacks no Ingress asks for: deleting them"
+                        );
+                    }
+                    stacks.extend(orphans.iter().cloned());
+                    if first {
+                        reconciler.begin_sweep(stacks.clone());
+                        for stack in stacks {
+                            queue.add(stack);
+                        }
+                        first = false;
+                    } else {
+                        for stack in orphans {
+                            queue.add(stack);
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not list the provider's stacks; retrying");
+                    if first {
+                        for stack in known {
+                            queue.add(stack);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_secs(5).min(resync)).await;
+                    continue;
+                }
+            }
+            tokio::time::sleep(resync).await;
+        }
+    });
+    workers
+}

@@ -1,0 +1,401 @@
+//! One reconcile of one stack, level-triggered: it never asks why it was woken.
+//!
+//! ```text
+//! index.translate(stack) ─► Events for new diagnostics
+//!        │
+//!        ├─ members:  finalizer on each ─► provider.ensure(desired) ─► status on each ─► "Synced"
+//!        ├─ no members: provider.delete(stack)
+//!        └─ then: Ingresses that left the stack let go of the finalizer
+//! ```
+//!
+//! Every write to Kubernetes is made only while this process holds the Lease, and only when it
+//! changes something. A provider error becomes one Warning Event per member (repeated only when
+//! the error changes) and a requeue after [`ProviderError::requeue_after`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::networking::v1::Ingress;
+use tokio::sync::watch;
+use weir_index::Index;
+use weir_model::{Diagnostic, Provider, ProviderError, Severity, StackId};
+use weir_translate::StackTranslation;
+
+use crate::events::EventSink;
+use crate::ingress_writes::IngressWrites;
+use crate::metrics::Metrics;
+
+/// How long to wait before retrying after a Kubernetes write failed (usually a conflict: the
+/// newer object is already on its way through the watch).
+const KUBE_RETRY: Duration = Duration::from_secs(2);
+
+/// Why a reconcile did not finish.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReconcileError {
+    /// The provider failed, classified.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// A write to the Kubernetes API failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// This process does not hold the Lease (any more): it must not write.
+    #[error("not the leader")]
+    NotLeader,
+}
+
+impl ReconcileError {
+    /// A low-cardinality label for metrics.
+    pub(crate) fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Provider(error) => error.metric_label(),
+            Self::Kube(_) => "kube",
+            Self::NotLeader => "not_leader",
+        }
+    }
+}
+
+/// What the reconciler keeps across reconciles of one stack, so Events say only what is new.
+#[derive(Debug, Default)]
+struct StackMemory {
+    /// The diagnostics already published.
+    diagnostics: BTreeSet<Diagnostic>,
+    /// The provider error already published.
+    error: Option<String>,
+    /// A fingerprint of the model last applied successfully.
+    applied: Option<u64>,
+}
+
+/// Everything a reconcile needs, shared by the workers.
+pub(crate) struct Reconciler<P> {
+    pub(crate) index: Arc<Mutex<Index>>,
+    pub(crate) provider: Arc<P>,
+    pub(crate) writes: IngressWrites,
+    pub(crate) events: EventSink,
+    pub(crate) metrics: Metrics,
+    pub(crate) leadership: watch::Receiver<bool>,
+    /// The drift-repair period: a stack in sync is reconciled again after about this long.
+    pub(crate) resync: Duration,
+    memory: Mutex<HashMap<StackId, StackMemory>>,
+    /// The stacks of this leader term's first pass not yet reconciled; `None` outside a pass.
+    sweep: Mutex<Option<BTreeSet<StackId>>>,
+}
+
+/// A consistent piece of the index for one reconcile.
+struct Work {
+    translation: StackTranslation,
+    /// The member Ingresses as last seen.
+    members: Vec<Ingress>,
+    /// Ingresses that left the stack and still hold the finalizer, as last seen.
+    leavers: Vec<Ingress>,
+}
+
+impl<P: Provider> Reconciler<P> {
+    pub(crate) fn new(
+        index: Arc<Mutex<Index>>,
+        provider: Arc<P>,
+        writes: IngressWrites,
+        events: EventSink,
+        metrics: Metrics,
+        leadership: watch::Receiver<bool>,
+        resync: Duration,
+    ) -> Self {
+        Self {
+            index,
+            provider,
+            writes,
+            events,
+            metrics,
+            leadership,
+            resync,
+            memory: Mutex::default(),
+            sweep: Mutex::default(),
+        }
+    }
+
+    /// Reconciles `stack` once; returns when to reconcile it again (`None`: when it changes).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: every write is idempotent and the provider is cancel-safe, so a dropped
+    /// reconcile converges on the next one.
+    pub(crate) async fn reconcile(&self, stack: &StackId) -> Option<Duration> {
+        let started = Instant::now();
+        let work = self.take_work(stack);
+        let result = self.converge(stack, &work).await;
+        let label = result
+            .as_ref()
+            .map_or_else(ReconcileError::metric_label, |()| "ok");
+        self.metrics.reconcile_finished(label, started.elapsed());
+        match result {
+            Ok(()) => {
+                tracing::debug!(%stack, elapsed_ms = started.elapsed().as_millis() as u64, "stack in sync");
+                self.sweep_done(stack).await;
+                Some(self.resync + jitter(stack, self.resync))
+            }
+            Err(ReconcileError::Provider(error)) => {
+                tracing::warn!(%stack, kind = error.metric_label(), %error, "provider failed");
+                error.requeue_after()
+            }
+            Err(ReconcileError::Kube(error)) => {
+                tracing::warn!(%stack, %error, "a Kubernetes write failed");
+                Some(KUBE_RETRY)
+            }
+            Err(ReconcileError::NotLeader) => None,
+        }
+    }
+
+    /// Starts a leader term's first pass over `stacks`: once each has been reconciled, the
+    /// Ingresses that left a stack while no weir was watching let go of the finalizer.
+    pub(crate) fn begin_sweep(&self, stacks: BTreeSet<StackId>) {
+        *lock(&self.sweep) = Some(stacks);
+    }
+
+    fn take_work(&self, stack: &StackId) -> Work {
+        let mut index = lock(&self.index);
+        let translation = index.translate(stack);
+        let lookup = |namespace: &str, name: &str| index.ingress(namespace, name).cloned();
+        let members = translation
+            .desired
+            .iter()
+            .flat_map(|desired| &desired.members)
+            .filter_map(|member| {
+                lookup(
+                    member.namespace.as_deref().unwrap_or_default(),
+                    &member.name,
+                )
+            })
+            .collect();
+        let leavers = index
+            .leavers(stack)
+            .iter()
+            .filter_map(|leaver| lookup(&leaver.namespace, &leaver.name))
+            .collect();
+        Work {
+            translation,
+            members,
+            leavers,
+        }
+    }
+
+    async fn converge(&self, stack: &StackId, work: &Work) -> Result<(), ReconcileError> {
+        let Some(desired) = &work.translation.desired else {
+            self.leader()?;
+            self.provider.delete(stack).await?;
+            self.release(&work.leavers).await?;
+            lock(&self.memory).remove(stack);
+            return Ok(());
+        };
+        self.report_diagnostics(stack, work).await;
+        for member in &work.members {
+            self.leader()?;
+            self.writes.add_finalizer(member).await?;
+        }
+        self.leader()?;
+        let status = match self.provider.ensure(desired).await {
+            Ok(status) => status,
+            Err(error) => {
+                self.report_error(stack, work, &error).await;
+                return Err(error.into());
+            }
+        };
+        for member in &work.members {
+            self.leader()?;
+            self.writes.set_status(member, &status).await?;
+        }
+        self.report_synced(stack, work).await;
+        self.release(&work.leavers).await
+    }
+
+    /// Lets the Ingresses that left a stack go: the stack no longer holds anything of theirs.
+    async fn release(&self, leavers: &[Ingress]) -> Result<(), ReconcileError> {
+        for leaver in leavers {
+            self.leader()?;
+            if self.writes.remove_finalizer(leaver).await? {
+                tracing::info!(
+                    ingress = %key(leaver),
+                    "released: its load balancer resources are cleaned up"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A Warning Event for each diagnostic not published before, on the Ingress it concerns.
+    async fn report_diagnostics(&self, stack: &StackId, work: &Work) {
+        let current: BTreeSet<Diagnostic> = work.translation.diagnostics.iter().cloned().collect();
+        let new: Vec<Diagnostic> = {
+            let memory = lock(&self.memory);
+            let published = memory.get(stack).map(|memory| &memory.diagnostics);
+            current
+                .iter()
+                .filter(|diagnostic| {
+                    published.is_none_or(|published| !published.contains(*diagnostic))
+                })
+                .cloned()
+                .collect()
+        };
+        for diagnostic in &new {
+            let Some(ingress) = work
+                .members
+                .iter()
+                .find(|member| concerns(diagnostic, member))
+            else {
+                continue;
+            };
+            let severity = match diagnostic.severity {
+                Severity::Warning => "warning",
+                Severity::Error => "error",
+            };
+            tracing::warn!(
+                %stack,
+                object = %diagnostic.object,
+                field = %diagnostic.field,
+                reason = diagnostic.reason.as_str(),
+                severity,
+                "{}",
+                diagnostic.message
+            );
+            let note = format!("{}: {}", diagnostic.field, diagnostic.message);
+            self.events
+                .publish(
+                    ingress,
+                    true,
+                    diagnostic.reason.as_str(),
+                    &diagnostic.field,
+                    &note,
+                )
+                .await;
+        }
+        lock(&self.memory)
+            .entry(stack.clone())
+            .or_default()
+            .diagnostics = current;
+    }
+
+    /// A Warning Event on every member when the provider fails differently from last time.
+    async fn report_error(&self, stack: &StackId, work: &Work, error: &ProviderError) {
+        let message = error.to_string();
+        {
+            let mut memory = lock(&self.memory);
+            let memory = memory.entry(stack.clone()).or_default();
+            if memory.error.as_deref() == Some(message.as_str()) {
+                return;
+            }
+            memory.error = Some(message.clone());
+            memory.applied = None;
+        }
+        let note = format!("stack {stack}: {message}");
+        for member in &work.members {
+            self.events
+                .publish(member, true, error.metric_label(), "Reconcile", &note)
+                .await;
+        }
+    }
+
+    /// A Normal Event on every member when the stack changed and is now in sync.
+    async fn report_synced(&self, stack: &StackId, work: &Work) {
+        let fingerprint = fingerprint(&work.translation);
+        {
+            let mut memory = lock(&self.memory);
+            let memory = memory.entry(stack.clone()).or_default();
+            memory.error = None;
+            if memory.applied == Some(fingerprint) {
+                return;
+            }
+            memory.applied = Some(fingerprint);
+        }
+        tracing::info!(%stack, members = work.members.len(), "stack changed and is in sync");
+        let note = format!(
+            "stack {stack} is in sync with {} Ingress(es)",
+            work.members.len()
+        );
+        for member in &work.members {
+            self.events
+                .publish(member, false, "Synced", "Reconcile", &note)
+                .await;
+        }
+    }
+
+    /// Marks `stack` done in the current first pass; when the pass is complete, lets go of the
+    /// Ingresses that left their stack while no weir was watching.
+    async fn sweep_done(&self, stack: &StackId) {
+        let complete = {
+            let mut sweep = lock(&self.sweep);
+            match sweep.as_mut() {
+                Some(pending) => {
+                    pending.remove(stack);
+                    let complete = pending.is_empty();
+                    if complete {
+                        *sweep = None;
+                    }
+                    complete
+                }
+                None => false,
+            }
+        };
+        if !complete {
+            return;
+        }
+        let leavers: Vec<Ingress> = {
+            let index = lock(&self.index);
+            index
+                .unattributed_leavers()
+                .iter()
+                .filter_map(|leaver| index.ingress(&leaver.namespace, &leaver.name).cloned())
+                .collect()
+        };
+        tracing::info!(leavers = leavers.len(), "first pass complete");
+        if let Err(error) = self.release(&leavers).await {
+            tracing::warn!(%error, "could not release Ingresses that left while weir was down");
+        }
+    }
+
+    fn leader(&self) -> Result<(), ReconcileError> {
+        if *self.leadership.borrow() {
+            Ok(())
+        } else {
+            Err(ReconcileError::NotLeader)
+        }
+    }
+}
+
+/// Whether `diagnostic` is about `ingress`.
+fn concerns(diagnostic: &Diagnostic, ingress: &Ingress) -> bool {
+    diagnostic.object.kind == "Ingress"
+        && diagnostic.object.name == ingress.metadata.name.as_deref().unwrap_or_default()
+        && diagnostic.object.namespace.as_deref()
+            == Some(weir_translate::namespace_of(&ingress.metadata))
+}
+
+/// A fingerprint of a translation's model: equal models, equal fingerprints.
+fn fingerprint(translation: &StackTranslation) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    serde_json::to_string(&translation.desired)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Up to a tenth of `period`, fixed per stack, so periodic resyncs of many stacks spread out.
+fn jitter(stack: &StackId, period: Duration) -> Duration {
+    let mut hasher = DefaultHasher::new();
+    stack.hash(&mut hasher);
+    let tenth = period.as_millis() / 10;
+    let offset = u128::from(hasher.finish()) % tenth.max(1);
+    Duration::from_millis(u64::try_from(offset).unwrap_or(0))
+}
+
+fn key(ingress: &Ingress) -> String {
+    format!(
+        "{}/{}",
+        weir_translate::namespace_of(&ingress.metadata),
+        ingress.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (every update here is a
+/// single assignment or insert).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

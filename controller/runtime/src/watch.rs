@@ -1,0 +1,231 @@
+//! Watchers for the five kinds weir reads, feeding the index and queueing the stacks each change
+//! affects. Standbys run them too, so a new leader starts with warm caches.
+//!
+//! EndpointSlices are watched as `discovery.k8s.io/v1` where the server has it and as `v1beta1`
+//! otherwise (Kubernetes 1.19 and 1.20), converted to the v1 type translation reads. Secrets are
+//! watched only of type `kubernetes.io/tls`.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+use futures::{Stream, StreamExt as _};
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use weir_index::{Index, ObjectKey};
+use weir_translate::{Kind, KubeObject, namespace_of};
+
+use crate::metrics::Metrics;
+use crate::queue::WorkQueue;
+use crate::reconcile::lock;
+
+/// Where watch events go.
+#[derive(Clone)]
+pub(crate) struct Feed {
+    pub(crate) index: Arc<Mutex<Index>>,
+    pub(crate) queue: Arc<WorkQueue>,
+    pub(crate) metrics: Metrics,
+    /// The kinds whose initial list has been applied.
+    pub(crate) synced: watch::Sender<BTreeSet<Kind>>,
+}
+
+/// Which EndpointSlice API the server serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceVersion {
+    /// `discovery.k8s.io/v1` (Kubernetes 1.21 and later).
+    V1,
+    /// `discovery.k8s.io/v1beta1` (Kubernetes 1.19 and 1.20).
+    V1beta1,
+}
+
+/// Asks the server whether it serves `discovery.k8s.io/v1` EndpointSlices.
+///
+/// # Errors
+/// The server could not be asked (anything but "not found").
+pub async fn slice_version(client: &kube::Client) -> Result<SliceVersion, kube::Error> {
+    match client.list_api_group_resources("discovery.k8s.io/v1").await {
+        Ok(list) if list.resources.iter().any(|r| r.name == "endpointslices") => {
+            Ok(SliceVersion::V1)
+        }
+        Ok(_) => Ok(SliceVersion::V1beta1),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(SliceVersion::V1beta1),
+        Err(error) => Err(error),
+    }
+}
+
+/// Starts one watcher per kind.
+pub(crate) fn spawn_watchers(
+    client: &kube::Client,
+    slices: SliceVersion,
+    feed: &Feed,
+    tasks: &mut JoinSet<()>,
+) {
+    let config = watcher::Config::default();
+    let tls_only = watcher::Config::default().fields("type=kubernetes.io/tls");
+    tasks.spawn(run(
+        watcher(Api::<Ingress>::all(client.clone()), config.clone()),
+        Kind::Ingress,
+        |object| Some(KubeObject::Ingress(Box::new(object))),
+        feed.clone(),
+    ));
+    tasks.spawn(run(
+        watcher(Api::<IngressClass>::all(client.clone()), config.clone()),
+        Kind::IngressClass,
+        |object| Some(KubeObject::IngressClass(Box::new(object))),
+        feed.clone(),
+    ));
+    tasks.spawn(run(
+        watcher(Api::<Service>::all(client.clone()), config.clone()),
+        Kind::Service,
+        |object| Some(KubeObject::Service(Box::new(object))),
+        feed.clone(),
+    ));
+    tasks.spawn(run(
+        watcher(Api::<Secret>::all(client.clone()), tls_only),
+        Kind::Secret,
+        |object| Some(KubeObject::Secret(Box::new(object))),
+        feed.clone(),
+    ));
+    match slices {
+        SliceVersion::V1 => tasks.spawn(run(
+            watcher(Api::<EndpointSlice>::all(client.clone()), config),
+            Kind::EndpointSlice,
+            |object| Some(KubeObject::EndpointSlice(Box::new(object))),
+            feed.clone(),
+        )),
+        SliceVersion::V1beta1 => {
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice"),
+                "endpointslices",
+            );
+            let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+            tasks.spawn(run(
+                watcher(api, config),
+                Kind::EndpointSlice,
+                slice_from_v1beta1,
+                feed.clone(),
+            ))
+        }
+    };
+}
+
+fn watcher<K>(api: Api<K>, config: watcher::Config) -> impl Stream<Item = watcher::Result<Event<K>>>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    watcher::watcher(api, config).default_backoff()
+}
+
+/// Applies one kind's watch events to the index until the stream ends.
+async fn run<K, S>(stream: S, kind: Kind, convert: impl Fn(K) -> Option<KubeObject>, feed: Feed)
+where
+    K: Resource,
+    S: Stream<Item = watcher::Result<Event<K>>>,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut relisted: Option<BTreeSet<ObjectKey>> = None;
+    while let Some(event) = stream.next().await {
+        let affected = match event {
+            Ok(Event::Init) => {
+                relisted = Some(BTreeSet::new());
+                continue;
+            }
+            Ok(Event::InitApply(object)) => {
+                if let Some(seen) = relisted.as_mut() {
+                    seen.insert(object_key(kind, object.meta()));
+                }
+                apply(&feed, convert(object))
+            }
+            Ok(Event::InitDone) => {
+                let seen = relisted.take().unwrap_or_default();
+                let affected = forget_unseen(&feed, kind, &seen);
+                feed.synced.send_modify(|synced| {
+                    if synced.insert(kind) {
+                        tracing::info!(kind = kind.as_str(), objects = seen.len(), "cache synced");
+                    }
+                });
+                affected
+            }
+            Ok(Event::Apply(object)) => apply(&feed, convert(object)),
+            Ok(Event::Delete(object)) => {
+                let (namespace, name) = object_key(kind, object.meta());
+                lock(&feed.index).delete(kind, &namespace, &name)
+            }
+            Err(error) => {
+                tracing::warn!(kind = kind.as_str(), %error, "watch failed; retrying");
+                continue;
+            }
+        };
+        let count = lock(&feed.index).count(kind);
+        feed.metrics.set_objects_watched(kind.as_str(), count);
+        for stack in affected {
+            feed.queue.add(stack);
+        }
+    }
+}
+
+fn apply(feed: &Feed, object: Option<KubeObject>) -> BTreeSet<weir_model::StackId> {
+    match object {
+        Some(object) => lock(&feed.index).apply(object),
+        None => BTreeSet::new(),
+    }
+}
+
+/// After a (re)list, deletes the objects of `kind` the list no longer holds.
+fn forget_unseen(
+    feed: &Feed,
+    kind: Kind,
+    seen: &BTreeSet<ObjectKey>,
+) -> BTreeSet<weir_model::StackId> {
+    let mut index = lock(&feed.index);
+    let gone: Vec<ObjectKey> = index
+        .snapshot()
+        .keys(kind)
+        .into_iter()
+        .filter(|key| !seen.contains(key))
+        .collect();
+    let mut affected = BTreeSet::new();
+    for (namespace, name) in gone {
+        affected.extend(index.delete(kind, &namespace, &name));
+    }
+    affected
+}
+
+/// The index's key of an object: cluster-scoped kinds have an empty namespace.
+fn object_key(
+    kind: Kind,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> ObjectKey {
+    let namespace = match kind {
+        Kind::IngressClass => String::new(),
+        _ => namespace_of(meta).to_owned(),
+    };
+    (namespace, meta.name.clone().unwrap_or_default())
+}
+
+/// A v1beta1 EndpointSlice as the v1 type; one that does not convert is logged and skipped.
+fn slice_from_v1beta1(object: DynamicObject) -> Option<KubeObject> {
+    let name = object.metadata.name.clone().unwrap_or_default();
+    let value = match serde_json::to_value(object) {
+        Ok(value) => value,
+        Err(error) => {
+            tracing::warn!(%name, %error, "an EndpointSlice could not be read");
+            return None;
+        }
+    };
+    match weir_manifests::endpoint_slice_from_v1beta1(value) {
+        Ok(slice) => Some(KubeObject::EndpointSlice(Box::new(slice))),
+        Err(error) => {
+            tracing::warn!(%name, %error, "an EndpointSlice could not be read");
+            None
+        }
+    }
+}
