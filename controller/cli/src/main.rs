@@ -1,8 +1,12 @@
 //! `weir-controller`: the weir Ingress controller binary.
 
+mod cluster;
+
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -72,6 +76,53 @@ enum Command {
         #[command(flatten)]
         aws: AwsFlags,
     },
+    /// Run the controller against a Kubernetes API server (KUBECONFIG, ~/.kube/config or
+    /// in-cluster): watch Ingresses, drive the provider, write status and Events.
+    Run(RunFlags),
+}
+
+/// Flags of `weir-controller run`.
+#[derive(clap::Args)]
+struct RunFlags {
+    /// Which provider serves the Ingresses.
+    #[arg(long, value_enum)]
+    provider: ProviderArg,
+    /// The cluster name written into (and selecting by) the AWS ownership tags.
+    #[arg(long)]
+    cluster_name: Option<String>,
+    /// Where weir keeps its Lease: default the pod's own namespace, else weir-system.
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Serve only Ingresses of this class name instead of those whose IngressClass names the
+    /// provider's controller.
+    #[arg(long)]
+    ingress_class: Option<String>,
+    /// Where /healthz, /readyz and /metrics are served.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    admin_addr: SocketAddr,
+    /// Stacks reconciled at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Seconds between drift-repair reconciles of a stack in sync.
+    #[arg(long, default_value_t = 600)]
+    resync_seconds: u64,
+    /// The Lease's name (default weir-controller-PROVIDER).
+    #[arg(long)]
+    lease_name: Option<String>,
+    /// This instance's identity in the Lease (default: POD_NAME or the host name, plus the pid).
+    #[arg(long)]
+    identity: Option<String>,
+    /// Log lines as JSON objects (default) or as text.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    log_format: LogFormat,
+    #[command(flatten)]
+    aws: AwsFlags,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
 }
 
 /// AWS defaults for stacks whose annotations leave them unset.
@@ -89,19 +140,23 @@ impl AwsFlags {
     fn target(self, cluster: String) -> AwsTarget {
         AwsTarget {
             cluster,
-            defaults: StackDefaults {
-                subnets: self
-                    .subnets
-                    .into_iter()
-                    .filter(|id| !id.is_empty())
-                    .collect(),
-                security_groups: self
-                    .security_groups
-                    .into_iter()
-                    .filter(|id| !id.is_empty())
-                    .collect(),
-                ..StackDefaults::default()
-            },
+            defaults: self.defaults(),
+        }
+    }
+
+    fn defaults(self) -> StackDefaults {
+        StackDefaults {
+            subnets: self
+                .subnets
+                .into_iter()
+                .filter(|id| !id.is_empty())
+                .collect(),
+            security_groups: self
+                .security_groups
+                .into_iter()
+                .filter(|id| !id.is_empty())
+                .collect(),
+            ..StackDefaults::default()
         }
     }
 }
@@ -147,6 +202,30 @@ fn emit(text: &str) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run(flags) => {
+            init_logging(flags.log_format);
+            let run = cluster::ClusterRun {
+                kind: match flags.provider {
+                    ProviderArg::Localproxy => ControllerKind::LocalProxy,
+                    ProviderArg::Aws => ControllerKind::AwsAlb,
+                },
+                ingress_class: flags.ingress_class,
+                namespace: flags.namespace,
+                lease_name: flags.lease_name,
+                identity: flags.identity,
+                concurrency: flags.concurrency,
+                resync: Duration::from_secs(flags.resync_seconds.max(1)),
+                admin_addr: flags.admin_addr,
+                cluster_name: flags.cluster_name,
+                aws_defaults: flags.aws.defaults(),
+            };
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(run.run())
+        }
         Command::Plan {
             manifests,
             provider,
@@ -234,6 +313,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.with_ansi(false).init(),
     }
 }
 

@@ -1,0 +1,157 @@
+//! `weir-controller run`: the controller against a Kubernetes API server, wired from flags.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use prometheus_client::registry::Registry;
+use weir_provider_aws::{AwsProvider, Client, ClientOptions, SdkApi, StackDefaults};
+use weir_runtime::{LeaseSettings, RunSettings, register_provider_calls};
+use weir_translate::{ClassSelection, ControllerKind, TranslateConfig};
+
+/// Where the in-cluster ServiceAccount mount says the pod runs.
+const POD_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/// Where weir keeps its Lease when it runs outside a pod and no namespace is given.
+const DEFAULT_NAMESPACE: &str = "weir-system";
+
+/// Everything `run` needs besides the provider.
+pub struct ClusterRun {
+    /// Which provider serves the Ingresses.
+    pub kind: ControllerKind,
+    /// Serve only this class name instead of the provider's IngressClasses.
+    pub ingress_class: Option<String>,
+    /// The Lease's namespace (`None`: the pod's own, else `weir-system`).
+    pub namespace: Option<String>,
+    /// The Lease's name (`None`: `weir-controller-aws` / `weir-controller-localproxy`).
+    pub lease_name: Option<String>,
+    /// This instance's identity in the Lease (`None`: pod name or host name, plus the pid).
+    pub identity: Option<String>,
+    /// Stacks reconciled at once.
+    pub concurrency: usize,
+    /// The drift-repair period.
+    pub resync: Duration,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub admin_addr: SocketAddr,
+    /// The AWS cluster name (ownership tags); required by the aws provider.
+    pub cluster_name: Option<String>,
+    /// AWS defaults for stacks whose annotations leave them unset.
+    pub aws_defaults: StackDefaults,
+}
+
+impl ClusterRun {
+    /// Runs until SIGTERM or Ctrl-C, then releases the Lease.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let client = kube::Client::try_default().await.context(
+            "loading the Kubernetes configuration (KUBECONFIG, ~/.kube/config or in-cluster)",
+        )?;
+        let namespace = self.namespace.clone().unwrap_or_else(pod_namespace);
+        let provider_name = match self.kind {
+            ControllerKind::AwsAlb => "aws",
+            ControllerKind::LocalProxy => "localproxy",
+        };
+        let lease = LeaseSettings::new(
+            namespace.clone(),
+            self.lease_name
+                .clone()
+                .unwrap_or_else(|| format!("weir-controller-{provider_name}")),
+            self.identity.clone().unwrap_or_else(identity),
+        );
+        let mut translate = TranslateConfig::for_controller(self.kind);
+        if let Some(name) = &self.ingress_class {
+            translate.classes = ClassSelection::Named(name.clone());
+        }
+        let settings = RunSettings {
+            translate,
+            lease,
+            concurrency: self.concurrency,
+            resync: self.resync,
+        };
+        let admin = tokio::net::TcpListener::bind(self.admin_addr)
+            .await
+            .with_context(|| format!("binding the admin address {}", self.admin_addr))?;
+        tracing::info!(
+            provider = provider_name,
+            namespace = %namespace,
+            identity = %settings.lease.identity,
+            admin = %self.admin_addr,
+            "starting"
+        );
+        let mut registry = Registry::with_prefix("");
+        match self.kind {
+            ControllerKind::AwsAlb => {
+                let cluster = self
+                    .cluster_name
+                    .clone()
+                    .context("--provider aws needs --cluster-name (the ownership tag value)")?;
+                let client_aws = Client::new(SdkApi::from_env().await, ClientOptions::default());
+                let provider = Arc::new(AwsProvider::new(client_aws, &cluster, self.aws_defaults));
+                let counted = provider.clone();
+                register_provider_calls(
+                    &mut registry,
+                    Arc::new(move || {
+                        counted
+                            .client()
+                            .counter()
+                            .snapshot()
+                            .into_iter()
+                            .map(|(op, count)| (op.name().to_owned(), count))
+                            .collect()
+                    }),
+                );
+                weir_runtime::run(
+                    client,
+                    provider,
+                    settings,
+                    registry,
+                    admin,
+                    shutdown_signal(),
+                )
+                .await?;
+            }
+            ControllerKind::LocalProxy => anyhow::bail!(
+                "--provider localproxy is not available in the controller yet: serve manifests with `weir-proxy --manifests DIR`"
+            ),
+        }
+        Ok(())
+    }
+}
+
+/// The pod's namespace from its ServiceAccount mount, else `weir-system`.
+fn pod_namespace() -> String {
+    std::fs::read_to_string(POD_NAMESPACE_FILE)
+        .ok()
+        .map(|text| text.trim().to_owned())
+        .filter(|namespace| !namespace.is_empty())
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+}
+
+/// A Lease identity unique per process: the pod (or host) name and the process id.
+fn identity() -> String {
+    let host = std::env::var("POD_NAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "weir-controller".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = terminate => tracing::info!("SIGTERM received"),
+        result = tokio::signal::ctrl_c() => if result.is_ok() { tracing::info!("interrupt received") },
+    }
+}
