@@ -77,7 +77,7 @@ impl ClusterRun {
             admin = %self.admin_addr,
             "starting"
         );
-        let mut registry = Registry::with_prefix("");
+        let mut registry = Registry::default();
         match self.kind {
             ControllerKind::AwsAlb => {
                 let cluster = self

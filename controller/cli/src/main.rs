@@ -204,6 +204,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(flags) => {
             init_logging(flags.log_format);
+            // The AWS SDK's HTTPS client brings aws-lc-rs besides weir's ring: rustls cannot
+            // pick a process default on its own, and the Kubernetes client needs one.
+            if rustls::crypto::ring::default_provider()
+                .install_default()
+                .is_err()
+            {
+                tracing::debug!("a rustls crypto provider was already installed");
+            }
             let run = cluster::ClusterRun {
                 kind: match flags.provider {
                     ProviderArg::Localproxy => ControllerKind::LocalProxy,
