@@ -33,18 +33,16 @@ impl Sim {
         self.rules.values().any(|(taken, _, _)| *taken == priority)
     }
 
-    fn action(action: &PlannedAction) -> ActionSpec {
-        match action {
-            PlannedAction::Forward(Ref::Known(arn)) => ActionSpec::Forward(arn.clone()),
-            PlannedAction::Forward(Ref::Created(slot)) => ActionSpec::Forward(slot.to_string()),
-            PlannedAction::Fixed(status) => ActionSpec::Fixed(*status),
-            PlannedAction::RedirectHttps(port) => ActionSpec::RedirectHttps(*port),
-        }
+    fn action(action: &ActionSpec<Ref>) -> ActionSpec {
+        action
+            .clone()
+            .try_map(&mut |target| Ok::<_, ()>(target.to_string()))
+            .expect("infallible")
     }
 
     fn apply(&mut self, step: &Step) {
         match step {
-            Step::CreateRule {
+            Call::CreateRule {
                 priority,
                 conditions,
                 action,
@@ -63,7 +61,7 @@ impl Sim {
                 self.rules
                     .insert(arn, (*priority, conditions.clone(), Self::action(action)));
             }
-            Step::SetRulePriorities(moves) => {
+            Call::SetRulePriorities(moves) => {
                 for (_, target) in moves {
                     assert!(
                         !self.taken(*target),
@@ -79,10 +77,12 @@ impl Sim {
                     self.rules.get_mut(&arn).expect("moved rule exists").0 = *target;
                 }
             }
-            Step::ModifyRule { arn, action, .. } => {
+            Call::ModifyRule {
+                rule: arn, action, ..
+            } => {
                 self.rules.get_mut(arn).expect("modified rule exists").2 = Self::action(action);
             }
-            Step::DeleteRule(arn) => {
+            Call::DeleteRule(arn) => {
                 self.rules.remove(arn).expect("deleted rule exists");
             }
             other => panic!("unexpected step {other}"),
@@ -116,7 +116,7 @@ fn desired(rules: &[(&str, u16)]) -> Vec<PlannedRule> {
         .map(|(priority, (path, status))| PlannedRule {
             priority,
             conditions: conditions("a.example.com", path),
-            action: PlannedAction::Fixed(*status),
+            action: ActionSpec::Fixed(*status),
         })
         .collect()
 }
@@ -219,7 +219,7 @@ fn inserting_first_switches_band_in_one_move() {
         &observed(&[("/a", 200, 1), ("/b", 201, 2)]),
     );
     assert_eq!(ops(&steps), ["CreateRule", "SetRulePriorities"]);
-    let Step::CreateRule { priority, .. } = &steps[0] else {
+    let Call::CreateRule { priority, .. } = &steps[0] else {
         unreachable!()
     };
     assert_eq!(*priority, BAND + 1, "created after every existing rule");
@@ -255,7 +255,7 @@ fn moving_down_a_band_creates_new_rules_last_then_moves_them() {
         &observed(&[("/a", 200, BAND + 1)]),
     );
     assert_eq!(ops(&steps), ["CreateRule", "SetRulePriorities"]);
-    let Step::CreateRule { priority, .. } = &steps[0] else {
+    let Call::CreateRule { priority, .. } = &steps[0] else {
         unreachable!()
     };
     assert!(*priority > BAND + 1, "created after the existing rule");
@@ -305,7 +305,7 @@ proptest! {
             .map(|(priority, index)| PlannedRule {
                 priority,
                 conditions: conditions("a.example.com", &paths[*index]),
-                action: PlannedAction::Fixed(statuses[*index]),
+                action: ActionSpec::Fixed(statuses[*index]),
             })
             .collect();
         let observed: Vec<RuleInfo> = held

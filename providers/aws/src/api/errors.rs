@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use weir_model::{ErrorKind, ProviderError};
 
-use crate::api::Op;
+use crate::api::op::Op;
 
 /// A failed AWS call, classified.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,16 @@ impl CallError {
             code: code.map(str::to_owned),
             message: message.into(),
         }
+    }
+
+    /// A reply of the wrong shape for `op`: a bug in the adapter, not something retrying fixes.
+    pub fn unexpected(op: Op, reply: &dyn fmt::Debug) -> Self {
+        Self::new(
+            op,
+            ErrorKind::Permanent,
+            None,
+            format!("unexpected reply {reply:?}"),
+        )
     }
 
     /// Classifies an SDK failure of `op`.
@@ -138,6 +148,15 @@ pub fn classify(code: Option<&str>, status: u16) -> ErrorKind {
         | "ConflictException"
         | "OperationNotPermitted" => ErrorKind::Conflict,
         "ValidationError" | "ValidationException" => ErrorKind::InvalidSpec,
+        // What the spec names does not exist: a fix of the input is needed, not a retry.
+        "CertificateNotFound"
+        | "SSLPolicyNotFound"
+        | "SubnetNotFound"
+        | "SecurityGroupNotFound"
+        | "InvalidSubnet"
+        | "InvalidSecurityGroup"
+        | "InvalidScheme"
+        | "AvailabilityZoneNotSupported" => ErrorKind::InvalidSpec,
         code if code.starts_with("Invalid") || code.starts_with("TooMany") => {
             ErrorKind::InvalidSpec
         }
@@ -191,6 +210,9 @@ mod tests {
             (Some("PriorityInUse"), 400, ErrorKind::Conflict),
             (Some("OperationNotPermitted"), 400, ErrorKind::Conflict),
             (Some("LoadBalancerNotFound"), 400, ErrorKind::Transient),
+            (Some("CertificateNotFound"), 400, ErrorKind::InvalidSpec),
+            (Some("SSLPolicyNotFound"), 400, ErrorKind::InvalidSpec),
+            (Some("SubnetNotFound"), 400, ErrorKind::InvalidSpec),
             (Some("UnsupportedProtocol"), 400, ErrorKind::Unsupported),
             (Some("SomethingNew"), 500, ErrorKind::Transient),
             (Some("SomethingNew"), 400, ErrorKind::Permanent),

@@ -4,15 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use weir_model::{ErrorKind, Protocol};
+use weir_model::Protocol;
+
+pub mod observed;
 
 use crate::api::{
-    AwsApi, Call, CertificateSummary, LoadBalancerInfo, Reply, TaggedResource, TargetGroupInfo,
+    AwsApi, Call, CallError, CertificateSummary, Client, LoadBalancerInfo, Op, Reply,
+    TaggedResource, Tags, TargetGroupInfo,
 };
-use crate::client::Client;
-use crate::errors::CallError;
-use crate::names::{Owner, RESOURCE_LOAD_BALANCER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK};
-use crate::observed::{Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup};
+use crate::desired::names::{
+    Owner, RESOURCE_LOAD_BALANCER, TAG_CLUSTER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK,
+};
+use crate::observe::observed::{
+    Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup,
+};
 
 /// Resource types weir owns, as the tagging API names them.
 pub const RESOURCE_TYPES: [&str; 3] = [
@@ -30,7 +35,7 @@ const DESCRIBE_BATCH: usize = 20;
 /// A classified [`CallError`].
 pub async fn tagged<A: AwsApi>(
     client: &Client<A>,
-    selector: crate::api::Tags,
+    selector: Tags,
 ) -> Result<Vec<TaggedResource>, CallError> {
     let reply = client
         .send(Call::GetResources {
@@ -43,7 +48,7 @@ pub async fn tagged<A: AwsApi>(
         .await?;
     match reply {
         Reply::Resources(resources) => Ok(resources),
-        other => Err(unexpected(crate::api::Op::GetResources, &other)),
+        other => Err(CallError::unexpected(Op::GetResources, &other)),
     }
 }
 
@@ -55,8 +60,7 @@ pub async fn stacks<A: AwsApi>(
     client: &Client<A>,
     cluster: &str,
 ) -> Result<Vec<String>, CallError> {
-    let selector =
-        crate::api::Tags::from([(crate::names::TAG_CLUSTER.to_owned(), cluster.to_owned())]);
+    let selector = Tags::from([(TAG_CLUSTER.to_owned(), cluster.to_owned())]);
     let mut stacks: Vec<String> = tagged(client, selector)
         .await?
         .into_iter()
@@ -117,12 +121,12 @@ pub async fn observe<A: AwsApi>(
             .send(Call::DescribeListeners(kept.arn.clone()))
             .await?;
         let Reply::Listeners(found) = reply else {
-            return Err(unexpected(crate::api::Op::DescribeListeners, &reply));
+            return Err(CallError::unexpected(Op::DescribeListeners, &reply));
         };
         for info in found {
             let reply = client.send(Call::DescribeRules(info.arn.clone())).await?;
             let Reply::Rules(rules) = reply else {
-                return Err(unexpected(crate::api::Op::DescribeRules, &reply));
+                return Err(CallError::unexpected(Op::DescribeRules, &reply));
             };
             let certificates = if info.protocol == Protocol::Https {
                 match client
@@ -131,8 +135,8 @@ pub async fn observe<A: AwsApi>(
                 {
                     Reply::ListenerCertificates(found) => found,
                     other => {
-                        return Err(unexpected(
-                            crate::api::Op::DescribeListenerCertificates,
+                        return Err(CallError::unexpected(
+                            Op::DescribeListenerCertificates,
                             &other,
                         ));
                     }
@@ -163,7 +167,7 @@ pub async fn observe<A: AwsApi>(
             .await
         {
             Ok(Reply::Targets(targets)) => targets.into_iter().collect(),
-            Ok(other) => return Err(unexpected(crate::api::Op::DescribeTargetHealth, &other)),
+            Ok(other) => return Err(CallError::unexpected(Op::DescribeTargetHealth, &other)),
             Err(error) if error.is_not_found() => continue,
             Err(error) => return Err(error),
         };
@@ -252,7 +256,7 @@ pub async fn issued_certificates<A: AwsApi>(
 ) -> Result<Vec<CertificateSummary>, CallError> {
     match client.send(Call::ListCertificates).await? {
         Reply::Certificates(found) => Ok(found),
-        other => Err(unexpected(crate::api::Op::ListCertificates, &other)),
+        other => Err(CallError::unexpected(Op::ListCertificates, &other)),
     }
 }
 
@@ -292,14 +296,4 @@ fn merge(into: Option<Reply>, reply: Reply) -> Reply {
         }
         (_, reply) => reply,
     }
-}
-
-/// A reply of the wrong shape: a bug in the adapter, not something retrying fixes.
-pub fn unexpected(op: crate::api::Op, reply: &Reply) -> CallError {
-    CallError::new(
-        op,
-        ErrorKind::Permanent,
-        None,
-        format!("unexpected reply {reply:?}"),
-    )
 }

@@ -7,9 +7,8 @@ use super::*;
 use crate::api::{
     Conditions, HealthCheck, ListenerInfo, LoadBalancerInfo, RuleInfo, TargetGroupInfo,
 };
-use crate::names::Owner;
-use crate::observed::{ObservedListener, ObservedTargetGroup};
-use crate::spec::{LoadBalancerSpec, RuleSpec, TargetGroupSpec};
+use crate::desired::{RuleSpec, TargetGroupSpec};
+use crate::observe::observed::{ObservedListener, ObservedTargetGroup};
 
 fn key(service: &str) -> TargetGroupKey {
     TargetGroupKey {
@@ -64,6 +63,7 @@ fn spec() -> StackSpec {
                 routes: true,
                 ssl_policy: None,
                 certificates: Vec::new(),
+                waits_for_certificate: false,
             },
         )]),
         rules: vec![
@@ -86,6 +86,7 @@ fn spec() -> StackSpec {
         ],
         target_groups: groups,
         imports: BTreeMap::new(),
+        diagnostics: Vec::new(),
         owner,
     }
 }
@@ -197,11 +198,11 @@ fn an_endpoint_change_touches_only_that_target_group() {
     assert_eq!(
         steps,
         [
-            Step::RegisterTargets {
+            Call::RegisterTargets {
                 target_group: Ref::Known("arn:tg/web".into()),
                 targets: vec![target(3)],
             },
-            Step::DeregisterTargets {
+            Call::DeregisterTargets {
                 target_group: Ref::Known("arn:tg/web".into()),
                 targets: vec![target(1)],
             },
@@ -228,7 +229,7 @@ fn targets_go_in_batches_of_200() {
     let sizes: Vec<usize> = steps
         .iter()
         .map(|step| match step {
-            Step::RegisterTargets { targets, .. } | Step::DeregisterTargets { targets, .. } => {
+            Call::RegisterTargets { targets, .. } | Call::DeregisterTargets { targets, .. } => {
                 targets.len()
             }
             other => panic!("unexpected {other}"),
@@ -275,7 +276,7 @@ fn a_duplicate_load_balancer_is_deleted_and_the_first_kept() {
     duplicate.arn = "arn:lb-duplicate".into();
     observed.load_balancers.push(duplicate);
     let steps = plan(&spec(), &observed).unwrap();
-    assert_eq!(steps, [Step::DeleteLoadBalancer("arn:lb-duplicate".into())]);
+    assert_eq!(steps, [Call::DeleteLoadBalancer("arn:lb-duplicate".into())]);
 }
 
 #[test]

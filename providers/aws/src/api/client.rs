@@ -11,8 +11,11 @@ use backon::{ExponentialBuilder, Retryable};
 use tokio::time::Instant;
 use weir_model::ErrorKind;
 
-use crate::api::{AwsApi, Call, Op, Reply};
-use crate::errors::CallError;
+use crate::api::aws_api::AwsApi;
+use crate::api::call::Call;
+use crate::api::errors::CallError;
+use crate::api::op::Op;
+use crate::api::reply::Reply;
 
 /// How [`Client`] paces and retries calls.
 #[derive(Clone, Debug, PartialEq, Eq)]

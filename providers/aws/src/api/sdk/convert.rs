@@ -9,17 +9,16 @@ use elb::types::{
 };
 use weir_model::{ErrorKind, Protocol};
 
-use crate::api::{
-    ActionSpec, Conditions, HealthCheck, ListenerInfo, ListenerSettings, LoadBalancerInfo, Op,
-    Reply, RuleInfo, Tags, TargetId,
-};
-use crate::errors::CallError;
+use crate::api::call::{ActionSpec, Conditions, HealthCheck, ListenerSettings, Tags, TargetId};
+use crate::api::errors::CallError;
+use crate::api::op::Op;
+use crate::api::reply::{ListenerInfo, LoadBalancerInfo, Reply, RuleInfo};
 
-pub(super) fn matcher(codes: String) -> Matcher {
+pub(crate) fn matcher(codes: String) -> Matcher {
     Matcher::builder().http_code(codes).build()
 }
 
-pub(super) fn observed_health(group: &elb::types::TargetGroup) -> HealthCheck {
+pub(crate) fn observed_health(group: &elb::types::TargetGroup) -> HealthCheck {
     let count = |value: Option<i32>| value.and_then(|value| u16::try_from(value).ok());
     HealthCheck {
         path: group.health_check_path().map(str::to_owned),
@@ -34,23 +33,23 @@ pub(super) fn observed_health(group: &elb::types::TargetGroup) -> HealthCheck {
     }
 }
 
-pub(super) fn created_arn(op: Op, arn: Option<&str>) -> Result<Reply, CallError> {
+pub(crate) fn created_arn(op: Op, arn: Option<&str>) -> Result<Reply, CallError> {
     arn.map(|arn| Reply::Arn(arn.to_owned()))
         .ok_or_else(|| CallError::new(op, ErrorKind::Transient, None, "the reply named no ARN"))
 }
 
 /// Priorities are at most 50000, so they always fit.
-pub(super) fn priority_i32(priority: u32) -> i32 {
+pub(crate) fn priority_i32(priority: u32) -> i32 {
     i32::try_from(priority).unwrap_or(i32::MAX)
 }
 
-pub(super) fn elb_tags(tags: &Tags) -> Vec<elb::types::Tag> {
+pub(crate) fn elb_tags(tags: &Tags) -> Vec<elb::types::Tag> {
     tags.iter()
         .map(|(key, value)| elb::types::Tag::builder().key(key).value(value).build())
         .collect()
 }
 
-pub(super) fn acm_tags(tags: &Tags, op: Op) -> Result<Vec<acm::types::Tag>, CallError> {
+pub(crate) fn acm_tags(tags: &Tags, op: Op) -> Result<Vec<acm::types::Tag>, CallError> {
     tags.iter()
         .map(|(key, value)| {
             acm::types::Tag::builder()
@@ -62,13 +61,13 @@ pub(super) fn acm_tags(tags: &Tags, op: Op) -> Result<Vec<acm::types::Tag>, Call
         .collect()
 }
 
-pub(super) fn certificate_list(arns: Vec<String>) -> Vec<Certificate> {
+pub(crate) fn certificate_list(arns: Vec<String>) -> Vec<Certificate> {
     arns.into_iter()
         .map(|arn| Certificate::builder().certificate_arn(arn).build())
         .collect()
 }
 
-pub(super) fn target_list(targets: &[TargetId]) -> Vec<TargetDescription> {
+pub(crate) fn target_list(targets: &[TargetId]) -> Vec<TargetDescription> {
     targets
         .iter()
         .map(|target| {
@@ -80,7 +79,7 @@ pub(super) fn target_list(targets: &[TargetId]) -> Vec<TargetDescription> {
         .collect()
 }
 
-pub(super) fn listener_input(
+pub(crate) fn listener_input(
     settings: &ListenerSettings,
     op: Op,
 ) -> Result<(ProtocolEnum, Action, Option<Vec<Certificate>>), CallError> {
@@ -99,7 +98,7 @@ pub(super) fn listener_input(
     ))
 }
 
-pub(super) fn sdk_action(action: &ActionSpec, op: Op) -> Result<Action, CallError> {
+pub(crate) fn sdk_action(action: &ActionSpec, op: Op) -> Result<Action, CallError> {
     Ok(match action {
         ActionSpec::Forward(arn) => Action::builder()
             .r#type(ActionTypeEnum::Forward)
@@ -135,7 +134,7 @@ pub(super) fn sdk_action(action: &ActionSpec, op: Op) -> Result<Action, CallErro
     })
 }
 
-pub(super) fn rule_conditions(conditions: &Conditions) -> Vec<RuleCondition> {
+pub(crate) fn rule_conditions(conditions: &Conditions) -> Vec<RuleCondition> {
     let mut out = Vec::new();
     if let Some(host) = &conditions.host {
         out.push(
@@ -164,7 +163,7 @@ pub(super) fn rule_conditions(conditions: &Conditions) -> Vec<RuleCondition> {
     out
 }
 
-pub(super) fn load_balancer(found: &elb::types::LoadBalancer) -> LoadBalancerInfo {
+pub(crate) fn load_balancer(found: &elb::types::LoadBalancer) -> LoadBalancerInfo {
     let mut subnets: Vec<String> = found
         .availability_zones()
         .iter()
@@ -187,7 +186,7 @@ pub(super) fn load_balancer(found: &elb::types::LoadBalancer) -> LoadBalancerInf
     }
 }
 
-pub(super) fn listener(found: &elb::types::Listener) -> Option<ListenerInfo> {
+pub(crate) fn listener(found: &elb::types::Listener) -> Option<ListenerInfo> {
     Some(ListenerInfo {
         arn: found.listener_arn()?.to_owned(),
         port: u16::try_from(found.port()?).ok()?,
@@ -200,7 +199,7 @@ pub(super) fn listener(found: &elb::types::Listener) -> Option<ListenerInfo> {
     })
 }
 
-pub(super) fn rule(found: &elb::types::Rule) -> Option<RuleInfo> {
+pub(crate) fn rule(found: &elb::types::Rule) -> Option<RuleInfo> {
     if found.is_default() == Some(true) {
         return None;
     }

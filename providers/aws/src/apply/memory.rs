@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::api::{TaggedResource, Tags};
-use crate::apply::Applied;
-use crate::steps::{Slot, Step};
+use crate::api::{Call, TaggedResource, Tags};
+use crate::apply::run::Applied;
+use crate::plan::step::{Slot, Step};
 
 /// How long created resources are remembered by default.
 pub const DEFAULT_MEMORY: Duration = Duration::from_secs(300);
@@ -80,17 +80,17 @@ impl Memory {
         for step in steps.iter().take(applied.completed) {
             let created = |slot: &Slot| applied.created.get(slot).cloned();
             match step {
-                Step::CreateLoadBalancer(input) => {
+                Call::CreateLoadBalancer(input) => {
                     if let Some(arn) = created(&Slot::LoadBalancer) {
                         resources.insert(arn, (now, input.tags.clone()));
                     }
                 }
-                Step::CreateTargetGroup { key, tags, .. } => {
+                Call::CreateTargetGroup { key, tags, .. } => {
                     if let Some(arn) = created(&Slot::TargetGroup(key.clone())) {
                         resources.insert(arn, (now, tags.clone()));
                     }
                 }
-                Step::ImportCertificate {
+                Call::ImportCertificate {
                     resource,
                     reimport: None,
                     tags,
@@ -100,15 +100,15 @@ impl Memory {
                         resources.insert(arn, (now, tags.clone()));
                     }
                 }
-                Step::TagCertificate { certificate, tags } => {
+                Call::AddTagsToCertificate { certificate, tags } => {
                     if let Some((at, held)) = resources.get_mut(certificate) {
                         *at = now;
                         held.extend(tags.clone());
                     }
                 }
-                Step::DeleteLoadBalancer(arn)
-                | Step::DeleteTargetGroup(arn)
-                | Step::DeleteCertificate(arn) => {
+                Call::DeleteLoadBalancer(arn)
+                | Call::DeleteTargetGroup(arn)
+                | Call::DeleteCertificate(arn) => {
                     resources.remove(arn);
                 }
                 _ => {}
@@ -126,11 +126,11 @@ mod tests {
 
     use super::*;
     use crate::api::CreateLoadBalancer;
-    use crate::names::Owner;
+    use crate::desired::names::Owner;
 
     fn create() -> Step {
         let owner = Owner::new("c", &StackId::Group("g".into()));
-        Step::CreateLoadBalancer(CreateLoadBalancer {
+        Call::CreateLoadBalancer(CreateLoadBalancer {
             name: owner.load_balancer_name(),
             scheme: "internal".into(),
             subnets: Vec::new(),
@@ -160,7 +160,7 @@ mod tests {
         };
         memory.learn(
             "group:g",
-            &[Step::DeleteLoadBalancer("arn:lb".into())],
+            &[Call::DeleteLoadBalancer("arn:lb".into())],
             &deleted,
         );
         assert!(memory.recall("group:g").is_empty());

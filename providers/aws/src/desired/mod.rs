@@ -1,17 +1,28 @@
-//! The desired AWS shape of one stack: the model, rendered (see [`crate::rules`]), with names,
-//! tags, settings and certificates resolved. Pure: discovery results come in as data.
+//! The desired AWS shape of one stack: the model, rendered (see [`crate::render`]), with names,
+//! tags, settings and certificates resolved. Pure: discovery and certificate checks come in as
+//! data.
+
+pub mod certs;
+pub mod names;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use weir_model::{
-    Action, CertificateSource, DesiredLoadBalancer, ErrorKind, Protocol, ProviderError,
-    TargetGroupKey, TlsMaterial,
+    Action, CertificateSource, DesiredLoadBalancer, Diagnostic, ErrorKind, ObjectRef, Protocol,
+    ProviderError, Reason, TargetGroupKey, TlsMaterial,
 };
 
-use crate::api::{CertificateSummary, Conditions, HealthCheck, TargetId};
-use crate::certs::pick_certificate;
-use crate::names::{Owner, certificate_resource};
-use crate::rules::{AlbView, ListenerDefault};
+use crate::api::{CertificateDetail, CertificateSummary, Conditions, HealthCheck, TargetId};
+use crate::desired::certs::pick_certificate;
+use crate::desired::names::{Owner, certificate_resource};
+use crate::render::{AlbView, ListenerDefault};
+
+/// The `certificate-arn` ARNs described in ACM (once per reconcile): `None` for one that does
+/// not exist.
+pub type CertificateChecks = BTreeMap<String, Option<CertificateDetail>>;
+
+/// The field a `certificate-arn` diagnostic names (either prefix may have set it).
+pub const CERTIFICATE_ARN_FIELD: &str = "metadata.annotations[certificate-arn]";
 
 /// Controller-wide defaults for what annotations leave unset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +104,9 @@ pub struct ListenerSpec {
     pub ssl_policy: Option<String>,
     /// Certificates, the default first (HTTPS).
     pub certificates: Vec<CertRef>,
+    /// An HTTPS listener without any usable certificate: not created, and an existing one
+    /// keeps its certificates (its rules still follow the stack).
+    pub waits_for_certificate: bool,
 }
 
 /// One desired rule of every routing listener.
@@ -141,6 +155,9 @@ pub struct StackSpec {
     pub target_groups: BTreeMap<TargetGroupKey, TargetGroupSpec>,
     /// Imports by logical id.
     pub imports: BTreeMap<String, ImportSpec>,
+    /// What was left out while resolving (unusable certificates), as errors on the Ingresses
+    /// to fix; the rest of the stack applies.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl StackSpec {
@@ -153,21 +170,24 @@ impl StackSpec {
             rules: Vec::new(),
             target_groups: BTreeMap::new(),
             imports: BTreeMap::new(),
+            diagnostics: Vec::new(),
         }
     }
 
     /// Builds the spec of `desired`, rendered as `view`. `certificates` are the issued ACM
-    /// certificates (only consulted when the model asks to discover one).
+    /// certificates (only consulted when the model asks to discover one); `checks` the
+    /// described `certificate-arn` certificates (one missing from it is assumed usable).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidSpec`] without subnets, or for an HTTPS listener without any
-    /// certificate; [`ErrorKind::NotReady`] when discovery finds no certificate for a host.
+    /// [`ErrorKind::InvalidSpec`] without subnets or with an unknown scheme (translation never
+    /// passes one); [`ErrorKind::NotReady`] when discovery finds no certificate for a host.
     pub fn build(
         owner: Owner,
         desired: &DesiredLoadBalancer,
         view: &AlbView,
         defaults: &StackDefaults,
         certificates: &[CertificateSummary],
+        checks: &CertificateChecks,
         now_epoch: i64,
     ) -> Result<Self, ProviderError> {
         let setting = |name: &str| desired.settings.get(name).map(String::as_str);
@@ -195,26 +215,41 @@ impl StackSpec {
                 ),
             ));
         }
+        let scheme = setting("scheme").unwrap_or(&defaults.scheme);
+        if !matches!(scheme, "internet-facing" | "internal") {
+            return Err(ProviderError::new(
+                ErrorKind::InvalidSpec,
+                format!(
+                    "stack {} asks for scheme {scheme:?}: only internet-facing or internal",
+                    desired.stack
+                ),
+            ));
+        }
         let load_balancer = LoadBalancerSpec {
             name: owner.load_balancer_name(),
-            scheme: setting("scheme").unwrap_or(&defaults.scheme).to_owned(),
+            scheme: scheme.to_owned(),
             subnets,
             security_groups: list("security-groups", &defaults.security_groups),
         };
 
         let health = health_check(&desired.settings)?;
-        let (certificate_refs, imports) = resolve_certificates(desired, certificates, now_epoch)?;
+        let mut diagnostics = Vec::new();
+        let (certificate_refs, imports) =
+            resolve_certificates(desired, certificates, checks, now_epoch, &mut diagnostics)?;
         let ssl_policy = setting("ssl-policy")
             .unwrap_or(&defaults.ssl_policy)
             .to_owned();
         let mut listeners = BTreeMap::new();
         for listener in &view.listeners {
             let https = listener.protocol == Protocol::Https;
-            if https && certificate_refs.is_empty() {
-                return Err(ProviderError::new(
-                    ErrorKind::InvalidSpec,
+            let waits_for_certificate = https && certificate_refs.is_empty();
+            if waits_for_certificate {
+                diagnostics.push(Diagnostic::error(
+                    &stack_object(desired),
+                    "spec.tls",
+                    Reason::CertificateUnusable,
                     format!(
-                        "stack {} has an HTTPS listener on port {} but no certificate",
+                        "stack {} has an HTTPS listener on port {} but no usable certificate: the listener waits for one, the rest of the stack applies",
                         desired.stack, listener.port
                     ),
                 ));
@@ -235,6 +270,7 @@ impl StackSpec {
                     } else {
                         Vec::new()
                     },
+                    waits_for_certificate,
                 },
             );
         }
@@ -284,8 +320,18 @@ impl StackSpec {
             rules,
             target_groups,
             imports,
+            diagnostics,
         })
     }
+}
+
+/// The object a stack-wide problem is reported on: its first member.
+fn stack_object(desired: &DesiredLoadBalancer) -> ObjectRef {
+    desired
+        .members
+        .first()
+        .cloned()
+        .unwrap_or_else(|| ObjectRef::cluster("Stack", &desired.stack.to_string()))
 }
 
 /// Health-check settings from the `healthcheck-*` annotations.
@@ -325,18 +371,39 @@ fn health_check(settings: &BTreeMap<String, String>) -> Result<HealthCheck, Prov
     })
 }
 
-/// The listener certificates (default first, no duplicates) and the Secrets to import.
+/// The listener certificates (default first, no duplicates) and the Secrets to import. A
+/// `certificate-arn` certificate that ACM does not have, or has but not issued, is left out
+/// with an error on the Ingress that names it.
 fn resolve_certificates(
     desired: &DesiredLoadBalancer,
     acm: &[CertificateSummary],
+    checks: &CertificateChecks,
     now_epoch: i64,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<(Vec<CertRef>, BTreeMap<String, ImportSpec>), ProviderError> {
     let mut ordered: Vec<(bool, CertRef)> = Vec::new();
     let mut imports = BTreeMap::new();
     for certificate in &desired.certificates {
         let is_default = certificate.hosts.is_empty();
         match &certificate.source {
-            CertificateSource::AcmArn(arn) => ordered.push((is_default, CertRef::Arn(arn.clone()))),
+            CertificateSource::AcmArn(arn) => match checks.get(arn) {
+                Some(None) => diagnostics.push(Diagnostic::error(
+                    &certificate.origin,
+                    CERTIFICATE_ARN_FIELD,
+                    Reason::CertificateUnusable,
+                    format!("ACM has no certificate {arn}; it is left out of the HTTPS listener"),
+                )),
+                Some(Some(detail)) if !detail.is_usable() => diagnostics.push(Diagnostic::error(
+                    &certificate.origin,
+                    CERTIFICATE_ARN_FIELD,
+                    Reason::CertificateUnusable,
+                    format!(
+                        "ACM certificate {arn} is {}, not ISSUED; it is left out of the HTTPS listener",
+                        detail.status
+                    ),
+                )),
+                _ => ordered.push((is_default, CertRef::Arn(arn.clone()))),
+            },
             CertificateSource::Secret { secret, material } => {
                 let resource = certificate_resource(
                     secret.namespace.as_deref().unwrap_or_default(),

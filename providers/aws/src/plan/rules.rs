@@ -14,8 +14,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{ActionSpec, Conditions, RuleInfo, Tags};
-use crate::steps::{PlannedAction, Ref, Slot, Step};
+use crate::api::{ActionSpec, Call, Conditions, RuleInfo, Tags};
+use crate::plan::step::{Ref, Slot, Step};
 
 /// Offset of the second priority band.
 pub const BAND: u32 = 10_000;
@@ -28,17 +28,15 @@ pub struct PlannedRule {
     /// Conditions.
     pub conditions: Conditions,
     /// Action.
-    pub action: PlannedAction,
+    pub action: ActionSpec<Ref>,
 }
 
 /// Whether an observed action already is the planned one.
-pub fn action_matches(planned: &PlannedAction, observed: &ActionSpec) -> bool {
+pub fn action_matches(planned: &ActionSpec<Ref>, observed: &ActionSpec) -> bool {
     match (planned, observed) {
-        (PlannedAction::Forward(Ref::Known(arn)), ActionSpec::Forward(observed)) => arn == observed,
-        (PlannedAction::Fixed(status), ActionSpec::Fixed(observed)) => status == observed,
-        (PlannedAction::RedirectHttps(port), ActionSpec::RedirectHttps(observed)) => {
-            port == observed
-        }
+        (ActionSpec::Forward(Ref::Known(arn)), ActionSpec::Forward(observed)) => arn == observed,
+        (ActionSpec::Fixed(status), ActionSpec::Fixed(observed)) => status == observed,
+        (ActionSpec::RedirectHttps(port), ActionSpec::RedirectHttps(observed)) => port == observed,
         _ => false,
     }
 }
@@ -65,8 +63,8 @@ pub fn plan_rules(
         if let Some(index) = observed_index {
             let current = &observed[*index];
             if !action_matches(&rule.action, &current.action) {
-                steps.push(Step::ModifyRule {
-                    arn: current.arn.clone(),
+                steps.push(Call::ModifyRule {
+                    rule: current.arn.clone(),
                     conditions: rule.conditions.clone(),
                     action: rule.action.clone(),
                 });
@@ -84,7 +82,7 @@ pub fn plan_rules(
                 None => !occupied.contains(&(base + rule.priority)),
             })
     });
-    let create = |rule: &PlannedRule, priority: u32| Step::CreateRule {
+    let create = |rule: &PlannedRule, priority: u32| Call::CreateRule {
         listener: listener.clone(),
         port,
         priority,
@@ -138,12 +136,12 @@ pub fn plan_rules(
             ));
         }
         for round in schedule(moves, now_occupied, fresh) {
-            steps.push(Step::SetRulePriorities(round));
+            steps.push(Call::SetRulePriorities(round));
         }
     }
 
     for rule in doomed {
-        steps.push(Step::DeleteRule(rule.arn.clone()));
+        steps.push(Call::DeleteRule(rule.arn.clone()));
     }
     steps
 }
@@ -212,5 +210,5 @@ fn schedule(
 }
 
 #[cfg(test)]
-#[path = "rule_plan_tests.rs"]
+#[path = "rules_tests.rs"]
 mod tests;

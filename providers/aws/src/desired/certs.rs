@@ -1,5 +1,4 @@
-//! Certificate choice (pure): which ACM certificate serves a host, and how a Secret's PEM chain
-//! splits into the leaf and the rest for `ImportCertificate`.
+//! Certificate choice (pure): which ACM certificate serves a host.
 
 use crate::api::CertificateSummary;
 
@@ -43,21 +42,6 @@ fn name_matches(name: &str, host: &str) -> Option<u8> {
     let suffix = name.strip_prefix("*.")?;
     let (label, rest) = host.split_once('.')?;
     (!label.is_empty() && label != "*" && rest == suffix).then_some(1)
-}
-
-/// Splits a PEM chain into the leaf certificate and the remaining chain.
-pub fn split_chain(chain_pem: &str) -> (String, String) {
-    const END: &str = "-----END CERTIFICATE-----";
-    match chain_pem.find(END) {
-        Some(index) => {
-            let split = index + END.len();
-            (
-                format!("{}\n", chain_pem[..split].trim()),
-                chain_pem[split..].trim().to_owned(),
-            )
-        }
-        None => (chain_pem.to_owned(), String::new()),
-    }
 }
 
 #[cfg(test)]
@@ -104,22 +88,5 @@ mod tests {
         assert_eq!(picked, Some("arn:late"));
         let picked = pick_certificate("a.example.com", &certs[..1], 1000);
         assert!(picked.is_none());
-    }
-
-    #[test]
-    fn chains_split_into_leaf_and_rest() {
-        let chain = "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
-        let (leaf, rest) = split_chain(chain);
-        assert_eq!(
-            leaf,
-            "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n"
-        );
-        assert_eq!(
-            rest,
-            "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----"
-        );
-        let (leaf, rest) = split_chain(&chain[..52]);
-        assert!(leaf.contains("LEAF"));
-        assert!(rest.is_empty());
     }
 }

@@ -21,7 +21,7 @@ use weir_model::{
     Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route, RouteSource,
 };
 
-use crate::glob;
+use crate::render::glob;
 
 /// The ALB shape of one stack.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
