@@ -303,3 +303,67 @@ fn a_health_check_change_modifies_only_the_target_groups() {
         steps[0]
     );
 }
+
+fn waiting_https(spec: &mut StackSpec) {
+    spec.listeners.insert(
+        443,
+        ListenerSpec {
+            protocol: Protocol::Https,
+            default: ActionRef::Fixed(404),
+            routes: true,
+            ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+            certificates: Vec::new(),
+            waits_for_certificate: true,
+        },
+    );
+}
+
+#[test]
+fn an_https_listener_without_a_usable_certificate_waits_and_the_rest_applies() {
+    let mut spec = spec();
+    waiting_https(&mut spec);
+    let steps = plan(&spec, &Observed::default()).unwrap();
+    assert_eq!(
+        ops(&steps),
+        [
+            "CreateLoadBalancer",
+            "CreateTargetGroup",
+            "RegisterTargets",
+            "CreateTargetGroup",
+            "RegisterTargets",
+            "CreateListener",
+            "CreateRule",
+            "CreateRule",
+        ],
+        "only the HTTP listener and its rules"
+    );
+    assert!(
+        steps.iter().all(|step| !step.to_string().contains(":443")),
+        "{steps:#?}"
+    );
+}
+
+#[test]
+fn an_existing_https_listener_that_waits_keeps_its_certificates_and_follows_the_rules() {
+    let mut spec = spec();
+    waiting_https(&mut spec);
+    let mut observed = converged();
+    let mut https = observed.listeners[0].clone();
+    https.info.arn = "arn:listener/443".into();
+    https.info.port = 443;
+    https.info.protocol = Protocol::Https;
+    https.info.ssl_policy = Some("ELBSecurityPolicy-2016-08".into());
+    https.certificates = vec![
+        ("arn:cert/old".into(), true),
+        ("arn:cert/sni".into(), false),
+    ];
+    https.rules.pop();
+    observed.listeners.push(https);
+    let steps = plan(&spec, &observed).unwrap();
+    assert_eq!(ops(&steps), ["CreateRule"], "{steps:#?}");
+    assert!(
+        steps[0].to_string().contains("arn:listener/443"),
+        "{}",
+        steps[0]
+    );
+}
