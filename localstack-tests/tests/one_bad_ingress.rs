@@ -155,7 +155,8 @@ async fn a_missing_certificate_is_a_spec_error_on_its_ingress_and_the_rest_appli
         outcome
             .left_out
             .iter()
-            .all(|problem| problem.reason == Reason::CertificateUnusable
+            .all(|problem| problem.object.name == "bad"
+                && problem.reason == Reason::CertificateUnusable
                 && problem.severity == Severity::Error
                 && problem.message.contains(MISSING_ARN)),
         "{outcome:?}"
@@ -220,6 +221,13 @@ async fn without_a_usable_certificate_the_https_listener_waits_and_http_routes()
     assert!(
         names_bad(error.diagnostics(), "metadata.annotations[certificate-arn]"),
         "{error}"
+    );
+    assert!(
+        error
+            .diagnostics()
+            .iter()
+            .all(|diagnostic| diagnostic.object.name == "bad"),
+        "the good Ingress is never blamed: {error}"
     );
     let plan = plan(&provider, &desired[0]).await;
     assert!(plan.steps.is_empty(), "{:#?}", plan.steps);

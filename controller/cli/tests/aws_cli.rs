@@ -216,6 +216,10 @@ fn apply_once_applies_the_good_ingress_names_every_bad_one_and_exits_1() {
         assert!(err.contains(field), "{field}: {err}");
     }
     assert!(!out.contains("transient"), "{out}");
+    assert!(
+        !out.contains("Ingress test/good") && !err.contains("Ingress test/good"),
+        "the good Ingress is never blamed: {out}\n{err}"
+    );
 
     // A second run changes nothing and says the same.
     let again = run(&emulator, &args);

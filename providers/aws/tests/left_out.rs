@@ -192,12 +192,15 @@ fn without_any_usable_certificate_the_https_listener_waits() {
     let spec = spec(&desired, &pending);
     assert!(spec.listeners[&443].waits_for_certificate);
     assert!(!spec.listeners[&80].waits_for_certificate);
+    assert_eq!(spec.diagnostics.len(), 1, "{:#?}", spec.diagnostics);
+    assert_eq!(
+        spec.diagnostics[0].object,
+        ingress("bad"),
+        "never the good one"
+    );
     assert!(
-        spec.diagnostics
-            .iter()
-            .any(|problem| problem.object == ingress("bad")
-                && problem.message.contains("PENDING_VALIDATION")),
-        "{:#?}",
-        spec.diagnostics
+        spec.diagnostics[0].message.contains("PENDING_VALIDATION"),
+        "{}",
+        spec.diagnostics[0].message
     );
 }

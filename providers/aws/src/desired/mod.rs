@@ -243,7 +243,9 @@ impl StackSpec {
         for listener in &view.listeners {
             let https = listener.protocol == Protocol::Https;
             let waits_for_certificate = https && certificate_refs.is_empty();
-            if waits_for_certificate {
+            // Unusable certificates are already reported on the Ingresses that name them;
+            // otherwise the stack asked for HTTPS without any certificate at all.
+            if waits_for_certificate && diagnostics.is_empty() {
                 diagnostics.push(Diagnostic::error(
                     &stack_object(desired),
                     "spec.tls",
