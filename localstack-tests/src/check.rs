@@ -115,7 +115,7 @@ pub async fn assert_converged<A: AwsApi>(
             stack.target_groups.len(),
             "{everything:?}"
         );
-        let view = weir_provider_aws::render(stack);
+        let view = weir_provider_aws::fit(stack, &weir_provider_aws::QuotaLimits::default()).view;
         for listener in &plan.observed.listeners {
             let routes = view
                 .listeners

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use weir_model::DesiredLoadBalancer;
+use weir_model::{DesiredLoadBalancer, Diagnostic};
 use weir_translate::{ControllerKind, TranslateConfig, translate};
 
 /// One Ingress of a fixture.
@@ -168,6 +168,28 @@ impl Fixture {
     pub fn desired(&self) -> Vec<DesiredLoadBalancer> {
         desired(&self.yaml())
     }
+}
+
+/// The stacks weir's AWS controller builds from `yaml`, with every diagnostic of the
+/// translation.
+///
+/// # Panics
+/// When the YAML does not parse.
+pub fn translated(yaml: &str) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
+    let mut snapshot = weir_translate::ClusterSnapshot::default();
+    weir_manifests::load_str(yaml, Path::new("fixture.yaml"), &mut snapshot)
+        .expect("fixture parses");
+    let translation = translate(
+        &snapshot,
+        &TranslateConfig::for_controller(ControllerKind::AwsAlb),
+    );
+    let mut diagnostics = translation.diagnostics;
+    let mut desired = Vec::new();
+    for stack in translation.stacks {
+        diagnostics.extend(stack.diagnostics);
+        desired.extend(stack.desired);
+    }
+    (desired, diagnostics)
 }
 
 /// The stacks weir's AWS controller builds from `yaml`.

@@ -19,5 +19,5 @@ mod lagging;
 
 pub use check::{Counts, Owned, assert_converged, owned, take_counts};
 pub use emulator::Emulator;
-pub use fixture::{Fixture, Ingress, desired, self_signed};
+pub use fixture::{Fixture, Ingress, desired, self_signed, translated};
 pub use lagging::LaggingIndex;

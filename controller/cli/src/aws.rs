@@ -76,6 +76,15 @@ impl ApplyReport {
             .count()
     }
 
+    /// How many stacks were applied without some of their parts (members over a quota,
+    /// unusable certificates).
+    pub fn partial(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.result.is_ok() && !outcome.left_out.is_empty())
+            .count()
+    }
+
     /// One line per stack, then the call counts.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -94,8 +103,20 @@ impl ApplyReport {
                     writeln!(out, "stack {}: {}", outcome.stack, names.join(", "))
                 }
                 Ok(None) => writeln!(out, "stack {}: deleted", outcome.stack),
-                Err(error) => writeln!(out, "stack {}: failed: {error}", outcome.stack),
+                Err(error) => {
+                    let _ = writeln!(out, "stack {}: failed: {error}", outcome.stack);
+                    write_diagnostics(&mut out, error.diagnostics());
+                    Ok(())
+                }
             };
+            if !outcome.left_out.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "stack {}: applied without what these name:",
+                    outcome.stack
+                );
+                write_diagnostics(&mut out, &outcome.left_out);
+            }
         }
         out.push_str(&calls_line(&self.calls));
         out
@@ -136,9 +157,14 @@ impl LivePlan {
                 Ok(plan) => plan,
                 Err(error) => {
                     let _ = writeln!(out, "stack {stack}: cannot be applied: {error}");
+                    write_diagnostics(&mut out, error.diagnostics());
                     continue;
                 }
             };
+            if !plan.left_out.is_empty() {
+                let _ = writeln!(out, "stack {}: leaves out what these name:", plan.stack);
+                write_diagnostics(&mut out, &plan.left_out);
+            }
             if plan.steps.is_empty() {
                 let _ = writeln!(out, "stack {}: up to date, no calls", plan.stack);
                 continue;
@@ -173,6 +199,12 @@ pub async fn plan_live(
         plans,
         reads: provider.client().counter().snapshot(),
     })
+}
+
+fn write_diagnostics(out: &mut String, diagnostics: &[Diagnostic]) {
+    for diagnostic in diagnostics {
+        let _ = writeln!(out, "    {diagnostic}");
+    }
 }
 
 fn calls_line(calls: &BTreeMap<Op, u64>) -> String {

@@ -175,9 +175,13 @@ enum Output {
     Json,
 }
 
+/// `apply --once`: every stack applied, but some without parts their Ingresses must fix
+/// (members over an ALB quota, unusable certificates). 2 is anything that failed.
+const EXIT_PARTIAL: u8 = 1;
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("weir-controller: {error:#}");
             ExitCode::from(2)
@@ -200,7 +204,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(flags) => {
             init_logging(flags.log_format);
@@ -269,7 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     eprintln!(
                         "no AWS endpoint or credentials configured: printed the offline ALB view only"
                     );
-                    return Ok(());
+                    return Ok(ExitCode::SUCCESS);
                 }
                 let (desired, _) = aws::desired_stacks(&snapshot, &config);
                 let live_plan = runtime()?
@@ -277,7 +281,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .context("planning against AWS")?;
                 emit(&live_plan.to_text())?;
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
             manifests,
@@ -319,7 +323,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "{} stack(s) failed",
                 report.failures()
             );
-            Ok(())
+            if report.partial() > 0 {
+                eprintln!(
+                    "weir-controller: {} stack(s) applied without parts their Ingresses must fix (see above)",
+                    report.partial()
+                );
+                return Ok(ExitCode::from(EXIT_PARTIAL));
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

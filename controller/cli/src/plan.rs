@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, Severity};
-use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, check_quotas, render};
+use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit};
 use weir_translate::{ClusterSnapshot, ControllerKind, IgnoredIngress, TranslateConfig, translate};
 
 /// Everything `plan` reports.
@@ -28,9 +28,13 @@ pub struct StackPlan {
     /// The desired model; absent when the stack has no members.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<DesiredLoadBalancer>,
-    /// The ALB view (aws provider only).
+    /// The ALB view (aws provider only): of the members that fit the ALB quotas.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alb: Option<AlbView>,
+    /// Members the ALB leaves out because with them the stack would break a quota (aws
+    /// provider only; each also has an error diagnostic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     /// Translation diagnostics, then the provider's own checks.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -57,11 +61,25 @@ impl Plan {
             .into_iter()
             .map(|stack| {
                 let mut diagnostics = stack.diagnostics;
+                let mut left_out = Vec::new();
                 let alb = match (&stack.desired, provider) {
                     (Some(desired), ControllerKind::AwsAlb) => {
-                        let view = render(desired);
-                        diagnostics.extend(check_quotas(desired, &view, &QuotaLimits::default()));
-                        Some(view)
+                        // The provider's own render-and-check path, so plan shows what apply does.
+                        let fitted = fit(desired, &QuotaLimits::default());
+                        left_out = desired
+                            .members
+                            .iter()
+                            .filter(|member| !fitted.desired.members.contains(member))
+                            .map(|member| {
+                                format!(
+                                    "{}/{}",
+                                    member.namespace.as_deref().unwrap_or_default(),
+                                    member.name
+                                )
+                            })
+                            .collect();
+                        diagnostics.extend(fitted.diagnostics);
+                        Some(fitted.view)
                     }
                     _ => None,
                 };
@@ -69,6 +87,7 @@ impl Plan {
                     stack: stack.stack.to_string(),
                     model: stack.desired,
                     alb,
+                    left_out,
                     diagnostics,
                 }
             })
@@ -152,6 +171,13 @@ fn write_stack(out: &mut String, stack: &StackPlan) {
     }
     if let Some(alb) = &stack.alb {
         write_alb(out, alb);
+    }
+    if !stack.left_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "  left out of the ALB (over a quota, see the errors): {}",
+            stack.left_out.join(", ")
+        );
     }
     if !stack.diagnostics.is_empty() {
         out.push_str("  diagnostics:\n");

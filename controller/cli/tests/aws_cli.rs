@@ -115,3 +115,116 @@ fn plan_without_a_cluster_name_stays_offline() {
     assert!(text.contains("ALB rules"), "{text}");
     assert!(!text.contains("calls, in order"), "{text}");
 }
+
+/// Every row of issue 11 in one group beside a good Ingress: a misspelled scheme, bad health
+/// checks, a certificate ACM does not have, and a member over the rule quota.
+fn one_bad_ingress_of_each_kind() -> String {
+    use localstack_tests::{Fixture, Ingress};
+    let mut fixture = Fixture::with_rules(0);
+    let mut add = |name: &str, annotations: &[(&str, &str)], paths: usize| {
+        let mut ingress = Ingress::new(name, &format!("{name}.example.com"), &[]);
+        ingress.paths = (0..paths)
+            .map(|index| (format!("/r{index:03}"), "Exact".into(), "svc0".into()))
+            .collect();
+        ingress.group = Some("g".into());
+        for (key, value) in annotations {
+            ingress.annotations.insert((*key).into(), (*value).into());
+        }
+        fixture.ingresses.push(ingress);
+    };
+    add("good", &[("weir.dev/group.order", "1")], 1);
+    add("bad-scheme", &[("weir.dev/scheme", "internet-facin")], 1);
+    add(
+        "bad-health",
+        &[
+            ("weir.dev/healthcheck-path", "health"),
+            ("weir.dev/healthcheck-interval-seconds", "-5"),
+            ("weir.dev/healthcheck-timeout-seconds", "9999"),
+        ],
+        1,
+    );
+    add(
+        "bad-cert",
+        &[(
+            "alb.ingress.kubernetes.io/certificate-arn",
+            "arn:aws:acm:us-east-1:000000000000:certificate/00000000-0000-0000-0000-00000000dead",
+        )],
+        1,
+    );
+    add("big", &[("weir.dev/group.order", "9")], 101);
+    fixture.yaml()
+}
+
+#[test]
+fn apply_once_applies_the_good_ingress_names_every_bad_one_and_exits_1() {
+    let emulator = Emulator::start();
+    let dir = std::env::temp_dir().join(format!("weir-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    std::fs::write(dir.join("group.yaml"), one_bad_ingress_of_each_kind()).expect("write");
+    let dir_path = dir.to_str().expect("utf-8 temp path");
+    let subnets = emulator.subnets().join(",");
+    let common = [
+        "--manifests",
+        dir_path,
+        "--provider",
+        "aws",
+        "--cluster-name",
+        "cli-bad",
+        "--subnets",
+        &subnets,
+    ];
+
+    let mut args = vec!["plan"];
+    args.extend(common);
+    let planned = stdout(&run(&emulator, &args));
+    assert!(
+        planned.contains("left out of the ALB (over a quota, see the errors): test/big"),
+        "{planned}"
+    );
+    assert!(
+        planned.contains("stack group:g: leaves out what these name:")
+            && planned.contains("Ingress test/bad-cert metadata.annotations[certificate-arn]"),
+        "{planned}"
+    );
+
+    let mut args = vec!["apply", "--once"];
+    args.extend(common);
+    let output = run(&emulator, &args);
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        out.contains("stack group:g: weir-") && out.contains(".elb.amazonaws.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Error Ingress test/bad-cert metadata.annotations[certificate-arn]: CertificateUnusable"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Error Ingress test/big spec.rules: QuotaExceeded"),
+        "{out}"
+    );
+    for field in [
+        "Ingress test/bad-scheme metadata.annotations[weir.dev/scheme]",
+        "Ingress test/bad-health metadata.annotations[weir.dev/healthcheck-path]",
+        "Ingress test/bad-health metadata.annotations[weir.dev/healthcheck-interval-seconds]",
+        "Ingress test/bad-health metadata.annotations[weir.dev/healthcheck-timeout-seconds]",
+    ] {
+        assert!(err.contains(field), "{field}: {err}");
+    }
+    assert!(!out.contains("transient"), "{out}");
+    assert!(
+        !out.contains("Ingress test/good") && !err.contains("Ingress test/good"),
+        "the good Ingress is never blamed: {out}\n{err}"
+    );
+
+    // A second run changes nothing and says the same.
+    let again = run(&emulator, &args);
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(1), "{out}");
+    assert!(out.contains("(0 mutating)"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

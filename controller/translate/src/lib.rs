@@ -20,6 +20,7 @@
 //! removes the good parts of its stack: it is dropped or degraded and reported.
 #![warn(missing_docs)]
 
+mod alb_settings;
 mod annotations;
 mod backends;
 mod class;

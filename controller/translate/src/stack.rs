@@ -14,24 +14,10 @@ use crate::hosts::parse_host;
 use crate::paths::{PathError, parse_path};
 use crate::reads::{Reads, RecordingSnapshot};
 use crate::snapshot::namespace_of;
-use crate::{ClusterSnapshot, StackTranslation, Stacking, annotations, listeners, tls};
+use crate::{ClusterSnapshot, StackTranslation, Stacking, alb_settings, listeners, tls};
 
 /// What answers when no route matches and the stack has no default backend.
 const NOT_FOUND_STATUS: u16 = 404;
-
-/// Stack-wide provider settings read from annotations (first member wins).
-const SETTINGS: [&str; 10] = [
-    "scheme",
-    "subnets",
-    "security-groups",
-    "ssl-policy",
-    "healthcheck-path",
-    "healthcheck-interval-seconds",
-    "healthcheck-timeout-seconds",
-    "healthy-threshold-count",
-    "unhealthy-threshold-count",
-    "success-codes",
-];
 
 /// Translates one stack's members (already in group order).
 pub(crate) fn translate_stack(
@@ -172,7 +158,7 @@ pub(crate) fn translate_stack(
         })
         .collect();
     let listeners = listeners::listeners(&ports, listener_redirect);
-    let settings = settings(members, &mut diagnostics);
+    let settings = alb_settings::settings(members, &mut diagnostics);
     diagnostics.append(&mut resolver.diagnostics);
     diagnostics.sort();
     diagnostics.dedup();
@@ -258,29 +244,4 @@ fn ordered_routes(
         ordered.push(route);
     }
     ordered
-}
-
-/// Provider settings from annotations; the first member (in group order) that sets one wins and
-/// later conflicting values are reported.
-fn settings(members: &[Member<'_>], diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
-    let mut settings = BTreeMap::new();
-    for member in members {
-        for name in SETTINGS {
-            let Some(annotation) = annotations::lookup(member.selected.ingress, name) else {
-                continue;
-            };
-            let existing = settings
-                .entry(name.to_owned())
-                .or_insert_with(|| annotation.value.to_owned());
-            if existing != annotation.value {
-                diagnostics.push(Diagnostic::warning(
-                    &member.selected.object,
-                    annotation.field(),
-                    Reason::InvalidField,
-                    format!("{name} {:?} conflicts with {existing:?} of an earlier member; keeping {existing:?}", annotation.value),
-                ));
-            }
-        }
-    }
-    settings
 }

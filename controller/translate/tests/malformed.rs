@@ -68,6 +68,12 @@ fn every_malformed_ingress_is_diagnosed_and_spares_its_group() {
             .find(|stack| stack.stack.to_string() == "group:corpus")
             .expect("the corpus group");
         let model = group.desired.as_ref().expect("the group still has members");
+        // A bad setting is left out: only the healthy Ingress's own setting remains.
+        assert_eq!(
+            model.settings,
+            std::collections::BTreeMap::from([("scheme".to_owned(), "internet-facing".to_owned())]),
+            "{name}: a bad value reached the model"
+        );
         match model.route("good.example.com", "/anything").action() {
             Action::Forward { target_group } => assert_eq!(target_group.service, "good", "{name}"),
             other => panic!("{name}: the healthy route broke: {other}"),

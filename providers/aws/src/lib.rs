@@ -2,66 +2,61 @@
 //! Balancer.
 //!
 //! ```text
-//! DesiredLoadBalancer ─► render (pure): listeners + prioritised ALB rules ─► quota check
-//!                                                    │                        (Diagnostics)
-//!                                                    ▼
-//!          spec (pure) ─► observe (by tags) ─► plan (pure diff) ─► apply ─► status (DNS name)
+//! DesiredLoadBalancer
+//!   ─► render   (pure)  listeners + prioritised ALB rules; fit to the ALB quotas, leaving out
+//!                       the members that do not fit (Diagnostics)
+//!   ─► desired  (pure)  StackSpec: names, tags, settings, certificates resolved
+//!   ─► observe          the stack's resources, found by tags, described
+//!   ─► plan     (pure)  ordered Steps: each one `Call`, naming what earlier steps create
+//!   ─► apply            the calls in order; status (DNS name)
+//!        all over api:  Call / Reply, AwsApi, Client (rate limit, retries, counts), errors, sdk
 //! ```
 //!
 //! The rendering is pure and exact: the first ALB rule (by priority) that matches a request is
 //! the route [`weir_model::DesiredLoadBalancer::route`] picks, using only glob host and path
-//! conditions (see [`rules`]). The quota check reports, before any API call, what a stack would
-//! break on a real ALB (the emulators used in tests enforce none of them).
+//! conditions (see [`render::rules`]). [`fit`] reports, before any API call, what a stack
+//! would break on a real ALB (the emulators used in tests enforce none of it) and is the one
+//! render-and-check path of both the provider and `weir-controller plan`.
 //!
 //! Everything that talks to AWS goes through [`AwsApi`], one [`Call`] at a time; the SDK lives
-//! only in the `sdk` module and its errors are classified only in [`errors`]. The plan is a
+//! only in [`api::sdk`] and its errors are classified only in [`api::errors`]. The plan is a
 //! pure function of the desired [`StackSpec`] and the [`Observed`] state, unit-tested without
 //! any SDK. This crate must not depend on kube or on the controller.
 #![warn(missing_docs)]
 
-mod api;
-mod apply;
-mod certs;
-mod client;
-pub mod errors;
-pub mod glob;
-mod memory;
-mod names;
-mod observe;
-mod observed;
-mod plan;
+pub mod api;
+pub mod apply;
+pub mod desired;
+pub mod observe;
+pub mod plan;
 mod provider;
-mod quotas;
-mod rule_plan;
-pub mod rules;
-mod sdk;
-mod spec;
-mod steps;
+pub mod render;
 
+pub use api::errors;
 pub use api::{
-    ActionSpec, AwsApi, Call, CertificateSummary, Conditions, CreateLoadBalancer, HealthCheck,
-    ImportCertificate, ListenerInfo, ListenerSettings, LoadBalancerInfo, Op, Reply, RuleInfo,
-    TaggedResource, Tags, TargetGroupInfo, TargetId,
+    ActionSpec, AwsApi, Call, CallCounter, CallError, CertificateDetail, CertificateSummary,
+    Client, ClientOptions, Conditions, CreateLoadBalancer, HealthCheck, ListenerInfo,
+    ListenerSettings, LoadBalancerInfo, Op, Reply, RuleInfo, SdkApi, TaggedResource, Tags,
+    TargetGroupInfo, TargetId, split_chain, summarize,
 };
-pub use apply::{Applied, apply};
-pub use certs::{pick_certificate, split_chain};
-pub use client::{CallCounter, Client, ClientOptions, summarize};
-pub use errors::CallError;
-pub use memory::{DEFAULT_MEMORY, Memory};
-pub use names::{
+pub use apply::{Applied, DEFAULT_MEMORY, Memory, apply};
+pub use desired::certs::pick_certificate;
+pub use desired::names::{
     Owner, TAG_CLUSTER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK, certificate_resource,
     target_group_resource,
 };
+pub use desired::{
+    ActionRef, CertRef, CertificateChecks, ImportSpec, ListenerSpec, LoadBalancerSpec, RuleSpec,
+    StackDefaults, StackSpec, TargetGroupSpec,
+};
+pub use observe::observed::{Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup};
 pub use observe::{RESOURCE_TYPES, issued_certificates, observe, stacks, tagged};
-pub use observed::{Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup};
+pub use plan::rules::BAND;
+pub use plan::step::{Ref, Slot, Step};
 pub use plan::{TARGET_BATCH, plan};
 pub use provider::{AwsProvider, StackOutcome, StackPlan};
-pub use quotas::{QuotaLimits, check_quotas};
-pub use rule_plan::BAND;
-pub use rules::{AlbListener, AlbRule, AlbView, ListenerDefault, RulePurpose, render};
-pub use sdk::SdkApi;
-pub use spec::{
-    ActionRef, CertRef, ImportSpec, ListenerSpec, LoadBalancerSpec, RuleSpec, StackDefaults,
-    StackSpec, TargetGroupSpec,
+pub use render::fit::check_quotas;
+pub use render::glob;
+pub use render::{
+    AlbListener, AlbRule, AlbView, Fitted, ListenerDefault, QuotaLimits, RulePurpose, fit, render,
 };
-pub use steps::{PlannedAction, PlannedListener, Ref, Slot, Step};

@@ -1,25 +1,23 @@
 //! [`AwsProvider`]: the [`Provider`] of ALBs. `ensure` = spec -> observe -> plan -> apply ->
 //! status; `delete` = the same with an empty spec.
 
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use weir_model::{
-    CertificateSource, DesiredLoadBalancer, ErrorKind, LoadBalancerAddress, LoadBalancerStatus,
-    Provider, ProviderError, Severity, StackId,
+    CertificateSource, DesiredLoadBalancer, Diagnostic, ErrorKind, LoadBalancerAddress,
+    LoadBalancerStatus, Provider, ProviderError, StackId,
 };
 
-use crate::api::AwsApi;
-use crate::apply::{Applied, apply};
-use crate::client::{Client, ClientOptions};
-use crate::memory::{DEFAULT_MEMORY, Memory};
-use crate::names::Owner;
+use crate::api::{AwsApi, Call, CallError, Client, ClientOptions, Reply};
+use crate::apply::{Applied, DEFAULT_MEMORY, Memory, apply};
+use crate::desired::names::Owner;
+use crate::desired::{CertificateChecks, StackDefaults, StackSpec};
+use crate::observe::observed::Observed;
 use crate::observe::{issued_certificates, observe, observe_for_delete, stacks};
-use crate::observed::Observed;
 use crate::plan::plan;
-use crate::quotas::{QuotaLimits, check_quotas};
-use crate::rules::render;
-use crate::spec::{StackDefaults, StackSpec};
-use crate::steps::Step;
+use crate::plan::step::Step;
+use crate::render::{QuotaLimits, fit};
 
 /// What a reconcile of one stack would do: the state found and the calls that would follow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +28,9 @@ pub struct StackPlan {
     pub observed: Observed,
     /// The mutating calls, in order.
     pub steps: Vec<Step>,
+    /// What the plan leaves out (members over a quota, unusable certificates), as errors on
+    /// the Ingresses to fix; the steps apply the rest.
+    pub left_out: Vec<Diagnostic>,
 }
 
 /// The result of reconciling one stack.
@@ -37,9 +38,18 @@ pub struct StackPlan {
 pub struct StackOutcome {
     /// The stack's tag value.
     pub stack: String,
-    /// Its status when ensured, `None` when deleted, or why it failed.
+    /// Its status when ensured (also when parts were left out), `None` when deleted, or why
+    /// it failed.
     pub result: Result<Option<LoadBalancerStatus>, ProviderError>,
+    /// What was left out of an ensured stack, as errors on the Ingresses to fix (the rest was
+    /// applied).
+    pub left_out: Vec<Diagnostic>,
 }
+
+/// The `certificate-arn` certificates described during one reconcile: each is described once,
+/// whichever stacks use it.
+#[derive(Debug, Default)]
+struct CertificateCache(Mutex<CertificateChecks>);
 
 /// The AWS provider of one cluster.
 #[derive(Debug)]
@@ -100,14 +110,30 @@ impl<A: AwsApi> AwsProvider<A> {
     /// Observes and plans `desired` without changing anything.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidSpec`] for quota violations and unappliable specs; classified call
-    /// failures.
+    /// [`ErrorKind::InvalidSpec`] when no member fits the ALB quotas, or for an unappliable
+    /// spec; classified call failures.
     pub async fn plan_ensure(
         &self,
         desired: &DesiredLoadBalancer,
     ) -> Result<StackPlan, ProviderError> {
+        self.plan_with(desired, &CertificateCache::default()).await
+    }
+
+    async fn plan_with(
+        &self,
+        desired: &DesiredLoadBalancer,
+        cache: &CertificateCache,
+    ) -> Result<StackPlan, ProviderError> {
         let owner = Owner::new(&self.cluster, &desired.stack);
-        let spec = self.spec(owner.clone(), desired).await?;
+        let fitted = fit(desired, &self.limits);
+        let mut left_out: Vec<Diagnostic> = fitted.errors().cloned().collect();
+        if !fitted.applies() {
+            return Err(spec_error(left_out));
+        }
+        let spec = self
+            .spec(owner.clone(), &fitted.desired, &fitted.view, cache)
+            .await?;
+        left_out.extend(spec.diagnostics.iter().cloned());
         let remembered = self.memory.recall(owner.stack());
         let observed = observe(&self.client, &owner, &remembered).await?;
         let steps = plan(&spec, &observed)?;
@@ -115,6 +141,7 @@ impl<A: AwsApi> AwsProvider<A> {
             stack: owner.stack().to_owned(),
             observed,
             steps,
+            left_out,
         })
     }
 
@@ -131,6 +158,7 @@ impl<A: AwsApi> AwsProvider<A> {
             stack: stack.to_owned(),
             observed,
             steps,
+            left_out: Vec::new(),
         })
     }
 
@@ -155,16 +183,26 @@ impl<A: AwsApi> AwsProvider<A> {
         &self,
         desired: &[DesiredLoadBalancer],
     ) -> Result<Vec<StackOutcome>, ProviderError> {
+        let cache = CertificateCache::default();
         let mut outcomes = Vec::new();
         for stack in desired {
+            let (result, left_out) = match self.ensure_with(stack, &cache).await {
+                Ok((status, left_out)) => (Ok(Some(status)), left_out),
+                Err(error) => (Err(error), Vec::new()),
+            };
             outcomes.push(StackOutcome {
                 stack: stack.stack.to_string(),
-                result: self.ensure(stack).await.map(Some),
+                result,
+                left_out,
             });
         }
         for stack in self.stacks_without(desired).await? {
             let result = self.delete_tagged(&stack).await.map(|()| None);
-            outcomes.push(StackOutcome { stack, result });
+            outcomes.push(StackOutcome {
+                stack,
+                result,
+                left_out: Vec::new(),
+            });
         }
         Ok(outcomes)
     }
@@ -178,9 +216,10 @@ impl<A: AwsApi> AwsProvider<A> {
         &self,
         desired: &[DesiredLoadBalancer],
     ) -> Result<Vec<(String, Result<StackPlan, ProviderError>)>, ProviderError> {
+        let cache = CertificateCache::default();
         let mut plans = Vec::new();
         for stack in desired {
-            plans.push((stack.stack.to_string(), self.plan_ensure(stack).await));
+            plans.push((stack.stack.to_string(), self.plan_with(stack, &cache).await));
         }
         for stack in self.stacks_without(desired).await? {
             let plan = self.plan_delete(&stack).await;
@@ -222,23 +261,36 @@ impl<A: AwsApi> AwsProvider<A> {
             .collect())
     }
 
+    /// Ensures one stack; returns its status and what was left out of it.
+    async fn ensure_with(
+        &self,
+        desired: &DesiredLoadBalancer,
+        cache: &CertificateCache,
+    ) -> Result<(LoadBalancerStatus, Vec<Diagnostic>), ProviderError> {
+        let planned = self.plan_with(desired, cache).await?;
+        let applied = self.apply(&planned).await?;
+        let dns_name = planned
+            .observed
+            .load_balancers
+            .first()
+            .map(|found| found.dns_name.clone())
+            .or(applied.dns_name);
+        let status = LoadBalancerStatus {
+            addresses: dns_name
+                .into_iter()
+                .map(LoadBalancerAddress::Hostname)
+                .collect(),
+        };
+        Ok((status, planned.left_out))
+    }
+
     async fn spec(
         &self,
         owner: Owner,
         desired: &DesiredLoadBalancer,
+        view: &crate::render::AlbView,
+        cache: &CertificateCache,
     ) -> Result<StackSpec, ProviderError> {
-        let view = render(desired);
-        let problems: Vec<String> = check_quotas(desired, &view, &self.limits)
-            .into_iter()
-            .filter(|diagnostic| diagnostic.severity == Severity::Error)
-            .map(|diagnostic| diagnostic.to_string())
-            .collect();
-        if !problems.is_empty() {
-            return Err(ProviderError::new(
-                ErrorKind::InvalidSpec,
-                problems.join("; "),
-            ));
-        }
         let discovers = desired
             .certificates
             .iter()
@@ -248,34 +300,92 @@ impl<A: AwsApi> AwsProvider<A> {
         } else {
             Vec::new()
         };
+        let checks = self.check_certificates(desired, cache).await?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| {
                 i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
             });
-        StackSpec::build(owner, desired, &view, &self.defaults, &issued, now)
+        StackSpec::build(owner, desired, view, &self.defaults, &issued, &checks, now)
+    }
+
+    /// Describes every `certificate-arn` certificate of `desired` not yet in `cache`: one
+    /// that ACM does not know (or whose ARN it refuses) is recorded as missing.
+    async fn check_certificates(
+        &self,
+        desired: &DesiredLoadBalancer,
+        cache: &CertificateCache,
+    ) -> Result<CertificateChecks, ProviderError> {
+        let arns: Vec<&String> = desired
+            .certificates
+            .iter()
+            .filter_map(|certificate| match &certificate.source {
+                CertificateSource::AcmArn(arn) => Some(arn),
+                _ => None,
+            })
+            .collect();
+        for arn in arns {
+            let known = lock(cache).contains_key(arn);
+            if known {
+                continue;
+            }
+            let detail = match self
+                .client
+                .send(Call::DescribeCertificate(arn.clone()))
+                .await
+            {
+                Ok(Reply::Certificate(detail)) => Some(detail),
+                Ok(other) => {
+                    return Err(
+                        CallError::unexpected(crate::api::Op::DescribeCertificate, &other).into(),
+                    );
+                }
+                Err(error) if error.is_not_found() || error.kind() == ErrorKind::InvalidSpec => {
+                    None
+                }
+                Err(error) => return Err(error.into()),
+            };
+            lock(cache).insert(arn.clone(), detail);
+        }
+        Ok(lock(cache).clone())
     }
 }
 
+/// The cache's map; a poisoned lock only means another task panicked mid-insert, the map
+/// stays usable.
+fn lock(cache: &CertificateCache) -> std::sync::MutexGuard<'_, CertificateChecks> {
+    cache
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An InvalidSpec error carrying `diagnostics`, its message their text.
+fn spec_error(diagnostics: Vec<Diagnostic>) -> ProviderError {
+    let message = diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    ProviderError::new(ErrorKind::InvalidSpec, message).with_diagnostics(diagnostics)
+}
+
 impl<A: AwsApi> Provider for AwsProvider<A> {
+    /// Applies what fits and is usable; when something was left out (a member over a quota,
+    /// an unusable certificate), the rest is applied and the result is an
+    /// [`ErrorKind::InvalidSpec`] whose diagnostics name each Ingress and field to fix.
     async fn ensure(
         &self,
         desired: &DesiredLoadBalancer,
     ) -> Result<LoadBalancerStatus, ProviderError> {
-        let planned = self.plan_ensure(desired).await?;
-        let applied = self.apply(&planned).await?;
-        let dns_name = planned
-            .observed
-            .load_balancers
-            .first()
-            .map(|found| found.dns_name.clone())
-            .or(applied.dns_name);
-        Ok(LoadBalancerStatus {
-            addresses: dns_name
-                .into_iter()
-                .map(LoadBalancerAddress::Hostname)
-                .collect(),
-        })
+        let (status, left_out) = self
+            .ensure_with(desired, &CertificateCache::default())
+            .await?;
+        if left_out.is_empty() {
+            Ok(status)
+        } else {
+            Err(spec_error(left_out))
+        }
     }
 
     async fn delete(&self, stack: &StackId) -> Result<(), ProviderError> {

@@ -104,6 +104,9 @@ pub enum Reason {
     QuotaExceeded,
     /// The stack uses something the target provider cannot express.
     UnsupportedByProvider,
+    /// A certificate the Ingress names does not exist in the provider or cannot be served
+    /// (e.g. an ACM certificate that is not issued).
+    CertificateUnusable,
 }
 
 impl Reason {
@@ -123,6 +126,7 @@ impl Reason {
             Self::ConflictingIngressClass => "ConflictingIngressClass",
             Self::QuotaExceeded => "QuotaExceeded",
             Self::UnsupportedByProvider => "UnsupportedByProvider",
+            Self::CertificateUnusable => "CertificateUnusable",
         }
     }
 }

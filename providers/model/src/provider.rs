@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::{DesiredLoadBalancer, StackId};
+use crate::{DesiredLoadBalancer, Diagnostic, StackId};
 
 /// A backend that turns desired load balancers into real ones (AWS ALB, the local proxy fleet).
 ///
@@ -72,6 +72,7 @@ pub struct ProviderError {
     message: String,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync>>,
+    diagnostics: Vec<Diagnostic>,
 }
 
 impl ProviderError {
@@ -81,7 +82,21 @@ impl ProviderError {
             kind,
             message: message.into(),
             source: None,
+            diagnostics: Vec::new(),
         }
+    }
+
+    /// Attaches the problems this error is about, each on the object (Ingress) and field to
+    /// fix: the controller records them as Events there. An [`ErrorKind::InvalidSpec`] with
+    /// diagnostics may mean the rest of the stack was applied without the parts they name.
+    pub fn with_diagnostics(mut self, diagnostics: Vec<Diagnostic>) -> Self {
+        self.diagnostics = diagnostics;
+        self
+    }
+
+    /// The problems attached with [`ProviderError::with_diagnostics`].
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
     }
 
     /// Attaches the underlying cause.
