@@ -5,7 +5,7 @@
 use localstack_tests::{
     Emulator, Fixture, Ingress, assert_converged, self_signed, take_counts, translated,
 };
-use weir_model::{Diagnostic, ErrorKind, Provider, Reason, Severity};
+use weir_model::{Diagnostic, Provider, Reason, Severity};
 use weir_provider_aws::{AwsApi, AwsProvider, Op, StackPlan};
 
 const MISSING_ARN: &str =
@@ -185,15 +185,20 @@ async fn a_missing_certificate_is_a_spec_error_on_its_ingress_and_the_rest_appli
         ["bad.example.com", "good.example.com"]
     );
 
-    // The controller's view: the rest applied, and the stack waits for a fix of its input.
+    // The controller's view: the rest applied, with what was left out named on its Ingress.
     take_counts(&provider);
-    let error = provider.ensure(&desired[0]).await.expect_err("spec error");
-    assert_eq!(error.kind(), ErrorKind::InvalidSpec);
+    let status = provider
+        .ensure(&desired[0])
+        .await
+        .expect("the rest applies");
     assert!(
-        names_bad(error.diagnostics(), "metadata.annotations[certificate-arn]"),
-        "{error}"
+        !status.addresses.is_empty(),
+        "the good Ingress gets an address"
     );
-    assert!(error.to_string().contains("Ingress test/bad"), "{error}");
+    assert!(
+        names_bad(&status.left_out, "metadata.annotations[certificate-arn]"),
+        "{status:?}"
+    );
     assert_eq!(
         take_counts(&provider).mutating,
         0,
@@ -209,25 +214,20 @@ async fn without_a_usable_certificate_the_https_listener_waits_and_http_routes()
     let (desired, _) = translated(&fixture.yaml());
     assert!(desired[0].listeners.contains_key(&443));
 
-    let error = provider
+    let status = provider
         .ensure(&desired[0])
         .await
-        .expect_err("the missing certificate is a spec error");
-    assert_eq!(
-        error.kind(),
-        ErrorKind::InvalidSpec,
-        "never transient: {error}"
+        .expect("the HTTP side applies; the missing certificate is left out");
+    assert!(
+        names_bad(&status.left_out, "metadata.annotations[certificate-arn]"),
+        "{status:?}"
     );
     assert!(
-        names_bad(error.diagnostics(), "metadata.annotations[certificate-arn]"),
-        "{error}"
-    );
-    assert!(
-        error
-            .diagnostics()
+        status
+            .left_out
             .iter()
             .all(|diagnostic| diagnostic.object.name == "bad"),
-        "the good Ingress is never blamed: {error}"
+        "the good Ingress is never blamed: {status:?}"
     );
     let plan = plan(&provider, &desired[0]).await;
     assert!(plan.steps.is_empty(), "{:#?}", plan.steps);

@@ -236,7 +236,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?
-                .block_on(run.run())
+                .block_on(run.run())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Plan {
             manifests,

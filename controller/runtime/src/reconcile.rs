@@ -186,13 +186,18 @@ impl<P: Provider> Reconciler<P> {
             lock(&self.memory).remove(stack);
             return Ok(());
         };
-        self.report_diagnostics(stack, work).await;
         for member in &work.members {
             self.leader()?;
             self.writes.add_finalizer(member).await?;
         }
         self.leader()?;
-        let status = match self.provider.ensure(desired).await {
+        let result = self.provider.ensure(desired).await;
+        let left_out = match &result {
+            Ok(status) => status.left_out.as_slice(),
+            Err(error) => error.diagnostics(),
+        };
+        self.report_diagnostics(stack, work, left_out).await;
+        let status = match result {
             Ok(status) => status,
             Err(error) => {
                 self.report_error(stack, work, &error).await;
@@ -221,9 +226,16 @@ impl<P: Provider> Reconciler<P> {
         Ok(())
     }
 
-    /// A Warning Event for each diagnostic not published before, on the Ingress it concerns.
-    async fn report_diagnostics(&self, stack: &StackId, work: &Work) {
-        let current: BTreeSet<Diagnostic> = work.translation.diagnostics.iter().cloned().collect();
+    /// A Warning Event for each diagnostic (of translation, or of what the provider left out)
+    /// not published before, on the Ingress it concerns.
+    async fn report_diagnostics(&self, stack: &StackId, work: &Work, left_out: &[Diagnostic]) {
+        let current: BTreeSet<Diagnostic> = work
+            .translation
+            .diagnostics
+            .iter()
+            .chain(left_out)
+            .cloned()
+            .collect();
         let new: Vec<Diagnostic> = {
             let memory = lock(&self.memory);
             let published = memory.get(stack).map(|memory| &memory.diagnostics);

@@ -280,6 +280,7 @@ impl<A: AwsApi> AwsProvider<A> {
                 .into_iter()
                 .map(LoadBalancerAddress::Hostname)
                 .collect(),
+            left_out: Vec::new(),
         };
         Ok((status, planned.left_out))
     }
@@ -378,14 +379,11 @@ impl<A: AwsApi> Provider for AwsProvider<A> {
         &self,
         desired: &DesiredLoadBalancer,
     ) -> Result<LoadBalancerStatus, ProviderError> {
-        let (status, left_out) = self
+        let (mut status, left_out) = self
             .ensure_with(desired, &CertificateCache::default())
             .await?;
-        if left_out.is_empty() {
-            Ok(status)
-        } else {
-            Err(spec_error(left_out))
-        }
+        status.left_out = left_out;
+        Ok(status)
     }
 
     async fn delete(&self, stack: &StackId) -> Result<(), ProviderError> {

@@ -46,11 +46,17 @@ pub trait Provider: Send + Sync {
     fn owned_stacks(&self) -> impl Future<Output = Result<Vec<StackId>, ProviderError>> + Send;
 }
 
-/// Where a load balancer can be reached, written to `Ingress.status.loadBalancer`.
+/// Where a load balancer can be reached (written to `Ingress.status.loadBalancer`), and what
+/// the provider had to leave out of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LoadBalancerStatus {
     /// Addresses of the load balancer.
     pub addresses: Vec<LoadBalancerAddress>,
+    /// Parts of the model the provider could not apply (a certificate that does not exist, a
+    /// member over a quota), each attributed to its Ingress and field. Everything else is
+    /// applied; the controller reports these as Events and serves the rest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Diagnostic>,
 }
 
 /// One address of a load balancer.
