@@ -283,10 +283,15 @@ impl ApiServer {
     }
 
     async fn start_once(binaries: &Binaries) -> Result<Self, Error> {
+        remove_orphaned_dirs();
         let dir = tempfile::Builder::new()
-            .prefix("weir-e2e-")
+            .prefix(DIR_PREFIX)
             .tempdir()
             .map_err(Error::io("creating the server's temp dir"))?;
+        write(
+            &dir.path().join(OWNER_FILE),
+            &std::process::id().to_string(),
+        )?;
         let [etcd_client, etcd_peer, secure] = free_ports()?;
         let etcd = start_etcd(binaries, dir.path(), etcd_client, etcd_peer).await?;
         let config = ApiserverFiles::write(dir.path())?;
@@ -354,6 +359,35 @@ impl Drop for ApiServer {
             );
         }
         // The fields' own Drops kill the apiserver, then etcd, then remove the directory.
+    }
+}
+
+/// The prefix of every server's temp dir.
+const DIR_PREFIX: &str = "weir-e2e-";
+/// The file in a server's temp dir that names the process that owns it.
+const OWNER_FILE: &str = "owner.pid";
+
+/// Removes the temp dirs (~120 MB each, mostly etcd's preallocated WAL) of servers whose test
+/// process was killed before its `Drop` could run. Their servers died with it (process.rs); a
+/// dir whose owner still runs, or that names no owner, is left alone.
+fn remove_orphaned_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(owner) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
+            continue;
+        };
+        let Ok(pid) = owner.trim().parse::<u32>() else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
 
