@@ -53,6 +53,16 @@ pub enum Error {
         /// Whether the output says a port it wanted was taken (then another start may work).
         port_taken: bool,
     },
+    /// Another server answered on a port picked for this one (then another start may work).
+    #[error("another server answers on the port picked for {process}, {port}: {answer}")]
+    PortTaken {
+        /// `etcd` or `kube-apiserver`.
+        process: &'static str,
+        /// The port.
+        port: u16,
+        /// What the other server answered.
+        answer: String,
+    },
     /// A server did not become ready in time.
     #[error(
         "{process} was not ready within {timeout:?} ({last_probe}); last lines of its log:\n{log_tail}"
@@ -89,14 +99,15 @@ impl Error {
         }
     }
 
-    /// Whether a server exited because a port it wanted was taken.
+    /// Whether a server lost a port it was given to another process (then another start may
+    /// work).
     pub fn port_taken(&self) -> bool {
         matches!(
             self,
             Self::Exited {
                 port_taken: true,
                 ..
-            }
+            } | Self::PortTaken { .. }
         )
     }
 }
@@ -476,10 +487,15 @@ impl Binaries {
             apiserver.display()
         );
         let etcd = match std::env::var_os("WEIR_ETCD") {
-            Some(path) if !path.is_empty() => find_program(Path::new(&path)),
-            _ => find_program(Path::new("etcd")),
+            Some(path) if !path.is_empty() => find_program(Path::new(&path)).unwrap_or_else(|| {
+                panic!(
+                    "WEIR_ETCD={} is not an executable: {HOW}",
+                    path.to_string_lossy()
+                )
+            }),
+            _ => find_program(Path::new("etcd"))
+                .unwrap_or_else(|| panic!("etcd is not installed (no etcd on PATH): {HOW}")),
         };
-        let etcd = etcd.unwrap_or_else(|| panic!("etcd is not installed (no etcd on PATH): {HOW}"));
         Self { apiserver, etcd }
     }
 }
@@ -546,10 +562,20 @@ async fn start_etcd(
     let deadline = Instant::now() + ETCD_TIMEOUT;
     loop {
         exited(&mut etcd)?;
-        let last_probe = match http_get(client, "/health") {
-            // Ours (not another process's on a reused port): it is still running.
+        let last_probe = match http(client, "GET", "/health", "") {
             Ok(body) if body.contains("\"health\":\"true\"") => {
+                // Ours, not another test's etcd that got the same port a moment earlier: its
+                // only member has our peer URL.
+                let members = http(client, "POST", "/v3/cluster/member/list", "{}")
+                    .map_err(Error::io("listing etcd's members"))?;
                 exited(&mut etcd)?;
+                if !members.contains(&format!("\"peerURLs\":[\"{peer_url}\"]")) {
+                    return Err(Error::PortTaken {
+                        process: etcd.name(),
+                        port: client,
+                        answer: members,
+                    });
+                }
                 return Ok(etcd);
             }
             Ok(body) => format!("/health answered {body:?}"),
@@ -697,15 +723,17 @@ fn not_ready(server: &Supervised, timeout: Duration, last_probe: String) -> Erro
     }
 }
 
-/// A plain HTTP/1.1 GET to 127.0.0.1:`port`; returns the response body.
-fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+/// A plain HTTP/1.1 request to 127.0.0.1:`port`; returns the response body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<String> {
     use std::io::Read;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut stream = TcpStream::connect_timeout(&address, PROBE_TIMEOUT)?;
     stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
