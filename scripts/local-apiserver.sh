@@ -13,7 +13,8 @@
 # kubelet runs: objects are stored and served, RBAC is enforced, nothing is scheduled.
 set -euo pipefail
 
-readonly SCRIPTS="$(cd "$(dirname "$0")" && pwd)"
+SCRIPTS="$(cd "$(dirname "$0")" && pwd)"
+readonly SCRIPTS
 readonly READY_TIMEOUT=60
 
 die() {
