@@ -112,8 +112,14 @@ build() {
   trap "rm -rf '$work'" EXIT
 
   log "apt-get source kubernetes=$DEB_VERSION (into $work)"
-  (cd "$work" && apt-get source -qq "kubernetes=$DEB_VERSION" >&2) ||
-    die "apt-get source kubernetes=$DEB_VERSION failed (is a bookworm deb-src entry configured? see $SRC_LIST)"
+  if ! (cd "$work" && apt-get source -qq "kubernetes=$DEB_VERSION" >&2); then
+    # A later bookworm update replaces the pinned revision on the mirror; its tree is still
+    # 1.20.2 (checked below with --version), so take it rather than fail.
+    log "WARNING: kubernetes=$DEB_VERSION is not on the mirror; trying the newest kubernetes source on the mirror"
+    rm -rf "${work:?}"/*
+    (cd "$work" && apt-get source -qq kubernetes >&2) ||
+      die "apt-get source kubernetes failed (is a bookworm deb-src entry configured? see $SRC_LIST)"
+  fi
   local src
   src="$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
   [[ -n "$src" && -f "$src/Makefile" ]] || die "no kubernetes source tree with a Makefile under $work"
@@ -138,6 +144,8 @@ build() {
   local version
   version="$("$src/_output/bin/kube-apiserver" --version 2>&1)" || die "the built kube-apiserver does not run: $version"
   log "built: $version"
+  [[ "$version" == "Kubernetes $KUBE_VERSION" ]] ||
+    die "the built kube-apiserver says '$version', not 'Kubernetes $KUBE_VERSION'"
   install -m 0755 "$src/_output/bin/kube-apiserver" "$BIN.tmp" || die "cannot copy the binary to $BIN.tmp"
   mv -f "$BIN.tmp" "$BIN" || die "cannot move the binary to $BIN"
   rm -rf "$work"
