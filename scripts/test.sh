@@ -3,6 +3,10 @@
 #   tier 0  formatting and lints (cargo fmt --check, clippy -D warnings)
 #   tier 1  pure tests: translate, model, ALB rendering, plan (table, snapshot, property tests)
 #   tier 2  exact AWS calls: retries and error classes through the SDK with aws-smithy-mocks
+#   tier 3  real Kubernetes API: controller/e2e starts a private etcd + kube-apiserver v1.20.2
+#           per test (what 1.20 serves, deploy/base validated and applied, its RBAC through the
+#           ServiceAccounts' tokens); scripts/kube-apiserver.sh builds the binary once from
+#           Debian's source package (~3-5 min with apt, cached in ~/.cache/weir) and installs etcd
 #   tier 4  real AWS API emulator: localstack-tests against moto server (installed from PyPI
 #           into a venv cached outside the repo, ${WEIR_MOTO_VENV:-~/.cache/weir/moto-venv});
 #           set WEIR_AWS_ENDPOINT to run them against LocalStack Pro instead
@@ -39,6 +43,23 @@ if [[ -z "${WEIR_AWS_ENDPOINT:-}" ]] && ! "$WEIR_MOTO_VENV/bin/python" -c "impor
   "$WEIR_MOTO_VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+# kube-apiserver and etcd for tier 3: built/installed only when missing; a failure stops here.
+log "tier 3: kube-apiserver and etcd (scripts/kube-apiserver.sh; builds once when missing)"
+WEIR_KUBE_APISERVER="$(scripts/kube-apiserver.sh)" || {
+  echo "scripts/test.sh: scripts/kube-apiserver.sh failed; the real-Kubernetes tests cannot run" >&2
+  exit 1
+}
+export WEIR_KUBE_APISERVER
+WEIR_ETCD="${WEIR_ETCD:-$(command -v etcd)}" || {
+  echo "scripts/test.sh: etcd is not on PATH after scripts/kube-apiserver.sh" >&2
+  exit 1
+}
+export WEIR_ETCD
+command -v kubectl >/dev/null 2>&1 || {
+  echo "scripts/test.sh: kubectl is not on PATH; the real-Kubernetes tests drive it" >&2
+  exit 1
+}
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export CARGO_INCREMENTAL=0
 export INSTA_UPDATE=no
@@ -49,7 +70,7 @@ cargo fmt --all -- --check
 log "tier 0: cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-log "tiers 1, 2, 4 and 5: cargo test (pure, property and snapshot tests; SDK mocks; moto server; real sockets)"
+log "tiers 1-5: cargo test (pure, property and snapshot tests; SDK mocks; kube-apiserver; moto server; real sockets)"
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$results"

@@ -1,0 +1,210 @@
+//! `deploy/base` renders with kustomize, passes the real server's validation and applies.
+
+mod common;
+
+use std::ffi::OsStr;
+
+use common::{start, step};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use kube::api::{Api, ListParams};
+
+/// A role's rules as sorted `(group, resource, verbs)` triples, one per group and resource.
+fn triples(rules: Option<Vec<PolicyRule>>) -> Vec<(String, String, String)> {
+    let mut triples = Vec::new();
+    for rule in rules.unwrap_or_default() {
+        assert!(
+            rule.resource_names.is_none() && rule.non_resource_urls.is_none(),
+            "{rule:?}"
+        );
+        for group in rule.api_groups.clone().unwrap_or_default() {
+            for resource in rule.resources.clone().unwrap_or_default() {
+                let mut verbs = rule.verbs.clone();
+                verbs.sort();
+                triples.push((group.clone(), resource, verbs.join(",")));
+            }
+        }
+    }
+    triples.sort();
+    triples
+}
+
+fn expected(rules: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    let mut rules: Vec<_> = rules
+        .iter()
+        .map(|(group, resource, verbs)| {
+            (group.to_string(), resource.to_string(), verbs.to_string())
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+fn stdout(output: &std::process::Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn base_renders_validates_and_applies() {
+    let server = start().await;
+    let base = weir_e2e::repo_root().join("deploy/base");
+    let rendered = stdout(
+        &server.kubectl([OsStr::new("kustomize"), base.as_os_str()]),
+        "kubectl kustomize deploy/base",
+    );
+    for wanted in [
+        "kind: Namespace",
+        "name: weir-system",
+        "kind: ServiceAccount",
+        "name: weir-controller",
+        "name: weir-proxy",
+        "kind: ClusterRole",
+        "kind: ClusterRoleBinding",
+        "kind: Role",
+        "kind: RoleBinding",
+        "kind: IngressClass",
+        "controller: weir.dev/localproxy",
+        "controller: weir.dev/aws-alb",
+    ] {
+        assert!(
+            rendered.contains(wanted),
+            "the rendered base lacks {wanted:?}:\n{rendered}"
+        );
+    }
+
+    // Server-side dry run: admission and validation by the real server, nothing stored. A dry
+    // run creates no namespace, so the namespaced objects need weir-system to exist: apply the
+    // rendered Namespace for real first.
+    let namespace = rendered
+        .split("\n---\n")
+        .find(|document| document.contains("kind: Namespace\n"))
+        .expect("a Namespace document");
+    let created = server.apply_yaml(namespace);
+    assert_eq!(created.trim(), "namespace/weir-system created");
+    let dry = stdout(
+        &server.kubectl_input(["apply", "--dry-run=server", "-f", "-"], &rendered),
+        "kubectl apply --dry-run=server",
+    );
+    assert!(dry.contains("(server dry run)"), "{dry}");
+    let missing = server.kubectl(["get", "clusterrole", "weir-controller"]);
+    assert!(
+        !missing.status.success(),
+        "a dry run stored the ClusterRole"
+    );
+
+    let applied = server.apply_yaml(&rendered);
+    for object in [
+        "namespace/weir-system unchanged",
+        "serviceaccount/weir-controller created",
+        "serviceaccount/weir-proxy created",
+        "clusterrole.rbac.authorization.k8s.io/weir-controller created",
+        "clusterrolebinding.rbac.authorization.k8s.io/weir-controller created",
+        "role.rbac.authorization.k8s.io/weir-controller-leader-election created",
+        "rolebinding.rbac.authorization.k8s.io/weir-controller-leader-election created",
+        "ingressclass.networking.k8s.io/weir created",
+        "ingressclass.networking.k8s.io/weir-alb created",
+    ] {
+        assert!(
+            applied.contains(object),
+            "apply did not report {object:?}:\n{applied}"
+        );
+    }
+    // Applying again changes nothing, and `apply -k` (the README's command) agrees.
+    let again = stdout(
+        &server.kubectl([OsStr::new("apply"), OsStr::new("-k"), base.as_os_str()]),
+        "kubectl apply -k deploy/base",
+    );
+    assert!(
+        again.lines().all(|line| line.ends_with(" unchanged")),
+        "a second apply changed something:\n{again}"
+    );
+    // Least privilege, exactly: any rule added to the shipped roles fails here until it is
+    // listed (and, for a new kind of access, probed in rbac.rs).
+    let admin = server.admin_client();
+    let cluster_role = step(
+        "clusterrole",
+        Api::<ClusterRole>::all(admin.clone()).get("weir-controller"),
+    )
+    .await
+    .expect("the ClusterRole");
+    assert_eq!(
+        triples(cluster_role.rules),
+        expected(&[
+            ("networking.k8s.io", "ingresses", "get,list,watch"),
+            ("networking.k8s.io", "ingressclasses", "get,list,watch"),
+            ("", "services", "get,list,watch"),
+            ("", "secrets", "get,list,watch"),
+            ("discovery.k8s.io", "endpointslices", "get,list,watch"),
+            ("networking.k8s.io", "ingresses", "patch,update"),
+            ("networking.k8s.io", "ingresses/status", "patch,update"),
+            ("events.k8s.io", "events", "create,patch"),
+            ("", "events", "create,patch"),
+        ])
+    );
+    let role = step(
+        "role",
+        Api::<Role>::namespaced(admin.clone(), "weir-system")
+            .get("weir-controller-leader-election"),
+    )
+    .await
+    .expect("the Role");
+    assert_eq!(
+        triples(role.rules),
+        expected(&[("coordination.k8s.io", "leases", "create,get,patch,update")])
+    );
+    // Only weir-controller is bound to anything; weir-proxy has no permissions yet.
+    let bindings = step(
+        "bindings",
+        Api::<ClusterRoleBinding>::all(admin.clone())
+            .list(&ListParams::default().labels("app.kubernetes.io/part-of=weir")),
+    )
+    .await
+    .expect("ClusterRoleBindings");
+    let role_bindings = step(
+        "rolebindings",
+        Api::<RoleBinding>::all(admin)
+            .list(&ListParams::default().labels("app.kubernetes.io/part-of=weir")),
+    )
+    .await
+    .expect("RoleBindings");
+    let subjects: Vec<String> = bindings
+        .items
+        .into_iter()
+        .flat_map(|binding| binding.subjects.unwrap_or_default())
+        .chain(
+            role_bindings
+                .items
+                .into_iter()
+                .flat_map(|binding| binding.subjects.unwrap_or_default()),
+        )
+        .map(|subject| {
+            format!(
+                "{}:{}/{}",
+                subject.kind,
+                subject.namespace.unwrap_or_default(),
+                subject.name
+            )
+        })
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "ServiceAccount:weir-system/weir-controller",
+            "ServiceAccount:weir-system/weir-controller"
+        ]
+    );
+
+    let roles = stdout(
+        &server.kubectl(["get", "role", "-n", "weir-system", "-o", "name"]),
+        "kubectl get role",
+    );
+    assert_eq!(
+        roles.trim(),
+        "role.rbac.authorization.k8s.io/weir-controller-leader-election"
+    );
+}
