@@ -68,16 +68,10 @@ impl IngressWrites {
         ingress: &Ingress,
         status: &LoadBalancerStatus,
     ) -> Result<bool, kube::Error> {
-        let wanted = status_ingress(status);
-        let current = ingress
-            .status
-            .as_ref()
-            .and_then(|status| status.load_balancer.as_ref())
-            .and_then(|load_balancer| load_balancer.ingress.clone())
-            .unwrap_or_default();
-        if current == wanted {
+        if status_matches(ingress, status) {
             return Ok(false);
         }
+        let wanted = status_ingress(status);
         let patch = json!({"status": {"loadBalancer": {"ingress": wanted}}});
         match self
             .api(ingress)
@@ -117,6 +111,17 @@ impl IngressWrites {
     fn api(&self, ingress: &Ingress) -> Api<Ingress> {
         Api::namespaced(self.client.clone(), namespace_of(&ingress.metadata))
     }
+}
+
+/// Whether the Ingress's `status.loadBalancer.ingress` holds exactly `status`'s addresses.
+pub(crate) fn status_matches(ingress: &Ingress, status: &LoadBalancerStatus) -> bool {
+    let current = ingress
+        .status
+        .as_ref()
+        .and_then(|status| status.load_balancer.as_ref())
+        .and_then(|load_balancer| load_balancer.ingress.as_deref())
+        .unwrap_or_default();
+    current == status_ingress(status).as_slice()
 }
 
 /// Whether the Ingress holds weir's finalizer.

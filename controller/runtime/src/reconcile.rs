@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::networking::v1::Ingress;
 use tokio::sync::watch;
 use weir_index::Index;
-use weir_model::{Diagnostic, Provider, ProviderError, Severity, StackId};
+use weir_model::{Diagnostic, LoadBalancerStatus, Provider, ProviderError, Severity, StackId};
 use weir_translate::StackTranslation;
 
 use crate::events::EventSink;
-use crate::ingress_writes::IngressWrites;
+use crate::ingress_writes::{IngressWrites, status_matches};
 use crate::metrics::Metrics;
 
 /// How long to wait before retrying after a Kubernetes write failed (usually a conflict: the
@@ -65,6 +65,8 @@ struct StackMemory {
     error: Option<String>,
     /// A fingerprint of the model last applied successfully.
     applied: Option<u64>,
+    /// The status last written to the members.
+    status: Option<LoadBalancerStatus>,
 }
 
 /// Everything a reconcile needs, shared by the workers.
@@ -182,7 +184,7 @@ impl<P: Provider> Reconciler<P> {
         let Some(desired) = &work.translation.desired else {
             self.leader()?;
             self.provider.delete(stack).await?;
-            self.release(&work.leavers).await?;
+            self.release(self.written(stack), &work.leavers).await?;
             lock(&self.memory).remove(stack);
             return Ok(());
         };
@@ -208,14 +210,36 @@ impl<P: Provider> Reconciler<P> {
             self.leader()?;
             self.writes.set_status(member, &status).await?;
         }
+        lock(&self.memory).entry(stack.clone()).or_default().status = Some(status);
         self.report_synced(stack, work).await;
-        self.release(&work.leavers).await
+        self.release(self.written(stack), &work.leavers).await
     }
 
-    /// Lets the Ingresses that left a stack go: the stack no longer holds anything of theirs.
-    async fn release(&self, leavers: &[Ingress]) -> Result<(), ReconcileError> {
+    /// The status last written to `stack`'s members.
+    fn written(&self, stack: &StackId) -> Option<LoadBalancerStatus> {
+        lock(&self.memory)
+            .get(stack)
+            .and_then(|memory| memory.status.clone())
+    }
+
+    /// Lets Ingresses go that left a stack: it no longer holds anything of theirs. One that
+    /// lives on (moved to another controller's class) also loses the address weir `written`,
+    /// unless its status already says something else (another controller's).
+    async fn release(
+        &self,
+        written: Option<LoadBalancerStatus>,
+        leavers: &[Ingress],
+    ) -> Result<(), ReconcileError> {
         for leaver in leavers {
             self.leader()?;
+            let deleting = leaver.metadata.deletion_timestamp.is_some();
+            if let (false, Some(written)) = (deleting, &written)
+                && status_matches(leaver, written)
+            {
+                self.writes
+                    .set_status(leaver, &LoadBalancerStatus::default())
+                    .await?;
+            }
             if self.writes.remove_finalizer(leaver).await? {
                 tracing::info!(
                     ingress = %key(leaver),
@@ -358,7 +382,7 @@ impl<P: Provider> Reconciler<P> {
                 .collect()
         };
         tracing::info!(leavers = leavers.len(), "first pass complete");
-        if let Err(error) = self.release(&leavers).await {
+        if let Err(error) = self.release(None, &leavers).await {
             tracing::warn!(%error, "could not release Ingresses that left while weir was down");
         }
     }
