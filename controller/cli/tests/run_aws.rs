@@ -145,6 +145,47 @@ async fn ingresses_become_load_balancers_and_go_away_cleanly() {
     cluster.apply(&with_path);
     cluster.converged(&with_path, "a path added").await;
 
+    // Drift: a rule deleted by hand in AWS comes back with the periodic resync.
+    let desired = localstack_tests::translated(&with_path).0;
+    let web = desired
+        .iter()
+        .find(|stack| stack.stack.to_string() == "shop/web")
+        .expect("the web stack");
+    let plan = cluster.inspector.plan_ensure(web).await.expect("observe");
+    let rule = plan
+        .observed
+        .listeners
+        .iter()
+        .flat_map(|listener| &listener.rules)
+        .find(|rule| {
+            rule.conditions
+                .paths
+                .iter()
+                .any(|path| path.starts_with("/api"))
+        })
+        .expect("the /api rule")
+        .arn
+        .clone();
+    cluster
+        .inspector
+        .client()
+        .send(weir_provider_aws::Call::DeleteRule(rule))
+        .await
+        .expect("delete a rule by hand");
+    assert!(
+        !cluster
+            .inspector
+            .plan_ensure(web)
+            .await
+            .expect("observe")
+            .steps
+            .is_empty(),
+        "the hand-made drift is visible"
+    );
+    cluster
+        .converged(&with_path, "the deleted rule is back")
+        .await;
+
     // An endpoint change: only targets change.
     let before = controller.calls();
     let moved = objects("10.0.1.11", true, "weir-alb");
