@@ -411,3 +411,7 @@ fn key(ingress: &Ingress) -> String {
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;

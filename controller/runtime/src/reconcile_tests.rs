@@ -1,0 +1,664 @@
+//! One reconcile against a scripted API server: each test lists the exact requests the
+//! reconciler must make (method, path with query, JSON body), in order, interleaved with the
+//! provider calls, and fails on a missing request (the script waits for it and times out or
+//! finds the client gone), an unexpected one (the server finds no step for it) or a different
+//! one.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use kube::client::Body;
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use weir_index::{FINALIZER, Index};
+use weir_model::{
+    DesiredLoadBalancer, ErrorKind, LoadBalancerAddress, LoadBalancerStatus, Provider,
+    ProviderError, StackId,
+};
+use weir_translate::{ControllerKind, KubeObject, TranslateConfig};
+
+use super::{Reconciler, lock};
+use crate::events::EventSink;
+use crate::ingress_writes::IngressWrites;
+use crate::metrics::Metrics;
+
+/// How long one test may take before a request it waits for counts as missing.
+const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+const NS: &str = "shop";
+const INGRESSES: &str = "/apis/networking.k8s.io/v1/namespaces/shop/ingresses";
+const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
+const HOSTNAME: &str = "weir-0c6d8d76edfcb5df-1.us-east-1.elb.amazonaws.com";
+const INSTANCE: &str = "weir-test-0";
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios.
+
+#[tokio::test]
+async fn a_new_member_gets_the_finalizer_before_the_provider_then_its_status_and_one_event() {
+    within(async {
+        let web = ingress("web", "7", json!({}));
+        let test = Test::new(
+            Outcome::Address(HOSTNAME),
+            true,
+            vec![
+                Step::patch(
+                    &format!("{INGRESSES}/web?"),
+                    json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}),
+                    with_finalizer(&web, "8"),
+                ),
+                Step::patch(
+                    &format!("{INGRESSES}/web/status?"),
+                    json!({"status": {"loadBalancer": {"ingress": [{"hostname": HOSTNAME}]}}}),
+                    with_status(&with_finalizer(&web, "8"), "9"),
+                ),
+                Step::event(event("web", "Normal", "Synced", synced_note("shop/web", 1))),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_resync(requeue, &test.reconciler);
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                format!("PATCH {INGRESSES}/web?"),
+                "ensure shop/web".to_owned(),
+                format!("PATCH {INGRESSES}/web/status?"),
+                format!("POST {EVENTS}?"),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_reconcile_of_an_unchanged_stack_calls_the_provider_and_writes_nothing() {
+    within(async {
+        let web = ingress("web", "7", json!({}));
+        let after_status = with_status(&with_finalizer(&web, "8"), "9");
+        let test = Test::new(
+            Outcome::Address(HOSTNAME),
+            true,
+            vec![
+                Step::patch(
+                    &format!("{INGRESSES}/web?"),
+                    json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}),
+                    with_finalizer(&web, "8"),
+                ),
+                Step::patch(
+                    &format!("{INGRESSES}/web/status?"),
+                    json!({"status": {"loadBalancer": {"ingress": [{"hostname": HOSTNAME}]}}}),
+                    after_status.clone(),
+                ),
+                Step::event(event("web", "Normal", "Synced", synced_note("shop/web", 1))),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+        test.reconciler.reconcile(&lone("web")).await;
+        // The watch brings weir's own writes back: the index must not requeue for them.
+        let affected = test.apply(KubeObject::Ingress(Box::new(object(after_status))));
+        assert!(affected.is_empty(), "{affected:?}");
+        let first = test.log();
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_resync(requeue, &test.reconciler);
+        let log = test.finish().await.log;
+        assert_eq!(log[..first.len()], first[..]);
+        assert_eq!(log[first.len()..], ["ensure shop/web".to_owned()]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_translation_diagnostic_is_one_warning_event_on_its_ingress_and_is_not_repeated() {
+    within(async {
+        // The Service `gone` does not exist; the Ingress already holds the finalizer and status.
+        let web = with_status(
+            &with_finalizer(&ingress_to("web", "gone", "7", json!({})), "8"),
+            "9",
+        );
+        let test = Test::new(
+            Outcome::Address(HOSTNAME),
+            true,
+            vec![
+                Step::event(event("web", "Warning", "ServiceNotFound", Value::Null)),
+                Step::event(event("web", "Normal", "Synced", synced_note("shop/web", 1))),
+            ],
+        );
+        test.apply(class());
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+
+        test.reconciler.reconcile(&lone("web")).await;
+        test.reconciler.reconcile(&lone("web")).await;
+
+        let finished = test.finish().await;
+        assert_eq!(
+            finished.log,
+            [
+                "ensure shop/web".to_owned(),
+                format!("POST {EVENTS}?"),
+                format!("POST {EVENTS}?"),
+                "ensure shop/web".to_owned(),
+            ]
+        );
+        let warning = &finished.bodies[0];
+        assert_eq!(
+            warning["action"], "spec.rules[0].http.paths[0].backend.service.name",
+            "{warning}"
+        );
+        let note = warning["note"].as_str().unwrap_or_default();
+        assert!(
+            note.starts_with("spec.rules[0].http.paths[0].backend.service.name: ")
+                && note.contains("shop/gone"),
+            "{note}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_provider_error_is_one_warning_on_each_member_and_a_requeue_and_is_not_repeated() {
+    within(async {
+        let group = |name: &str| {
+            with_status(
+                &with_finalizer(
+                    &ingress(
+                        name,
+                        "7",
+                        json!({"metadata": {"annotations": {
+                            "weir.dev/group.name": "shop"
+                        }}}),
+                    ),
+                    "8",
+                ),
+                "9",
+            )
+        };
+        let note = "stack group:shop: throttled: Rate exceeded";
+        let test = Test::new(
+            Outcome::Fail(ErrorKind::Throttled, "Rate exceeded"),
+            true,
+            vec![
+                Step::event(event("cart", "Warning", "throttled", json!(note))),
+                Step::event(event("web", "Warning", "throttled", json!(note))),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(service("cart"));
+        test.apply(KubeObject::Ingress(Box::new(object(group("web")))));
+        test.apply(KubeObject::Ingress(Box::new(object(group("cart")))));
+        let stack = StackId::Group("shop".into());
+
+        let first = test.reconciler.reconcile(&stack).await;
+        let second = test.reconciler.reconcile(&stack).await;
+
+        let expected = ErrorKind::Throttled.requeue_after();
+        assert_eq!(first, expected);
+        assert_eq!(second, expected);
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                "ensure group:shop".to_owned(),
+                format!("POST {EVENTS}?"),
+                format!("POST {EVENTS}?"),
+                "ensure group:shop".to_owned(),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_deleted_last_member_deletes_the_stack_then_lets_go_of_the_finalizer() {
+    within(async {
+        let web = ingress(
+            "web",
+            "12",
+            json!({"metadata": {
+                "finalizers": ["example.com/other", FINALIZER],
+                "deletionTimestamp": "2026-12-01T10:00:00Z",
+            }}),
+        );
+        let mut released = web.clone();
+        released["metadata"]["finalizers"] = json!(["example.com/other"]);
+        released["metadata"]["resourceVersion"] = json!("13");
+        let test = Test::new(
+            Outcome::Address(HOSTNAME),
+            true,
+            vec![Step::patch(
+                &format!("{INGRESSES}/web?"),
+                json!({"metadata": {"finalizers": ["example.com/other"], "resourceVersion": "12"}}),
+                released,
+            )],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+        assert_eq!(lock(&test.reconciler.index).stacks(), [lone("web")]);
+
+        test.reconciler.reconcile(&lone("web")).await;
+
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                "delete shop/web".to_owned(),
+                format!("PATCH {INGRESSES}/web?")
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_standby_neither_writes_nor_calls_the_provider() {
+    within(async {
+        let test = Test::new(Outcome::Address(HOSTNAME), false, Vec::new());
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(ingress(
+            "web",
+            "7",
+            json!({}),
+        )))));
+        let gone = ingress(
+            "old",
+            "3",
+            json!({"metadata": {
+                "finalizers": [FINALIZER], "deletionTimestamp": "2026-12-01T10:00:00Z",
+            }}),
+        );
+        test.apply(KubeObject::Ingress(Box::new(object(gone))));
+
+        assert_eq!(test.reconciler.reconcile(&lone("web")).await, None);
+        assert_eq!(test.reconciler.reconcile(&lone("old")).await, None);
+
+        let log = test.finish().await.log;
+        assert!(log.is_empty(), "{log:?}");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness: a reconciler over a scripted API server and a fake provider, sharing one log.
+
+/// The requests and provider calls of one test, in the order they happened.
+type Log = Arc<Mutex<Vec<String>>>;
+
+struct Test {
+    reconciler: Reconciler<FakeProvider>,
+    log: Log,
+    bodies: Arc<Mutex<Vec<Value>>>,
+    server: JoinHandle<()>,
+}
+
+impl Test {
+    /// A reconciler whose provider answers `outcome` to every `ensure`, leading or not, over an
+    /// API server that expects exactly `script`.
+    fn new(outcome: Outcome, leader: bool, script: Vec<Step>) -> Self {
+        let log = Log::default();
+        let bodies = Arc::default();
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let server = tokio::spawn(serve(
+            handle,
+            script.into(),
+            log.clone(),
+            Arc::clone(&bodies),
+        ));
+        let client = kube::Client::new(service, "default");
+        let metrics = Metrics::new(&mut Registry::default());
+        let (_, leadership) = watch::channel(leader);
+        let reconciler = Reconciler::new(
+            Arc::new(Mutex::new(Index::new(TranslateConfig::for_controller(
+                ControllerKind::AwsAlb,
+            )))),
+            Arc::new(FakeProvider {
+                outcome,
+                log: log.clone(),
+            }),
+            IngressWrites::new(client.clone()),
+            EventSink::new(client, INSTANCE, metrics.clone()),
+            metrics,
+            leadership,
+            Duration::from_secs(600),
+        );
+        Self {
+            reconciler,
+            log,
+            bodies,
+            server,
+        }
+    }
+
+    fn apply(&self, object: KubeObject) -> BTreeSet<StackId> {
+        lock(&self.reconciler.index).apply(object)
+    }
+
+    fn log(&self) -> Vec<String> {
+        lock(&self.log).clone()
+    }
+
+    /// Drops the reconciler (and with it every client), lets the server check that its script
+    /// is complete and that nothing more came, and returns what happened.
+    async fn finish(self) -> Finished {
+        let Self {
+            reconciler,
+            log,
+            bodies,
+            server,
+        } = self;
+        drop(reconciler);
+        if let Err(error) = server.await {
+            match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("the API server task failed: {error}"),
+            }
+        }
+        Finished {
+            log: lock(&log).clone(),
+            bodies: lock(&bodies).clone(),
+        }
+    }
+}
+
+/// What a test's reconciles did.
+struct Finished {
+    /// The requests (`METHOD URI`) and provider calls, in order.
+    log: Vec<String>,
+    /// The JSON body of each request, in order (`null` when it had none).
+    bodies: Vec<Value>,
+}
+
+/// One expected request and its answer.
+struct Step {
+    method: Method,
+    uri: String,
+    body: Expect,
+    reply: Reply,
+}
+
+enum Expect {
+    /// The body must be exactly this JSON.
+    Exact(Value),
+    /// Every field given here must be in the body with this value (objects recursively; arrays
+    /// and scalars exactly). For Events, whose name and time are generated.
+    Contains(Value),
+}
+
+enum Reply {
+    /// 200 with this object.
+    Json(Value),
+    /// 201 with the request's own body (a created object).
+    Echo,
+}
+
+impl Step {
+    /// A JSON merge patch of `uri` with exactly `body`, answered with `reply`.
+    fn patch(uri: &str, body: Value, reply: Value) -> Self {
+        Self {
+            method: Method::PATCH,
+            uri: uri.to_owned(),
+            body: Expect::Exact(body),
+            reply: Reply::Json(reply),
+        }
+    }
+
+    /// A POST of an Event in the namespace `shop` containing `fields`.
+    fn event(fields: Value) -> Self {
+        Self {
+            method: Method::POST,
+            uri: format!("{EVENTS}?"),
+            body: Expect::Contains(fields),
+            reply: Reply::Echo,
+        }
+    }
+}
+
+/// Answers the requests of `script` in order, asserting each; any request beyond the script, or
+/// a script step that never comes (the clients were dropped first), fails the test.
+async fn serve(
+    mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
+    mut script: VecDeque<Step>,
+    log: Log,
+    bodies: Arc<Mutex<Vec<Value>>>,
+) {
+    while let Some((request, send)) = handle.next_request().await {
+        let (parts, body) = request.into_parts();
+        let line = format!("{} {}", parts.method, parts.uri);
+        lock(&log).push(line.clone());
+        let bytes = body
+            .collect()
+            .await
+            .map(|collected| collected.to_bytes())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        lock(&bodies).push(body.clone());
+        let Some(step) = script.pop_front() else {
+            panic!("unexpected request {line} {body}");
+        };
+        assert_eq!(
+            (parts.method.clone(), parts.uri.to_string()),
+            (step.method.clone(), step.uri.clone()),
+            "request {line} {body}"
+        );
+        if parts.method == Method::PATCH {
+            assert_eq!(
+                parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .map(|value| value.as_bytes()),
+                Some(&b"application/merge-patch+json"[..]),
+                "{line}"
+            );
+        }
+        match &step.body {
+            Expect::Exact(expected) => assert_eq!(&body, expected, "body of {line}"),
+            Expect::Contains(expected) => assert_contains(&body, expected, &line),
+        }
+        let (status, reply) = match step.reply {
+            Reply::Json(reply) => (StatusCode::OK, reply),
+            Reply::Echo => (StatusCode::CREATED, body),
+        };
+        let mut response = Response::new(Body::from(serde_json::to_vec(&reply).unwrap()));
+        *response.status_mut() = status;
+        send.send_response(response);
+    }
+    if let Some(step) = script.front() {
+        panic!("missing request {} {}", step.method, step.uri);
+    }
+}
+
+/// Asserts that `actual` holds every field of `expected` (objects recursively, the rest
+/// exactly); `null` in `expected` only asks for the field to be present.
+fn assert_contains(actual: &Value, expected: &Value, context: &str) {
+    match (actual, expected) {
+        (_, Value::Null) => {}
+        (Value::Object(actual_fields), Value::Object(expected_fields)) => {
+            for (key, value) in expected_fields {
+                let Some(found) = actual_fields.get(key) else {
+                    panic!("{context}: no field {key} in {actual}");
+                };
+                assert_contains(found, value, &format!("{context}: {key}"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{context}"),
+    }
+}
+
+/// What the fake provider answers to every `ensure`.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Address(&'static str),
+    Fail(ErrorKind, &'static str),
+}
+
+/// Records every call in the shared log; `delete` and `owned_stacks` always succeed.
+struct FakeProvider {
+    outcome: Outcome,
+    log: Log,
+}
+
+impl Provider for FakeProvider {
+    async fn ensure(
+        &self,
+        desired: &DesiredLoadBalancer,
+    ) -> Result<LoadBalancerStatus, ProviderError> {
+        lock(&self.log).push(format!("ensure {}", desired.stack));
+        match self.outcome {
+            Outcome::Address(hostname) => Ok(LoadBalancerStatus {
+                addresses: vec![LoadBalancerAddress::Hostname(hostname.to_owned())],
+                left_out: Vec::new(),
+            }),
+            Outcome::Fail(kind, message) => Err(ProviderError::new(kind, message)),
+        }
+    }
+
+    async fn delete(&self, stack: &StackId) -> Result<(), ProviderError> {
+        lock(&self.log).push(format!("delete {stack}"));
+        Ok(())
+    }
+
+    async fn owned_stacks(&self) -> Result<Vec<StackId>, ProviderError> {
+        lock(&self.log).push("owned_stacks".to_owned());
+        Ok(Vec::new())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects.
+
+/// Runs `test` and fails it when it takes longer than [`TEST_TIMEOUT`] (a request or provider
+/// call it waits for never comes).
+async fn within(test: impl Future<Output = ()>) {
+    if tokio::time::timeout(TEST_TIMEOUT, test).await.is_err() {
+        panic!("timed out after {TEST_TIMEOUT:?}: a scripted request never came");
+    }
+}
+
+fn assert_resync(requeue: Option<Duration>, reconciler: &Reconciler<FakeProvider>) {
+    let resync = reconciler.resync;
+    assert!(
+        requeue.is_some_and(|after| after >= resync && after <= resync + resync / 10),
+        "{requeue:?}"
+    );
+}
+
+fn object<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).unwrap()
+}
+
+fn lone(name: &str) -> StackId {
+    StackId::Ingress {
+        namespace: NS.into(),
+        name: name.into(),
+    }
+}
+
+fn class() -> KubeObject {
+    KubeObject::IngressClass(Box::new(object(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "alb"}, "spec": {"controller": "weir.dev/aws-alb"}
+    }))))
+}
+
+fn service(name: &str) -> KubeObject {
+    KubeObject::Service(Box::new(object(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"ports": [{"port": 80, "targetPort": 8080}]}
+    }))))
+}
+
+/// An Ingress of class `alb` routing `NAME.example.com/` to the Service `NAME`.
+fn ingress(name: &str, resource_version: &str, extra: Value) -> Value {
+    ingress_to(name, name, resource_version, extra)
+}
+
+fn ingress_to(name: &str, service: &str, resource_version: &str, extra: Value) -> Value {
+    let mut value = json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {
+            "name": name, "namespace": NS, "uid": format!("uid-{name}"),
+            "resourceVersion": resource_version,
+        },
+        "spec": {
+            "ingressClassName": "alb",
+            "rules": [{"host": format!("{name}.example.com"), "http": {"paths": [
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": service, "port": {"number": 80}}}}
+            ]}}]
+        }
+    });
+    merge(&mut value, extra);
+    value
+}
+
+fn with_finalizer(ingress: &Value, resource_version: &str) -> Value {
+    let mut ingress = ingress.clone();
+    merge(
+        &mut ingress,
+        json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": resource_version}}),
+    );
+    ingress
+}
+
+fn with_status(ingress: &Value, resource_version: &str) -> Value {
+    let mut ingress = ingress.clone();
+    merge(
+        &mut ingress,
+        json!({
+            "metadata": {"resourceVersion": resource_version},
+            "status": {"loadBalancer": {"ingress": [{"hostname": HOSTNAME}]}}
+        }),
+    );
+    ingress
+}
+
+fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(target.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}
+
+/// The fields of an events.k8s.io/v1 Event weir must send about Ingress `name`.
+fn event(name: &str, type_: &str, reason: &str, note: Value) -> Value {
+    json!({
+        "metadata": {"namespace": NS},
+        "type": type_,
+        "reason": reason,
+        "note": note,
+        "regarding": {
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "namespace": NS, "name": name, "uid": format!("uid-{name}"),
+        },
+        "reportingController": "weir-controller",
+        "reportingInstance": INSTANCE,
+        "eventTime": null,
+    })
+}
+
+fn synced_note(stack: &str, members: usize) -> Value {
+    json!(format!(
+        "stack {stack} is in sync with {members} Ingress(es)"
+    ))
+}
