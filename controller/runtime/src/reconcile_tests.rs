@@ -44,7 +44,7 @@ async fn a_new_member_gets_the_finalizer_before_the_provider_then_its_status_and
     within(async {
         let web = ingress("web", "7", json!({}));
         let test = Test::new(
-            Outcome::Address(HOSTNAME),
+            &[Outcome::Address(HOSTNAME)],
             true,
             vec![
                 Step::patch(
@@ -72,7 +72,7 @@ async fn a_new_member_gets_the_finalizer_before_the_provider_then_its_status_and
             log,
             [
                 format!("PATCH {INGRESSES}/web?"),
-                "ensure shop/web".to_owned(),
+                "ensure shop/web [shop/web]".to_owned(),
                 format!("PATCH {INGRESSES}/web/status?"),
                 format!("POST {EVENTS}?"),
             ]
@@ -87,7 +87,7 @@ async fn a_second_reconcile_of_an_unchanged_stack_calls_the_provider_and_writes_
         let web = ingress("web", "7", json!({}));
         let after_status = with_status(&with_finalizer(&web, "8"), "9");
         let test = Test::new(
-            Outcome::Address(HOSTNAME),
+            &[Outcome::Address(HOSTNAME)],
             true,
             vec![
                 Step::patch(
@@ -117,7 +117,10 @@ async fn a_second_reconcile_of_an_unchanged_stack_calls_the_provider_and_writes_
         assert_resync(requeue, &test.reconciler);
         let log = test.finish().await.log;
         assert_eq!(log[..first.len()], first[..]);
-        assert_eq!(log[first.len()..], ["ensure shop/web".to_owned()]);
+        assert_eq!(
+            log[first.len()..],
+            ["ensure shop/web [shop/web]".to_owned()]
+        );
     })
     .await;
 }
@@ -131,7 +134,7 @@ async fn a_translation_diagnostic_is_one_warning_event_on_its_ingress_and_is_not
             "9",
         );
         let test = Test::new(
-            Outcome::Address(HOSTNAME),
+            &[Outcome::Address(HOSTNAME)],
             true,
             vec![
                 Step::event(event("web", "Warning", "ServiceNotFound", Value::Null)),
@@ -148,10 +151,10 @@ async fn a_translation_diagnostic_is_one_warning_event_on_its_ingress_and_is_not
         assert_eq!(
             finished.log,
             [
-                "ensure shop/web".to_owned(),
+                "ensure shop/web [shop/web]".to_owned(),
                 format!("POST {EVENTS}?"),
                 format!("POST {EVENTS}?"),
-                "ensure shop/web".to_owned(),
+                "ensure shop/web [shop/web]".to_owned(),
             ]
         );
         let warning = &finished.bodies[0];
@@ -189,7 +192,7 @@ async fn a_provider_error_is_one_warning_on_each_member_and_a_requeue_and_is_not
         };
         let note = "stack group:shop: throttled: Rate exceeded";
         let test = Test::new(
-            Outcome::Fail(ErrorKind::Throttled, "Rate exceeded"),
+            &[Outcome::Fail(ErrorKind::Throttled, "Rate exceeded")],
             true,
             vec![
                 Step::event(event("cart", "Warning", "throttled", json!(note))),
@@ -213,10 +216,10 @@ async fn a_provider_error_is_one_warning_on_each_member_and_a_requeue_and_is_not
         assert_eq!(
             log,
             [
-                "ensure group:shop".to_owned(),
+                "ensure group:shop [shop/cart shop/web]".to_owned(),
                 format!("POST {EVENTS}?"),
                 format!("POST {EVENTS}?"),
-                "ensure group:shop".to_owned(),
+                "ensure group:shop [shop/cart shop/web]".to_owned(),
             ]
         );
     })
@@ -238,7 +241,7 @@ async fn a_deleted_last_member_deletes_the_stack_then_lets_go_of_the_finalizer()
         released["metadata"]["finalizers"] = json!(["example.com/other"]);
         released["metadata"]["resourceVersion"] = json!("13");
         let test = Test::new(
-            Outcome::Address(HOSTNAME),
+            &[Outcome::Address(HOSTNAME)],
             true,
             vec![Step::patch(
                 &format!("{INGRESSES}/web?"),
@@ -268,7 +271,7 @@ async fn a_deleted_last_member_deletes_the_stack_then_lets_go_of_the_finalizer()
 #[tokio::test]
 async fn a_standby_neither_writes_nor_calls_the_provider() {
     within(async {
-        let test = Test::new(Outcome::Address(HOSTNAME), false, Vec::new());
+        let test = Test::new(&[Outcome::Address(HOSTNAME)], false, Vec::new());
         test.apply(class());
         test.apply(service("web"));
         test.apply(KubeObject::Ingress(Box::new(object(ingress(
@@ -294,6 +297,190 @@ async fn a_standby_neither_writes_nor_calls_the_provider() {
     .await;
 }
 
+#[tokio::test]
+async fn a_conflict_on_the_finalizer_patch_stops_before_the_provider_and_retries_soon() {
+    within(async {
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![Step {
+                method: Method::PATCH,
+                uri: format!("{INGRESSES}/web?"),
+                body: Expect::Exact(
+                    json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}),
+                ),
+                reply: Reply::Fail(409, "Conflict"),
+            }],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(ingress(
+            "web",
+            "7",
+            json!({}),
+        )))));
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_eq!(requeue, Some(super::KUBE_RETRY));
+        let log = test.finish().await.log;
+        assert_eq!(log, [format!("PATCH {INGRESSES}/web?")]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_member_deleted_from_a_group_is_released_after_the_group_is_applied_without_it() {
+    within(async {
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![
+                Step::event(event(
+                    "cart",
+                    "Normal",
+                    "Synced",
+                    synced_note("group:shop", 2),
+                )),
+                Step::event(event(
+                    "web",
+                    "Normal",
+                    "Synced",
+                    synced_note("group:shop", 2),
+                )),
+                // The model changed (one member fewer): a new Synced Event, saying so.
+                Step::event(event(
+                    "web",
+                    "Normal",
+                    "Synced",
+                    synced_note("group:shop", 1),
+                )),
+                Step::patch(
+                    &format!("{INGRESSES}/cart?"),
+                    json!({"metadata": {"finalizers": [], "resourceVersion": "10"}}),
+                    grouped("cart"),
+                ),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(service("cart"));
+        test.apply(KubeObject::Ingress(Box::new(object(grouped("web")))));
+        test.apply(KubeObject::Ingress(Box::new(object(grouped("cart")))));
+        let stack = StackId::Group("shop".into());
+        test.reconciler.reconcile(&stack).await;
+        let mut deleted = grouped("cart");
+        merge(
+            &mut deleted,
+            json!({"metadata": {
+                "resourceVersion": "10", "deletionTimestamp": "2026-12-01T10:00:00Z",
+            }}),
+        );
+        let affected = test.apply(KubeObject::Ingress(Box::new(object(deleted))));
+        assert_eq!(affected, BTreeSet::from([stack.clone()]));
+
+        test.reconciler.reconcile(&stack).await;
+
+        let finished = test.finish().await;
+        assert_eq!(
+            finished.log,
+            [
+                "ensure group:shop [shop/cart shop/web]".to_owned(),
+                format!("POST {EVENTS}?"),
+                format!("POST {EVENTS}?"),
+                "ensure group:shop [shop/web]".to_owned(),
+                format!("POST {EVENTS}?"),
+                format!("PATCH {INGRESSES}/cart?"),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_different_provider_error_of_the_same_kind_is_a_new_event_with_its_own_message() {
+    within(async {
+        let test = Test::new(
+            &[
+                Outcome::Fail(ErrorKind::Permanent, "AccessDenied: CreateLoadBalancer"),
+                Outcome::Fail(ErrorKind::Permanent, "AccessDenied: CreateTargetGroup"),
+            ],
+            true,
+            vec![
+                Step::event(event(
+                    "web",
+                    "Warning",
+                    "permanent",
+                    json!("stack shop/web: permanent: AccessDenied: CreateLoadBalancer"),
+                )),
+                Step::event(event(
+                    "web",
+                    "Warning",
+                    "permanent",
+                    json!("stack shop/web: permanent: AccessDenied: CreateTargetGroup"),
+                )),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(with_status(
+            &with_finalizer(&ingress("web", "7", json!({})), "8"),
+            "9",
+        )))));
+
+        test.reconciler.reconcile(&lone("web")).await;
+        test.reconciler.reconcile(&lone("web")).await;
+        test.reconciler.reconcile(&lone("web")).await;
+
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                "ensure shop/web [shop/web]".to_owned(),
+                format!("POST {EVENTS}?"),
+                "ensure shop/web [shop/web]".to_owned(),
+                format!("POST {EVENTS}?"),
+                "ensure shop/web [shop/web]".to_owned(),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_message_again_extends_the_series_of_its_event() {
+    within(async {
+        let web = with_status(&with_finalizer(&ingress("web", "7", json!({})), "8"), "9");
+        let mut again = event("web", "Normal", "Synced", synced_note("shop/web", 1));
+        again["series"] = json!({"count": 2});
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![
+                Step::event(event("web", "Normal", "Synced", synced_note("shop/web", 1))),
+                Step::series("web", again),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+        test.reconciler.reconcile(&lone("web")).await;
+        // A new endpoint changes the model, not the message.
+        let affected = test.apply(slice("web-1", "web", "10.0.0.1"));
+        assert_eq!(affected, BTreeSet::from([lone("web")]));
+
+        test.reconciler.reconcile(&lone("web")).await;
+
+        let log = test.finish().await.log;
+        assert_eq!(log.len(), 4, "{log:?}");
+        assert!(
+            log[3].starts_with(&format!("PATCH {EVENTS}/web.")),
+            "{log:?}"
+        );
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The harness: a reconciler over a scripted API server and a fake provider, sharing one log.
 
@@ -308,9 +495,9 @@ struct Test {
 }
 
 impl Test {
-    /// A reconciler whose provider answers `outcome` to every `ensure`, leading or not, over an
-    /// API server that expects exactly `script`.
-    fn new(outcome: Outcome, leader: bool, script: Vec<Step>) -> Self {
+    /// A reconciler whose provider answers `outcomes` to its `ensure` calls in turn (the last
+    /// one from then on), leading or not, over an API server that expects exactly `script`.
+    fn new(outcomes: &[Outcome], leader: bool, script: Vec<Step>) -> Self {
         let log = Log::default();
         let bodies = Arc::default();
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -328,7 +515,7 @@ impl Test {
                 ControllerKind::AwsAlb,
             )))),
             Arc::new(FakeProvider {
-                outcome,
+                outcomes: Mutex::new(outcomes.iter().copied().collect()),
                 log: log.clone(),
             }),
             IngressWrites::new(client.clone()),
@@ -387,6 +574,7 @@ struct Finished {
 /// One expected request and its answer.
 struct Step {
     method: Method,
+    /// The path and query; a trailing `*` matches any rest (a generated name).
     uri: String,
     body: Expect,
     reply: Reply,
@@ -405,6 +593,8 @@ enum Reply {
     Json(Value),
     /// 201 with the request's own body (a created object).
     Echo,
+    /// A failure `Status` with this code and reason (e.g. 409 `Conflict`).
+    Fail(u16, &'static str),
 }
 
 impl Step {
@@ -415,6 +605,16 @@ impl Step {
             uri: uri.to_owned(),
             body: Expect::Exact(body),
             reply: Reply::Json(reply),
+        }
+    }
+
+    /// A merge patch of an Event of Ingress `name` that extends its series, containing `fields`.
+    fn series(name: &str, fields: Value) -> Self {
+        Self {
+            method: Method::PATCH,
+            uri: format!("{EVENTS}/{name}.*"),
+            body: Expect::Contains(fields),
+            reply: Reply::Echo,
         }
     }
 
@@ -451,10 +651,16 @@ async fn serve(
         let Some(step) = script.pop_front() else {
             panic!("unexpected request {line} {body}");
         };
-        assert_eq!(
-            (parts.method.clone(), parts.uri.to_string()),
-            (step.method.clone(), step.uri.clone()),
-            "request {line} {body}"
+        let uri = parts.uri.to_string();
+        let uri_matches = match step.uri.strip_suffix('*') {
+            Some(prefix) => uri.starts_with(prefix),
+            None => uri == step.uri,
+        };
+        assert!(
+            parts.method == step.method && uri_matches,
+            "request {line} {body}\nexpected {} {}",
+            step.method,
+            step.uri
         );
         if parts.method == Method::PATCH {
             assert_eq!(
@@ -472,7 +678,15 @@ async fn serve(
         }
         let (status, reply) = match step.reply {
             Reply::Json(reply) => (StatusCode::OK, reply),
-            Reply::Echo => (StatusCode::CREATED, body),
+            Reply::Echo if parts.method == Method::POST => (StatusCode::CREATED, body),
+            Reply::Echo => (StatusCode::OK, body),
+            Reply::Fail(code, reason) => (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                json!({
+                    "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": format!("scripted {reason}"), "reason": reason, "code": code,
+                }),
+            ),
         };
         let mut response = Response::new(Body::from(serde_json::to_vec(&reply).unwrap()));
         *response.status_mut() = status;
@@ -509,7 +723,8 @@ enum Outcome {
 
 /// Records every call in the shared log; `delete` and `owned_stacks` always succeed.
 struct FakeProvider {
-    outcome: Outcome,
+    /// The answers still to give; the last one is repeated.
+    outcomes: Mutex<VecDeque<Outcome>>,
     log: Log,
 }
 
@@ -518,8 +733,27 @@ impl Provider for FakeProvider {
         &self,
         desired: &DesiredLoadBalancer,
     ) -> Result<LoadBalancerStatus, ProviderError> {
-        lock(&self.log).push(format!("ensure {}", desired.stack));
-        match self.outcome {
+        let members: Vec<String> = desired
+            .members
+            .iter()
+            .map(|member| {
+                format!(
+                    "{}/{}",
+                    member.namespace.as_deref().unwrap_or_default(),
+                    member.name
+                )
+            })
+            .collect();
+        lock(&self.log).push(format!("ensure {} [{}]", desired.stack, members.join(" ")));
+        let outcome = {
+            let mut outcomes = lock(&self.outcomes);
+            match outcomes.len() {
+                0 => panic!("no outcome scripted"),
+                1 => outcomes[0],
+                _ => outcomes.pop_front().unwrap_or_else(|| unreachable!()),
+            }
+        };
+        match outcome {
             Outcome::Address(hostname) => Ok(LoadBalancerStatus {
                 addresses: vec![LoadBalancerAddress::Hostname(hostname.to_owned())],
                 left_out: Vec::new(),
@@ -584,6 +818,17 @@ fn service(name: &str) -> KubeObject {
     }))))
 }
 
+fn slice(name: &str, service: &str, ip: &str) -> KubeObject {
+    KubeObject::EndpointSlice(Box::new(object(json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": name, "namespace": NS,
+                     "labels": {"kubernetes.io/service-name": service}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+        "ports": [{"port": 8080}]
+    }))))
+}
+
 /// An Ingress of class `alb` routing `NAME.example.com/` to the Service `NAME`.
 fn ingress(name: &str, resource_version: &str, extra: Value) -> Value {
     ingress_to(name, name, resource_version, extra)
@@ -606,6 +851,16 @@ fn ingress_to(name: &str, service: &str, resource_version: &str, extra: Value) -
     });
     merge(&mut value, extra);
     value
+}
+
+/// A member of the group `shop` that already holds the finalizer and the status.
+fn grouped(name: &str) -> Value {
+    let ingress = ingress(
+        name,
+        "7",
+        json!({"metadata": {"annotations": {"weir.dev/group.name": "shop"}}}),
+    );
+    with_status(&with_finalizer(&ingress, "8"), "9")
 }
 
 fn with_finalizer(ingress: &Value, resource_version: &str) -> Value {
