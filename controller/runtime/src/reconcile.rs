@@ -192,6 +192,8 @@ impl<P: Provider> Reconciler<P> {
         }
         self.leader()?;
         let result = self.provider.ensure(desired).await;
+        // Events are writes too: a Lease lost during a (slow) provider call stops them here.
+        self.leader()?;
         let left_out = match &result {
             Ok(status) => status.left_out.as_slice(),
             Err(error) => error.diagnostics(),
@@ -208,6 +210,7 @@ impl<P: Provider> Reconciler<P> {
             self.leader()?;
             self.writes.set_status(member, &status).await?;
         }
+        self.leader()?;
         self.report_synced(stack, work).await;
         self.release(&work.leavers).await
     }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -310,6 +311,7 @@ async fn a_conflict_on_the_finalizer_patch_stops_before_the_provider_and_retries
                     json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}),
                 ),
                 reply: Reply::Fail(409, "Conflict"),
+                lose_the_lease: false,
             }],
         );
         test.apply(class());
@@ -481,6 +483,104 @@ async fn the_same_message_again_extends_the_series_of_its_event() {
     .await;
 }
 
+#[tokio::test]
+async fn a_leader_that_loses_the_lease_during_ensure_publishes_no_event_and_writes_no_status() {
+    within(async {
+        // A new Ingress (the finalizer goes on while leading) with a missing Service: after
+        // `ensure` there would be a Warning, a status and a Synced Event to write.
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![Step::patch(
+                &format!("{INGRESSES}/web?"),
+                json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}),
+                with_finalizer(&ingress_to("web", "gone", "7", json!({})), "8"),
+            )],
+        );
+        test.lose_the_lease_during_ensure();
+        test.apply(class());
+        test.apply(KubeObject::Ingress(Box::new(object(ingress_to(
+            "web",
+            "gone",
+            "7",
+            json!({}),
+        )))));
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_eq!(requeue, None);
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                format!("PATCH {INGRESSES}/web?"),
+                "ensure shop/web [shop/web]".to_owned(),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_leader_that_loses_the_lease_during_a_failed_ensure_publishes_no_warning() {
+    within(async {
+        let test = Test::new(
+            &[Outcome::Fail(ErrorKind::Throttled, "Rate exceeded")],
+            true,
+            Vec::new(),
+        );
+        test.lose_the_lease_during_ensure();
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(with_status(
+            &with_finalizer(&ingress("web", "7", json!({})), "8"),
+            "9",
+        )))));
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_eq!(requeue, None);
+        let log = test.finish().await.log;
+        assert_eq!(log, ["ensure shop/web [shop/web]".to_owned()]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_leader_that_loses_the_lease_during_the_status_write_publishes_no_synced_event() {
+    within(async {
+        let web = with_finalizer(&ingress("web", "7", json!({})), "8");
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![
+                Step::patch(
+                    &format!("{INGRESSES}/web/status?"),
+                    json!({"status": {"loadBalancer": {"ingress": [{"hostname": HOSTNAME}]}}}),
+                    with_status(&web, "9"),
+                )
+                .then_lose_the_lease(),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_eq!(requeue, None);
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                "ensure shop/web [shop/web]".to_owned(),
+                format!("PATCH {INGRESSES}/web/status?"),
+            ]
+        );
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The harness: a reconciler over a scripted API server and a fake provider, sharing one log.
 
@@ -500,16 +600,18 @@ impl Test {
     fn new(outcomes: &[Outcome], leader: bool, script: Vec<Step>) -> Self {
         let log = Log::default();
         let bodies = Arc::default();
+        let (leadership_sender, leadership) = watch::channel(leader);
+        let leadership_sender = Arc::new(leadership_sender);
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let server = tokio::spawn(serve(
             handle,
             script.into(),
             log.clone(),
             Arc::clone(&bodies),
+            Arc::clone(&leadership_sender),
         ));
         let client = kube::Client::new(service, "default");
         let metrics = Metrics::new(&mut Registry::default());
-        let (_, leadership) = watch::channel(leader);
         let reconciler = Reconciler::new(
             Arc::new(Mutex::new(Index::new(TranslateConfig::for_controller(
                 ControllerKind::AwsAlb,
@@ -517,6 +619,8 @@ impl Test {
             Arc::new(FakeProvider {
                 outcomes: Mutex::new(outcomes.iter().copied().collect()),
                 log: log.clone(),
+                leadership: leadership_sender,
+                demote: AtomicBool::new(false),
             }),
             IngressWrites::new(client.clone()),
             EventSink::new(client, INSTANCE, metrics.clone()),
@@ -530,6 +634,14 @@ impl Test {
             bodies,
             server,
         }
+    }
+
+    /// Makes the provider lose this process the Lease during each `ensure`.
+    fn lose_the_lease_during_ensure(&self) {
+        self.reconciler
+            .provider
+            .demote
+            .store(true, Ordering::SeqCst);
     }
 
     fn apply(&self, object: KubeObject) -> BTreeSet<StackId> {
@@ -578,6 +690,8 @@ struct Step {
     uri: String,
     body: Expect,
     reply: Reply,
+    /// This process loses the Lease before the answer arrives.
+    lose_the_lease: bool,
 }
 
 enum Expect {
@@ -605,7 +719,14 @@ impl Step {
             uri: uri.to_owned(),
             body: Expect::Exact(body),
             reply: Reply::Json(reply),
+            lose_the_lease: false,
         }
+    }
+
+    /// The same step, with the Lease lost while the server answers.
+    fn then_lose_the_lease(mut self) -> Self {
+        self.lose_the_lease = true;
+        self
     }
 
     /// A merge patch of an Event of Ingress `name` that extends its series, containing `fields`.
@@ -615,6 +736,7 @@ impl Step {
             uri: format!("{EVENTS}/{name}.*"),
             body: Expect::Contains(fields),
             reply: Reply::Echo,
+            lose_the_lease: false,
         }
     }
 
@@ -625,6 +747,7 @@ impl Step {
             uri: format!("{EVENTS}?"),
             body: Expect::Contains(fields),
             reply: Reply::Echo,
+            lose_the_lease: false,
         }
     }
 }
@@ -636,6 +759,7 @@ async fn serve(
     mut script: VecDeque<Step>,
     log: Log,
     bodies: Arc<Mutex<Vec<Value>>>,
+    leadership: Arc<watch::Sender<bool>>,
 ) {
     while let Some((request, send)) = handle.next_request().await {
         let (parts, body) = request.into_parts();
@@ -688,6 +812,9 @@ async fn serve(
                 }),
             ),
         };
+        if step.lose_the_lease {
+            leadership.send_replace(false);
+        }
         let mut response = Response::new(Body::from(serde_json::to_vec(&reply).unwrap()));
         *response.status_mut() = status;
         send.send_response(response);
@@ -723,6 +850,10 @@ enum Outcome {
 
 /// Records every call in the shared log; `delete` and `owned_stacks` always succeed.
 struct FakeProvider {
+    /// This process's leadership, as the Lease elector would set it.
+    leadership: Arc<watch::Sender<bool>>,
+    /// Lose the Lease while `ensure` runs (a slow cloud call outlasting the Lease).
+    demote: AtomicBool,
     /// The answers still to give; the last one is repeated.
     outcomes: Mutex<VecDeque<Outcome>>,
     log: Log,
@@ -745,6 +876,9 @@ impl Provider for FakeProvider {
             })
             .collect();
         lock(&self.log).push(format!("ensure {} [{}]", desired.stack, members.join(" ")));
+        if self.demote.load(Ordering::SeqCst) {
+            self.leadership.send_replace(false);
+        }
         let outcome = {
             let mut outcomes = lock(&self.outcomes);
             match outcomes.len() {
