@@ -4,38 +4,19 @@
 //! finds the client gone), an unexpected one (the server finds no step for it) or a different
 //! one.
 
-use std::collections::{BTreeSet, VecDeque};
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::BTreeSet;
 
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::BodyExt as _;
-use kube::client::Body;
-use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use weir_index::{FINALIZER, Index};
-use weir_model::{
-    DesiredLoadBalancer, ErrorKind, LoadBalancerAddress, LoadBalancerStatus, Provider,
-    ProviderError, StackId,
-};
-use weir_translate::{ControllerKind, KubeObject, TranslateConfig};
+use weir_index::FINALIZER;
+use weir_model::{ErrorKind, StackId};
+use weir_translate::KubeObject;
 
-use super::{Reconciler, lock};
-use crate::events::EventSink;
-use crate::ingress_writes::IngressWrites;
-use crate::metrics::Metrics;
+use crate::reconcile::lock;
 
-/// How long one test may take before a request it waits for counts as missing.
-const TEST_TIMEOUT: Duration = Duration::from_secs(10);
-const NS: &str = "shop";
-const INGRESSES: &str = "/apis/networking.k8s.io/v1/namespaces/shop/ingresses";
-const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
-const HOSTNAME: &str = "weir-0c6d8d76edfcb5df-1.us-east-1.elb.amazonaws.com";
-const INSTANCE: &str = "weir-test-0";
+#[path = "reconcile_tests/harness.rs"]
+mod harness;
+
+use harness::*;
 
 // ---------------------------------------------------------------------------------------------
 // The scenarios.
@@ -304,15 +285,14 @@ async fn a_conflict_on_the_finalizer_patch_stops_before_the_provider_and_retries
         let test = Test::new(
             &[Outcome::Address(HOSTNAME)],
             true,
-            vec![Step {
-                method: Method::PATCH,
-                uri: format!("{INGRESSES}/web?"),
-                body: Expect::Exact(
+            vec![
+                Step::patch(
+                    &format!("{INGRESSES}/web?"),
                     json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}),
-                ),
-                reply: Reply::Fail(409, "Conflict"),
-                lose_the_lease: false,
-            }],
+                    Value::Null,
+                )
+                .answered_with(409, "Conflict"),
+            ],
         );
         test.apply(class());
         test.apply(service("web"));
@@ -581,473 +561,146 @@ async fn a_leader_that_loses_the_lease_during_the_status_write_publishes_no_sync
     .await;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The harness: a reconciler over a scripted API server and a fake provider, sharing one log.
-
-/// The requests and provider calls of one test, in the order they happened.
-type Log = Arc<Mutex<Vec<String>>>;
-
-struct Test {
-    reconciler: Reconciler<FakeProvider>,
-    log: Log,
-    bodies: Arc<Mutex<Vec<Value>>>,
-    server: JoinHandle<()>,
-}
-
-impl Test {
-    /// A reconciler whose provider answers `outcomes` to its `ensure` calls in turn (the last
-    /// one from then on), leading or not, over an API server that expects exactly `script`.
-    fn new(outcomes: &[Outcome], leader: bool, script: Vec<Step>) -> Self {
-        let log = Log::default();
-        let bodies = Arc::default();
-        let (leadership_sender, leadership) = watch::channel(leader);
-        let leadership_sender = Arc::new(leadership_sender);
-        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let server = tokio::spawn(serve(
-            handle,
-            script.into(),
-            log.clone(),
-            Arc::clone(&bodies),
-            Arc::clone(&leadership_sender),
-        ));
-        let client = kube::Client::new(service, "default");
-        let metrics = Metrics::new(&mut Registry::default());
-        let reconciler = Reconciler::new(
-            Arc::new(Mutex::new(Index::new(TranslateConfig::for_controller(
-                ControllerKind::AwsAlb,
-            )))),
-            Arc::new(FakeProvider {
-                outcomes: Mutex::new(outcomes.iter().copied().collect()),
-                log: log.clone(),
-                leadership: leadership_sender,
-                demote: AtomicBool::new(false),
-            }),
-            IngressWrites::new(client.clone()),
-            EventSink::new(client, INSTANCE, metrics.clone()),
-            metrics,
-            leadership,
-            Duration::from_secs(600),
+#[tokio::test]
+async fn what_the_provider_left_out_is_one_warning_and_the_rest_gets_its_status() {
+    within(async {
+        let web = with_finalizer(&ingress("web", "7", json!({})), "8");
+        let mut warning = event("web", "Warning", "CertificateUnusable", Value::Null);
+        warning["action"] = json!(CERTIFICATE_FIELD);
+        let test = Test::new(
+            &[Outcome::LeftOut(HOSTNAME, "web")],
+            true,
+            vec![
+                Step::event(warning),
+                Step::patch(
+                    &format!("{INGRESSES}/web/status?"),
+                    json!({"status": {"loadBalancer": {"ingress": [{"hostname": HOSTNAME}]}}}),
+                    with_status(&web, "9"),
+                ),
+                Step::event(event("web", "Normal", "Synced", synced_note("shop/web", 1))),
+            ],
         );
-        Self {
-            reconciler,
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web.clone()))));
+        test.reconciler.reconcile(&lone("web")).await;
+        test.apply(KubeObject::Ingress(Box::new(object(with_status(
+            &web, "9",
+        )))));
+
+        let requeue = test.reconciler.reconcile(&lone("web")).await;
+
+        assert_resync(requeue, &test.reconciler);
+        let log = test.finish().await.log;
+        assert_eq!(
             log,
-            bodies,
-            server,
-        }
-    }
-
-    /// Makes the provider lose this process the Lease during each `ensure`.
-    fn lose_the_lease_during_ensure(&self) {
-        self.reconciler
-            .provider
-            .demote
-            .store(true, Ordering::SeqCst);
-    }
-
-    fn apply(&self, object: KubeObject) -> BTreeSet<StackId> {
-        lock(&self.reconciler.index).apply(object)
-    }
-
-    fn log(&self) -> Vec<String> {
-        lock(&self.log).clone()
-    }
-
-    /// Drops the reconciler (and with it every client), lets the server check that its script
-    /// is complete and that nothing more came, and returns what happened.
-    async fn finish(self) -> Finished {
-        let Self {
-            reconciler,
-            log,
-            bodies,
-            server,
-        } = self;
-        drop(reconciler);
-        if let Err(error) = server.await {
-            match error.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(error) => panic!("the API server task failed: {error}"),
-            }
-        }
-        Finished {
-            log: lock(&log).clone(),
-            bodies: lock(&bodies).clone(),
-        }
-    }
-}
-
-/// What a test's reconciles did.
-struct Finished {
-    /// The requests (`METHOD URI`) and provider calls, in order.
-    log: Vec<String>,
-    /// The JSON body of each request, in order (`null` when it had none).
-    bodies: Vec<Value>,
-}
-
-/// One expected request and its answer.
-struct Step {
-    method: Method,
-    /// The path and query; a trailing `*` matches any rest (a generated name).
-    uri: String,
-    body: Expect,
-    reply: Reply,
-    /// This process loses the Lease before the answer arrives.
-    lose_the_lease: bool,
-}
-
-enum Expect {
-    /// The body must be exactly this JSON.
-    Exact(Value),
-    /// Every field given here must be in the body with this value (objects recursively; arrays
-    /// and scalars exactly). For Events, whose name and time are generated.
-    Contains(Value),
-}
-
-enum Reply {
-    /// 200 with this object.
-    Json(Value),
-    /// 201 with the request's own body (a created object).
-    Echo,
-    /// A failure `Status` with this code and reason (e.g. 409 `Conflict`).
-    Fail(u16, &'static str),
-}
-
-impl Step {
-    /// A JSON merge patch of `uri` with exactly `body`, answered with `reply`.
-    fn patch(uri: &str, body: Value, reply: Value) -> Self {
-        Self {
-            method: Method::PATCH,
-            uri: uri.to_owned(),
-            body: Expect::Exact(body),
-            reply: Reply::Json(reply),
-            lose_the_lease: false,
-        }
-    }
-
-    /// The same step, with the Lease lost while the server answers.
-    fn then_lose_the_lease(mut self) -> Self {
-        self.lose_the_lease = true;
-        self
-    }
-
-    /// A merge patch of an Event of Ingress `name` that extends its series, containing `fields`.
-    fn series(name: &str, fields: Value) -> Self {
-        Self {
-            method: Method::PATCH,
-            uri: format!("{EVENTS}/{name}.*"),
-            body: Expect::Contains(fields),
-            reply: Reply::Echo,
-            lose_the_lease: false,
-        }
-    }
-
-    /// A POST of an Event in the namespace `shop` containing `fields`.
-    fn event(fields: Value) -> Self {
-        Self {
-            method: Method::POST,
-            uri: format!("{EVENTS}?"),
-            body: Expect::Contains(fields),
-            reply: Reply::Echo,
-            lose_the_lease: false,
-        }
-    }
-}
-
-/// Answers the requests of `script` in order, asserting each; any request beyond the script, or
-/// a script step that never comes (the clients were dropped first), fails the test.
-async fn serve(
-    mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
-    mut script: VecDeque<Step>,
-    log: Log,
-    bodies: Arc<Mutex<Vec<Value>>>,
-    leadership: Arc<watch::Sender<bool>>,
-) {
-    while let Some((request, send)) = handle.next_request().await {
-        let (parts, body) = request.into_parts();
-        let line = format!("{} {}", parts.method, parts.uri);
-        lock(&log).push(line.clone());
-        let bytes = body
-            .collect()
-            .await
-            .map(|collected| collected.to_bytes())
-            .unwrap_or_default();
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        lock(&bodies).push(body.clone());
-        let Some(step) = script.pop_front() else {
-            panic!("unexpected request {line} {body}");
-        };
-        let uri = parts.uri.to_string();
-        let uri_matches = match step.uri.strip_suffix('*') {
-            Some(prefix) => uri.starts_with(prefix),
-            None => uri == step.uri,
-        };
-        assert!(
-            parts.method == step.method && uri_matches,
-            "request {line} {body}\nexpected {} {}",
-            step.method,
-            step.uri
+            [
+                "ensure shop/web [shop/web]".to_owned(),
+                format!("POST {EVENTS}?"),
+                format!("PATCH {INGRESSES}/web/status?"),
+                format!("POST {EVENTS}?"),
+                "ensure shop/web [shop/web]".to_owned(),
+            ]
         );
-        if parts.method == Method::PATCH {
-            assert_eq!(
-                parts
-                    .headers
-                    .get(http::header::CONTENT_TYPE)
-                    .map(|value| value.as_bytes()),
-                Some(&b"application/merge-patch+json"[..]),
-                "{line}"
-            );
-        }
-        match &step.body {
-            Expect::Exact(expected) => assert_eq!(&body, expected, "body of {line}"),
-            Expect::Contains(expected) => assert_contains(&body, expected, &line),
-        }
-        let (status, reply) = match step.reply {
-            Reply::Json(reply) => (StatusCode::OK, reply),
-            Reply::Echo if parts.method == Method::POST => (StatusCode::CREATED, body),
-            Reply::Echo => (StatusCode::OK, body),
-            Reply::Fail(code, reason) => (
-                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                json!({
-                    "kind": "Status", "apiVersion": "v1", "status": "Failure",
-                    "message": format!("scripted {reason}"), "reason": reason, "code": code,
-                }),
-            ),
-        };
-        if step.lose_the_lease {
-            leadership.send_replace(false);
-        }
-        let mut response = Response::new(Body::from(serde_json::to_vec(&reply).unwrap()));
-        *response.status_mut() = status;
-        send.send_response(response);
-    }
-    if let Some(step) = script.front() {
-        panic!("missing request {} {}", step.method, step.uri);
-    }
-}
-
-/// Asserts that `actual` holds every field of `expected` (objects recursively, the rest
-/// exactly); `null` in `expected` only asks for the field to be present.
-fn assert_contains(actual: &Value, expected: &Value, context: &str) {
-    match (actual, expected) {
-        (_, Value::Null) => {}
-        (Value::Object(actual_fields), Value::Object(expected_fields)) => {
-            for (key, value) in expected_fields {
-                let Some(found) = actual_fields.get(key) else {
-                    panic!("{context}: no field {key} in {actual}");
-                };
-                assert_contains(found, value, &format!("{context}: {key}"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "{context}"),
-    }
-}
-
-/// What the fake provider answers to every `ensure`.
-#[derive(Clone, Copy)]
-enum Outcome {
-    Address(&'static str),
-    Fail(ErrorKind, &'static str),
-}
-
-/// Records every call in the shared log; `delete` and `owned_stacks` always succeed.
-struct FakeProvider {
-    /// This process's leadership, as the Lease elector would set it.
-    leadership: Arc<watch::Sender<bool>>,
-    /// Lose the Lease while `ensure` runs (a slow cloud call outlasting the Lease).
-    demote: AtomicBool,
-    /// The answers still to give; the last one is repeated.
-    outcomes: Mutex<VecDeque<Outcome>>,
-    log: Log,
-}
-
-impl Provider for FakeProvider {
-    async fn ensure(
-        &self,
-        desired: &DesiredLoadBalancer,
-    ) -> Result<LoadBalancerStatus, ProviderError> {
-        let members: Vec<String> = desired
-            .members
-            .iter()
-            .map(|member| {
-                format!(
-                    "{}/{}",
-                    member.namespace.as_deref().unwrap_or_default(),
-                    member.name
-                )
-            })
-            .collect();
-        lock(&self.log).push(format!("ensure {} [{}]", desired.stack, members.join(" ")));
-        if self.demote.load(Ordering::SeqCst) {
-            self.leadership.send_replace(false);
-        }
-        let outcome = {
-            let mut outcomes = lock(&self.outcomes);
-            match outcomes.len() {
-                0 => panic!("no outcome scripted"),
-                1 => outcomes[0],
-                _ => outcomes.pop_front().unwrap_or_else(|| unreachable!()),
-            }
-        };
-        match outcome {
-            Outcome::Address(hostname) => Ok(LoadBalancerStatus {
-                addresses: vec![LoadBalancerAddress::Hostname(hostname.to_owned())],
-                left_out: Vec::new(),
-            }),
-            Outcome::Fail(kind, message) => Err(ProviderError::new(kind, message)),
-        }
-    }
-
-    async fn delete(&self, stack: &StackId) -> Result<(), ProviderError> {
-        lock(&self.log).push(format!("delete {stack}"));
-        Ok(())
-    }
-
-    async fn owned_stacks(&self) -> Result<Vec<StackId>, ProviderError> {
-        lock(&self.log).push("owned_stacks".to_owned());
-        Ok(Vec::new())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Objects.
-
-/// Runs `test` and fails it when it takes longer than [`TEST_TIMEOUT`] (a request or provider
-/// call it waits for never comes).
-async fn within(test: impl Future<Output = ()>) {
-    if tokio::time::timeout(TEST_TIMEOUT, test).await.is_err() {
-        panic!("timed out after {TEST_TIMEOUT:?}: a scripted request never came");
-    }
-}
-
-fn assert_resync(requeue: Option<Duration>, reconciler: &Reconciler<FakeProvider>) {
-    let resync = reconciler.resync;
-    assert!(
-        requeue.is_some_and(|after| after >= resync && after <= resync + resync / 10),
-        "{requeue:?}"
-    );
-}
-
-fn object<T: serde::de::DeserializeOwned>(value: Value) -> T {
-    serde_json::from_value(value).unwrap()
-}
-
-fn lone(name: &str) -> StackId {
-    StackId::Ingress {
-        namespace: NS.into(),
-        name: name.into(),
-    }
-}
-
-fn class() -> KubeObject {
-    KubeObject::IngressClass(Box::new(object(json!({
-        "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
-        "metadata": {"name": "alb"}, "spec": {"controller": "weir.dev/aws-alb"}
-    }))))
-}
-
-fn service(name: &str) -> KubeObject {
-    KubeObject::Service(Box::new(object(json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {"ports": [{"port": 80, "targetPort": 8080}]}
-    }))))
-}
-
-fn slice(name: &str, service: &str, ip: &str) -> KubeObject {
-    KubeObject::EndpointSlice(Box::new(object(json!({
-        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-        "metadata": {"name": name, "namespace": NS,
-                     "labels": {"kubernetes.io/service-name": service}},
-        "addressType": "IPv4",
-        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
-        "ports": [{"port": 8080}]
-    }))))
-}
-
-/// An Ingress of class `alb` routing `NAME.example.com/` to the Service `NAME`.
-fn ingress(name: &str, resource_version: &str, extra: Value) -> Value {
-    ingress_to(name, name, resource_version, extra)
-}
-
-fn ingress_to(name: &str, service: &str, resource_version: &str, extra: Value) -> Value {
-    let mut value = json!({
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": {
-            "name": name, "namespace": NS, "uid": format!("uid-{name}"),
-            "resourceVersion": resource_version,
-        },
-        "spec": {
-            "ingressClassName": "alb",
-            "rules": [{"host": format!("{name}.example.com"), "http": {"paths": [
-                {"path": "/", "pathType": "Prefix",
-                 "backend": {"service": {"name": service, "port": {"number": 80}}}}
-            ]}}]
-        }
-    });
-    merge(&mut value, extra);
-    value
-}
-
-/// A member of the group `shop` that already holds the finalizer and the status.
-fn grouped(name: &str) -> Value {
-    let ingress = ingress(
-        name,
-        "7",
-        json!({"metadata": {"annotations": {"weir.dev/group.name": "shop"}}}),
-    );
-    with_status(&with_finalizer(&ingress, "8"), "9")
-}
-
-fn with_finalizer(ingress: &Value, resource_version: &str) -> Value {
-    let mut ingress = ingress.clone();
-    merge(
-        &mut ingress,
-        json!({"metadata": {"finalizers": [FINALIZER], "resourceVersion": resource_version}}),
-    );
-    ingress
-}
-
-fn with_status(ingress: &Value, resource_version: &str) -> Value {
-    let mut ingress = ingress.clone();
-    merge(
-        &mut ingress,
-        json!({
-            "metadata": {"resourceVersion": resource_version},
-            "status": {"loadBalancer": {"ingress": [{"hostname": HOSTNAME}]}}
-        }),
-    );
-    ingress
-}
-
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                merge(target.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (target, patch) => *target = patch,
-    }
-}
-
-/// The fields of an events.k8s.io/v1 Event weir must send about Ingress `name`.
-fn event(name: &str, type_: &str, reason: &str, note: Value) -> Value {
-    json!({
-        "metadata": {"namespace": NS},
-        "type": type_,
-        "reason": reason,
-        "note": note,
-        "regarding": {
-            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "namespace": NS, "name": name, "uid": format!("uid-{name}"),
-        },
-        "reportingController": "weir-controller",
-        "reportingInstance": INSTANCE,
-        "eventTime": null,
     })
+    .await;
 }
 
-fn synced_note(stack: &str, members: usize) -> Value {
-    json!(format!(
-        "stack {stack} is in sync with {members} Ingress(es)"
-    ))
+#[tokio::test]
+async fn an_ingress_moved_to_another_controllers_class_is_cleaned_up_then_released() {
+    within(async {
+        let web = with_status(&with_finalizer(&ingress("web", "7", json!({})), "8"), "9");
+        let mut moved = web.clone();
+        merge(
+            &mut moved,
+            json!({"metadata": {"resourceVersion": "10"}, "spec": {"ingressClassName": "nginx"}}),
+        );
+        let mut released = moved.clone();
+        merge(
+            &mut released,
+            json!({"metadata": {"resourceVersion": "11", "finalizers": []}}),
+        );
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![Step::patch(
+                &format!("{INGRESSES}/web?"),
+                json!({"metadata": {"finalizers": [], "resourceVersion": "10"}}),
+                released,
+            )],
+        );
+        test.apply(class());
+        test.apply(KubeObject::IngressClass(Box::new(object(json!({
+            "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}
+        })))));
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+        let affected = test.apply(KubeObject::Ingress(Box::new(object(moved))));
+        assert_eq!(affected, BTreeSet::from([lone("web")]));
+
+        test.reconciler.reconcile(&lone("web")).await;
+
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                "delete shop/web".to_owned(),
+                format!("PATCH {INGRESSES}/web?")
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_pass_releases_what_left_while_no_weir_was_watching_once_it_is_complete() {
+    within(async {
+        // `old` holds the finalizer but was moved to another class while weir was down: it is
+        // let go only after every stack of the pass (here `web` and `api`) has been reconciled.
+        let old = with_finalizer(
+            &ingress("old", "3", json!({"spec": {"ingressClassName": "nginx"}})),
+            "4",
+        );
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![
+                Step::event(event("web", "Normal", "Synced", synced_note("shop/web", 1))),
+                Step::event(event("api", "Normal", "Synced", synced_note("shop/api", 1))),
+                Step::patch(
+                    &format!("{INGRESSES}/old?"),
+                    json!({"metadata": {"finalizers": [], "resourceVersion": "4"}}),
+                    old.clone(),
+                ),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(service("api"));
+        for name in ["web", "api"] {
+            let ingress = with_status(&with_finalizer(&ingress(name, "7", json!({})), "8"), "9");
+            test.apply(KubeObject::Ingress(Box::new(object(ingress))));
+        }
+        test.apply(KubeObject::Ingress(Box::new(object(old))));
+        test.reconciler
+            .begin_sweep(BTreeSet::from([lone("web"), lone("api")]));
+
+        test.reconciler.reconcile(&lone("web")).await;
+        let before = test.log();
+        test.reconciler.reconcile(&lone("api")).await;
+
+        assert_eq!(before.last(), Some(&format!("POST {EVENTS}?")));
+        let log = test.finish().await.log;
+        assert_eq!(
+            log,
+            [
+                "ensure shop/web [shop/web]".to_owned(),
+                format!("POST {EVENTS}?"),
+                "ensure shop/api [shop/api]".to_owned(),
+                format!("POST {EVENTS}?"),
+                format!("PATCH {INGRESSES}/old?"),
+            ]
+        );
+    })
+    .await;
 }
