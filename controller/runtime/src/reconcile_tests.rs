@@ -704,3 +704,68 @@ async fn the_first_pass_releases_what_left_while_no_weir_was_watching_once_it_is
     })
     .await;
 }
+
+#[tokio::test]
+async fn after_a_recovery_the_stack_says_synced_again_and_the_same_error_is_reported_again() {
+    within(async {
+        let synced = || event("web", "Normal", "Synced", synced_note("shop/web", 1));
+        let throttled = || {
+            let note = json!("stack shop/web: throttled: Rate exceeded");
+            event("web", "Warning", "throttled", note)
+        };
+        // The same message again: kube's Recorder counts it into the first Event's series.
+        let again = |mut event: Value| {
+            event["series"] = json!({"count": 2});
+            event
+        };
+        let test = Test::new(
+            &[
+                Outcome::Address(HOSTNAME),
+                Outcome::Fail(ErrorKind::Throttled, "Rate exceeded"),
+                Outcome::Address(HOSTNAME),
+                Outcome::Fail(ErrorKind::Throttled, "Rate exceeded"),
+            ],
+            true,
+            vec![
+                Step::event(synced()),
+                Step::event(throttled()),
+                Step::series("web", again(synced())),
+                Step::series("web", again(throttled())),
+            ],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(with_status(
+            &with_finalizer(&ingress("web", "7", json!({})), "8"),
+            "9",
+        )))));
+
+        let mut requeues = Vec::new();
+        for _ in 0..4 {
+            requeues.push(test.reconciler.reconcile(&lone("web")).await);
+        }
+
+        assert_resync(requeues[0], &test.reconciler);
+        assert_eq!(requeues[1], ErrorKind::Throttled.requeue_after());
+        assert_resync(requeues[2], &test.reconciler);
+        assert_eq!(requeues[3], ErrorKind::Throttled.requeue_after());
+        let log = test.finish().await.log;
+        let ensure = "ensure shop/web [shop/web]";
+        let kinds: Vec<&str> = log
+            .iter()
+            .map(|line| match line.as_str() {
+                line if line == ensure => "ensure",
+                line if line == format!("POST {EVENTS}?") => "post",
+                line if line.starts_with(&format!("PATCH {EVENTS}/web.")) => "series",
+                _ => line,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ensure", "post", "ensure", "post", "ensure", "series", "ensure", "series"
+            ]
+        );
+    })
+    .await;
+}
