@@ -146,8 +146,17 @@ impl<P: Provider> Reconciler<P> {
     }
 
     /// Starts a leader term's first pass over `stacks`: once each has been reconciled, the
-    /// Ingresses that left a stack while no weir was watching let go of the finalizer.
-    pub(crate) fn begin_sweep(&self, stacks: BTreeSet<StackId>) {
+    /// Ingresses that left a stack while no weir was watching let go of the finalizer. An empty
+    /// pass is complete at once: they let go now.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`Reconciler::reconcile`].
+    pub(crate) async fn begin_sweep(&self, stacks: BTreeSet<StackId>) {
+        if stacks.is_empty() {
+            *lock(&self.sweep) = None;
+            self.release_unattributed().await;
+            return;
+        }
         *lock(&self.sweep) = Some(stacks);
     }
 
@@ -349,9 +358,13 @@ impl<P: Provider> Reconciler<P> {
                 None => false,
             }
         };
-        if !complete {
-            return;
+        if complete {
+            self.release_unattributed().await;
         }
+    }
+
+    /// Lets go of the Ingresses that left their stack while no weir was watching.
+    async fn release_unattributed(&self) {
         let leavers: Vec<Ingress> = {
             let index = lock(&self.index);
             index

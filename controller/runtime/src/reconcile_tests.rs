@@ -683,7 +683,8 @@ async fn the_first_pass_releases_what_left_while_no_weir_was_watching_once_it_is
         }
         test.apply(KubeObject::Ingress(Box::new(object(old))));
         test.reconciler
-            .begin_sweep(BTreeSet::from([lone("web"), lone("api")]));
+            .begin_sweep(BTreeSet::from([lone("web"), lone("api")]))
+            .await;
 
         test.reconciler.reconcile(&lone("web")).await;
         let before = test.log();
@@ -766,6 +767,36 @@ async fn after_a_recovery_the_stack_says_synced_again_and_the_same_error_is_repo
                 "ensure", "post", "ensure", "post", "ensure", "series", "ensure", "series"
             ]
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_empty_first_pass_releases_what_left_while_no_weir_was_watching_at_once() {
+    within(async {
+        // Nothing of weir's is left anywhere (no stack in the index, none in the provider), but
+        // `old` still holds the finalizer from before it moved away: nothing else will release it.
+        let old = with_finalizer(
+            &ingress("old", "3", json!({"spec": {"ingressClassName": "nginx"}})),
+            "4",
+        );
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME)],
+            true,
+            vec![Step::patch(
+                &format!("{INGRESSES}/old?"),
+                json!({"metadata": {"finalizers": [], "resourceVersion": "4"}}),
+                old.clone(),
+            )],
+        );
+        test.apply(class());
+        test.apply(KubeObject::Ingress(Box::new(object(old))));
+        assert!(lock(&test.reconciler.index).stacks().is_empty());
+
+        test.reconciler.begin_sweep(BTreeSet::new()).await;
+
+        let log = test.finish().await.log;
+        assert_eq!(log, [format!("PATCH {INGRESSES}/old?")]);
     })
     .await;
 }
