@@ -29,11 +29,17 @@ use crate::reconcile::{Reconciler, lock};
 
 /// How long one test may take before a request it waits for counts as missing.
 pub(super) const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The namespace of every object.
 pub(super) const NS: &str = "shop";
+/// The Ingress collection of [`NS`].
 pub(super) const INGRESSES: &str = "/apis/networking.k8s.io/v1/namespaces/shop/ingresses";
+/// The events.k8s.io/v1 Event collection of [`NS`].
 pub(super) const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
+/// The load balancer address the fake provider reports.
 pub(super) const HOSTNAME: &str = "weir-0c6d8d76edfcb5df-1.us-east-1.elb.amazonaws.com";
+/// The reporting instance of every Event (the Lease identity).
 pub(super) const INSTANCE: &str = "weir-test-0";
+/// The field of the part the fake provider leaves out ([`Outcome::LeftOut`]).
 pub(super) const CERTIFICATE_FIELD: &str = "metadata.annotations[weir.dev/certificate-arn]";
 
 // ---------------------------------------------------------------------------------------------
@@ -42,6 +48,7 @@ pub(super) const CERTIFICATE_FIELD: &str = "metadata.annotations[weir.dev/certif
 /// The requests and provider calls of one test, in the order they happened.
 type Log = Arc<Mutex<Vec<String>>>;
 
+/// One test's reconciler, with the scripted API server behind its client.
 pub(super) struct Test {
     pub(super) reconciler: Reconciler<FakeProvider>,
     log: Log,
@@ -99,10 +106,12 @@ impl Test {
             .store(true, Ordering::SeqCst);
     }
 
+    /// Feeds the index one object, as a watcher would; returns the stacks it affects.
     pub(super) fn apply(&self, object: KubeObject) -> BTreeSet<StackId> {
         lock(&self.reconciler.index).apply(object)
     }
 
+    /// The log so far.
     pub(super) fn log(&self) -> Vec<String> {
         lock(&self.log).clone()
     }
@@ -302,12 +311,14 @@ fn assert_contains(actual: &Value, expected: &Value, context: &str) {
     }
 }
 
-/// What the fake provider answers to every `ensure`.
+/// What the fake provider answers to one `ensure`.
 #[derive(Clone, Copy)]
 pub(super) enum Outcome {
+    /// Applied: reachable at this hostname.
     Address(&'static str),
     /// The address, with the certificate of Ingress `shop/NAME` left out.
     LeftOut(&'static str, &'static str),
+    /// Failed with this kind and message.
     Fail(ErrorKind, &'static str),
 }
 
@@ -392,6 +403,7 @@ pub(super) async fn within(test: impl Future<Output = ()>) {
     }
 }
 
+/// Asserts that `requeue` is the resync period plus its jitter (a stack in sync).
 pub(super) fn assert_resync(requeue: Option<Duration>, reconciler: &Reconciler<FakeProvider>) {
     let resync = reconciler.resync;
     assert!(
@@ -400,10 +412,12 @@ pub(super) fn assert_resync(requeue: Option<Duration>, reconciler: &Reconciler<F
     );
 }
 
+/// `value` as a Kubernetes object.
 pub(super) fn object<T: serde::de::DeserializeOwned>(value: Value) -> T {
     serde_json::from_value(value).unwrap()
 }
 
+/// The stack of the lone Ingress `shop/NAME`.
 pub(super) fn lone(name: &str) -> StackId {
     StackId::Ingress {
         namespace: NS.into(),
@@ -411,6 +425,7 @@ pub(super) fn lone(name: &str) -> StackId {
     }
 }
 
+/// The IngressClass `alb` of weir's aws provider.
 pub(super) fn class() -> KubeObject {
     KubeObject::IngressClass(Box::new(object(json!({
         "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
@@ -418,6 +433,7 @@ pub(super) fn class() -> KubeObject {
     }))))
 }
 
+/// The Service `shop/NAME` on port 80.
 pub(super) fn service(name: &str) -> KubeObject {
     KubeObject::Service(Box::new(object(json!({
         "apiVersion": "v1", "kind": "Service",
@@ -426,6 +442,7 @@ pub(super) fn service(name: &str) -> KubeObject {
     }))))
 }
 
+/// An EndpointSlice of Service `shop/SERVICE` with one ready endpoint.
 pub(super) fn slice(name: &str, service: &str, ip: &str) -> KubeObject {
     KubeObject::EndpointSlice(Box::new(object(json!({
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
@@ -442,6 +459,7 @@ pub(super) fn ingress(name: &str, resource_version: &str, extra: Value) -> Value
     ingress_to(name, name, resource_version, extra)
 }
 
+/// An Ingress of class `alb` routing `NAME.example.com/` to the Service `SERVICE`.
 pub(super) fn ingress_to(name: &str, service: &str, resource_version: &str, extra: Value) -> Value {
     let mut value = json!({
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
@@ -471,6 +489,7 @@ pub(super) fn grouped(name: &str) -> Value {
     with_status(&with_finalizer(&ingress, "8"), "9")
 }
 
+/// `ingress` as the API returns it after weir added its finalizer.
 pub(super) fn with_finalizer(ingress: &Value, resource_version: &str) -> Value {
     let mut ingress = ingress.clone();
     merge(
@@ -480,6 +499,7 @@ pub(super) fn with_finalizer(ingress: &Value, resource_version: &str) -> Value {
     ingress
 }
 
+/// `ingress` as the API returns it after weir wrote [`HOSTNAME`] to its status.
 pub(super) fn with_status(ingress: &Value, resource_version: &str) -> Value {
     let mut ingress = ingress.clone();
     merge(
@@ -492,6 +512,7 @@ pub(super) fn with_status(ingress: &Value, resource_version: &str) -> Value {
     ingress
 }
 
+/// Merges `patch` into `target` (objects recursively, the rest replaced).
 pub(super) fn merge(target: &mut Value, patch: Value) {
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
@@ -520,6 +541,7 @@ pub(super) fn event(name: &str, type_: &str, reason: &str, note: Value) -> Value
     })
 }
 
+/// The note of the Synced Event of `stack` with `members` members.
 pub(super) fn synced_note(stack: &str, members: usize) -> Value {
     json!(format!(
         "stack {stack} is in sync with {members} Ingress(es)"
