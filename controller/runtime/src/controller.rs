@@ -187,7 +187,7 @@ fn start_term<P: Provider + 'static>(
                     }
                     stacks.extend(orphans.iter().cloned());
                     if first {
-                        reconciler.begin_sweep(stacks.clone());
+                        reconciler.begin_sweep(stacks.clone()).await;
                         for stack in stacks {
                             queue.add(stack);
                         }

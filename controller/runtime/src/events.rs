@@ -1,23 +1,57 @@
 //! Kubernetes Events on Ingresses, so `kubectl describe ingress` tells a user what is wrong and
 //! where. Deciding *when* to publish (only what is new) is the reconciler's job; this module
 //! only publishes, within the Events API's size limits, and never fails a reconcile over it.
+//!
+//! kube's [`Recorder`] folds an Event into the series of an earlier one with the same object,
+//! type, reason and action, keeping the earlier note. That is right for a repeat of the same
+//! message, wrong for a new one (a different provider error of the same kind, a Synced Event
+//! with another member count): the user would read the old message. So a note that differs from
+//! the one last published under the same identity starts over with a fresh Recorder, whose
+//! empty cache makes it a new Event.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Resource as _;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::metrics::Metrics;
+use crate::reconcile::lock;
 
 /// The longest Event note the API accepts (1 kB).
 const NOTE_LIMIT: usize = 1024;
 /// The longest Event reason and action the API accepts.
 const REASON_LIMIT: usize = 128;
 
+/// How many Event identities a Recorder may serve before it is replaced, so the notes kept
+/// for them stay bounded (a fresh Recorder only loses the chance to extend a series).
+const IDENTITY_LIMIT: usize = 10_000;
+
 /// Publishes Events as one reporting controller instance.
 #[derive(Clone)]
 pub(crate) struct EventSink {
-    recorder: Recorder,
+    client: kube::Client,
+    reporter: Reporter,
+    series: Arc<Mutex<Series>>,
     metrics: Metrics,
+}
+
+/// The Recorder in use and the note last published for each identity it may have cached.
+struct Series {
+    recorder: Recorder,
+    notes: HashMap<Identity, String>,
+}
+
+/// What kube's Recorder keys a series on (the reporter is fixed per sink).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Identity {
+    namespace: Option<String>,
+    name: Option<String>,
+    uid: Option<String>,
+    warning: bool,
+    reason: String,
+    action: String,
 }
 
 impl EventSink {
@@ -26,10 +60,32 @@ impl EventSink {
             controller: "weir-controller".into(),
             instance: Some(instance.to_owned()),
         };
+        let series = Series {
+            recorder: Recorder::new(client.clone(), reporter.clone()),
+            notes: HashMap::new(),
+        };
         Self {
-            recorder: Recorder::new(client, reporter),
+            client,
+            reporter,
+            series: Arc::new(Mutex::new(series)),
             metrics,
         }
+    }
+
+    /// The Recorder to publish `note` under `identity` with: the current one when it has only
+    /// seen this note (or nothing) under `identity`, else a fresh one that replaces it.
+    fn recorder_for(&self, identity: Identity, note: &str) -> Recorder {
+        let mut series = lock(&self.series);
+        let stale = series
+            .notes
+            .get(&identity)
+            .is_some_and(|published| published != note);
+        if stale || series.notes.len() >= IDENTITY_LIMIT {
+            series.recorder = Recorder::new(self.client.clone(), self.reporter.clone());
+            series.notes.clear();
+        }
+        series.notes.insert(identity, note.to_owned());
+        series.recorder.clone()
     }
 
     /// Publishes one Event on `ingress`. A failure is logged, not returned: Events are advice,
@@ -54,7 +110,16 @@ impl EventSink {
             secondary: None,
         };
         let reference = ingress.object_ref(&());
-        match self.recorder.publish(&event, &reference).await {
+        let identity = Identity {
+            namespace: reference.namespace.clone(),
+            name: reference.name.clone(),
+            uid: reference.uid.clone(),
+            warning,
+            reason: event.reason.clone(),
+            action: event.action.clone(),
+        };
+        let recorder = self.recorder_for(identity, event.note.as_deref().unwrap_or_default());
+        match recorder.publish(&event, &reference).await {
             Ok(()) => self
                 .metrics
                 .event_published(if warning { "Warning" } else { "Normal" }),

@@ -148,8 +148,17 @@ impl<P: Provider> Reconciler<P> {
     }
 
     /// Starts a leader term's first pass over `stacks`: once each has been reconciled, the
-    /// Ingresses that left a stack while no weir was watching let go of the finalizer.
-    pub(crate) fn begin_sweep(&self, stacks: BTreeSet<StackId>) {
+    /// Ingresses that left a stack while no weir was watching let go of the finalizer. An empty
+    /// pass is complete at once: they let go now.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`Reconciler::reconcile`].
+    pub(crate) async fn begin_sweep(&self, stacks: BTreeSet<StackId>) {
+        if stacks.is_empty() {
+            *lock(&self.sweep) = None;
+            self.release_unattributed().await;
+            return;
+        }
         *lock(&self.sweep) = Some(stacks);
     }
 
@@ -194,6 +203,8 @@ impl<P: Provider> Reconciler<P> {
         }
         self.leader()?;
         let result = self.provider.ensure(desired).await;
+        // Events are writes too: a Lease lost during a (slow) provider call stops them here.
+        self.leader()?;
         let left_out = match &result {
             Ok(status) => status.left_out.as_slice(),
             Err(error) => error.diagnostics(),
@@ -211,6 +222,7 @@ impl<P: Provider> Reconciler<P> {
             self.writes.set_status(member, &status).await?;
         }
         lock(&self.memory).entry(stack.clone()).or_default().status = Some(status);
+        self.leader()?;
         self.report_synced(stack, work).await;
         self.release(self.written(stack), &work.leavers).await
     }
@@ -370,9 +382,13 @@ impl<P: Provider> Reconciler<P> {
                 None => false,
             }
         };
-        if !complete {
-            return;
+        if complete {
+            self.release_unattributed().await;
         }
+    }
+
+    /// Lets go of the Ingresses that left their stack while no weir was watching.
+    async fn release_unattributed(&self) {
         let leavers: Vec<Ingress> = {
             let index = lock(&self.index);
             index
@@ -435,3 +451,7 @@ fn key(ingress: &Ingress) -> String {
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;
