@@ -74,6 +74,16 @@ spec:
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
+  name: typo
+  namespace: shop
+  annotations: {{weir.dev/group.name: "Not Valid"}}
+spec:
+  ingressClassName: weir-alb
+  defaultBackend: {{service: {{name: web, port: {{number: 80}}}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
   name: bad
   namespace: shop
   annotations: {{weir.dev/group.name: shared, weir.dev/healthcheck-interval-seconds: "-5"}}
@@ -122,6 +132,19 @@ async fn ingresses_become_load_balancers_and_go_away_cleanly() {
             Err(format!("{events:?}"))
         }
     })
+    .await;
+    eventually(
+        "a Warning Event on the Ingress left out over its group name",
+        || async {
+            let events = cluster.events("shop", "typo");
+            let expected = "Warning InvalidField metadata.annotations[weir.dev/group.name]";
+            if events.iter().any(|line| line.starts_with(expected)) {
+                Ok(())
+            } else {
+                Err(format!("{events:?}"))
+            }
+        },
+    )
     .await;
     assert!(
         cluster

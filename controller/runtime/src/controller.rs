@@ -7,17 +7,18 @@
 //! Elector (Lease) ─► leadership: a lost Lease aborts the workers at once
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use k8s_openapi::api::networking::v1::Ingress;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_index::Index;
-use weir_model::{Provider, StackId};
+use weir_model::{Diagnostic, Provider, StackId};
 use weir_translate::{Kind, TranslateConfig};
 
 use crate::admin::{Health, serve_admin};
@@ -86,22 +87,30 @@ pub async fn run<P: Provider + 'static>(
     let index = Arc::new(Mutex::new(Index::new(settings.translate.clone())));
     let queue = Arc::new(WorkQueue::new());
     let (synced, mut synced_changes) = watch::channel(BTreeSet::new());
+    let (left_out, left_out_reports) = tokio::sync::mpsc::unbounded_channel();
     let feed = Feed {
         index: index.clone(),
         queue: queue.clone(),
         metrics: metrics.clone(),
         synced,
+        left_out,
     };
     let mut watchers = JoinSet::new();
     spawn_watchers(&client, slices, &feed, &mut watchers);
 
     let elector = Elector::spawn(client.clone(), settings.lease.clone());
     let mut leadership = elector.leadership();
+    let events = EventSink::new(client.clone(), &settings.lease.identity, metrics.clone());
+    watchers.spawn(report_left_out(
+        left_out_reports,
+        events.clone(),
+        leadership.clone(),
+    ));
     let reconciler = Arc::new(Reconciler::new(
         index,
         provider,
-        IngressWrites::new(client.clone()),
-        EventSink::new(client, &settings.lease.identity, metrics.clone()),
+        IngressWrites::new(client),
+        events,
         metrics.clone(),
         leadership.clone(),
         settings.resync,
@@ -143,6 +152,41 @@ pub async fn run<P: Provider + 'static>(
     let _ = admin_stop.send(());
     let _ = admin_task.await;
     Ok(())
+}
+
+/// Publishes a Warning Event for each new reason an Ingress is left out of every stack (an
+/// invalid `group.name`), while this process leads.
+async fn report_left_out(
+    mut reports: tokio::sync::mpsc::UnboundedReceiver<(Ingress, Vec<Diagnostic>)>,
+    events: EventSink,
+    leadership: watch::Receiver<bool>,
+) {
+    let mut published: HashMap<(String, String), BTreeSet<Diagnostic>> = HashMap::new();
+    while let Some((ingress, diagnostics)) = reports.recv().await {
+        if !*leadership.borrow() {
+            continue;
+        }
+        let key = (
+            weir_translate::namespace_of(&ingress.metadata).to_owned(),
+            ingress.metadata.name.clone().unwrap_or_default(),
+        );
+        let seen = published.entry(key).or_default();
+        for diagnostic in diagnostics {
+            if seen.insert(diagnostic.clone()) {
+                tracing::warn!(object = %diagnostic.object, field = %diagnostic.field, reason = diagnostic.reason.as_str(), "{}", diagnostic.message);
+                let note = format!("{}: {}", diagnostic.field, diagnostic.message);
+                events
+                    .publish(
+                        &ingress,
+                        true,
+                        diagnostic.reason.as_str(),
+                        &diagnostic.field,
+                        &note,
+                    )
+                    .await;
+            }
+        }
+    }
 }
 
 /// Starts a leader term: workers, and a first pass over every stack the index knows plus those

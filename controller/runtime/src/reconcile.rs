@@ -420,10 +420,18 @@ fn concerns(diagnostic: &Diagnostic, ingress: &Ingress) -> bool {
             == Some(weir_translate::namespace_of(&ingress.metadata))
 }
 
-/// A fingerprint of a translation's model: equal models, equal fingerprints.
+/// A fingerprint of a translation's routes: equal routes, listeners, certificates and settings,
+/// equal fingerprints, whatever the endpoints.
 fn fingerprint(translation: &StackTranslation) -> u64 {
+    // Endpoints come and go with every rollout: they are not news worth an Event.
+    let routes_only = translation.desired.clone().map(|mut desired| {
+        for target_group in desired.target_groups.values_mut() {
+            target_group.targets.clear();
+        }
+        desired
+    });
     let mut hasher = DefaultHasher::new();
-    serde_json::to_string(&translation.desired)
+    serde_json::to_string(&routes_only)
         .unwrap_or_default()
         .hash(&mut hasher);
     hasher.finish()

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_index::{Index, ObjectKey};
+use weir_model::Diagnostic;
 use weir_translate::{Kind, KubeObject, namespace_of};
 
 use crate::metrics::Metrics;
@@ -35,6 +36,9 @@ pub(crate) struct Feed {
     pub(crate) metrics: Metrics,
     /// The kinds whose initial list has been applied.
     pub(crate) synced: watch::Sender<BTreeSet<Kind>>,
+    /// Ingresses that are ours but in no stack (an invalid group name), with the reasons: no
+    /// stack's reconcile reports them, so they are reported from here.
+    pub(crate) left_out: tokio::sync::mpsc::UnboundedSender<(Ingress, Vec<Diagnostic>)>,
 }
 
 /// Which EndpointSlice API the server serves.
@@ -173,10 +177,21 @@ where
 }
 
 fn apply(feed: &Feed, object: Option<KubeObject>) -> BTreeSet<weir_model::StackId> {
-    match object {
-        Some(object) => lock(&feed.index).apply(object),
-        None => BTreeSet::new(),
+    let Some(object) = object else {
+        return BTreeSet::new();
+    };
+    let ingress =
+        (object.kind() == Kind::Ingress).then(|| object_key(Kind::Ingress, object.metadata()));
+    let mut index = lock(&feed.index);
+    let affected = index.apply(object);
+    if let Some((namespace, name)) = ingress {
+        let diagnostics = index.left_out_diagnostics(&namespace, &name);
+        if let (false, Some(ingress)) = (diagnostics.is_empty(), index.ingress(&namespace, &name)) {
+            // The receiver lives as long as the controller; a send after it is gone is moot.
+            let _ = feed.left_out.send((ingress.clone(), diagnostics.to_vec()));
+        }
     }
+    affected
 }
 
 /// After a (re)list, deletes the objects of `kind` the list no longer holds.
