@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use weir_index::Index;
 use weir_model::{DesiredLoadBalancer, Diagnostic, LoadBalancerAddress, ProviderError};
 use weir_provider_aws::{
     AwsProvider, Client, ClientOptions, Op, SdkApi, StackDefaults, StackOutcome, StackPlan,
     summarize,
 };
-use weir_translate::{ClusterSnapshot, TranslateConfig, translate};
+use weir_translate::{ClusterSnapshot, TranslateConfig};
 
 /// Where and as whom to act.
 #[derive(Clone, Debug)]
@@ -43,7 +44,7 @@ pub fn desired_stacks(
     snapshot: &ClusterSnapshot,
     config: &TranslateConfig,
 ) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
-    let translation = translate(snapshot, config);
+    let translation = Index::from_snapshot(config.clone(), snapshot.clone()).translate_all();
     let mut diagnostics = translation.diagnostics;
     let mut desired = Vec::new();
     for stack in translation.stacks {

@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use weir_index::Index;
 use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, Severity};
 use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit};
-use weir_translate::{ClusterSnapshot, ControllerKind, IgnoredIngress, TranslateConfig, translate};
+use weir_translate::{ClusterSnapshot, ControllerKind, IgnoredIngress, TranslateConfig};
 
 /// Everything `plan` reports.
 #[derive(Debug, Serialize)]
@@ -55,7 +56,7 @@ impl Plan {
         provider: ControllerKind,
         config: &TranslateConfig,
     ) -> Self {
-        let translation = translate(snapshot, config);
+        let translation = Index::from_snapshot(config.clone(), snapshot.clone()).translate_all();
         let stacks = translation
             .stacks
             .into_iter()

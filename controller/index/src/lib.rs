@@ -27,10 +27,10 @@ mod leavers;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::networking::v1::Ingress;
-use weir_model::{Diagnostic, StackId};
+use weir_model::{Diagnostic, ObjectRef, StackId};
 use weir_translate::{
-    ClusterSnapshot, Kind, KubeObject, Membership, StackTranslation, Standing, TranslateConfig,
-    membership, namespace_of, translate_stack,
+    ClusterSnapshot, IgnoredIngress, Kind, KubeObject, Membership, StackTranslation, Standing,
+    TranslateConfig, Translation, membership, namespace_of, translate_stack,
 };
 
 pub use leavers::Leaver;
@@ -148,6 +148,30 @@ impl Index {
             .filter_map(|(namespace, name)| self.snapshot.ingress(namespace, name));
         let translation = translate_stack(&self.snapshot, &self.config, stack, members);
         self.record_reads(stack, &translation);
+        translation
+    }
+
+    /// Translates every stack, as `plan` and `apply --once` do: the same answer as
+    /// [`weir_translate::translate`] over the same objects, through the index's own path.
+    pub fn translate_all(&mut self) -> Translation {
+        let stacks = self.stacks();
+        let translated = stacks.iter().map(|stack| self.translate(stack)).collect();
+        let mut translation = Translation {
+            stacks: translated,
+            ..Translation::default()
+        };
+        for ((namespace, name), entry) in &self.ingresses {
+            match &entry.membership.standing {
+                Standing::NotOurs(reason) => translation.ignored.push(IgnoredIngress {
+                    ingress: ObjectRef::namespaced("Ingress", namespace, name),
+                    reason: reason.clone(),
+                }),
+                Standing::LeftOut => translation
+                    .diagnostics
+                    .extend(entry.membership.diagnostics.iter().cloned()),
+                Standing::Member { .. } => {}
+            }
+        }
         translation
     }
 
