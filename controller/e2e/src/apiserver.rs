@@ -415,6 +415,9 @@ pub async fn client_from_kubeconfig(path: &Path) -> Result<kube::Client, Error> 
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(kubeconfig_error)?;
+    // Built in one workspace with the AWS SDK, rustls sees both ring and aws-lc-rs and cannot
+    // pick a process default on its own; weir uses ring. Installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     kube::Client::try_from(config).map_err(Error::Client)
 }
 

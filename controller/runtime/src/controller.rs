@@ -25,9 +25,10 @@ use crate::admin::{Health, serve_admin};
 use crate::events::EventSink;
 use crate::ingress_writes::IngressWrites;
 use crate::lease::{Elector, LeaseSettings};
+use crate::locking::lock;
 use crate::metrics::Metrics;
 use crate::queue::WorkQueue;
-use crate::reconcile::{Reconciler, lock};
+use crate::reconcile::Reconciler;
 use crate::watch::{Feed, slice_version, spawn_watchers};
 
 /// How the controller runs.

@@ -16,8 +16,8 @@ use k8s_openapi::api::networking::v1::Ingress;
 use kube::Resource as _;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
+use crate::locking::lock;
 use crate::metrics::Metrics;
-use crate::reconcile::lock;
 
 /// The longest Event note the API accepts (1 kB).
 const NOTE_LIMIT: usize = 1024;

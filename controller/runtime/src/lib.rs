@@ -15,6 +15,7 @@ mod controller;
 mod events;
 mod ingress_writes;
 pub mod lease;
+mod locking;
 pub mod metrics;
 mod queue;
 mod reconcile;

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::networking::v1::Ingress;
@@ -25,6 +25,7 @@ use weir_translate::StackTranslation;
 
 use crate::events::EventSink;
 use crate::ingress_writes::{IngressWrites, status_matches};
+use crate::locking::lock;
 use crate::metrics::Metrics;
 
 /// How long to wait before retrying after a Kubernetes write failed (usually a conflict: the
@@ -452,12 +453,6 @@ fn key(ingress: &Ingress) -> String {
         weir_translate::namespace_of(&ingress.metadata),
         ingress.metadata.name.as_deref().unwrap_or_default()
     )
-}
-
-/// Locks a mutex whose data stays consistent even if a holder panicked (every update here is a
-/// single assignment or insert).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

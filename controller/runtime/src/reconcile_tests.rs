@@ -11,7 +11,7 @@ use weir_index::FINALIZER;
 use weir_model::{ErrorKind, StackId};
 use weir_translate::KubeObject;
 
-use crate::reconcile::lock;
+use crate::locking::lock;
 
 #[path = "reconcile_tests/harness.rs"]
 mod harness;
@@ -447,8 +447,10 @@ async fn the_same_message_again_extends_the_series_of_its_event() {
         test.apply(service("web"));
         test.apply(KubeObject::Ingress(Box::new(object(web))));
         test.reconciler.reconcile(&lone("web")).await;
-        // A new endpoint changes the model, not the message.
-        let affected = test.apply(slice("web-1", "web", "10.0.0.1"));
+        // A new setting changes the model, not the message.
+        let internal = json!({"metadata": {"annotations": {"weir.dev/scheme": "internal"}}});
+        let changed = with_status(&with_finalizer(&ingress("web", "10", internal), "11"), "12");
+        let affected = test.apply(KubeObject::Ingress(Box::new(object(changed))));
         assert_eq!(affected, BTreeSet::from([lone("web")]));
 
         test.reconciler.reconcile(&lone("web")).await;
@@ -797,6 +799,35 @@ async fn an_empty_first_pass_releases_what_left_while_no_weir_was_watching_at_on
 
         let log = test.finish().await.log;
         assert_eq!(log, [format!("PATCH {INGRESSES}/old?")]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_endpoint_change_alone_publishes_no_synced_event() {
+    within(async {
+        let web = with_status(&with_finalizer(&ingress("web", "7", json!({})), "8"), "9");
+        let test = Test::new(
+            &[Outcome::Address(HOSTNAME), Outcome::Address(HOSTNAME)],
+            true,
+            vec![Step::event(event(
+                "web",
+                "Normal",
+                "Synced",
+                synced_note("shop/web", 1),
+            ))],
+        );
+        test.apply(class());
+        test.apply(service("web"));
+        test.apply(KubeObject::Ingress(Box::new(object(web))));
+        test.reconciler.reconcile(&lone("web")).await;
+        let affected = test.apply(slice("web-1", "web", "10.0.0.1"));
+        assert_eq!(affected, BTreeSet::from([lone("web")]));
+
+        test.reconciler.reconcile(&lone("web")).await;
+
+        let log = test.finish().await.log;
+        assert_eq!(log.len(), 3, "ensure, Synced, ensure: {log:?}");
     })
     .await;
 }

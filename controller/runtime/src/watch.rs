@@ -24,9 +24,9 @@ use weir_index::{Index, ObjectKey};
 use weir_model::Diagnostic;
 use weir_translate::{Kind, KubeObject, namespace_of};
 
+use crate::locking::lock;
 use crate::metrics::Metrics;
 use crate::queue::WorkQueue;
-use crate::reconcile::lock;
 
 /// Where watch events go.
 #[derive(Clone)]

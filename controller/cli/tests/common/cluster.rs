@@ -34,8 +34,6 @@ pub struct Cluster {
 impl Cluster {
     /// Starts everything; panics (with logs) when something does not start.
     pub async fn start() -> Self {
-        // The AWS SDK brings aws-lc-rs besides ring: the kube client needs a process default.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let server = ApiServer::start()
             .await
             .unwrap_or_else(|error| panic!("the API server did not start: {error}"));

@@ -24,8 +24,9 @@ use weir_translate::{ControllerKind, KubeObject, TranslateConfig};
 
 use crate::events::EventSink;
 use crate::ingress_writes::IngressWrites;
+use crate::locking::lock;
 use crate::metrics::Metrics;
-use crate::reconcile::{Reconciler, lock};
+use crate::reconcile::Reconciler;
 
 /// How long one test may take before a request it waits for counts as missing.
 pub(super) const TEST_TIMEOUT: Duration = Duration::from_secs(10);
