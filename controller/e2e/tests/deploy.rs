@@ -208,3 +208,56 @@ async fn base_renders_validates_and_applies() {
         "role.rbac.authorization.k8s.io/weir-controller-leader-election"
     );
 }
+
+/// The rendered YAML with `policy/v1` PodDisruptionBudgets served as `policy/v1beta1`: the test
+/// server (1.20) predates policy/v1, which has the same fields for what weir ships.
+fn for_kubernetes_1_20(rendered: &str) -> String {
+    rendered.replace("apiVersion: policy/v1\n", "apiVersion: policy/v1beta1\n")
+}
+
+#[tokio::test]
+async fn the_eks_overlay_renders_and_passes_the_servers_validation() {
+    let server = start().await;
+    let overlay = weir_e2e::repo_root().join("deploy/overlays/eks");
+    let rendered = stdout(
+        &server.kubectl([OsStr::new("kustomize"), overlay.as_os_str()]),
+        "kubectl kustomize deploy/overlays/eks",
+    );
+    for wanted in [
+        "eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/weir-controller",
+        "- --provider=aws",
+        "- --cluster-name=my-cluster",
+        "kind: PodDisruptionBudget",
+        "readOnlyRootFilesystem: true",
+        "runAsNonRoot: true",
+        "type: RuntimeDefault",
+    ] {
+        assert!(
+            rendered.contains(wanted),
+            "the rendered overlay lacks {wanted:?}:\n{rendered}"
+        );
+    }
+    assert!(
+        !rendered.contains("weir-eks-settings"),
+        "the settings object is kustomize input only, never applied"
+    );
+    let namespace = rendered
+        .split("\n---\n")
+        .find(|document| document.contains("kind: Namespace\n"))
+        .expect("a Namespace document");
+    server.apply_yaml(namespace);
+    let dry = stdout(
+        &server.kubectl_input(
+            ["apply", "--dry-run=server", "-f", "-"],
+            &for_kubernetes_1_20(&rendered),
+        ),
+        "kubectl apply --dry-run=server (eks overlay)",
+    );
+    for object in [
+        "deployment.apps/weir-controller created (server dry run)",
+        "poddisruptionbudget.policy/weir-controller created (server dry run)",
+        "serviceaccount/weir-controller created (server dry run)",
+    ] {
+        assert!(dry.contains(object), "{object:?} missing:\n{dry}");
+    }
+}
