@@ -179,17 +179,11 @@ pub fn translated(yaml: &str) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
     let mut snapshot = weir_translate::ClusterSnapshot::default();
     weir_manifests::load_str(yaml, Path::new("fixture.yaml"), &mut snapshot)
         .expect("fixture parses");
-    let translation = translate(
+    translate(
         &snapshot,
         &TranslateConfig::for_controller(ControllerKind::AwsAlb),
-    );
-    let mut diagnostics = translation.diagnostics;
-    let mut desired = Vec::new();
-    for stack in translation.stacks {
-        diagnostics.extend(stack.diagnostics);
-        desired.extend(stack.desired);
-    }
-    (desired, diagnostics)
+    )
+    .into_desired()
 }
 
 /// The stacks weir's AWS controller builds from `yaml`.

@@ -44,14 +44,9 @@ pub fn desired_stacks(
     snapshot: &ClusterSnapshot,
     config: &TranslateConfig,
 ) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
-    let translation = Index::from_snapshot(config.clone(), snapshot.clone()).translate_all();
-    let mut diagnostics = translation.diagnostics;
-    let mut desired = Vec::new();
-    for stack in translation.stacks {
-        diagnostics.extend(stack.diagnostics);
-        desired.extend(stack.desired);
-    }
-    (desired, diagnostics)
+    Index::from_snapshot(config.clone(), snapshot.clone())
+        .translate_all()
+        .into_desired()
 }
 
 async fn provider(target: &AwsTarget) -> AwsProvider<SdkApi> {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use weir_index::Index;
-use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, Severity};
+use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, ObjectRef, Severity};
 use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit};
 use weir_translate::{ClusterSnapshot, ControllerKind, IgnoredIngress, TranslateConfig};
 
@@ -71,13 +71,7 @@ impl Plan {
                             .members
                             .iter()
                             .filter(|member| !fitted.desired.members.contains(member))
-                            .map(|member| {
-                                format!(
-                                    "{}/{}",
-                                    member.namespace.as_deref().unwrap_or_default(),
-                                    member.name
-                                )
-                            })
+                            .map(ObjectRef::namespaced_name)
                             .collect();
                         diagnostics.extend(fitted.diagnostics);
                         Some(fitted.view)
@@ -191,13 +185,7 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
     let members: Vec<String> = model
         .members
         .iter()
-        .map(|member| {
-            format!(
-                "{}/{}",
-                member.namespace.as_deref().unwrap_or_default(),
-                member.name
-            )
-        })
+        .map(ObjectRef::namespaced_name)
         .collect();
     let _ = writeln!(
         out,

@@ -236,6 +236,21 @@ impl ApiServer {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `kubectl apply -k deploy/base` with the admin kubeconfig: weir's namespace,
+    /// ServiceAccounts, RBAC and IngressClasses, as a user installs them.
+    ///
+    /// # Panics
+    /// When kubectl fails (the panic quotes its stderr).
+    pub fn install_base(&self) {
+        let base = crate::repo_root().join("deploy/base");
+        let output = self.kubectl([
+            std::ffi::OsStr::new("apply"),
+            "-k".as_ref(),
+            base.as_os_str(),
+        ]);
+        success(&output, "kubectl apply -k deploy/base");
+    }
+
     /// Creates ServiceAccount `namespace/name` (and its namespace) unless they exist, gets a
     /// one-hour token for it with the TokenRequest API (`kubectl create token`) and writes a
     /// kubeconfig that authenticates with that bearer token. Returns the kubeconfig's path.

@@ -6,9 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{
-    allowed, assert_forbidden, ingress_with_service, install_base, namespace, start, step,
-};
+use common::{allowed, assert_forbidden, ingress_with_service, namespace, start, step};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference, Pod, Secret, Service};
@@ -28,7 +26,7 @@ const NS: &str = "weir-system";
 /// A server with `deploy/base` applied and an Ingress `shop/web` (with its Service).
 async fn installed() -> ApiServer {
     let server = start().await;
-    install_base(&server);
+    server.install_base();
     let admin = server.admin_client();
     namespace(&admin, "shop").await;
     ingress_with_service(&admin, "shop", "web").await;

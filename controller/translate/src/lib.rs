@@ -60,6 +60,21 @@ pub struct Translation {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl Translation {
+    /// The stacks that have members, and every diagnostic (stackless ones first): what a
+    /// provider is handed and what a user is told. Stacks without members are left out; the
+    /// provider deletes whatever of its own they do not name.
+    pub fn into_desired(self) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
+        let mut diagnostics = self.diagnostics;
+        let mut desired = Vec::new();
+        for stack in self.stacks {
+            diagnostics.extend(stack.diagnostics);
+            desired.extend(stack.desired);
+        }
+        (desired, diagnostics)
+    }
+}
+
 /// The translation of one stack.
 #[derive(Clone, Debug)]
 pub struct StackTranslation {

@@ -36,12 +36,19 @@ impl ObjectRef {
     }
 }
 
+impl ObjectRef {
+    /// `namespace/name`, or just `name` for a cluster-scoped object.
+    pub fn namespaced_name(&self) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("{namespace}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
 impl fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(namespace) => write!(f, "{} {}/{}", self.kind, namespace, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
-        }
+        write!(f, "{} {}", self.kind, self.namespaced_name())
     }
 }
 

@@ -37,17 +37,7 @@ impl Cluster {
         let server = ApiServer::start()
             .await
             .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
-        let base = weir_e2e::repo_root().join("deploy/base");
-        let output = server.kubectl([
-            std::ffi::OsStr::new("apply"),
-            "-k".as_ref(),
-            base.as_os_str(),
-        ]);
-        assert!(
-            output.status.success(),
-            "kubectl apply -k deploy/base: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        server.install_base();
         let controller_kubeconfig =
             server.service_account_kubeconfig("weir-system", "weir-controller");
         let emulator = Emulator::start();

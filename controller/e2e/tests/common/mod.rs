@@ -93,18 +93,3 @@ pub async fn ingress_with_service(admin: &kube::Client, namespace: &str, name: &
         .await
         .unwrap_or_else(|error| panic!("creating Ingress {namespace}/{name}: {error}"))
 }
-
-/// `kubectl apply -k deploy/base` as the admin.
-pub fn install_base(server: &ApiServer) {
-    let base = weir_e2e::repo_root().join("deploy/base");
-    let output = server.kubectl([
-        std::ffi::OsStr::new("apply"),
-        "-k".as_ref(),
-        base.as_os_str(),
-    ]);
-    assert!(
-        output.status.success(),
-        "kubectl apply -k deploy/base failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
