@@ -9,9 +9,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use k8s_openapi::api::networking::v1::Ingress;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -30,6 +32,9 @@ use crate::metrics::Metrics;
 use crate::queue::WorkQueue;
 use crate::reconcile::Reconciler;
 use crate::watch::{Feed, slice_version, spawn_watchers};
+
+/// How long a stack whose reconcile panicked waits before the next try.
+const PANIC_RETRY: Duration = Duration::from_secs(30);
 
 /// How the controller runs.
 #[derive(Clone, Debug)]
@@ -207,7 +212,18 @@ fn start_term<P: Provider + 'static>(
         let (queue, reconciler) = (queue.clone(), reconciler.clone());
         workers.spawn(async move {
             while let Some(stack) = queue.next().await {
-                let requeue = reconciler.reconcile(&stack).await;
+                // A bug in one reconcile must not stop the worker or leave the stack marked
+                // running forever: it is logged, counted and retried later.
+                let requeue = AssertUnwindSafe(reconciler.reconcile(&stack))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        tracing::error!(%stack, "reconcile panicked; retrying later");
+                        reconciler
+                            .metrics
+                            .reconcile_finished("panic", Duration::ZERO);
+                        Some(PANIC_RETRY)
+                    });
                 queue.done(&stack, requeue);
             }
         });
