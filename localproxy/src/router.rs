@@ -187,7 +187,9 @@ mod tests {
                 kind,
                 path: path.into(),
             },
+            conditions: Default::default(),
             action,
+            filters: Default::default(),
             source: RouteSource {
                 ingress: ObjectRef::namespaced("Ingress", "default", "test"),
                 rule: 0,
@@ -248,12 +250,13 @@ mod tests {
                     routes: vec![route(PathKind::Prefix, "/", forward("any"), 0)],
                 },
             ],
-            Action::FixedResponse { status: 404 },
+            Action::status(404),
         );
         let router = Router::new(&model);
         let name = |host: &str, path: &str| match router.action(router.route(host, path)) {
             Action::Forward { target_group } => target_group.service.clone(),
-            Action::FixedResponse { status } => status.to_string(),
+            Action::FixedResponse { status, .. } => status.to_string(),
+            other => other.to_string(),
         };
         assert_eq!(name("foo.bar.com", "/foo"), "exact");
         assert_eq!(name("FOO.bar.com:8080", "/foo/"), "prefix-foo");
@@ -296,7 +299,7 @@ mod tests {
     fn arb_action() -> impl Strategy<Value = Action> {
         prop_oneof![
             "[a-e]".prop_map(|name| forward(&name)),
-            Just(Action::FixedResponse { status: 503 }),
+            Just(Action::status(503)),
         ]
     }
 
@@ -313,7 +316,9 @@ mod tests {
                     .enumerate()
                     .map(|(index, (path, action))| Route {
                         path,
+                        conditions: Default::default(),
                         action,
+                        filters: Default::default(),
                         source: RouteSource {
                             ingress: ObjectRef::namespaced("Ingress", "default", "gen"),
                             rule: 0,

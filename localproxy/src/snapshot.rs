@@ -115,9 +115,13 @@ impl Snapshot {
                         .get(target_group)
                         .map_or_else(|| Arc::clone(&empty), Arc::clone),
                 ),
-                Action::FixedResponse { status } => Resolved::Fixed(
+                Action::FixedResponse { status, .. } => Resolved::Fixed(
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 ),
+                // Not produced by translation yet; served with the next change.
+                Action::WeightedForward { .. } | Action::Redirect(_) => {
+                    Resolved::Fixed(StatusCode::INTERNAL_SERVER_ERROR)
+                }
             })
             .collect();
         let https_redirects = HttpsRedirects::new(model);

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use weir_model::{
-    Action, DesiredLoadBalancer, Diagnostic, HostMatch, PathKind, Reason, Route, RouteSource,
-    StackId, VirtualHost,
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, PathKind, Reason, Route, RouteConditions,
+    RouteFilters, RouteSource, StackId, VirtualHost,
 };
 
 use crate::backends::BackendResolver;
@@ -125,7 +125,9 @@ pub(crate) fn translate_stack(
                     key,
                     Route {
                         path: path_match,
+                        conditions: RouteConditions::default(),
                         action,
+                        filters: RouteFilters::default(),
                         source,
                     },
                 ));
@@ -173,9 +175,7 @@ pub(crate) fn translate_stack(
             .collect(),
         listeners,
         virtual_hosts,
-        default_action: default_action.unwrap_or(Action::FixedResponse {
-            status: NOT_FOUND_STATUS,
-        }),
+        default_action: default_action.unwrap_or(Action::status(NOT_FOUND_STATUS)),
         target_groups,
         certificates,
         settings,

@@ -199,7 +199,8 @@ type OracleKey = (u8, std::cmp::Reverse<usize>, usize, usize);
 fn action_name(action: &Action) -> String {
     match action {
         Action::Forward { target_group } => target_group.service.clone(),
-        Action::FixedResponse { status } => status.to_string(),
+        Action::FixedResponse { status, .. } => status.to_string(),
+        other => other.to_string(),
     }
 }
 

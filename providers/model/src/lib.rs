@@ -13,6 +13,8 @@
 //! snapshot-tested.
 #![warn(missing_docs)]
 
+mod action;
+mod conditions;
 mod diagnostic;
 mod load_balancer;
 mod matching;
@@ -21,10 +23,17 @@ mod provider;
 mod target;
 mod tls;
 
+pub use action::{
+    Action, HeaderModifier, PathRewrite, Redirect, RouteFilters, UrlRewrite, WeightedTarget,
+};
+pub use conditions::{
+    HeaderCondition, HeaderList, IpCidr, NoHeaders, QueryCondition, QueryPair, RequestHeaders,
+    RouteConditions, RouteRequest, StringMatch, anchored_regex, glob_matches, query_pairs,
+};
 pub use diagnostic::{Diagnostic, Reason, Severity};
 pub use load_balancer::{
-    Action, DesiredLoadBalancer, HostMatch, Listener, PathKind, PathMatch, Protocol, Route,
-    RouteSource, VirtualHost,
+    DesiredLoadBalancer, HostMatch, Listener, PathKind, PathMatch, Protocol, Route, RouteSource,
+    VirtualHost,
 };
 pub use matching::{RouteDecision, normalize_host};
 pub use object::{ObjectRef, StackId};

@@ -64,7 +64,11 @@ impl From<&Action> for ActionRef {
     fn from(action: &Action) -> Self {
         match action {
             Action::Forward { target_group } => Self::Forward(target_group.clone()),
-            Action::FixedResponse { status } => Self::Fixed(*status),
+            Action::FixedResponse { status, .. } => Self::Fixed(*status),
+            // `render::unsupported` keeps these out of every rendered rule, and translation
+            // never makes them a default action; should one arrive anyway, it answers 500
+            // rather than forwarding somewhere it was not meant to.
+            Action::WeightedForward { .. } | Action::Redirect(_) => Self::Fixed(500),
         }
     }
 }

@@ -144,6 +144,33 @@ pub fn inexpressible_path(path: &PathMatch) -> Option<String> {
     None
 }
 
+/// Why the ALB rendering leaves `route` out, if it does: a path an ALB condition cannot match
+/// literally, or a condition, action or filter the rendering does not express. The route's
+/// requests then get the next matching rule, and `fit` reports it as a warning.
+pub fn unsupported(route: &Route) -> Option<String> {
+    if let Some(problem) = inexpressible_path(&route.path) {
+        return Some(problem);
+    }
+    if !route.conditions.is_empty() {
+        return Some(format!(
+            "conditions ({}) are not yet applied to an ALB",
+            route.conditions
+        ));
+    }
+    if !route.filters.is_empty() {
+        return Some("header, URL and timeout filters are unsupported on aws".to_owned());
+    }
+    match &route.action {
+        Action::Forward { .. } => None,
+        Action::FixedResponse {
+            content_type: None,
+            body: None,
+            ..
+        } => None,
+        other => Some(format!("action {other} is not yet applied to an ALB")),
+    }
+}
+
 /// The path-pattern values of a Kubernetes path.
 pub fn path_patterns(path: &PathMatch) -> Vec<String> {
     match (path.kind, path.path.as_str()) {
@@ -188,14 +215,14 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
         .iter()
         .filter(|vhost| vhost.host == HostMatch::Any)
         .flat_map(|vhost| &vhost.routes)
-        .filter(|route| inexpressible_path(&route.path).is_none())
+        .filter(|route| unsupported(route).is_none())
         .collect();
     let mut blocks = Vec::new();
     for vhost in &desired.virtual_hosts {
         let expressible = vhost
             .routes
             .iter()
-            .filter(|route| inexpressible_path(&route.path).is_none());
+            .filter(|route| unsupported(route).is_none());
         let routes = expressible.map(|route| {
             (
                 path_patterns(&route.path),
