@@ -83,9 +83,10 @@ pub fn check_quotas(
         ));
     }
     for rule in &view.rules {
-        let values = rule.paths.len() + usize::from(rule.host.is_some());
+        let values =
+            rule.paths.len() + usize::from(rule.host.is_some()) + rule.conditions.value_count();
         if values > limits.condition_values_per_rule
-            && let RulePurpose::Route(source) = &rule.purpose
+            && let RulePurpose::Route(source) | RulePurpose::GuardedRoute(source) = &rule.purpose
         {
             problems.push(Diagnostic::error(
                 &source.ingress,

@@ -21,6 +21,9 @@ use weir_model::{
     Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route, RouteSource,
 };
 
+use crate::api::rule_parts::{
+    MatchConditions, check_weighted, fixed_spec, match_conditions, redirect_spec,
+};
 use crate::render::glob;
 
 /// The ALB shape of one stack.
@@ -70,6 +73,9 @@ pub struct AlbRule {
     pub host: Option<String>,
     /// The path-pattern condition values (globs); empty means no path condition.
     pub paths: Vec<String>,
+    /// The http-header, http-request-method, query-string and source-ip conditions.
+    #[serde(skip_serializing_if = "MatchConditions::is_empty")]
+    pub conditions: MatchConditions,
     /// The action.
     pub action: Action,
     /// Why the rule exists.
@@ -92,7 +98,7 @@ impl fmt::Display for AlbRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:>5}  host={:<24} path={:<24} -> {}",
+            "{:>5}  host={:<24} path={:<24}{} -> {}",
             self.priority,
             self.host.as_deref().unwrap_or("*"),
             if self.paths.is_empty() {
@@ -100,6 +106,7 @@ impl fmt::Display for AlbRule {
             } else {
                 self.paths.join(",")
             },
+            self.conditions,
             self.action
         )?;
         match &self.purpose {
@@ -151,23 +158,26 @@ pub fn unsupported(route: &Route) -> Option<String> {
     if let Some(problem) = inexpressible_path(&route.path) {
         return Some(problem);
     }
-    if !route.conditions.is_empty() {
-        return Some(format!(
-            "conditions ({}) are not yet applied to an ALB",
-            route.conditions
-        ));
+    if let Err(problem) = match_conditions(&route.conditions) {
+        return Some(format!("condition with {problem}"));
     }
     if !route.filters.is_empty() {
-        return Some("header, URL and timeout filters are unsupported on aws".to_owned());
+        return Some("header modifiers, URL rewrites and timeouts".to_owned());
     }
-    match &route.action {
+    unsupported_action(&route.action)
+}
+
+/// Why an ALB action cannot do what `action` does, if it cannot.
+pub fn unsupported_action(action: &Action) -> Option<String> {
+    match action {
         Action::Forward { .. } => None,
+        Action::WeightedForward { targets } => check_weighted(targets).err(),
         Action::FixedResponse {
-            content_type: None,
-            body: None,
-            ..
-        } => None,
-        other => Some(format!("action {other} is not yet applied to an ALB")),
+            status,
+            content_type,
+            body,
+        } => fixed_spec(*status, content_type.as_deref(), body.as_deref()).err(),
+        Action::Redirect(redirect) => redirect_spec(redirect).err(),
     }
 }
 
@@ -205,8 +215,22 @@ struct Block {
     host: Option<String>,
     /// A host the block's glob stands for, to ask whether later rules could match it.
     representative: Option<String>,
-    routes: Vec<(Vec<String>, Action, RulePurpose)>,
+    routes: Vec<BlockRoute>,
     covers_all_paths: bool,
+}
+
+/// One rule of a [`Block`]: path patterns, other conditions, action and purpose.
+type BlockRoute = (Vec<String>, MatchConditions, Action, RulePurpose);
+
+/// The rendered parts of an expressible route.
+fn block_route(route: &Route, purpose: RulePurpose) -> BlockRoute {
+    (
+        path_patterns(&route.path),
+        // Only routes `unsupported` lets through are rendered, so the conditions convert.
+        match_conditions(&route.conditions).unwrap_or_default(),
+        route.action.clone(),
+        purpose,
+    )
 }
 
 fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
@@ -223,13 +247,8 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
             .routes
             .iter()
             .filter(|route| unsupported(route).is_none());
-        let routes = expressible.map(|route| {
-            (
-                path_patterns(&route.path),
-                route.action.clone(),
-                RulePurpose::Route(route.source.clone()),
-            )
-        });
+        let routes =
+            expressible.map(|route| block_route(route, RulePurpose::Route(route.source.clone())));
         let block = match &vhost.host {
             HostMatch::Exact(host) => {
                 Block::new(Some(host.clone()), Some(host.clone()), routes.collect())
@@ -239,11 +258,7 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
                 let guard_routes = host_less
                     .iter()
                     .map(|route| {
-                        (
-                            path_patterns(&route.path),
-                            route.action.clone(),
-                            RulePurpose::GuardedRoute(route.source.clone()),
-                        )
+                        block_route(route, RulePurpose::GuardedRoute(route.source.clone()))
                     })
                     .collect();
                 blocks.push(Block::new(
@@ -264,13 +279,14 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
     let catch_alls = catch_alls_needed(&blocks);
     let mut rules = Vec::new();
     for (block, catch_all) in blocks.into_iter().zip(catch_alls) {
-        for (paths, action, purpose) in block.routes {
-            rules.push((block.host.clone(), paths, action, purpose));
+        for (paths, conditions, action, purpose) in block.routes {
+            rules.push((block.host.clone(), paths, conditions, action, purpose));
         }
         if catch_all {
             rules.push((
                 block.host.clone(),
                 Vec::new(),
+                MatchConditions::default(),
                 desired.default_action.clone(),
                 RulePurpose::CatchAll,
             ));
@@ -279,12 +295,13 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
     let mut priority = 0;
     rules
         .into_iter()
-        .map(|(host, paths, action, purpose)| {
+        .map(|(host, paths, conditions, action, purpose)| {
             priority += 1;
             AlbRule {
                 priority,
                 host,
                 paths,
+                conditions,
                 action,
                 purpose,
             }
@@ -293,14 +310,11 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
 }
 
 impl Block {
-    fn new(
-        host: Option<String>,
-        representative: Option<String>,
-        routes: Vec<(Vec<String>, Action, RulePurpose)>,
-    ) -> Self {
-        let covers_all_paths = routes
-            .iter()
-            .any(|(paths, _, _)| paths.iter().any(|path| path == "/*"));
+    fn new(host: Option<String>, representative: Option<String>, routes: Vec<BlockRoute>) -> Self {
+        // Only a route without other conditions takes every request of its paths.
+        let covers_all_paths = routes.iter().any(|(paths, conditions, _, _)| {
+            conditions.is_empty() && paths.iter().any(|path| path == "/*")
+        });
         Self {
             host,
             representative,
