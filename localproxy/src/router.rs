@@ -28,7 +28,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use weir_model::{
-    Action, DesiredLoadBalancer, HostMatch, PathKind, RouteConditions, RouteRequest, normalize_host,
+    Action, CompiledConditions, DesiredLoadBalancer, HostMatch, PathKind, RouteRequest,
+    normalize_host,
 };
 
 /// Where a request goes, as an index into the table of actions the router was built with.
@@ -52,8 +53,9 @@ pub struct Router {
     any_host: Option<usize>,
     hosts: Vec<PathIndex>,
     actions: Vec<Action>,
-    /// By action id: the route's conditions, `None` when it has none.
-    conditions: Vec<Option<RouteConditions>>,
+    /// By action id: the route's conditions (regular expressions compiled), `None` when it
+    /// has none.
+    conditions: Vec<Option<CompiledConditions>>,
 }
 
 /// The paths of one virtual host.
@@ -111,7 +113,7 @@ impl Router {
                 let conditional = !route.conditions.is_empty();
                 router
                     .conditions
-                    .push(conditional.then(|| route.conditions.clone()));
+                    .push(conditional.then(|| route.conditions.compile()));
                 let candidates = match route.path.kind {
                     PathKind::Exact => paths.exact.entry(route.path.path.clone()).or_default(),
                     PathKind::Prefix if route.path.path == "/" => &mut paths.root_prefix,
@@ -212,7 +214,8 @@ mod tests {
     use proptest::prelude::*;
     use weir_model::{
         HeaderCondition, HeaderList, IpCidr, ObjectRef, PathMatch, QueryCondition, QueryPair,
-        Route, RouteDecision, RouteSource, StackId, StringMatch, TargetGroupKey, VirtualHost,
+        Route, RouteConditions, RouteDecision, RouteSource, StackId, StringMatch, TargetGroupKey,
+        VirtualHost,
     };
 
     use super::*;
@@ -383,7 +386,7 @@ mod tests {
         let header = prop::option::of((
             prop::sample::select(vec!["x-a", "x-b"]),
             prop::sample::select(vec!["1", "2"]),
-            any::<bool>(),
+            0..3u8,
         ));
         let query = prop::option::of(prop::sample::select(vec!["q=1", "q=2", "r=1"]));
         let source = prop::option::of(prop::sample::select(vec!["10.0.0.0/8", "10.1.0.0/16"]));
@@ -393,13 +396,13 @@ mod tests {
                 RouteConditions {
                     methods: method.map(|m| vec![m.to_owned()]).unwrap_or_default(),
                     headers: header
-                        .map(|(name, value, glob)| {
+                        .map(|(name, value, kind)| {
                             vec![HeaderCondition {
                                 name: name.to_owned(),
-                                values: vec![if glob {
-                                    StringMatch::Glob(format!("{value}*"))
-                                } else {
-                                    StringMatch::Exact(value.to_owned())
+                                values: vec![match kind {
+                                    0 => StringMatch::Glob(format!("{value}*")),
+                                    1 => StringMatch::Regex(format!("{value}[0-9]?")),
+                                    _ => StringMatch::Exact(value.to_owned()),
                                 }],
                             }]
                         })

@@ -6,6 +6,7 @@
 //! alternatives does (the AWS Load Balancer Controller's "values" lists; a Gateway API match
 //! has one alternative per clause). An empty [`RouteConditions`] always holds.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -39,18 +40,54 @@ impl RouteConditions {
             && self.source_ips.is_empty()
     }
 
-    /// Whether `request` satisfies every condition.
+    /// Whether `request` satisfies every condition. Regular expressions are compiled on each
+    /// call: for many requests use [`CompiledConditions`].
     pub fn matches(&self, request: &RouteRequest<'_>) -> bool {
+        self.holds(request, &|pattern, value| {
+            anchored_regex(pattern).is_ok_and(|re| re.is_match(value))
+        })
+    }
+
+    /// [`RouteConditions::matches`] with regular expressions matched by `regex(pattern, value)`.
+    fn holds(&self, request: &RouteRequest<'_>, regex: &RegexMatch<'_>) -> bool {
         (self.methods.is_empty() || self.methods.iter().any(|m| m == request.method))
             && (self.source_ips.is_empty()
                 || request
                     .source_ip
                     .is_some_and(|ip| self.source_ips.iter().any(|cidr| cidr.contains(ip))))
-            && self.headers.iter().all(|clause| clause.matches(request))
+            && self
+                .headers
+                .iter()
+                .all(|clause| clause.matches(request, regex))
             && (self.query.is_empty() || {
                 let pairs = query_pairs(request.query.unwrap_or_default());
-                self.query.iter().all(|clause| clause.matches(&pairs))
+                self.query
+                    .iter()
+                    .all(|clause| clause.matches(&pairs, regex))
             })
+    }
+
+    /// These conditions with their regular expressions compiled once.
+    pub fn compile(&self) -> CompiledConditions {
+        let mut regexes = BTreeMap::new();
+        let patterns = self.headers.iter().flat_map(|clause| &clause.values).chain(
+            self.query
+                .iter()
+                .flat_map(|clause| &clause.any_of)
+                .flat_map(|pair| pair.key.iter().chain([&pair.value])),
+        );
+        for pattern in patterns {
+            if let StringMatch::Regex(pattern) = pattern {
+                // An invalid pattern is left out, and then matches nothing (as uncompiled).
+                if let Ok(compiled) = anchored_regex(pattern) {
+                    regexes.insert(pattern.clone(), compiled);
+                }
+            }
+        }
+        CompiledConditions {
+            conditions: self.clone(),
+            regexes,
+        }
     }
 
     /// The number of condition values, counted as ALB counts them per rule (each method, header
@@ -93,6 +130,33 @@ impl fmt::Display for RouteConditions {
     }
 }
 
+/// How a regular expression is matched: `(pattern, value) -> matches`.
+type RegexMatch<'a> = dyn Fn(&str, &str) -> bool + 'a;
+
+/// [`RouteConditions`] with their regular expressions compiled, for matching many requests
+/// (the proxy's router); decides exactly as [`RouteConditions::matches`].
+#[derive(Clone, Debug)]
+pub struct CompiledConditions {
+    conditions: RouteConditions,
+    regexes: BTreeMap<String, regex::Regex>,
+}
+
+impl CompiledConditions {
+    /// Whether `request` satisfies every condition.
+    pub fn matches(&self, request: &RouteRequest<'_>) -> bool {
+        self.conditions.holds(request, &|pattern, value| {
+            self.regexes
+                .get(pattern)
+                .is_some_and(|re| re.is_match(value))
+        })
+    }
+
+    /// The conditions.
+    pub fn conditions(&self) -> &RouteConditions {
+        &self.conditions
+    }
+}
+
 /// One header clause: header `name` has a value that matches one of `values`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct HeaderCondition {
@@ -103,9 +167,11 @@ pub struct HeaderCondition {
 }
 
 impl HeaderCondition {
-    fn matches(&self, request: &RouteRequest<'_>) -> bool {
+    fn matches(&self, request: &RouteRequest<'_>, regex: &RegexMatch<'_>) -> bool {
         request.headers.any_value(&self.name, &mut |value| {
-            self.values.iter().any(|wanted| wanted.matches(value))
+            self.values
+                .iter()
+                .any(|wanted| wanted.matches_with(value, regex))
         })
     }
 }
@@ -118,11 +184,14 @@ pub struct QueryCondition {
 }
 
 impl QueryCondition {
-    fn matches(&self, pairs: &[(String, String)]) -> bool {
+    fn matches(&self, pairs: &[(String, String)], regex: &RegexMatch<'_>) -> bool {
         pairs.iter().any(|(key, value)| {
             self.any_of.iter().any(|wanted| {
-                wanted.key.as_ref().is_none_or(|want| want.matches(key))
-                    && wanted.value.matches(value)
+                wanted
+                    .key
+                    .as_ref()
+                    .is_none_or(|want| want.matches_with(key, regex))
+                    && wanted.value.matches_with(value, regex)
             })
         })
     }
@@ -164,10 +233,16 @@ pub enum StringMatch {
 impl StringMatch {
     /// Whether `value` matches. An invalid regular expression matches nothing.
     pub fn matches(&self, value: &str) -> bool {
+        self.matches_with(value, &|pattern, value| {
+            anchored_regex(pattern).is_ok_and(|re| re.is_match(value))
+        })
+    }
+
+    fn matches_with(&self, value: &str, regex: &RegexMatch<'_>) -> bool {
         match self {
             Self::Exact(want) => want == value,
             Self::Glob(pattern) => glob_matches(pattern.as_bytes(), value.as_bytes()),
-            Self::Regex(pattern) => anchored_regex(pattern).is_ok_and(|re| re.is_match(value)),
+            Self::Regex(pattern) => regex(pattern, value),
         }
     }
 
@@ -465,6 +540,46 @@ mod tests {
         assert!(!regex.matches("xv12"));
         assert!(!regex.matches("v12x"));
         assert!(!StringMatch::Regex("(".into()).matches("("));
+    }
+
+    #[test]
+    fn compiled_conditions_decide_as_the_reference() {
+        let conditions = RouteConditions {
+            headers: vec![HeaderCondition {
+                name: "x-v".into(),
+                values: vec![
+                    StringMatch::Regex("v[0-9]+".into()),
+                    StringMatch::Regex("(".into()),
+                ],
+            }],
+            query: vec![QueryCondition {
+                any_of: vec![QueryPair {
+                    key: Some(StringMatch::Regex("k.*".into())),
+                    value: StringMatch::Exact("1".into()),
+                }],
+            }],
+            ..RouteConditions::default()
+        };
+        let compiled = conditions.compile();
+        for (header, query) in [
+            ("v12", "key=1"),
+            ("v", "key=1"),
+            ("v1", "x=1"),
+            ("(", "k=1"),
+        ] {
+            let headers = [("X-V", header)];
+            let headers = HeaderList(&headers);
+            let request = RouteRequest {
+                query: Some(query),
+                headers: &headers,
+                ..RouteRequest::get("h", "/")
+            };
+            assert_eq!(
+                compiled.matches(&request),
+                conditions.matches(&request),
+                "{header} {query}"
+            );
+        }
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub use action::{
     Action, HeaderModifier, PathRewrite, Redirect, RouteFilters, UrlRewrite, WeightedTarget,
 };
 pub use conditions::{
-    HeaderCondition, HeaderList, IpCidr, NoHeaders, QueryCondition, QueryPair, RequestHeaders,
-    RouteConditions, RouteRequest, StringMatch, anchored_regex, glob_matches, query_pairs,
+    CompiledConditions, HeaderCondition, HeaderList, IpCidr, NoHeaders, QueryCondition, QueryPair,
+    RequestHeaders, RouteConditions, RouteRequest, StringMatch, anchored_regex, glob_matches,
+    query_pairs,
 };
 pub use diagnostic::{Diagnostic, Reason, Severity};
 pub use load_balancer::{
