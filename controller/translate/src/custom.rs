@@ -382,6 +382,15 @@ pub(crate) fn weighted(mut targets: Vec<WeightedTarget>) -> Action {
 /// The conditions `conditions.NAME` adds to the paths whose backend is `NAME` (none without
 /// the annotation).
 pub(crate) fn conditions(ingress: &Ingress, name: &str) -> Result<RouteConditions, CustomError> {
+    // Most Ingresses have no conditions at all: answer them without building keys.
+    let any = ingress
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|annotations| annotations.keys().any(|key| key.contains("/conditions.")));
+    if !any {
+        return Ok(RouteConditions::default());
+    }
     let Some(annotation) = annotations::lookup(ingress, &format!("conditions.{name}")) else {
         return Ok(RouteConditions::default());
     };
