@@ -1,7 +1,7 @@
 //! The precomputed router: host index, then path index, built once per snapshot.
 //!
 //! It returns exactly the decision of the model's reference semantics
-//! ([`weir_model::DesiredLoadBalancer::route`]) for every host and path, whatever the order of
+//! ([`weir_model::DesiredLoadBalancer::route_request`]) for every request, whatever the order of
 //! the model's virtual hosts and routes: "first match in model order" becomes "the smallest
 //! model index among the candidates", and the candidates of a request are found with a few hash
 //! lookups instead of a scan:

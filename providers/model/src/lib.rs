@@ -7,7 +7,7 @@
 //! ```
 //!
 //! This crate owns the types both providers (AWS ALB and the local proxy) consume and the
-//! reference request-matching semantics ([`DesiredLoadBalancer::route`]) every provider must
+//! reference request-matching semantics ([`DesiredLoadBalancer::route_request`]) every provider must
 //! reproduce. It must not depend on kube, tokio or any cloud SDK: it is plain data, serializable
 //! deterministically (ordered maps and vectors only) so that models can be logged, diffed and
 //! snapshot-tested.

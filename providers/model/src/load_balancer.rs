@@ -12,7 +12,7 @@ use crate::{
 
 /// Everything a provider needs to build one load balancer for one stack.
 ///
-/// Routing semantics are those of [`DesiredLoadBalancer::route`]: the first virtual host (in
+/// Routing semantics are those of [`DesiredLoadBalancer::route_request`]: the first virtual host (in
 /// order) whose [`HostMatch`] accepts the request's host is chosen; within it the first
 /// [`Route`] whose path and conditions match wins; otherwise [`DesiredLoadBalancer::default_action`] answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,6 +1,6 @@
 //! The reference request-matching semantics of the model.
 //!
-//! Every provider must route exactly as [`DesiredLoadBalancer::route`] does; the AWS rule
+//! Every provider must route exactly as [`DesiredLoadBalancer::route_request`] does; the AWS rule
 //! rendering and the proxy's precomputed router are both tested against it.
 
 use std::borrow::Cow;
