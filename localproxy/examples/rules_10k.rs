@@ -41,9 +41,11 @@ fn model() -> DesiredLoadBalancer {
                         },
                         path: format!("/api/v{path}/items"),
                     },
+                    conditions: Default::default(),
                     action: Action::Forward {
                         target_group: key((host * PATHS_PER_HOST + path) % 100),
                     },
+                    filters: Default::default(),
                     source: RouteSource {
                         ingress: ingress.clone(),
                         rule: host,
@@ -76,7 +78,7 @@ fn model() -> DesiredLoadBalancer {
         members: vec![ingress],
         listeners: BTreeMap::new(),
         virtual_hosts,
-        default_action: Action::FixedResponse { status: 404 },
+        default_action: Action::status(404),
         target_groups,
         certificates: Vec::new(),
         settings: BTreeMap::new(),

@@ -156,7 +156,7 @@ fn duration_ms(duration: Duration) -> u64 {
 }
 
 /// A uniform-enough number in `0..bound` (`bound > 0`) from a per-thread xorshift generator.
-fn random_below(bound: usize) -> usize {
+pub(crate) fn random_below(bound: usize) -> usize {
     thread_local! {
         static STATE: Cell<u64> = Cell::new(seed());
     }

@@ -17,6 +17,7 @@
 //! of the snapshot it was routed on.
 #![warn(missing_docs)]
 
+pub mod actions;
 pub mod admin;
 pub mod balancer;
 pub mod body;

@@ -18,8 +18,9 @@ use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use weir_model::DesiredLoadBalancer;
+use weir_model::{DesiredLoadBalancer, RouteRequest};
 
+use crate::actions::{MapHeaders, modify_headers};
 use crate::body::{ProxyBody, TimeoutBody};
 use crate::config::ProxyConfig;
 use crate::error::ProxyError;
@@ -209,7 +210,7 @@ async fn forward(
     let host = request_host(&request)?.to_owned();
     let path = normalize_path(request.uri().path())
         .map_err(|_| ProxyError::BadRequest("invalid request path"))?;
-    let pool = {
+    let (pool, extras) = {
         // A short-lived guard, released before any await: the request keeps only what it
         // uses from this snapshot, the target pool, for as long as it runs.
         let snapshot = shared.snapshot.load();
@@ -220,17 +221,37 @@ async fn forward(
         if let Some(port) = redirect {
             return Ok(redirect_to_https(&host, &path, request.uri().query(), port));
         }
-        match snapshot.resolve(snapshot.router.route(&host, &path)) {
+        let headers = MapHeaders(request.headers());
+        let route_request = RouteRequest {
+            host: &host,
+            path: &path,
+            method: request.method().as_str(),
+            query: request.uri().query(),
+            headers: &headers,
+            source_ip: Some(downstream.peer.ip()),
+        };
+        match snapshot.resolve(snapshot.router.route_request(&route_request)) {
             Resolved::Fixed(status) if *status == StatusCode::NOT_FOUND => {
                 return Err(ProxyError::NoRoute);
             }
             Resolved::Fixed(status) => return Ok(fixed(*status)),
-            Resolved::Forward(pool) => Arc::clone(pool),
+            Resolved::Respond(answer) => return Ok(answer.response()),
+            Resolved::Redirect(answer) => {
+                let query = request.uri().query();
+                return Ok(answer.response(downstream.tls, &host, &path, query));
+            }
+            Resolved::Forward(forwarding) => (forwarding.pick(), forwarding.extras.clone()),
         }
     };
-    let path_and_query = match (&path, request.uri().path_and_query()) {
-        (Cow::Borrowed(_), Some(original)) => original.clone(),
-        _ => rebuild_path(&path, request.uri().query())?,
+    let rewritten = extras.as_ref().and_then(|extras| {
+        let rewrite = extras.filters.rewrite.as_ref()?;
+        let new_path = rewrite.path.as_ref()?.apply(&extras.matched, &path);
+        Some(rebuild_path(&new_path, request.uri().query()))
+    });
+    let path_and_query = match (rewritten, &path, request.uri().path_and_query()) {
+        (Some(rewritten), _, _) => rewritten?,
+        (None, Cow::Borrowed(_), Some(original)) => original.clone(),
+        (None, _, _) => rebuild_path(&path, request.uri().query())?,
     };
     drop(path);
     let version = request.version();
@@ -244,6 +265,17 @@ async fn forward(
             HeaderValue::from_str(&host).map_err(|_| ProxyError::BadRequest("invalid host"))?;
         parts.headers.insert(header::HOST, value);
     }
+    if let Some(extras) = &extras {
+        modify_headers(&mut parts.headers, &extras.filters.request_headers);
+        let new_host = extras
+            .filters
+            .rewrite
+            .as_ref()
+            .and_then(|rewrite| rewrite.host.as_deref());
+        if let Some(value) = new_host.and_then(|name| HeaderValue::from_str(name).ok()) {
+            parts.headers.insert(header::HOST, value);
+        }
+    }
     set_forwarded(
         &mut parts.headers,
         Forwarded {
@@ -255,8 +287,19 @@ async fn forward(
     );
     let upstream_request =
         Request::from_parts(parts, TimeoutBody::new(body, shared.config.body_timeout));
+    let route_config;
+    let config = match extras.as_ref().and_then(|extras| extras.timeout()) {
+        Some(timeout) => {
+            route_config = ProxyConfig {
+                upstream_timeout: timeout,
+                ..shared.config.clone()
+            };
+            &route_config
+        }
+        None => &shared.config,
+    };
     let (response, lease) =
-        upstream::send(&pool, upstream_request, &shared.config, &shared.metrics).await?;
+        upstream::send(&pool, upstream_request, config, &shared.metrics).await?;
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         // This path never asks for an upgrade (WebSocket is the lane's): a 101 would leave the
         // client believing the connection switched protocols.
@@ -267,13 +310,13 @@ async fn forward(
     }
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
+    if let Some(extras) = &extras {
+        modify_headers(&mut parts.headers, &extras.filters.response_headers);
+    }
     parts.version = version;
     Ok(Response::from_parts(
         parts,
-        ProxyBody::upstream(
-            TimeoutBody::new(body, shared.config.upstream_timeout),
-            lease,
-        ),
+        ProxyBody::upstream(TimeoutBody::new(body, config.upstream_timeout), lease),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! The precomputed router: host index, then path index, built once per snapshot.
 //!
 //! It returns exactly the decision of the model's reference semantics
-//! ([`weir_model::DesiredLoadBalancer::route`]) for every host and path, whatever the order of
+//! ([`weir_model::DesiredLoadBalancer::route_request`]) for every request, whatever the order of
 //! the model's virtual hosts and routes: "first match in model order" becomes "the smallest
 //! model index among the candidates", and the candidates of a request are found with a few hash
 //! lookups instead of a scan:
@@ -17,11 +17,20 @@
 //!
 //! A lookup costs one hash probe per host candidate plus one per `/` in the path, independent
 //! of the number of rules.
+//!
+//! Routes with conditions (method, headers, query, client address) share a path key with
+//! others: each key holds its candidates in model order, cut after the first one without
+//! conditions (nothing after it can win). A lookup takes, per key, the first candidate whose
+//! conditions hold, and the smallest of those; conditions are only evaluated for routes that
+//! have them.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use weir_model::{Action, DesiredLoadBalancer, HostMatch, PathKind, normalize_host};
+use weir_model::{
+    Action, CompiledConditions, DesiredLoadBalancer, HostMatch, PathKind, RouteRequest,
+    normalize_host,
+};
 
 /// Where a request goes, as an index into the table of actions the router was built with.
 ///
@@ -44,17 +53,37 @@ pub struct Router {
     any_host: Option<usize>,
     hosts: Vec<PathIndex>,
     actions: Vec<Action>,
+    /// By action id: the route's conditions (regular expressions compiled), `None` when it
+    /// has none.
+    conditions: Vec<Option<CompiledConditions>>,
 }
 
 /// The paths of one virtual host.
 #[derive(Debug, Default)]
 struct PathIndex {
-    /// Exact path -> smallest global action id among routes with that path.
-    exact: HashMap<String, usize>,
-    /// Prefix path -> smallest global action id.
-    prefix: HashMap<String, usize>,
-    /// The smallest action id of a `/` prefix route (matches every path).
-    root_prefix: Option<usize>,
+    /// Exact path -> its routes' action ids in model order (see [`Candidates`]).
+    exact: HashMap<String, Candidates>,
+    /// Prefix path -> its routes' action ids.
+    prefix: HashMap<String, Candidates>,
+    /// The action ids of `/` prefix routes (they match every path).
+    root_prefix: Candidates,
+}
+
+/// Action ids of the routes of one path key, ascending, ending at the first route without
+/// conditions (a later one can never win the key). Usually a single id.
+#[derive(Debug, Default)]
+struct Candidates {
+    ids: Vec<usize>,
+    closed: bool,
+}
+
+impl Candidates {
+    fn push(&mut self, id: usize, conditional: bool) {
+        if !self.closed {
+            self.ids.push(id);
+            self.closed = !conditional;
+        }
+    }
 }
 
 impl Router {
@@ -62,6 +91,7 @@ impl Router {
     pub fn new(model: &DesiredLoadBalancer) -> Self {
         let mut router = Router {
             actions: vec![model.default_action.clone()],
+            conditions: vec![None],
             ..Router::default()
         };
         for (host_index, vhost) in model.virtual_hosts.iter().enumerate() {
@@ -80,25 +110,38 @@ impl Router {
             for route in &vhost.routes {
                 let id = router.actions.len();
                 router.actions.push(route.action.clone());
-                match route.path.kind {
-                    PathKind::Exact => keep_first(&mut paths.exact, &route.path.path, id),
-                    PathKind::Prefix if route.path.path == "/" => {
-                        paths.root_prefix.get_or_insert(id);
-                    }
-                    PathKind::Prefix => keep_first(&mut paths.prefix, &route.path.path, id),
-                }
+                let conditional = !route.conditions.is_empty();
+                router
+                    .conditions
+                    .push(conditional.then(|| route.conditions.compile()));
+                let candidates = match route.path.kind {
+                    PathKind::Exact => paths.exact.entry(route.path.path.clone()).or_default(),
+                    PathKind::Prefix if route.path.path == "/" => &mut paths.root_prefix,
+                    PathKind::Prefix => paths.prefix.entry(route.path.path.clone()).or_default(),
+                };
+                candidates.push(id, conditional);
             }
             router.hosts.push(paths);
         }
         router
     }
 
-    /// The action for a request's raw host (`Host` header or `:authority`) and path (no query).
+    /// The action for a `GET` with no headers, query or client address, given its raw host
+    /// (`Host` header or `:authority`) and path (no query).
     pub fn route(&self, raw_host: &str, path: &str) -> ActionId {
-        let host = normalize_host(raw_host);
+        self.route_request(&RouteRequest::get(raw_host, path))
+    }
+
+    /// The action for a request (its host raw, its path normalized).
+    pub fn route_request(&self, request: &RouteRequest<'_>) -> ActionId {
+        let host = normalize_host(request.host);
         match self.virtual_host(&host) {
             Some(index) => self.hosts[index]
-                .route(path)
+                .route(request.path, &|id| {
+                    self.conditions[id]
+                        .as_ref()
+                        .is_none_or(|conditions| conditions.matches(request))
+                })
                 .map_or(ActionId::DEFAULT, ActionId),
             None => ActionId::DEFAULT,
         }
@@ -131,13 +174,18 @@ impl Router {
 }
 
 impl PathIndex {
-    fn route(&self, path: &str) -> Option<usize> {
-        let mut best = min_some(self.exact.get(path).copied(), self.root_prefix);
+    /// The smallest action id among the routes whose path matches and for which `holds` (their
+    /// conditions) is true.
+    fn route(&self, path: &str, holds: &dyn Fn(usize) -> bool) -> Option<usize> {
+        let first = |candidates: Option<&Candidates>| {
+            candidates.and_then(|candidates| candidates.ids.iter().copied().find(|&id| holds(id)))
+        };
+        let mut best = min_some(first(self.exact.get(path)), first(Some(&self.root_prefix)));
         if !self.prefix.is_empty() {
-            best = min_some(best, self.prefix.get(path).copied());
+            best = min_some(best, first(self.prefix.get(path)));
             for (at, byte) in path.bytes().enumerate() {
                 if byte == b'/' {
-                    best = min_some(best, self.prefix.get(&path[..at]).copied());
+                    best = min_some(best, first(self.prefix.get(&path[..at])));
                 }
             }
         }
@@ -165,7 +213,8 @@ mod tests {
 
     use proptest::prelude::*;
     use weir_model::{
-        ObjectRef, PathMatch, Route, RouteDecision, RouteSource, StackId, TargetGroupKey,
+        HeaderCondition, HeaderList, IpCidr, ObjectRef, PathMatch, QueryCondition, QueryPair,
+        Route, RouteConditions, RouteDecision, RouteSource, StackId, StringMatch, TargetGroupKey,
         VirtualHost,
     };
 
@@ -187,7 +236,9 @@ mod tests {
                 kind,
                 path: path.into(),
             },
+            conditions: Default::default(),
             action,
+            filters: Default::default(),
             source: RouteSource {
                 ingress: ObjectRef::namespaced("Ingress", "default", "test"),
                 rule: 0,
@@ -211,8 +262,8 @@ mod tests {
     }
 
     /// What the reference semantics decide, as an action id of the router's numbering.
-    fn reference(model: &DesiredLoadBalancer, host: &str, path: &str) -> ActionId {
-        match model.route(host, path) {
+    fn reference(model: &DesiredLoadBalancer, request: &RouteRequest<'_>) -> ActionId {
+        match model.route_request(request) {
             RouteDecision::Default(_) => ActionId::DEFAULT,
             RouteDecision::Route(chosen) => {
                 let position = model
@@ -248,12 +299,13 @@ mod tests {
                     routes: vec![route(PathKind::Prefix, "/", forward("any"), 0)],
                 },
             ],
-            Action::FixedResponse { status: 404 },
+            Action::status(404),
         );
         let router = Router::new(&model);
         let name = |host: &str, path: &str| match router.action(router.route(host, path)) {
             Action::Forward { target_group } => target_group.service.clone(),
-            Action::FixedResponse { status } => status.to_string(),
+            Action::FixedResponse { status, .. } => status.to_string(),
+            other => other.to_string(),
         };
         assert_eq!(name("foo.bar.com", "/foo"), "exact");
         assert_eq!(name("FOO.bar.com:8080", "/foo/"), "prefix-foo");
@@ -296,14 +348,14 @@ mod tests {
     fn arb_action() -> impl Strategy<Value = Action> {
         prop_oneof![
             "[a-e]".prop_map(|name| forward(&name)),
-            Just(Action::FixedResponse { status: 503 }),
+            Just(Action::status(503)),
         ]
     }
 
     fn arb_model() -> impl Strategy<Value = DesiredLoadBalancer> {
         let vhost = (
             arb_host_match(),
-            prop::collection::vec((arb_rule_path(), arb_action()), 0..6),
+            prop::collection::vec((arb_rule_path(), arb_conditions(), arb_action()), 0..6),
         )
             .prop_map(|(host, paths)| VirtualHost {
                 host,
@@ -311,9 +363,11 @@ mod tests {
                 routes: paths
                     .into_iter()
                     .enumerate()
-                    .map(|(index, (path, action))| Route {
+                    .map(|(index, (path, conditions, action))| Route {
                         path,
+                        conditions,
                         action,
+                        filters: Default::default(),
                         source: RouteSource {
                             ingress: ObjectRef::namespaced("Ingress", "default", "gen"),
                             rule: 0,
@@ -324,6 +378,69 @@ mod tests {
             });
         (prop::collection::vec(vhost, 0..6), arb_action())
             .prop_map(|(vhosts, default)| model(vhosts, default))
+    }
+
+    /// Mostly none; else some of a method, a header, a query and a source-ip condition.
+    fn arb_conditions() -> impl Strategy<Value = RouteConditions> {
+        let method = prop::option::of(prop::sample::select(vec!["GET", "POST"]));
+        let header = prop::option::of((
+            prop::sample::select(vec!["x-a", "x-b"]),
+            prop::sample::select(vec!["1", "2"]),
+            0..3u8,
+        ));
+        let query = prop::option::of(prop::sample::select(vec!["q=1", "q=2", "r=1"]));
+        let source = prop::option::of(prop::sample::select(vec!["10.0.0.0/8", "10.1.0.0/16"]));
+        prop_oneof![
+            2 => Just(RouteConditions::default()),
+            3 => (method, header, query, source).prop_map(|(method, header, query, source)| {
+                RouteConditions {
+                    methods: method.map(|m| vec![m.to_owned()]).unwrap_or_default(),
+                    headers: header
+                        .map(|(name, value, kind)| {
+                            vec![HeaderCondition {
+                                name: name.to_owned(),
+                                values: vec![match kind {
+                                    0 => StringMatch::Glob(format!("{value}*")),
+                                    1 => StringMatch::Regex(format!("{value}[0-9]?")),
+                                    _ => StringMatch::Exact(value.to_owned()),
+                                }],
+                            }]
+                        })
+                        .unwrap_or_default(),
+                    query: query
+                        .map(|pair| {
+                            let (key, value) = pair.split_once('=').unwrap();
+                            vec![QueryCondition {
+                                any_of: vec![QueryPair {
+                                    key: Some(StringMatch::Exact(key.to_owned())),
+                                    value: StringMatch::Exact(value.to_owned()),
+                                }],
+                            }]
+                        })
+                        .unwrap_or_default(),
+                    source_ips: source
+                        .map(|cidr| vec![cidr.parse::<IpCidr>().unwrap()])
+                        .unwrap_or_default(),
+                }
+            }),
+        ]
+    }
+
+    /// A request's method, headers, query and client address.
+    fn arb_request_extras() -> impl Strategy<Value = (String, Vec<(String, String)>, String, String)>
+    {
+        (
+            prop::sample::select(vec!["GET", "POST", "PUT"]).prop_map(str::to_owned),
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec!["x-a", "X-B", "x-c"]).prop_map(str::to_owned),
+                    prop::sample::select(vec!["1", "2", "12"]).prop_map(str::to_owned),
+                ),
+                0..3,
+            ),
+            prop::sample::select(vec!["", "q=1", "q=2&r=1", "r=1"]).prop_map(str::to_owned),
+            prop::sample::select(vec!["10.1.2.3", "10.2.0.1", "192.0.2.1"]).prop_map(str::to_owned),
+        )
     }
 
     fn arb_request_host() -> impl Strategy<Value = String> {
@@ -348,14 +465,28 @@ mod tests {
         #[test]
         fn router_equals_reference_semantics(
             model in arb_model(),
-            requests in prop::collection::vec((arb_request_host(), arb_request_path()), 1..24),
+            requests in prop::collection::vec(
+                (arb_request_host(), arb_request_path(), arb_request_extras()),
+                1..24,
+            ),
         ) {
             let router = Router::new(&model);
-            for (host, path) in &requests {
+            for (host, path, (method, headers, query, source)) in &requests {
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let headers = HeaderList(&headers);
+                let request = RouteRequest {
+                    host,
+                    path,
+                    method,
+                    query: Some(query.as_str()),
+                    headers: &headers,
+                    source_ip: source.parse().ok(),
+                };
                 prop_assert_eq!(
-                    router.route(host, path),
-                    reference(&model, host, path),
-                    "host {} path {}", host, path
+                    router.route_request(&request),
+                    reference(&model, &request),
+                    "{:?}", request
                 );
             }
         }

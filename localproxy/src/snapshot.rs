@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use serde::Serialize;
-use weir_model::{Action, DesiredLoadBalancer, HostMatch, Protocol};
+use weir_model::{Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route};
 
+use crate::actions::{FixedAnswer, Forwarding, RedirectAnswer, RouteExtras};
 use crate::balancer::{Endpoint, TargetPool};
 use crate::config::ProxyConfig;
 use crate::metrics::Metrics;
@@ -20,10 +21,14 @@ use crate::tls::CertStore;
 /// What a routed request gets.
 #[derive(Debug)]
 pub enum Resolved {
-    /// Forward to these endpoints (possibly none: 503).
-    Forward(Arc<TargetPool>),
-    /// Answer with this status.
+    /// Forward to one of these target groups' endpoints (possibly none: 503).
+    Forward(Forwarding),
+    /// Answer with this status (an empty body; 404 and 503 get the status text).
     Fixed(StatusCode),
+    /// Answer with this status, content type and body.
+    Respond(FixedAnswer),
+    /// Answer with a redirect.
+    Redirect(RedirectAnswer),
 }
 
 /// An immutable serving configuration.
@@ -81,8 +86,12 @@ impl Snapshot {
     ) -> Self {
         let mut live: HashMap<SocketAddr, Arc<Endpoint>> = HashMap::new();
         for resolved in &previous.resolved {
-            if let Resolved::Forward(pool) = resolved {
-                for endpoint in &pool.endpoints {
+            if let Resolved::Forward(forwarding) = resolved {
+                for endpoint in forwarding
+                    .targets
+                    .iter()
+                    .flat_map(|(pool, _)| &pool.endpoints)
+                {
                     live.entry(endpoint.addr)
                         .or_insert_with(|| Arc::clone(endpoint));
                 }
@@ -106,18 +115,15 @@ impl Snapshot {
         }
         let router = Router::new(model);
         let empty = Arc::new(TargetPool::default());
-        let resolved = router
-            .actions()
-            .iter()
-            .map(|action| match action {
-                Action::Forward { target_group } => Resolved::Forward(
-                    pools
-                        .get(target_group)
-                        .map_or_else(|| Arc::clone(&empty), Arc::clone),
-                ),
-                Action::FixedResponse { status } => Resolved::Fixed(
-                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                ),
+        // The router numbers actions as the model's routes, the default first.
+        let resolved = std::iter::once((None, &model.default_action))
+            .chain(
+                model
+                    .routes()
+                    .map(|(_, route)| (Some(route), &route.action)),
+            )
+            .map(|(route, action)| {
+                resolve_action(route, action, &|key| pool_of(&pools, &empty, key))
             })
             .collect();
         let https_redirects = HttpsRedirects::new(model);
@@ -160,6 +166,70 @@ impl Snapshot {
     pub fn resolve(&self, id: ActionId) -> &Resolved {
         static NOT_CONFIGURED: Resolved = Resolved::Fixed(StatusCode::SERVICE_UNAVAILABLE);
         self.resolved.get(id.0).unwrap_or(&NOT_CONFIGURED)
+    }
+}
+
+fn pool_of(
+    pools: &HashMap<&weir_model::TargetGroupKey, Arc<TargetPool>>,
+    empty: &Arc<TargetPool>,
+    key: &weir_model::TargetGroupKey,
+) -> Arc<TargetPool> {
+    pools.get(key).map_or_else(|| Arc::clone(empty), Arc::clone)
+}
+
+/// What one action of the model (of `route`, or the default) becomes.
+fn resolve_action(
+    route: Option<&Route>,
+    action: &Action,
+    pool_of: &dyn Fn(&weir_model::TargetGroupKey) -> Arc<TargetPool>,
+) -> Resolved {
+    let matched = || {
+        route.map_or_else(
+            || PathMatch {
+                kind: PathKind::Prefix,
+                path: "/".to_owned(),
+            },
+            |route| route.path.clone(),
+        )
+    };
+    let extras = route
+        .filter(|route| !route.filters.is_empty())
+        .map(|route| {
+            Arc::new(RouteExtras {
+                matched: route.path.clone(),
+                filters: route.filters.clone(),
+            })
+        });
+    match action {
+        Action::Forward { target_group } => {
+            Resolved::Forward(Forwarding::new(vec![(pool_of(target_group), 1)], extras))
+        }
+        Action::WeightedForward { targets } => Resolved::Forward(Forwarding::new(
+            targets
+                .iter()
+                .map(|target| (pool_of(&target.target_group), target.weight))
+                .collect(),
+            extras,
+        )),
+        Action::FixedResponse {
+            status,
+            content_type,
+            body,
+        } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match (content_type, body) {
+                (None, None) => Resolved::Fixed(status),
+                (content_type, body) => Resolved::Respond(FixedAnswer::new(
+                    status,
+                    content_type.as_deref(),
+                    body.as_deref(),
+                )),
+            }
+        }
+        Action::Redirect(redirect) => Resolved::Redirect(RedirectAnswer {
+            redirect: redirect.clone(),
+            matched: matched(),
+        }),
     }
 }
 

@@ -216,10 +216,16 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
         for route in &vhost.routes {
             let _ = writeln!(
                 out,
-                "      {:<6} {:<28} -> {}",
+                "      {:<6} {:<28}{} -> {}{}",
                 format!("{:?}", route.path.kind),
                 route.path.path,
-                describe_action(model, &route.action)
+                if route.conditions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" if {}", route.conditions)
+                },
+                describe_action(model, &route.action),
+                describe_filters(&route.filters)
             );
         }
     }
@@ -272,6 +278,39 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
     }
 }
 
+fn describe_filters(filters: &weir_model::RouteFilters) -> String {
+    if filters.is_empty() {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    for (label, modifier) in [
+        ("request", &filters.request_headers),
+        ("response", &filters.response_headers),
+    ] {
+        for (name, value) in &modifier.set {
+            parts.push(format!("{label} set {name}: {value}"));
+        }
+        for (name, value) in &modifier.add {
+            parts.push(format!("{label} add {name}: {value}"));
+        }
+        for name in &modifier.remove {
+            parts.push(format!("{label} remove {name}"));
+        }
+    }
+    if let Some(rewrite) = &filters.rewrite {
+        if let Some(host) = &rewrite.host {
+            parts.push(format!("rewrite host {host}"));
+        }
+        if let Some(path) = &rewrite.path {
+            parts.push(format!("rewrite path {path}"));
+        }
+    }
+    if let Some(timeout) = filters.timeout_ms {
+        parts.push(format!("timeout {timeout}ms"));
+    }
+    format!(" [{}]", parts.join("; "))
+}
+
 fn describe_action(model: &DesiredLoadBalancer, action: &Action) -> String {
     match action {
         Action::Forward { target_group } => {
@@ -281,7 +320,15 @@ fn describe_action(model: &DesiredLoadBalancer, action: &Action) -> String {
                 .map_or(0, |group| group.ready_targets().count());
             format!("{action} ({ready} ready)")
         }
-        Action::FixedResponse { .. } => action.to_string(),
+        Action::WeightedForward { targets } => {
+            let ready: usize = targets
+                .iter()
+                .filter_map(|target| model.target_groups.get(&target.target_group))
+                .map(|group| group.ready_targets().count())
+                .sum();
+            format!("{action} ({ready} ready)")
+        }
+        Action::FixedResponse { .. } | Action::Redirect(_) => action.to_string(),
     }
 }
 

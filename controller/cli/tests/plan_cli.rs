@@ -156,3 +156,32 @@ fn apply_refuses_to_delete_everything_when_ingresses_are_present_but_none_is_sel
         "{error}"
     );
 }
+
+#[test]
+fn shows_conditions_and_actions_in_the_model_and_the_alb_rules() {
+    let routing = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/models/routing")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let output = plan(&[
+        "--manifests",
+        &routing,
+        "--provider",
+        "aws",
+        "--ingress-class",
+        "weir-alb",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "Prefix /                            if header x-api-version=glob:\"v2\" -> forward shop/api-v2:80",
+        "-> forward shop/api:80*90,shop/api-v2:80*10 (1 ready)",
+        "Exact  /old                         -> redirect 301 https://#{host}/new",
+        "Prefix /maintenance                 -> fixed-response 503 (9 bytes)",
+        "method=POST query=admin=1 source-ip=10.0.0.0/8 -> forward shop/api-admin:80",
+        "metadata.annotations[weir.dev/actions.broken]: InvalidField: not valid JSON",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}

@@ -54,3 +54,8 @@ fn listeners_and_certificates() {
 fn wildcard_hosts() {
     check("wildcards", &fixture("wildcards"));
 }
+
+#[test]
+fn conditions_and_actions() {
+    check("routing", &fixture("routing"));
+}

@@ -66,9 +66,7 @@ impl<'a> BackendResolver<'a> {
                     reason,
                     format!("{message}; the route answers {UNRESOLVED_STATUS}"),
                 ));
-                Action::FixedResponse {
-                    status: UNRESOLVED_STATUS,
-                }
+                Action::status(UNRESOLVED_STATUS)
             }
         }
     }

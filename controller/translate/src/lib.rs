@@ -25,6 +25,7 @@ mod annotations;
 mod backends;
 mod class;
 mod config;
+mod custom;
 mod grouping;
 mod hosts;
 mod listeners;

@@ -3,12 +3,14 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use weir_model::{
-    Action, DesiredLoadBalancer, Diagnostic, HostMatch, PathKind, Reason, Route, RouteSource,
-    StackId, VirtualHost,
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, PathMatch, Reason,
+    Route, RouteConditions, RouteFilters, RouteSource, StackId, VirtualHost,
 };
 
 use crate::backends::BackendResolver;
+use crate::custom;
 use crate::grouping::Member;
 use crate::hosts::parse_host;
 use crate::paths::{PathError, parse_path};
@@ -50,7 +52,14 @@ pub(crate) fn translate_stack(
         let Some(spec) = &ingress.spec else { continue };
 
         if let Some(backend) = &spec.default_backend {
-            if default_action.is_none() {
+            if custom::uses_annotation(backend).is_some() {
+                diagnostics.push(Diagnostic::warning(
+                    object,
+                    "spec.defaultBackend.service.port.name",
+                    Reason::UnsupportedBackend,
+                    "use-annotation actions are supported on paths only; this default backend is ignored",
+                ));
+            } else if default_action.is_none() {
                 default_action =
                     Some(resolver.resolve(backend, namespace, object, "spec.defaultBackend"));
             } else {
@@ -102,16 +111,40 @@ pub(crate) fn translate_stack(
                         continue;
                     }
                 };
-                let action = resolver.resolve(
+                let custom = custom_route(
                     &path.backend,
+                    ingress,
                     namespace,
                     object,
-                    &format!("{field}.backend"),
+                    &field,
+                    &mut resolver,
                 );
+                let (conditions, action) = match custom {
+                    Ok(Some(custom)) => custom,
+                    Ok(None) => (
+                        RouteConditions::default(),
+                        resolver.resolve(
+                            &path.backend,
+                            namespace,
+                            object,
+                            &format!("{field}.backend"),
+                        ),
+                    ),
+                    Err(problem) => {
+                        diagnostics.push(Diagnostic::warning(
+                            object,
+                            problem.field,
+                            Reason::InvalidField,
+                            format!("{} (used by {field}); the path is dropped", problem.message),
+                        ));
+                        continue;
+                    }
+                };
                 let key = RouteKey {
                     kind: path_match.kind,
                     length: Reverse(path_match.path.len()),
                     path: path_match.path.clone(),
+                    specificity: Specificity::of(&conditions),
                     position,
                     rule: rule_index,
                     path_index,
@@ -125,7 +158,9 @@ pub(crate) fn translate_stack(
                     key,
                     Route {
                         path: path_match,
+                        conditions,
                         action,
+                        filters: RouteFilters::default(),
                         source,
                     },
                 ));
@@ -173,9 +208,7 @@ pub(crate) fn translate_stack(
             .collect(),
         listeners,
         virtual_hosts,
-        default_action: default_action.unwrap_or(Action::FixedResponse {
-            status: NOT_FOUND_STATUS,
-        }),
+        default_action: default_action.unwrap_or(Action::status(NOT_FOUND_STATUS)),
         target_groups,
         certificates,
         settings,
@@ -207,16 +240,64 @@ impl HostKey {
     }
 }
 
-/// Route precedence within a host: Exact before Prefix, longer paths first, then group order,
-/// then manifest order.
+/// Route precedence within a host: Exact before Prefix, longer paths first, then the more
+/// specific conditions ([`Specificity`]), then group order, then manifest order.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct RouteKey {
     kind: PathKind,
     length: Reverse<usize>,
     path: String,
+    specificity: Specificity,
     position: usize,
     rule: usize,
     path_index: usize,
+}
+
+/// Gateway API's order among routes of equal path: a method condition first, then more header
+/// clauses, then more query clauses (weir adds: then more source-ip ranges).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Specificity {
+    method: Reverse<bool>,
+    headers: Reverse<usize>,
+    query: Reverse<usize>,
+    source_ips: Reverse<usize>,
+}
+
+impl Specificity {
+    fn of(conditions: &RouteConditions) -> Self {
+        Self {
+            method: Reverse(!conditions.methods.is_empty()),
+            headers: Reverse(conditions.headers.len()),
+            query: Reverse(conditions.query.len()),
+            source_ips: Reverse(conditions.source_ips.len()),
+        }
+    }
+}
+
+/// The conditions and action of a path whose backend uses `conditions.NAME` or
+/// `actions.NAME` annotations; `None` when it uses neither (a plain Service backend).
+fn custom_route(
+    backend: &IngressBackend,
+    ingress: &Ingress,
+    namespace: &str,
+    object: &ObjectRef,
+    field: &str,
+    resolver: &mut BackendResolver<'_>,
+) -> Result<Option<(RouteConditions, Action)>, custom::CustomError> {
+    let Some(name) = backend
+        .service
+        .as_ref()
+        .map(|service| service.name.as_str())
+    else {
+        return Ok(None);
+    };
+    let conditions = custom::conditions(ingress, name)?;
+    let action = match custom::uses_annotation(backend) {
+        Some(name) => custom::action(ingress, name, namespace, object, resolver)?,
+        None if conditions.is_empty() => return Ok(None),
+        None => resolver.resolve(backend, namespace, object, &format!("{field}.backend")),
+    };
+    Ok(Some((conditions, action)))
 }
 
 /// Sorts a host's routes and drops those an earlier route with the same path type and path
@@ -228,8 +309,11 @@ fn ordered_routes(
 ) -> Vec<Route> {
     routes.sort_by(|a, b| a.0.cmp(&b.0));
     let mut ordered: Vec<Route> = Vec::with_capacity(routes.len());
+    // Where each (path, conditions) pair was first routed: a later equal one never matches.
+    let mut first: BTreeMap<(PathMatch, RouteConditions), usize> = BTreeMap::new();
     for (_, route) in routes {
-        if let Some(winner) = ordered.last().filter(|winner| winner.path == route.path) {
+        let identity = (route.path.clone(), route.conditions.clone());
+        if let Some(winner) = first.get(&identity).map(|index| &ordered[*index]) {
             diagnostics.push(Diagnostic::warning(
                 &route.source.ingress,
                 format!("spec.rules[{}].http.paths[{}]", route.source.rule, route.source.path),
@@ -241,6 +325,7 @@ fn ordered_routes(
             ));
             continue;
         }
+        first.insert(identity, ordered.len());
         ordered.push(route);
     }
     ordered

@@ -46,7 +46,8 @@ fn model(name: &str) -> DesiredLoadBalancer {
 fn served_by(model: &DesiredLoadBalancer, host: &str, path: &str) -> String {
     match model.route(host, path).action() {
         Action::Forward { target_group } => target_group.service.clone(),
-        Action::FixedResponse { status } => status.to_string(),
+        Action::FixedResponse { status, .. } => status.to_string(),
+        other => other.to_string(),
     }
 }
 

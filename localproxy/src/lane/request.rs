@@ -5,6 +5,7 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use http::Method;
+use weir_model::{RequestHeaders, RouteRequest};
 
 use super::push_headers;
 use crate::balancer::TargetPool;
@@ -163,8 +164,24 @@ fn plain(
         if !downstream.tls && snapshot.https_redirects.port_for(host).is_some() {
             return None;
         }
-        match snapshot.resolve(snapshot.router.route(host, path)) {
-            Resolved::Forward(pool) if !pool.endpoints.is_empty() => Arc::clone(pool),
+        let headers = LaneHeaders(request.headers);
+        let route_request = RouteRequest {
+            host,
+            path,
+            method,
+            query: target.split_once('?').map(|(_, query)| query),
+            headers: &headers,
+            source_ip: Some(downstream.peer.ip()),
+        };
+        match snapshot.resolve(snapshot.router.route_request(&route_request)) {
+            // Filters (header changes, rewrites, timeouts) are the general path's.
+            Resolved::Forward(forwarding) if forwarding.extras.is_none() => {
+                let pool = forwarding.pick();
+                if pool.endpoints.is_empty() {
+                    return None;
+                }
+                pool
+            }
             _ => return None,
         }
     };
@@ -183,6 +200,19 @@ fn plain(
             .access_log
             .then(|| (method.to_owned(), target.to_owned())),
     })
+}
+
+/// The request's parsed headers as the router reads them.
+struct LaneHeaders<'h, 'b>(&'h [httparse::Header<'b>]);
+
+impl RequestHeaders for LaneHeaders<'_, '_> {
+    fn any_value(&self, name: &str, test: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.0
+            .iter()
+            .filter(|header| header.name.eq_ignore_ascii_case(name))
+            .filter_map(|header| std::str::from_utf8(header.value).ok())
+            .any(|value| test(value.trim_matches([' ', '\t'])))
+    }
 }
 
 /// Bytes of an origin-form target the lane takes as they are (RFC 3986 `pchar`, `/`, `?`);

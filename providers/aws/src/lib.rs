@@ -35,9 +35,9 @@ pub mod render;
 pub use api::errors;
 pub use api::{
     ActionSpec, AwsApi, Call, CallCounter, CallError, CertificateDetail, CertificateSummary,
-    Client, ClientOptions, Conditions, CreateLoadBalancer, HealthCheck, ListenerInfo,
-    ListenerSettings, LoadBalancerInfo, Op, Reply, RuleInfo, SdkApi, TaggedResource, Tags,
-    TargetGroupInfo, TargetId, split_chain, summarize,
+    Client, ClientOptions, Conditions, CreateLoadBalancer, FixedSpec, HealthCheck, ListenerInfo,
+    ListenerSettings, LoadBalancerInfo, MatchConditions, Op, RedirectSpec, Reply, RuleInfo, SdkApi,
+    TaggedResource, Tags, TargetGroupInfo, TargetId, split_chain, summarize,
 };
 pub use apply::{Applied, DEFAULT_MEMORY, Memory, apply};
 pub use desired::certs::pick_certificate;
@@ -59,4 +59,5 @@ pub use render::fit::check_quotas;
 pub use render::glob;
 pub use render::{
     AlbListener, AlbRule, AlbView, Fitted, ListenerDefault, QuotaLimits, RulePurpose, fit, render,
+    unsupported, unsupported_action,
 };

@@ -1,13 +1,17 @@
-//! Property: for random Ingress groups and random requests, three routers agree:
-//! an independent transcription of the Kubernetes Ingress spec, the model's reference matcher
-//! (`DesiredLoadBalancer::route`) and ALB first-match-by-priority over the rendered rules.
+//! Property: for random Ingress groups (paths with and without `conditions.NAME` annotations)
+//! and random requests (host, path, method, headers, query, client address), four routers
+//! agree: an independent transcription of the Kubernetes Ingress spec with Gateway API's
+//! precedence among equal paths, the model's reference matcher
+//! (`DesiredLoadBalancer::route_request`), the proxy's precomputed router, and ALB
+//! first-match-by-priority over the rendered rules.
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use proptest::prelude::*;
 use serde_json::json;
-use weir_model::{Action, DesiredLoadBalancer, normalize_host};
-use weir_provider_aws::{ListenerDefault, glob, render};
+use weir_model::{Action, DesiredLoadBalancer, HeaderList, IpCidr, RouteRequest, normalize_host};
+use weir_provider_aws::{ListenerDefault, MatchConditions, glob, render};
+use weir_proxy::router::Router;
 use weir_translate::{
     ClassSelection, ClusterSnapshot, KubeObject, Stacking, TranslateConfig, translate,
 };
@@ -41,6 +45,130 @@ struct PathRule {
     host: usize,
     path_type: usize,
     path: String,
+    conditions: Conds,
+}
+
+/// A rule's optional conditions: a method, an `X-A` header glob, a `q` query value, a CIDR.
+#[derive(Clone, Debug, Default)]
+struct Conds {
+    method: Option<&'static str>,
+    header: Option<&'static str>,
+    query: Option<&'static str>,
+    source: Option<&'static str>,
+}
+
+impl Conds {
+    fn is_empty(&self) -> bool {
+        self.method.is_none()
+            && self.header.is_none()
+            && self.query.is_none()
+            && self.source.is_none()
+    }
+
+    /// The `conditions.NAME` annotation value.
+    fn annotation(&self) -> String {
+        let mut list = Vec::new();
+        if let Some(method) = self.method {
+            list.push(json!({"field": "http-request-method", "httpRequestMethodConfig": {"values": [method]}}));
+        }
+        if let Some(value) = self.header {
+            list.push(json!({"field": "http-header", "httpHeaderConfig": {"httpHeaderName": "X-A", "values": [value]}}));
+        }
+        if let Some(value) = self.query {
+            list.push(json!({"field": "query-string", "queryStringConfig": {"values": [{"key": "q", "value": value}]}}));
+        }
+        if let Some(cidr) = self.source {
+            list.push(json!({"field": "source-ip", "sourceIpConfig": {"values": [cidr]}}));
+        }
+        serde_json::Value::Array(list).to_string()
+    }
+
+    /// The spec: each condition as the AWS Load Balancer Controller documents it (header and
+    /// query values are case-insensitive, `*` any run); written out for these values only.
+    fn hold(&self, request: &Request) -> bool {
+        let glob_ok = |pattern: &str, value: &str| match pattern.strip_suffix('*') {
+            Some(prefix) => value
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase()),
+            None => value.eq_ignore_ascii_case(pattern),
+        };
+        self.method.is_none_or(|method| method == request.method)
+            && self.header.is_none_or(|pattern| {
+                request.headers.iter().any(|(name, value)| {
+                    name.eq_ignore_ascii_case("x-a") && glob_ok(pattern, value)
+                })
+            })
+            && self.query.is_none_or(|pattern| {
+                request.query.split('&').any(|pair| {
+                    pair.split_once('=')
+                        .is_some_and(|(key, value)| glob_ok("q", key) && glob_ok(pattern, value))
+                })
+            })
+            && self.source.is_none_or(|cidr| match cidr {
+                "10.0.0.0/8" => request.source.starts_with("10."),
+                _ => request.source.starts_with("192.0.2."),
+            })
+    }
+
+    /// Gateway API's order among equal paths: method, more headers, more query, more sources.
+    fn rank(
+        &self,
+    ) -> (
+        bool,
+        std::cmp::Reverse<usize>,
+        std::cmp::Reverse<usize>,
+        std::cmp::Reverse<usize>,
+    ) {
+        (
+            self.method.is_none(),
+            std::cmp::Reverse(usize::from(self.header.is_some())),
+            std::cmp::Reverse(usize::from(self.query.is_some())),
+            std::cmp::Reverse(usize::from(self.source.is_some())),
+        )
+    }
+}
+
+fn conds_strategy() -> impl Strategy<Value = Conds> {
+    prop_oneof![
+        1 => Just(Conds::default()),
+        1 => (
+            prop::option::of(prop::sample::select(vec!["GET", "POST"])),
+            prop::option::of(prop::sample::select(vec!["v1", "V2*"])),
+            prop::option::of(prop::sample::select(vec!["1", "2"])),
+            prop::option::of(prop::sample::select(vec!["10.0.0.0/8", "192.0.2.0/24"])),
+        )
+            .prop_map(|(method, header, query, source)| Conds { method, header, query, source }),
+    ]
+}
+
+/// A request beyond host and path.
+#[derive(Clone, Debug)]
+struct Request {
+    method: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    query: &'static str,
+    source: &'static str,
+}
+
+fn extras_strategy() -> impl Strategy<Value = Request> {
+    (
+        prop::sample::select(vec!["GET", "POST", "PUT"]),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["x-a", "X-A", "x-b"]),
+                prop::sample::select(vec!["v1", "V1", "v2", "v2.1", "x"]),
+            ),
+            0..3,
+        ),
+        prop::sample::select(vec!["", "q=1", "Q=2&r=1", "q=3", "r=1"]),
+        prop::sample::select(vec!["10.1.2.3", "192.0.2.9", "203.0.113.1"]),
+    )
+        .prop_map(|(method, headers, query, source)| Request {
+            method,
+            headers,
+            query,
+            source,
+        })
 }
 
 fn path_strategy() -> impl Strategy<Value = String> {
@@ -58,13 +186,18 @@ fn path_strategy() -> impl Strategy<Value = String> {
 }
 
 fn rule_strategy() -> impl Strategy<Value = PathRule> {
-    (0..HOSTS.len(), 0..PATH_TYPES.len(), path_strategy()).prop_map(|(host, path_type, path)| {
-        PathRule {
+    (
+        0..HOSTS.len(),
+        0..PATH_TYPES.len(),
+        path_strategy(),
+        conds_strategy(),
+    )
+        .prop_map(|(host, path_type, path, conditions)| PathRule {
             host,
             path_type,
             path,
-        }
-    })
+            conditions,
+        })
 }
 
 /// One Ingress of the group: its group order, its path rules and whether it has a default backend.
@@ -85,12 +218,21 @@ fn snapshot(members: &[Member]) -> ClusterSnapshot {
     let mut snapshot = ClusterSnapshot::default();
     let mut next = 0;
     for (index, (order, rules, default_backend)) in members.iter().enumerate() {
+        let mut annotations = serde_json::Map::new();
+        annotations.insert("weir.dev/group.name".into(), json!("g"));
+        annotations.insert("weir.dev/group.order".into(), json!(order.to_string()));
         let rules: Vec<_> = rules
             .iter()
             .map(|rule| {
                 let name = format!("s{next}");
                 next += 1;
                 snapshot.insert(service(&name));
+                if !rule.conditions.is_empty() {
+                    annotations.insert(
+                        format!("alb.ingress.kubernetes.io/conditions.{name}"),
+                        json!(rule.conditions.annotation()),
+                    );
+                }
                 json!({"host": HOSTS[rule.host], "http": {"paths": [{
                     "path": rule.path, "pathType": PATH_TYPES[rule.path_type],
                     "backend": {"service": {"name": name, "port": {"number": 80}}}}]}})
@@ -105,8 +247,7 @@ fn snapshot(members: &[Member]) -> ClusterSnapshot {
         }
         let ingress: Ingress = serde_json::from_value(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": {"name": format!("m{index}"), "namespace": "ns",
-                         "annotations": {"weir.dev/group.name": "g", "weir.dev/group.order": order.to_string()}},
+            "metadata": {"name": format!("m{index}"), "namespace": "ns", "annotations": annotations},
             "spec": spec,
         }))
         .unwrap();
@@ -118,7 +259,7 @@ fn snapshot(members: &[Member]) -> ClusterSnapshot {
 /// The Kubernetes spec, transcribed directly: pick the host tier (exact, else the one-label
 /// wildcard, else host-less), then Exact paths, then the longest matching Prefix, ties by group
 /// order, Ingress name and manifest order. Returns the winning Service, or the default's.
-fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
+fn spec_oracle(members: &[Member], host: &str, path: &str, request: &Request) -> String {
     let host = normalize_host(host);
     let mut order: Vec<usize> = (0..members.len()).collect();
     order.sort_by_key(|&index| (members[index].0, format!("m{index}")));
@@ -156,12 +297,21 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
         .unwrap_or_default();
     let mut best: Option<(OracleKey, usize)> = None;
     for (rank, id, rule) in tier {
+        if !rule.conditions.hold(request) {
+            continue;
+        }
         let is_exact = PATH_TYPES[rule.path_type] == "Exact";
         let key = if is_exact {
             if path != rule.path {
                 continue;
             }
-            (0, std::cmp::Reverse(rule.path.len()), *rank, *id)
+            (
+                0,
+                std::cmp::Reverse(rule.path.len()),
+                rule.conditions.rank(),
+                *rank,
+                *id,
+            )
         } else {
             let prefix = if rule.path.len() > 1 {
                 rule.path.trim_end_matches('/')
@@ -178,7 +328,13 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
             if have.len() < want.len() || have[..want.len()] != want[..] {
                 continue;
             }
-            (1, std::cmp::Reverse(prefix.len()), *rank, *id)
+            (
+                1,
+                std::cmp::Reverse(prefix.len()),
+                rule.conditions.rank(),
+                *rank,
+                *id,
+            )
         };
         if best.as_ref().is_none_or(|(best_key, _)| key < *best_key) {
             best = Some((key, *id));
@@ -193,18 +349,71 @@ fn spec_oracle(members: &[Member], host: &str, path: &str) -> String {
     }
 }
 
-/// Oracle precedence: (Exact 0 / Prefix 1, longer first, group rank, manifest order).
-type OracleKey = (u8, std::cmp::Reverse<usize>, usize, usize);
+/// Oracle precedence: (Exact 0 / Prefix 1, longer first, conditions' rank, group rank,
+/// manifest order).
+type OracleKey = (
+    u8,
+    std::cmp::Reverse<usize>,
+    (
+        bool,
+        std::cmp::Reverse<usize>,
+        std::cmp::Reverse<usize>,
+        std::cmp::Reverse<usize>,
+    ),
+    usize,
+    usize,
+);
 
 fn action_name(action: &Action) -> String {
     match action {
         Action::Forward { target_group } => target_group.service.clone(),
-        Action::FixedResponse { status } => status.to_string(),
+        Action::FixedResponse { status, .. } => status.to_string(),
+        other => other.to_string(),
     }
 }
 
-/// ALB semantics: the first rule by priority whose host glob and one of whose path globs match.
-fn alb_first_match(desired: &DesiredLoadBalancer, host: &str, path: &str) -> String {
+/// ALB's other conditions (its documentation): methods exact; header and query values
+/// case-insensitive globs, any value of a clause; source-ip by CIDR.
+fn alb_conditions_hold(conditions: &MatchConditions, request: &Request) -> bool {
+    let source: std::net::IpAddr = request.source.parse().unwrap();
+    (conditions.methods.is_empty() || conditions.methods.iter().any(|m| m == request.method))
+        && conditions.headers.iter().all(|(name, values)| {
+            request.headers.iter().any(|(header, value)| {
+                header.eq_ignore_ascii_case(name)
+                    && values
+                        .iter()
+                        .any(|glob_value| glob::host_matches(glob_value, value))
+            })
+        })
+        && conditions.query.iter().all(|pairs| {
+            request
+                .query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(key, value)| {
+                    pairs.iter().any(|(want_key, want_value)| {
+                        want_key
+                            .as_deref()
+                            .is_none_or(|want| glob::host_matches(want, key))
+                            && glob::host_matches(want_value, value)
+                    })
+                })
+        })
+        && (conditions.source_ips.is_empty()
+            || conditions
+                .source_ips
+                .iter()
+                .any(|cidr| cidr.parse::<IpCidr>().unwrap().contains(source)))
+}
+
+/// ALB semantics: the first rule by priority whose host glob, one of whose path globs and every
+/// other condition match.
+fn alb_first_match(
+    desired: &DesiredLoadBalancer,
+    host: &str,
+    path: &str,
+    request: &Request,
+) -> String {
     let view = render(desired);
     let host = normalize_host(host);
     let rule = view.rules.iter().find(|rule| {
@@ -216,6 +425,7 @@ fn alb_first_match(desired: &DesiredLoadBalancer, host: &str, path: &str) -> Str
                     .paths
                     .iter()
                     .any(|pattern| glob::path_matches(pattern, path)))
+            && alb_conditions_hold(&rule.conditions, request)
     });
     match rule {
         Some(rule) => action_name(&rule.action),
@@ -237,8 +447,8 @@ fn members_strategy() -> impl Strategy<Value = Vec<Member>> {
     )
 }
 
-fn request_strategy() -> impl Strategy<Value = (usize, String)> {
-    (0..REQUEST_HOSTS.len(), path_strategy())
+fn request_strategy() -> impl Strategy<Value = (usize, String, Request)> {
+    (0..REQUEST_HOSTS.len(), path_strategy(), extras_strategy())
 }
 
 proptest! {
@@ -251,13 +461,25 @@ proptest! {
         let translation = translate(&snapshot, &config);
         prop_assert_eq!(translation.stacks.len(), 1);
         let desired = translation.stacks[0].desired.as_ref().unwrap();
-        for (host_index, path) in requests {
+        let router = Router::new(desired);
+        for (host_index, path, extras) in requests {
             let host = REQUEST_HOSTS[host_index];
-            let spec = spec_oracle(&members, host, &path);
-            let model = action_name(desired.route(host, &path).action());
-            let alb = alb_first_match(desired, host, &path);
-            prop_assert_eq!(&spec, &model, "spec vs model for {} {}", host, path);
-            prop_assert_eq!(&model, &alb, "model vs ALB for {} {}\nrules:\n{:#?}", host, path, render(desired).rules);
+            let headers = HeaderList(&extras.headers);
+            let request = RouteRequest {
+                host,
+                path: &path,
+                method: extras.method,
+                query: Some(extras.query),
+                headers: &headers,
+                source_ip: extras.source.parse().ok(),
+            };
+            let spec = spec_oracle(&members, host, &path, &extras);
+            let model = action_name(desired.route_request(&request).action());
+            let proxy = action_name(router.action(router.route_request(&request)));
+            let alb = alb_first_match(desired, host, &path, &extras);
+            prop_assert_eq!(&spec, &model, "spec vs model for {} {} {:?}", host, path, extras);
+            prop_assert_eq!(&model, &proxy, "model vs proxy for {} {} {:?}", host, path, extras);
+            prop_assert_eq!(&model, &alb, "model vs ALB for {} {} {:?}\nrules:\n{:#?}", host, path, extras, render(desired).rules);
         }
     }
 }

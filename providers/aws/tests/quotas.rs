@@ -162,3 +162,85 @@ fn paths_an_alb_cannot_match_literally_are_left_out_not_blocking() {
         "only the expressible route is rendered"
     );
 }
+
+#[test]
+fn condition_values_count_toward_five_per_rule() {
+    // Host + two path patterns (Prefix /p0) + a header with two values = 5: fits. A third
+    // header value makes 6: an error that leaves the Ingress out.
+    let header = |values: &str| {
+        json!({"weir.dev/conditions.s0": format!(
+            r#"[{{"field":"http-header","httpHeaderConfig":{{"httpHeaderName":"X-A","values":[{values}]}}}}]"#
+        )})
+    };
+    let fits = model(&["/p0"], header(r#""1","2""#), json!([]));
+    assert!(problems(&fits).is_empty(), "{:#?}", problems(&fits));
+    assert_eq!(render(&fits).rules[0].conditions.value_count(), 2);
+    let over = model(&["/p0"], header(r#""1","2","3""#), json!([]));
+    let found = problems(&over);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].reason, Reason::QuotaExceeded);
+    assert_eq!(found[0].severity, Severity::Error);
+    assert!(
+        found[0].message.contains("6 condition values"),
+        "{}",
+        found[0].message
+    );
+}
+
+#[test]
+fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
+    use weir_model::{
+        Action, HeaderCondition, PathRewrite, Redirect, RouteConditions, StringMatch, UrlRewrite,
+    };
+    let mut desired = model(
+        &["/regex", "/prefix-redirect", "/rewrite", "/ok"],
+        json!({}),
+        json!([]),
+    );
+    for route in &mut desired.virtual_hosts[0].routes {
+        match route.path.path.as_str() {
+            "/regex" => {
+                route.conditions = RouteConditions {
+                    headers: vec![HeaderCondition {
+                        name: "x-a".into(),
+                        values: vec![StringMatch::Regex("v[0-9]+".into())],
+                    }],
+                    ..RouteConditions::default()
+                }
+            }
+            "/prefix-redirect" => {
+                route.action = Action::Redirect(Redirect {
+                    scheme: None,
+                    host: None,
+                    port: None,
+                    path: Some(PathRewrite::Prefix("/new".into())),
+                    query: None,
+                    status: 302,
+                })
+            }
+            "/rewrite" => {
+                route.filters.rewrite = Some(UrlRewrite {
+                    host: Some("internal".into()),
+                    path: None,
+                })
+            }
+            _ => {}
+        }
+    }
+    let found = problems(&desired);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .all(|problem| problem.severity == Severity::Warning
+                && problem.reason == Reason::UnsupportedByProvider
+                && problem.message.starts_with("unsupported on aws: "))
+    );
+    let view = render(&desired);
+    let rendered: Vec<&str> = view
+        .rules
+        .iter()
+        .map(|rule| rule.paths[0].as_str())
+        .collect();
+    assert_eq!(rendered, ["/ok"]);
+}

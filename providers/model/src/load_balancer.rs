@@ -5,13 +5,16 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::{Certificate, ObjectRef, StackId, TargetGroup, TargetGroupKey};
+use crate::{
+    Action, Certificate, ObjectRef, RouteConditions, RouteFilters, StackId, TargetGroup,
+    TargetGroupKey,
+};
 
 /// Everything a provider needs to build one load balancer for one stack.
 ///
-/// Routing semantics are those of [`DesiredLoadBalancer::route`]: the first virtual host (in
+/// Routing semantics are those of [`DesiredLoadBalancer::route_request`]: the first virtual host (in
 /// order) whose [`HostMatch`] accepts the request's host is chosen; within it the first
-/// [`Route`] whose path matches wins; otherwise [`DesiredLoadBalancer::default_action`] answers.
+/// [`Route`] whose path and conditions match wins; otherwise [`DesiredLoadBalancer::default_action`] answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DesiredLoadBalancer {
     /// The stack this load balancer serves.
@@ -79,9 +82,12 @@ impl fmt::Display for Protocol {
 pub struct VirtualHost {
     /// Which request hosts this virtual host serves.
     pub host: HostMatch,
-    /// Routes in precedence order: Exact paths (longest first), then Prefix paths (longest
-    /// first), ties by group order, Ingress namespace/name and manifest order. A host with no
-    /// routes sends every request to the default action.
+    /// Routes in precedence order; the first whose path and conditions match wins. Translation
+    /// orders them as Gateway API does: Exact paths, then Prefix paths, longer first; for
+    /// equal paths, routes with a method condition first, then more header clauses, then more
+    /// query clauses, then more source-ip ranges; then group order (Ingress) or creation order
+    /// (routes), namespace/name and manifest order. A host with no routes sends every request
+    /// to the default action.
     pub routes: Vec<Route>,
     /// When set, plain-HTTP requests for this host are redirected to HTTPS on this port: the
     /// per-host form of [`Listener::redirect_to_https_port`], for stacks that merge Ingresses
@@ -129,8 +135,15 @@ impl Serialize for HostMatch {
 pub struct Route {
     /// The path condition.
     pub path: PathMatch,
+    /// What else the request must satisfy (method, headers, query, client address).
+    #[serde(skip_serializing_if = "RouteConditions::is_empty")]
+    pub conditions: RouteConditions,
     /// What a matching request gets.
     pub action: Action,
+    /// What is changed on the way (headers, URL, timeout); only for forwarded requests, except
+    /// response headers, which apply to every answer of the route.
+    #[serde(skip_serializing_if = "RouteFilters::is_empty")]
+    pub filters: RouteFilters,
     /// The Ingress path this route came from.
     pub source: RouteSource,
 }
@@ -163,30 +176,4 @@ pub enum PathKind {
     /// The request path starts with the path's `/`-separated elements (`/foo` matches `/foo`,
     /// `/foo/` and `/foo/bar`, not `/foobar`). `ImplementationSpecific` paths use this too.
     Prefix,
-}
-
-/// What a route (or the default) does with a request.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Forward to the endpoints of a target group.
-    Forward {
-        /// The target group, a key of [`DesiredLoadBalancer::target_groups`].
-        target_group: TargetGroupKey,
-    },
-    /// Answer directly with this status and no body: 404 when nothing matches, 503 for a route
-    /// whose backend could not be resolved.
-    FixedResponse {
-        /// The HTTP status code.
-        status: u16,
-    },
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Forward { target_group } => write!(f, "forward {target_group}"),
-            Self::FixedResponse { status } => write!(f, "fixed-response {status}"),
-        }
-    }
 }

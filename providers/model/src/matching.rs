@@ -1,11 +1,11 @@
 //! The reference request-matching semantics of the model.
 //!
-//! Every provider must route exactly as [`DesiredLoadBalancer::route`] does; the AWS rule
+//! Every provider must route exactly as [`DesiredLoadBalancer::route_request`] does; the AWS rule
 //! rendering and the proxy's precomputed router are both tested against it.
 
 use std::borrow::Cow;
 
-use crate::{Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Route};
+use crate::{Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Route, RouteRequest};
 
 /// The outcome of matching one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,18 +27,31 @@ impl<'a> RouteDecision<'a> {
 }
 
 impl DesiredLoadBalancer {
-    /// Routes a request given its `Host` header (or `:authority`) and its path (no query).
+    /// Routes a `GET` with no headers, query or client address given its `Host` header (or
+    /// `:authority`) and its path (no query): [`DesiredLoadBalancer::route_request`] for
+    /// [`RouteRequest::get`].
+    pub fn route(&self, host: &str, path: &str) -> RouteDecision<'_> {
+        self.route_request(&RouteRequest::get(host, path))
+    }
+
+    /// Routes a request.
     ///
     /// The first virtual host whose [`HostMatch`] accepts the normalized host is chosen, and
-    /// within it the first route whose path matches. A host that matches but has no matching
-    /// path goes to the default action, never to a less specific host.
-    pub fn route(&self, host: &str, path: &str) -> RouteDecision<'_> {
-        let host = normalize_host(host);
+    /// within it the first route whose path matches and whose
+    /// [`conditions`](crate::RouteConditions) all hold. A host that matches but has no
+    /// matching route goes to the default action, never to a less specific host. The order of
+    /// the routes is the model's (translation sorts them, see [`crate::VirtualHost::routes`]).
+    pub fn route_request(&self, request: &RouteRequest<'_>) -> RouteDecision<'_> {
+        let host = normalize_host(request.host);
         let matched = self
             .virtual_hosts
             .iter()
             .find(|vhost| vhost.host.matches(&host))
-            .and_then(|vhost| vhost.routes.iter().find(|route| route.path.matches(path)));
+            .and_then(|vhost| {
+                vhost.routes.iter().find(|route| {
+                    route.path.matches(request.path) && route.conditions.matches(request)
+                })
+            });
         match matched {
             Some(route) => RouteDecision::Route(route),
             None => RouteDecision::Default(&self.default_action),
@@ -167,5 +180,147 @@ mod tests {
         for (rule, request, want) in cases {
             assert_eq!(rule.matches(request), *want, "{rule:?} vs {request}");
         }
+    }
+    fn route_with(path: PathMatch, conditions: crate::RouteConditions, name: &str) -> Route {
+        Route {
+            path,
+            conditions,
+            action: Action::status(200),
+            filters: crate::RouteFilters::default(),
+            source: crate::RouteSource {
+                ingress: crate::ObjectRef::namespaced("Ingress", "ns", name),
+                rule: 0,
+                path: 0,
+            },
+        }
+    }
+
+    /// The first route (in model order) whose path and conditions hold wins; a route whose
+    /// conditions fail falls through to the next route of the same host, never to another host.
+    #[test]
+    fn conditions_are_part_of_first_match() {
+        use crate::{
+            HeaderCondition, HeaderList, QueryCondition, QueryPair, RouteConditions, StringMatch,
+            VirtualHost,
+        };
+        let header = |value: &str| RouteConditions {
+            headers: vec![HeaderCondition {
+                name: "x-version".into(),
+                values: vec![StringMatch::Exact(value.into())],
+            }],
+            ..RouteConditions::default()
+        };
+        let method = RouteConditions {
+            methods: vec!["POST".into()],
+            ..RouteConditions::default()
+        };
+        let query = RouteConditions {
+            query: vec![QueryCondition {
+                any_of: vec![QueryPair {
+                    key: Some(StringMatch::Exact("beta".into())),
+                    value: StringMatch::Exact("1".into()),
+                }],
+            }],
+            ..RouteConditions::default()
+        };
+        let source = RouteConditions {
+            source_ips: vec!["10.0.0.0/8".parse().unwrap()],
+            ..RouteConditions::default()
+        };
+        let model = DesiredLoadBalancer {
+            stack: crate::StackId::Class("c".into()),
+            ingress_class: "c".into(),
+            members: Vec::new(),
+            listeners: Default::default(),
+            virtual_hosts: vec![
+                VirtualHost {
+                    host: HostMatch::Exact("a.com".into()),
+                    routes: vec![
+                        route_with(exact("/x"), method, "post-x"),
+                        route_with(prefix("/"), header("v2"), "v2"),
+                        route_with(prefix("/"), query, "beta"),
+                        route_with(prefix("/"), source, "internal"),
+                    ],
+                    redirect_to_https_port: None,
+                },
+                VirtualHost {
+                    host: HostMatch::Any,
+                    routes: vec![route_with(prefix("/"), Default::default(), "any")],
+                    redirect_to_https_port: None,
+                },
+            ],
+            default_action: Action::status(404),
+            target_groups: Default::default(),
+            certificates: Vec::new(),
+            settings: Default::default(),
+        };
+        let winner = |request: RouteRequest<'_>| match model.route_request(&request) {
+            RouteDecision::Route(route) => route.source.ingress.name.clone(),
+            RouteDecision::Default(_) => "default".to_owned(),
+        };
+        let v2 = [("X-Version", "v2")];
+        let v1 = [("x-version", "v1")];
+        let base = RouteRequest::get("a.com", "/x");
+        assert_eq!(winner(base), "default");
+        assert_eq!(
+            winner(RouteRequest {
+                method: "POST",
+                ..base
+            }),
+            "post-x"
+        );
+        assert_eq!(
+            winner(RouteRequest {
+                headers: &HeaderList(&v2),
+                ..base
+            }),
+            "v2"
+        );
+        assert_eq!(
+            winner(RouteRequest {
+                headers: &HeaderList(&v1),
+                ..base
+            }),
+            "default"
+        );
+        assert_eq!(
+            winner(RouteRequest {
+                query: Some("beta=1"),
+                ..base
+            }),
+            "beta"
+        );
+        assert_eq!(
+            winner(RouteRequest {
+                query: Some("beta=2"),
+                ..base
+            }),
+            "default"
+        );
+        let inside = Some("10.1.1.1".parse().unwrap());
+        let outside = Some("11.1.1.1".parse().unwrap());
+        assert_eq!(
+            winner(RouteRequest {
+                source_ip: inside,
+                ..base
+            }),
+            "internal"
+        );
+        assert_eq!(
+            winner(RouteRequest {
+                source_ip: outside,
+                ..base
+            }),
+            "default"
+        );
+        assert_eq!(
+            winner(RouteRequest {
+                method: "POST",
+                headers: &HeaderList(&v2),
+                ..base
+            }),
+            "post-x"
+        );
+        assert_eq!(winner(RouteRequest::get("b.com", "/x")), "any");
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use weir_model::{Protocol, TargetGroupKey, TlsMaterial};
 
 use crate::api::op::Op;
+use crate::api::rule_parts::{FixedSpec, MatchConditions, RedirectSpec};
 
 /// Resource tags, by key.
 pub type Tags = BTreeMap<String, String>;
@@ -25,6 +26,12 @@ pub enum ActionSpec<R = String> {
     Fixed(u16),
     /// Redirect to HTTPS on this port with a 301.
     RedirectHttps(u16),
+    /// Forward to several target groups by weight (sorted by target group).
+    Weighted(Vec<(R, u32)>),
+    /// Answer with a status, content type and body.
+    Respond(FixedSpec),
+    /// Any other redirect.
+    Redirect(RedirectSpec),
     /// Something weir does not write (found on an observed resource); always replaced.
     Other(String),
 }
@@ -39,6 +46,14 @@ impl<R> ActionSpec<R> {
             Self::Forward(target) => ActionSpec::Forward(f(target)?),
             Self::Fixed(status) => ActionSpec::Fixed(status),
             Self::RedirectHttps(port) => ActionSpec::RedirectHttps(port),
+            Self::Weighted(targets) => ActionSpec::Weighted(
+                targets
+                    .into_iter()
+                    .map(|(target, weight)| Ok((f(target)?, weight)))
+                    .collect::<Result<_, E>>()?,
+            ),
+            Self::Respond(fixed) => ActionSpec::Respond(fixed),
+            Self::Redirect(redirect) => ActionSpec::Redirect(redirect),
             Self::Other(what) => ActionSpec::Other(what),
         })
     }
@@ -50,18 +65,38 @@ impl<R: fmt::Display> fmt::Display for ActionSpec<R> {
             Self::Forward(target) => write!(f, "forward {target}"),
             Self::Fixed(status) => write!(f, "fixed-response {status}"),
             Self::RedirectHttps(port) => write!(f, "redirect HTTPS:{port}"),
+            Self::Weighted(targets) => {
+                f.write_str("forward")?;
+                for (index, (target, weight)) in targets.iter().enumerate() {
+                    let separator = if index == 0 { " " } else { "," };
+                    write!(f, "{separator}{target}*{weight}")?;
+                }
+                Ok(())
+            }
+            Self::Respond(fixed) => write!(
+                f,
+                "fixed-response {} {} ({} bytes)",
+                fixed.status,
+                fixed.content_type,
+                fixed.body.len()
+            ),
+            Self::Redirect(redirect) => write!(f, "{redirect}"),
             Self::Other(what) => write!(f, "other {what}"),
         }
     }
 }
 
-/// The conditions of a listener rule: an optional host-header glob and path-pattern globs.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// The conditions of a listener rule: an optional host-header glob, path-pattern globs and
+/// the other conditions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Conditions {
     /// The host-header value.
     pub host: Option<String>,
     /// The path-pattern values, sorted.
     pub paths: Vec<String>,
+    /// http-header, http-request-method, query-string and source-ip values, canonical.
+    #[serde(skip_serializing_if = "MatchConditions::is_empty")]
+    pub matches: MatchConditions,
 }
 
 impl fmt::Display for Conditions {
@@ -75,7 +110,8 @@ impl fmt::Display for Conditions {
             } else {
                 self.paths.join(",")
             }
-        )
+        )?;
+        write!(f, "{}", self.matches)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod client;
 pub mod errors;
 pub mod op;
 pub mod reply;
+pub mod rule_parts;
 pub mod sdk;
 
 pub use aws_api::AwsApi;
@@ -27,4 +28,5 @@ pub use reply::{
     CertificateDetail, CertificateSummary, ListenerInfo, LoadBalancerInfo, Reply, RuleInfo,
     TaggedResource, TargetGroupInfo,
 };
+pub use rule_parts::{FixedSpec, MatchConditions, RedirectSpec};
 pub use sdk::{SdkApi, split_chain};

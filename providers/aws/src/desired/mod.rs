@@ -12,6 +12,7 @@ use weir_model::{
     ProviderError, Reason, TargetGroupKey, TlsMaterial,
 };
 
+use crate::api::rule_parts::{FixedSpec, RedirectSpec, fixed_spec, redirect_spec};
 use crate::api::{CertificateDetail, CertificateSummary, Conditions, HealthCheck, TargetId};
 use crate::desired::certs::pick_certificate;
 use crate::desired::names::{Owner, certificate_resource};
@@ -58,13 +59,47 @@ pub enum ActionRef {
     Fixed(u16),
     /// Redirect to HTTPS on this port.
     RedirectHttps(u16),
+    /// Forward to several target groups by weight (sorted by key).
+    Weighted(Vec<(TargetGroupKey, u32)>),
+    /// A fixed response with a content type and body.
+    Respond(FixedSpec),
+    /// Any other redirect.
+    Redirect(RedirectSpec),
 }
 
 impl From<&Action> for ActionRef {
     fn from(action: &Action) -> Self {
+        // `render` leaves out every route whose action these conversions refuse (see
+        // `render::rules::unsupported_action`), and translation gives a default action only a
+        // forward or an empty fixed response; a refused one answers 500 rather than forwarding
+        // somewhere it was not meant to.
+        let refused = Self::Fixed(500);
         match action {
             Action::Forward { target_group } => Self::Forward(target_group.clone()),
-            Action::FixedResponse { status } => Self::Fixed(*status),
+            Action::WeightedForward { targets } => {
+                let mut targets: Vec<_> = targets
+                    .iter()
+                    .map(|target| (target.target_group.clone(), target.weight))
+                    .collect();
+                targets.sort();
+                Self::Weighted(targets)
+            }
+            Action::FixedResponse {
+                status,
+                content_type,
+                body,
+            } => match fixed_spec(*status, content_type.as_deref(), body.as_deref()) {
+                Ok(None) => Self::Fixed(*status),
+                Ok(Some(fixed)) => Self::Respond(fixed),
+                Err(_) => refused,
+            },
+            Action::Redirect(redirect) => match redirect_spec(redirect) {
+                Ok(spec) if spec == RedirectSpec::keeping("HTTPS", &spec.port, 301) => {
+                    spec.port.parse().map_or(refused, Self::RedirectHttps)
+                }
+                Ok(spec) => Self::Redirect(spec),
+                Err(_) => refused,
+            },
         }
     }
 }
@@ -288,6 +323,7 @@ impl StackSpec {
                     conditions: Conditions {
                         host: rule.host.clone(),
                         paths,
+                        matches: rule.conditions.clone(),
                     },
                     action: ActionRef::from(&rule.action),
                 }

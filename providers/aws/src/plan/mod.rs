@@ -71,15 +71,25 @@ impl Refs {
 
     fn action(&self, action: &ActionRef) -> ActionSpec<Ref> {
         match action {
-            ActionRef::Forward(key) => ActionSpec::Forward(
-                self.target_groups
-                    .get(key)
-                    .cloned()
-                    .unwrap_or_else(|| Ref::Created(Slot::TargetGroup(key.clone()))),
+            ActionRef::Forward(key) => ActionSpec::Forward(self.target_group(key)),
+            ActionRef::Weighted(targets) => ActionSpec::Weighted(
+                targets
+                    .iter()
+                    .map(|(key, weight)| (self.target_group(key), *weight))
+                    .collect(),
             ),
             ActionRef::Fixed(status) => ActionSpec::Fixed(*status),
             ActionRef::RedirectHttps(port) => ActionSpec::RedirectHttps(*port),
+            ActionRef::Respond(fixed) => ActionSpec::Respond(fixed.clone()),
+            ActionRef::Redirect(redirect) => ActionSpec::Redirect(redirect.clone()),
         }
+    }
+
+    fn target_group(&self, key: &TargetGroupKey) -> Ref {
+        self.target_groups
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| Ref::Created(Slot::TargetGroup(key.clone())))
     }
 }
 

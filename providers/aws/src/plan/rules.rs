@@ -37,6 +37,25 @@ pub fn action_matches(planned: &ActionSpec<Ref>, observed: &ActionSpec) -> bool 
         (ActionSpec::Forward(Ref::Known(arn)), ActionSpec::Forward(observed)) => arn == observed,
         (ActionSpec::Fixed(status), ActionSpec::Fixed(observed)) => status == observed,
         (ActionSpec::RedirectHttps(port), ActionSpec::RedirectHttps(observed)) => port == observed,
+        (ActionSpec::Weighted(planned), ActionSpec::Weighted(observed)) => {
+            let mut planned: Vec<(&str, u32)> = planned
+                .iter()
+                .map(|(target, weight)| match target {
+                    Ref::Known(arn) => Some((arn.as_str(), *weight)),
+                    Ref::Created(_) => None,
+                })
+                .collect::<Option<_>>()
+                .unwrap_or_default();
+            let mut observed: Vec<(&str, u32)> = observed
+                .iter()
+                .map(|(arn, weight)| (arn.as_str(), *weight))
+                .collect();
+            planned.sort();
+            observed.sort();
+            !planned.is_empty() && planned == observed
+        }
+        (ActionSpec::Respond(fixed), ActionSpec::Respond(observed)) => fixed == observed,
+        (ActionSpec::Redirect(redirect), ActionSpec::Redirect(observed)) => redirect == observed,
         _ => false,
     }
 }

@@ -107,6 +107,7 @@ fn conditions(host: &str, path: &str) -> Conditions {
     Conditions {
         host: Some(host.to_owned()),
         paths: vec![path.to_owned()],
+        ..Conditions::default()
     }
 }
 

@@ -72,6 +72,7 @@ fn spec() -> StackSpec {
                 conditions: Conditions {
                     host: Some("shop.example.com".into()),
                     paths: vec!["/api".into(), "/api/*".into()],
+                    ..Conditions::default()
                 },
                 action: ActionRef::Forward(key("api")),
             },
@@ -80,6 +81,7 @@ fn spec() -> StackSpec {
                 conditions: Conditions {
                     host: Some("shop.example.com".into()),
                     paths: vec!["/*".into()],
+                    ..Conditions::default()
                 },
                 action: ActionRef::Forward(key("web")),
             },

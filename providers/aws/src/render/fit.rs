@@ -22,7 +22,7 @@ use weir_model::{
 };
 
 use crate::render::rules::{
-    AlbView, MAX_CONDITION_VALUE_LENGTH, RulePurpose, inexpressible_path, render,
+    AlbView, MAX_CONDITION_VALUE_LENGTH, RulePurpose, inexpressible_path, render, unsupported,
 };
 
 /// The AWS default quotas of one Application Load Balancer.
@@ -83,9 +83,10 @@ pub fn check_quotas(
         ));
     }
     for rule in &view.rules {
-        let values = rule.paths.len() + usize::from(rule.host.is_some());
+        let values =
+            rule.paths.len() + usize::from(rule.host.is_some()) + rule.conditions.value_count();
         if values > limits.condition_values_per_rule
-            && let RulePurpose::Route(source) = &rule.purpose
+            && let RulePurpose::Route(source) | RulePurpose::GuardedRoute(source) = &rule.purpose
         {
             problems.push(Diagnostic::error(
                 &source.ingress,
@@ -163,16 +164,19 @@ fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for (host, route) in desired.routes() {
         let source = &route.source;
-        let field = format!(
-            "spec.rules[{}].http.paths[{}].path",
-            source.rule, source.path
-        );
-        if let Some(problem) = inexpressible_path(&route.path) {
+        if let Some(problem) = unsupported(route) {
+            let field = match inexpressible_path(&route.path) {
+                Some(_) => format!(
+                    "spec.rules[{}].http.paths[{}].path",
+                    source.rule, source.path
+                ),
+                None => format!("spec.rules[{}].http.paths[{}]", source.rule, source.path),
+            };
             problems.push(Diagnostic::warning(
                 &source.ingress,
                 field,
                 Reason::UnsupportedByProvider,
-                format!("{problem}; the ALB leaves this route out (its requests get the next matching rule)"),
+                format!("unsupported on aws: {problem}; the ALB leaves this route out (its requests get the next matching rule)"),
             ));
         }
         if host.as_str().len() + 2 > MAX_CONDITION_VALUE_LENGTH {
@@ -300,10 +304,8 @@ fn restrict(desired: &DesiredLoadBalancer, members: &[ObjectRef]) -> DesiredLoad
         .routes()
         .map(|(_, route)| &route.action)
         .chain([&model.default_action])
-        .filter_map(|action| match action {
-            Action::Forward { target_group } => Some(target_group.clone()),
-            Action::FixedResponse { .. } => None,
-        })
+        .flat_map(Action::target_groups)
+        .cloned()
         .collect();
     model.target_groups.retain(|key, _| used.contains(key));
     if model.certificates.is_empty() && !desired.certificates.is_empty() {

@@ -7,4 +7,7 @@ pub mod glob;
 pub mod rules;
 
 pub use fit::{Fitted, QuotaLimits, fit};
-pub use rules::{AlbListener, AlbRule, AlbView, ListenerDefault, RulePurpose, render};
+pub use rules::{
+    AlbListener, AlbRule, AlbView, ListenerDefault, RulePurpose, render, unsupported,
+    unsupported_action,
+};

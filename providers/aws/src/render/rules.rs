@@ -21,6 +21,9 @@ use weir_model::{
     Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route, RouteSource,
 };
 
+use crate::api::rule_parts::{
+    MatchConditions, check_weighted, fixed_spec, match_conditions, redirect_spec,
+};
 use crate::render::glob;
 
 /// The ALB shape of one stack.
@@ -70,6 +73,9 @@ pub struct AlbRule {
     pub host: Option<String>,
     /// The path-pattern condition values (globs); empty means no path condition.
     pub paths: Vec<String>,
+    /// The http-header, http-request-method, query-string and source-ip conditions.
+    #[serde(skip_serializing_if = "MatchConditions::is_empty")]
+    pub conditions: MatchConditions,
     /// The action.
     pub action: Action,
     /// Why the rule exists.
@@ -92,7 +98,7 @@ impl fmt::Display for AlbRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:>5}  host={:<24} path={:<24} -> {}",
+            "{:>5}  host={:<24} path={:<24}{} -> {}",
             self.priority,
             self.host.as_deref().unwrap_or("*"),
             if self.paths.is_empty() {
@@ -100,6 +106,7 @@ impl fmt::Display for AlbRule {
             } else {
                 self.paths.join(",")
             },
+            self.conditions,
             self.action
         )?;
         match &self.purpose {
@@ -144,6 +151,36 @@ pub fn inexpressible_path(path: &PathMatch) -> Option<String> {
     None
 }
 
+/// Why the ALB rendering leaves `route` out, if it does: a path an ALB condition cannot match
+/// literally, or a condition, action or filter the rendering does not express. The route's
+/// requests then get the next matching rule, and `fit` reports it as a warning.
+pub fn unsupported(route: &Route) -> Option<String> {
+    if let Some(problem) = inexpressible_path(&route.path) {
+        return Some(problem);
+    }
+    if let Err(problem) = match_conditions(&route.conditions) {
+        return Some(format!("condition with {problem}"));
+    }
+    if !route.filters.is_empty() {
+        return Some("header modifiers, URL rewrites and timeouts".to_owned());
+    }
+    unsupported_action(&route.action)
+}
+
+/// Why an ALB action cannot do what `action` does, if it cannot.
+pub fn unsupported_action(action: &Action) -> Option<String> {
+    match action {
+        Action::Forward { .. } => None,
+        Action::WeightedForward { targets } => check_weighted(targets).err(),
+        Action::FixedResponse {
+            status,
+            content_type,
+            body,
+        } => fixed_spec(*status, content_type.as_deref(), body.as_deref()).err(),
+        Action::Redirect(redirect) => redirect_spec(redirect).err(),
+    }
+}
+
 /// The path-pattern values of a Kubernetes path.
 pub fn path_patterns(path: &PathMatch) -> Vec<String> {
     match (path.kind, path.path.as_str()) {
@@ -178,8 +215,22 @@ struct Block {
     host: Option<String>,
     /// A host the block's glob stands for, to ask whether later rules could match it.
     representative: Option<String>,
-    routes: Vec<(Vec<String>, Action, RulePurpose)>,
+    routes: Vec<BlockRoute>,
     covers_all_paths: bool,
+}
+
+/// One rule of a [`Block`]: path patterns, other conditions, action and purpose.
+type BlockRoute = (Vec<String>, MatchConditions, Action, RulePurpose);
+
+/// The rendered parts of an expressible route.
+fn block_route(route: &Route, purpose: RulePurpose) -> BlockRoute {
+    (
+        path_patterns(&route.path),
+        // Only routes `unsupported` lets through are rendered, so the conditions convert.
+        match_conditions(&route.conditions).unwrap_or_default(),
+        route.action.clone(),
+        purpose,
+    )
 }
 
 fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
@@ -188,21 +239,16 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
         .iter()
         .filter(|vhost| vhost.host == HostMatch::Any)
         .flat_map(|vhost| &vhost.routes)
-        .filter(|route| inexpressible_path(&route.path).is_none())
+        .filter(|route| unsupported(route).is_none())
         .collect();
     let mut blocks = Vec::new();
     for vhost in &desired.virtual_hosts {
         let expressible = vhost
             .routes
             .iter()
-            .filter(|route| inexpressible_path(&route.path).is_none());
-        let routes = expressible.map(|route| {
-            (
-                path_patterns(&route.path),
-                route.action.clone(),
-                RulePurpose::Route(route.source.clone()),
-            )
-        });
+            .filter(|route| unsupported(route).is_none());
+        let routes =
+            expressible.map(|route| block_route(route, RulePurpose::Route(route.source.clone())));
         let block = match &vhost.host {
             HostMatch::Exact(host) => {
                 Block::new(Some(host.clone()), Some(host.clone()), routes.collect())
@@ -212,11 +258,7 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
                 let guard_routes = host_less
                     .iter()
                     .map(|route| {
-                        (
-                            path_patterns(&route.path),
-                            route.action.clone(),
-                            RulePurpose::GuardedRoute(route.source.clone()),
-                        )
+                        block_route(route, RulePurpose::GuardedRoute(route.source.clone()))
                     })
                     .collect();
                 blocks.push(Block::new(
@@ -237,13 +279,14 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
     let catch_alls = catch_alls_needed(&blocks);
     let mut rules = Vec::new();
     for (block, catch_all) in blocks.into_iter().zip(catch_alls) {
-        for (paths, action, purpose) in block.routes {
-            rules.push((block.host.clone(), paths, action, purpose));
+        for (paths, conditions, action, purpose) in block.routes {
+            rules.push((block.host.clone(), paths, conditions, action, purpose));
         }
         if catch_all {
             rules.push((
                 block.host.clone(),
                 Vec::new(),
+                MatchConditions::default(),
                 desired.default_action.clone(),
                 RulePurpose::CatchAll,
             ));
@@ -252,12 +295,13 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
     let mut priority = 0;
     rules
         .into_iter()
-        .map(|(host, paths, action, purpose)| {
+        .map(|(host, paths, conditions, action, purpose)| {
             priority += 1;
             AlbRule {
                 priority,
                 host,
                 paths,
+                conditions,
                 action,
                 purpose,
             }
@@ -266,14 +310,11 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
 }
 
 impl Block {
-    fn new(
-        host: Option<String>,
-        representative: Option<String>,
-        routes: Vec<(Vec<String>, Action, RulePurpose)>,
-    ) -> Self {
-        let covers_all_paths = routes
-            .iter()
-            .any(|(paths, _, _)| paths.iter().any(|path| path == "/*"));
+    fn new(host: Option<String>, representative: Option<String>, routes: Vec<BlockRoute>) -> Self {
+        // Only a route without other conditions takes every request of its paths.
+        let covers_all_paths = routes.iter().any(|(paths, conditions, _, _)| {
+            conditions.is_empty() && paths.iter().any(|path| path == "/*")
+        });
         Self {
             host,
             representative,

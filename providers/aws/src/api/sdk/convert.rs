@@ -13,6 +13,8 @@ use crate::api::call::{ActionSpec, Conditions, HealthCheck, ListenerSettings, Ta
 use crate::api::errors::CallError;
 use crate::api::op::Op;
 use crate::api::reply::{ListenerInfo, LoadBalancerInfo, Reply, RuleInfo};
+use crate::api::rule_parts::{MatchConditions, RedirectSpec};
+use crate::api::sdk::rule_parts;
 
 pub(crate) fn matcher(codes: String) -> Matcher {
     Matcher::builder().http_code(codes).build()
@@ -123,6 +125,19 @@ pub(crate) fn sdk_action(action: &ActionSpec, op: Op) -> Result<Action, CallErro
                     .build(),
             )
             .build(),
+        ActionSpec::Weighted(_) | ActionSpec::Respond(_) | ActionSpec::Redirect(_) => {
+            match rule_parts::action(action) {
+                Some(action) => action,
+                None => {
+                    return Err(CallError::new(
+                        op,
+                        ErrorKind::Permanent,
+                        None,
+                        format!("cannot write action {action}"),
+                    ));
+                }
+            }
+        }
         ActionSpec::Other(what) => {
             return Err(CallError::new(
                 op,
@@ -160,6 +175,7 @@ pub(crate) fn rule_conditions(conditions: &Conditions) -> Vec<RuleCondition> {
                 .build(),
         );
     }
+    out.extend(rule_parts::conditions(&conditions.matches));
     out
 }
 
@@ -205,6 +221,7 @@ pub(crate) fn rule(found: &elb::types::Rule) -> Option<RuleInfo> {
     }
     let mut host = None;
     let mut paths = Vec::new();
+    let mut matches = MatchConditions::default();
     for condition in found.conditions() {
         match condition.field() {
             Some("host-header") => {
@@ -223,6 +240,7 @@ pub(crate) fn rule(found: &elb::types::Rule) -> Option<RuleInfo> {
                     .unwrap_or(condition.values());
                 paths.extend(values.iter().cloned());
             }
+            _ if rule_parts::observe_condition(condition, &mut matches) => {}
             other => paths.push(format!("<{}>", other.unwrap_or("?"))),
         }
     }
@@ -230,7 +248,11 @@ pub(crate) fn rule(found: &elb::types::Rule) -> Option<RuleInfo> {
     Some(RuleInfo {
         arn: found.rule_arn()?.to_owned(),
         priority: found.priority()?.parse().ok()?,
-        conditions: Conditions { host, paths },
+        conditions: Conditions {
+            host,
+            paths,
+            matches: matches.canonical(),
+        },
         action: action_spec(found.actions()),
     })
 }
@@ -248,30 +270,40 @@ fn action_spec(actions: &[Action]) -> ActionSpec {
                 .and_then(|groups| groups[0].target_group_arn());
             match action.target_group_arn().or(single) {
                 Some(arn) => ActionSpec::Forward(arn.to_owned()),
-                None => ActionSpec::Other("weighted forward".to_owned()),
+                None => action
+                    .forward_config()
+                    .and_then(rule_parts::observed_weighted)
+                    .unwrap_or_else(|| ActionSpec::Other("forward".to_owned())),
             }
         }
-        Some(ActionTypeEnum::FixedResponse) => action
-            .fixed_response_config()
-            .and_then(|config| config.status_code())
-            .and_then(|status| status.parse().ok())
-            .map_or_else(
-                || ActionSpec::Other("fixed-response".to_owned()),
-                ActionSpec::Fixed,
-            ),
+        Some(ActionTypeEnum::FixedResponse) => {
+            let config = action.fixed_response_config();
+            let plain = config.is_some_and(|config| {
+                config.content_type().unwrap_or("text/plain") == "text/plain"
+                    && config.message_body().unwrap_or_default().is_empty()
+            });
+            let status = config
+                .and_then(|config| config.status_code())
+                .and_then(|status| status.parse().ok());
+            match (plain, status) {
+                (true, Some(status)) => ActionSpec::Fixed(status),
+                _ => config
+                    .and_then(rule_parts::observed_respond)
+                    .unwrap_or_else(|| ActionSpec::Other("fixed-response".to_owned())),
+            }
+        }
         Some(ActionTypeEnum::Redirect) => {
-            let config = action.redirect_config();
-            let port = config
-                .filter(|config| config.protocol() == Some("HTTPS"))
-                .filter(|config| {
-                    config.status_code() == Some(&RedirectActionStatusCodeEnum::Http301)
-                })
-                .and_then(|config| config.port())
-                .and_then(|port| port.parse().ok());
-            port.map_or_else(
-                || ActionSpec::Other("redirect".to_owned()),
-                ActionSpec::RedirectHttps,
-            )
+            match action
+                .redirect_config()
+                .and_then(rule_parts::observed_redirect)
+            {
+                Some(spec) if spec == RedirectSpec::keeping("HTTPS", &spec.port, 301) => spec
+                    .port
+                    .parse()
+                    .map_or(ActionSpec::Redirect(spec), ActionSpec::RedirectHttps),
+                Some(spec) => ActionSpec::Redirect(spec),
+                None => ActionSpec::Other("redirect".to_owned()),
+            }
         }
         other => ActionSpec::Other(format!("{other:?}")),
     }

@@ -11,6 +11,7 @@ mod convert;
 mod listeners;
 mod load_balancers;
 mod pages;
+mod rule_parts;
 mod rules;
 mod tagging;
 mod target_groups;
