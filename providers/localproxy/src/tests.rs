@@ -367,3 +367,22 @@ async fn a_large_stack_is_sharded_under_the_object_limit() {
     let mut reader = Reader::new(store.clone());
     assert_eq!(read(&store, &mut reader).await.unwrap(), big);
 }
+
+#[test]
+fn the_shipped_proxy_role_names_exactly_the_objects_of_class_weir() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/base/proxy-rbac.yaml"
+    );
+    let yaml = std::fs::read_to_string(path).unwrap();
+    let listed: Vec<&str> = yaml
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- weir-snapshot-"))
+        .collect();
+    let names = Layout::for_class("weir").unwrap().all_names();
+    let names: Vec<&str> = names
+        .iter()
+        .map(|name| name.strip_prefix("weir-snapshot-").unwrap())
+        .collect();
+    assert_eq!(listed, names);
+}
