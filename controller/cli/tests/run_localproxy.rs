@@ -1,0 +1,423 @@
+//! `weir-controller run --provider localproxy` end to end: a real kube-apiserver (RBAC on), the
+//! controller as the shipped `weir-controller` ServiceAccount, two `weir-proxy --from-cluster`
+//! processes as the shipped `weir-proxy` ServiceAccount (which may read only its snapshot
+//! Secrets), and loopback demo backends that the EndpointSlices point at (127.0.0.1, one port
+//! each). Requests go through both proxies over real sockets.
+//!
+//! Needs the `weir-proxy` binary next to `weir-controller` (`cargo test --workspace` builds
+//! it; alone: `cargo build -p weir-proxy`).
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cluster::{PATIENCE, eventually};
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use weir_e2e::ApiServer;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+fn weir_proxy() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_weir-controller")).with_file_name("weir-proxy");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p weir-proxy)",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed on drop, its log printed when the test fails.
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(mut command: Command, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("a log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("the process starts");
+        Self { child, log }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "--- {} ---\n{}",
+                self.log.display(),
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            );
+        }
+    }
+}
+
+/// One `weir-proxy --from-cluster`.
+struct Proxy {
+    _process: Process,
+    http: u16,
+    admin: u16,
+}
+
+/// `(status, body)` of `GET path` with `Host: host` on a fresh connection.
+fn get(port: u16, host: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// The backend name that answered, or the status when it was not a 200.
+fn served(port: u16, host: &str, path: &str) -> String {
+    match get(port, host, path) {
+        Some((200, body)) => body
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("backend ")
+            .to_owned(),
+        Some((status, _)) => status.to_string(),
+        None => "no answer".to_owned(),
+    }
+}
+
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = get(port, "admin", "/metrics")?;
+    body.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+fn objects(web_port: u16, cart_port: u16) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: shop}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: shop}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: cart, namespace: shop}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: web-1, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {web_port}}}]
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: cart-1, namespace: shop, labels: {{kubernetes.io/service-name: cart}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {cart_port}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: web, namespace: shop}}
+spec:
+  ingressClassName: weir
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+      - {{path: /cart, pathType: Prefix, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: api, namespace: shop}}
+spec:
+  ingressClassName: weir
+  rules:
+  - host: api.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Exact, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
+"#
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::test]
+async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_good_snapshot() {
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    let base = weir_e2e::repo_root().join("deploy/base");
+    let output = server.kubectl([
+        std::ffi::OsStr::new("apply"),
+        "-k".as_ref(),
+        base.as_os_str(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let proxy_binary = weir_proxy();
+
+    // Three loopback backends; EndpointSlices point at the first two.
+    let backends: Vec<(String, u16, Process)> = ["web", "cart", "spare"]
+        .into_iter()
+        .map(|name| {
+            let port = free_port();
+            let mut command = Command::new(&proxy_binary);
+            command
+                .args(["demo-backend", "--name", name, "--addr"])
+                .arg(format!("127.0.0.1:{port}"));
+            let log = server.dir().join(format!("backend-{name}.log"));
+            (name.to_owned(), port, Process::start(command, log))
+        })
+        .collect();
+    let port_of = |name: &str| {
+        backends
+            .iter()
+            .find(|(backend, _, _)| backend == name)
+            .map(|(_, port, _)| *port)
+            .expect("a backend")
+    };
+    server.apply_yaml(&objects(port_of("web"), port_of("cart")));
+
+    let controller_admin = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
+    command
+        .args([
+            "run",
+            "--provider",
+            "localproxy",
+            "--namespace",
+            "weir-system",
+        ])
+        .args(["--identity", "c1", "--status-address", "192.0.2.10"])
+        .args(["--log-format", "text", "--admin-addr"])
+        .arg(format!("127.0.0.1:{controller_admin}"))
+        .env(
+            "KUBECONFIG",
+            server.service_account_kubeconfig("weir-system", "weir-controller"),
+        )
+        .env("RUST_LOG", "info");
+    let _controller = Process::start(command, server.dir().join("controller.log"));
+
+    let proxy_kubeconfig = server.service_account_kubeconfig("weir-system", "weir-proxy");
+    let proxies: Vec<Proxy> = (0..2)
+        .map(|i| {
+            let (http, https, admin) = (free_port(), free_port(), free_port());
+            let mut command = Command::new(&proxy_binary);
+            command
+                .args([
+                    "--from-cluster",
+                    "--namespace",
+                    "weir-system",
+                    "--threads",
+                    "1",
+                ])
+                .arg(format!("--http-addr=127.0.0.1:{http}"))
+                .arg(format!("--https-addr=127.0.0.1:{https}"))
+                .arg(format!("--admin-addr=127.0.0.1:{admin}"))
+                .env("KUBECONFIG", &proxy_kubeconfig)
+                .env("RUST_LOG", "info");
+            let process = Process::start(command, server.dir().join(format!("proxy-{i}.log")));
+            Proxy {
+                _process: process,
+                http,
+                admin,
+            }
+        })
+        .collect();
+
+    // Ready only once a snapshot is served; then host and path routing on both replicas.
+    for proxy in &proxies {
+        eventually("the proxy is ready", || async {
+            match get(proxy.admin, "admin", "/readyz") {
+                Some((200, _)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+        for (host, path, wanted) in [
+            ("shop.example.com", "/", "web"),
+            ("shop.example.com", "/cart/items", "cart"),
+            ("SHOP.example.com:8080", "/cartx", "web"),
+            ("api.example.com", "/", "cart"),
+            ("api.example.com", "/other", "404"),
+            ("unknown.example.com", "/", "404"),
+        ] {
+            eventually(&format!("{host}{path} -> {wanted}"), || async {
+                let got = served(proxy.http, host, path);
+                (got == wanted).then_some(()).ok_or(got)
+            })
+            .await;
+        }
+    }
+
+    // The Ingress status carries --status-address.
+    let ingresses =
+        Api::<k8s_openapi::api::networking::v1::Ingress>::namespaced(server.admin_client(), "shop");
+    eventually("the status address", || async {
+        let ingress = ingresses.get("web").await.map_err(|e| e.to_string())?;
+        let ip = ingress
+            .status
+            .and_then(|status| status.load_balancer?.ingress?.first()?.ip.clone());
+        (ip.as_deref() == Some("192.0.2.10"))
+            .then_some(())
+            .ok_or(format!("{ip:?}"))
+    })
+    .await;
+
+    // EndpointSlice changes: web's one endpoint moves between two backends. Measured from
+    // just before the write to the first request each proxy answers from the new backend.
+    let slices: Api<DynamicObject> = Api::namespaced_with(
+        server.admin_client(),
+        "shop",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice"),
+            "endpointslices",
+        ),
+    );
+    let puts_before = metric(
+        controller_admin,
+        "weir_provider_api_calls_total{operation=\"put\"}",
+    );
+    const CHANGES: usize = 100;
+    let mut latencies = Vec::with_capacity(CHANGES * proxies.len());
+    for change in 0..CHANGES {
+        let target = if change % 2 == 0 { "spare" } else { "web" };
+        let port = port_of(target);
+        let started = Instant::now();
+        slices
+            .patch(
+                "web-1",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "ports": [{ "port": port }] })),
+            )
+            .await
+            .expect("patching the EndpointSlice");
+        let mut pending: Vec<&Proxy> = proxies.iter().collect();
+        while !pending.is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "change {change}: not served within {PATIENCE:?}"
+            );
+            pending.retain(|proxy| {
+                if served(proxy.http, "shop.example.com", "/") == target {
+                    latencies.push(started.elapsed());
+                    false
+                } else {
+                    true
+                }
+            });
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    latencies.sort();
+    let (p50, p99, max) = (
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        latencies[latencies.len() - 1],
+    );
+    eprintln!(
+        "EndpointSlice write -> served, {} samples ({CHANGES} changes x {} proxies): p50 {p50:?}, p99 {p99:?}, max {max:?}",
+        latencies.len(),
+        proxies.len()
+    );
+    // An endpoint change rewrites its endpoint bucket and the index: two writes.
+    let puts_after = metric(
+        controller_admin,
+        "weir_provider_api_calls_total{operation=\"put\"}",
+    );
+    if let (Some(before), Some(after)) = (puts_before, puts_after) {
+        assert_eq!(
+            after - before,
+            2.0 * CHANGES as f64,
+            "puts per endpoint change"
+        );
+    }
+    assert!(p99 < Duration::from_secs(5), "p99 {p99:?}");
+
+    // A broken snapshot is refused: the proxies keep serving the last good one and count it.
+    let failures_before: Vec<f64> = proxies
+        .iter()
+        .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
+        .collect();
+    let secrets =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(server.admin_client(), "weir-system");
+    secrets
+        .patch(
+            "weir-snapshot-weir",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "data": { "snapshot": "bm90IGpzb24=" } })),
+        )
+        .await
+        .expect("breaking the index");
+    let last = served(proxies[0].http, "shop.example.com", "/");
+    for (proxy, before) in proxies.iter().zip(failures_before) {
+        eventually("the broken snapshot is counted", || async {
+            let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
+            (now > before).then_some(()).ok_or(format!("{now}"))
+        })
+        .await;
+        assert_eq!(served(proxy.http, "shop.example.com", "/"), last);
+        assert_eq!(served(proxy.http, "api.example.com", "/"), "cart");
+    }
+    // The next publish repairs it.
+    let target = if last == "web" { "spare" } else { "web" };
+    slices
+        .patch(
+            "web-1",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "ports": [{ "port": port_of(target) }] })),
+        )
+        .await
+        .expect("patching the EndpointSlice");
+    for proxy in &proxies {
+        eventually("served again after the repair", || async {
+            let got = served(proxy.http, "shop.example.com", "/");
+            (got == target).then_some(()).ok_or(got)
+        })
+        .await;
+    }
+}
