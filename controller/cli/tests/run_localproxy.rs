@@ -9,15 +9,20 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::cluster::{PATIENCE, eventually};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use rustls::pki_types::{CertificateDer, ServerName};
 use weir_e2e::ApiServer;
 
 fn free_port() -> u16 {
@@ -76,6 +81,7 @@ impl Drop for Process {
 struct Proxy {
     _process: Process,
     http: u16,
+    https: u16,
     admin: u16,
 }
 
@@ -182,69 +188,82 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-#[tokio::test]
-async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_good_snapshot() {
-    let server = ApiServer::start()
-        .await
-        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
-    let base = weir_e2e::repo_root().join("deploy/base");
-    let output = server.kubectl([
-        std::ffi::OsStr::new("apply"),
-        "-k".as_ref(),
-        base.as_os_str(),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let proxy_binary = weir_proxy();
+/// An API server with `deploy/base`, three loopback backends (`web` and `cart` behind the
+/// EndpointSlices, `spare` unused), the controller and two proxies.
+struct Fixture {
+    server: ApiServer,
+    backends: Vec<(String, u16, Process)>,
+    controller: Option<Process>,
+    controller_admin: u16,
+    proxies: Vec<Proxy>,
+}
 
-    // Three loopback backends; EndpointSlices point at the first two.
-    let backends: Vec<(String, u16, Process)> = ["web", "cart", "spare"]
-        .into_iter()
-        .map(|name| {
-            let port = free_port();
-            let mut command = Command::new(&proxy_binary);
-            command
-                .args(["demo-backend", "--name", name, "--addr"])
-                .arg(format!("127.0.0.1:{port}"));
-            let log = server.dir().join(format!("backend-{name}.log"));
-            (name.to_owned(), port, Process::start(command, log))
-        })
-        .collect();
-    let port_of = |name: &str| {
-        backends
-            .iter()
-            .find(|(backend, _, _)| backend == name)
-            .map(|(_, port, _)| *port)
-            .expect("a backend")
-    };
-    server.apply_yaml(&objects(port_of("web"), port_of("cart")));
-
-    let controller_admin = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
-    command
-        .args([
-            "run",
-            "--provider",
-            "localproxy",
-            "--namespace",
-            "weir-system",
-        ])
-        .args(["--identity", "c1", "--status-address", "192.0.2.10"])
-        .args(["--log-format", "text", "--admin-addr"])
-        .arg(format!("127.0.0.1:{controller_admin}"))
-        .env(
-            "KUBECONFIG",
-            server.service_account_kubeconfig("weir-system", "weir-controller"),
-        )
-        .env("RUST_LOG", "info");
-    let _controller = Process::start(command, server.dir().join("controller.log"));
-
-    let proxy_kubeconfig = server.service_account_kubeconfig("weir-system", "weir-proxy");
-    let proxies: Vec<Proxy> = (0..2)
-        .map(|i| {
+impl Fixture {
+    async fn start() -> Self {
+        let server = ApiServer::start()
+            .await
+            .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+        let base = weir_e2e::repo_root().join("deploy/base");
+        let output = server.kubectl([
+            std::ffi::OsStr::new("apply"),
+            "-k".as_ref(),
+            base.as_os_str(),
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let proxy_binary = weir_proxy();
+        let backends: Vec<(String, u16, Process)> = ["web", "cart", "spare"]
+            .into_iter()
+            .map(|name| {
+                let port = free_port();
+                let mut command = Command::new(&proxy_binary);
+                command
+                    .args(["demo-backend", "--name", name, "--addr"])
+                    .arg(format!("127.0.0.1:{port}"));
+                let log = server.dir().join(format!("backend-{name}.log"));
+                (name.to_owned(), port, Process::start(command, log))
+            })
+            .collect();
+        let mut fixture = Self {
+            server,
+            backends,
+            controller: None,
+            controller_admin: free_port(),
+            proxies: Vec::new(),
+        };
+        fixture
+            .server
+            .apply_yaml(&objects(fixture.port_of("web"), fixture.port_of("cart")));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
+        command
+            .args([
+                "run",
+                "--provider",
+                "localproxy",
+                "--namespace",
+                "weir-system",
+            ])
+            .args(["--identity", "c1", "--status-address", "192.0.2.10"])
+            .args(["--log-format", "text", "--admin-addr"])
+            .arg(format!("127.0.0.1:{}", fixture.controller_admin))
+            .env(
+                "KUBECONFIG",
+                fixture
+                    .server
+                    .service_account_kubeconfig("weir-system", "weir-controller"),
+            )
+            .env("RUST_LOG", "info");
+        fixture.controller = Some(Process::start(
+            command,
+            fixture.server.dir().join("controller.log"),
+        ));
+        let proxy_kubeconfig = fixture
+            .server
+            .service_account_kubeconfig("weir-system", "weir-proxy");
+        for i in 0..2 {
             let (http, https, admin) = (free_port(), free_port(), free_port());
             let mut command = Command::new(&proxy_binary);
             command
@@ -260,24 +279,66 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
                 .arg(format!("--admin-addr=127.0.0.1:{admin}"))
                 .env("KUBECONFIG", &proxy_kubeconfig)
                 .env("RUST_LOG", "info");
-            let process = Process::start(command, server.dir().join(format!("proxy-{i}.log")));
-            Proxy {
-                _process: process,
+            let log = fixture.server.dir().join(format!("proxy-{i}.log"));
+            fixture.proxies.push(Proxy {
+                _process: Process::start(command, log),
                 http,
+                https,
                 admin,
-            }
-        })
-        .collect();
+            });
+        }
+        for proxy in &fixture.proxies {
+            eventually("the proxy is ready", || async {
+                match get(proxy.admin, "admin", "/readyz") {
+                    Some((200, _)) => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            })
+            .await;
+        }
+        fixture
+    }
 
+    fn port_of(&self, name: &str) -> u16 {
+        self.backends
+            .iter()
+            .find(|(backend, _, _)| backend == name)
+            .map(|(_, port, _)| *port)
+            .expect("a backend")
+    }
+
+    fn slices(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(
+            self.server.admin_client(),
+            "shop",
+            &ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice"),
+                "endpointslices",
+            ),
+        )
+    }
+
+    /// Points `web`'s one endpoint at backend `target`.
+    async fn move_web_to(&self, target: &str) {
+        self.slices()
+            .patch(
+                "web-1",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "ports": [{ "port": self.port_of(target) }] })),
+            )
+            .await
+            .expect("patching the EndpointSlice");
+    }
+}
+
+#[tokio::test]
+async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_good_snapshot() {
+    let fixture = Fixture::start().await;
+    let (server, proxies, controller_admin) =
+        (&fixture.server, &fixture.proxies, fixture.controller_admin);
+    let port_of = |name: &str| fixture.port_of(name);
     // Ready only once a snapshot is served; then host and path routing on both replicas.
-    for proxy in &proxies {
-        eventually("the proxy is ready", || async {
-            match get(proxy.admin, "admin", "/readyz") {
-                Some((200, _)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        })
-        .await;
+    for proxy in proxies {
         for (host, path, wanted) in [
             ("shop.example.com", "/", "web"),
             ("shop.example.com", "/cart/items", "cart"),
@@ -310,14 +371,7 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
 
     // EndpointSlice changes: web's one endpoint moves between two backends. Measured from
     // just before the write to the first request each proxy answers from the new backend.
-    let slices: Api<DynamicObject> = Api::namespaced_with(
-        server.admin_client(),
-        "shop",
-        &ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice"),
-            "endpointslices",
-        ),
-    );
+    let slices = fixture.slices();
     let puts_before = metric(
         controller_admin,
         "weir_provider_api_calls_total{operation=\"put\"}",
@@ -413,11 +467,277 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         )
         .await
         .expect("patching the EndpointSlice");
-    for proxy in &proxies {
+    for proxy in proxies {
         eventually("served again after the repair", || async {
             let got = served(proxy.http, "shop.example.com", "/");
             (got == target).then_some(()).ok_or(got)
         })
         .await;
     }
+}
+
+/// Keep-alive HTTP/1.1 requests on one connection after another until `stop`; returns the
+/// number of 200s and a description of every other outcome (a non-200, a broken connection).
+fn keep_alive_load(
+    port: u16,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(u64, Vec<String>)> {
+    std::thread::spawn(move || {
+        let (mut ok, mut failures) = (0u64, Vec::new());
+        'connections: while !stop.load(Ordering::Relaxed) {
+            let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
+                failures.push("connect".to_owned());
+                continue;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut writer = stream.try_clone().expect("a clone");
+            let mut reader = BufReader::new(stream);
+            while !stop.load(Ordering::Relaxed) {
+                if writer
+                    .write_all(b"GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
+                    .is_err()
+                {
+                    failures.push("write".to_owned());
+                    continue 'connections;
+                }
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    failures.push("connection closed before a response".to_owned());
+                    continue 'connections;
+                }
+                let status = line.split(' ').nth(1).unwrap_or("").to_owned();
+                let (mut length, mut close) = (0usize, false);
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                        failures.push("truncated head".to_owned());
+                        continue 'connections;
+                    }
+                    let header = header.trim_end().to_ascii_lowercase();
+                    if header.is_empty() {
+                        break;
+                    }
+                    if let Some(value) = header.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    close |= header == "connection: close";
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    failures.push("truncated body".to_owned());
+                    continue 'connections;
+                }
+                match status.as_str() {
+                    "200" => ok += 1,
+                    other => failures.push(format!("status {other}")),
+                }
+                if close {
+                    continue 'connections;
+                }
+            }
+        }
+        (ok, failures)
+    })
+}
+
+/// The leaf certificate a TLS handshake with SNI `host` gets from `port`.
+fn presented(port: u16, host: &str, roots: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut store = rustls::RootCertStore::empty();
+    for der in roots {
+        store.add(CertificateDer::from(der.clone())).ok()?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .ok()?
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    let name = ServerName::try_from(host.to_owned()).ok()?;
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).ok()?;
+    let tcp = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    write!(
+        tls,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response);
+    if !response.starts_with(b"HTTP/1.1 200") {
+        return None;
+    }
+    let leaf = tls.conn.peer_certificates()?.first()?.as_ref().to_vec();
+    Some(leaf)
+}
+
+fn self_signed(host: &str) -> (String, String, Vec<u8>) {
+    let generated = rcgen::generate_simple_self_signed(vec![host.to_owned()]).expect("rcgen");
+    (
+        generated.cert.pem(),
+        generated.key_pair.serialize_pem(),
+        generated.cert.der().to_vec(),
+    )
+}
+
+fn summary(what: &str, samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    let (p50, p99) = (percentile(samples, 50.0), percentile(samples, 99.0));
+    eprintln!(
+        "{what}: {} samples, p50 {p50:?}, p99 {p99:?}, max {:?}",
+        samples.len(),
+        samples[samples.len() - 1]
+    );
+    p99
+}
+
+#[tokio::test]
+async fn tls_rotation_route_and_endpoint_changes_and_a_lost_controller_fail_no_request() {
+    let mut fixture = Fixture::start().await;
+    let admin = fixture.server.admin_client();
+    let (a_pem, a_key, a_der) = self_signed("shop.example.com");
+    let (b_pem, b_key, b_der) = self_signed("shop.example.com");
+    let roots = [a_der.clone(), b_der.clone()];
+    let secrets = Api::<Secret>::namespaced(admin.clone(), "shop");
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "shop-tls" },
+        "type": "kubernetes.io/tls",
+        "stringData": { "tls.crt": a_pem, "tls.key": a_key }
+    }))
+    .expect("a Secret");
+    secrets
+        .create(&Default::default(), &secret)
+        .await
+        .expect("creating the TLS Secret");
+    let ingresses = Api::<Ingress>::namespaced(admin.clone(), "shop");
+    ingresses
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "spec": { "tls": [{ "hosts": ["shop.example.com"], "secretName": "shop-tls" }] }
+            })),
+        )
+        .await
+        .expect("adding TLS");
+    for proxy in &fixture.proxies {
+        eventually("certificate A by SNI", || async {
+            let leaf = presented(proxy.https, "shop.example.com", &roots);
+            (leaf.as_deref() == Some(&a_der[..]))
+                .then_some(())
+                .ok_or("not A yet".to_owned())
+        })
+        .await;
+    }
+
+    // Keep-alive load on both proxies for everything that follows.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = fixture
+        .proxies
+        .iter()
+        .flat_map(|proxy| (0..3).map(|_| keep_alive_load(proxy.http, Arc::clone(&stop))))
+        .collect();
+
+    // 20 route changes: each adds an Exact path on the api Ingress; measured until both
+    // proxies route it.
+    let mut route_latencies = Vec::new();
+    for change in 0..20 {
+        let path = format!("/v{change}");
+        let started = Instant::now();
+        ingresses
+            .patch(
+                "api",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "spec": { "rules": [{
+                    "host": "api.example.com",
+                    "http": { "paths": [
+                        { "path": "/", "pathType": "Exact",
+                          "backend": { "service": { "name": "cart", "port": { "number": 80 } } } },
+                        { "path": path, "pathType": "Exact",
+                          "backend": { "service": { "name": "web", "port": { "number": 80 } } } }
+                    ] }
+                }] } })),
+            )
+            .await
+            .expect("changing a route");
+        for proxy in &fixture.proxies {
+            while served(proxy.http, "api.example.com", &path) == "404" {
+                assert!(started.elapsed() < PATIENCE, "route {path} never served");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            route_latencies.push(started.elapsed());
+        }
+    }
+
+    // 20 EndpointSlice changes under the load.
+    for change in 0..20 {
+        let target = if change % 2 == 0 { "spare" } else { "web" };
+        fixture.move_web_to(target).await;
+        for proxy in &fixture.proxies {
+            eventually("the endpoint change is served", || async {
+                let got = served(proxy.http, "shop.example.com", "/");
+                (got == target).then_some(()).ok_or(got)
+            })
+            .await;
+        }
+    }
+
+    // Secret rotation: certificate B is presented without a restart.
+    let started = Instant::now();
+    secrets
+        .patch(
+            "shop-tls",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "stringData": { "tls.crt": b_pem, "tls.key": b_key }
+            })),
+        )
+        .await
+        .expect("rotating the Secret");
+    let mut rotation = Vec::new();
+    for proxy in &fixture.proxies {
+        while presented(proxy.https, "shop.example.com", &roots).as_deref() != Some(&b_der[..]) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the rotated certificate is never served"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        rotation.push(started.elapsed());
+    }
+
+    // The controller dies: the proxies keep serving what they have.
+    if let Some(mut controller) = fixture.controller.take() {
+        let _ = controller.child.kill();
+        let _ = controller.child.wait();
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for proxy in &fixture.proxies {
+        assert_eq!(served(proxy.http, "api.example.com", "/v19"), "web");
+        assert_eq!(
+            presented(proxy.https, "shop.example.com", &roots).as_deref(),
+            Some(&b_der[..])
+        );
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    let (mut ok, mut failures) = (0, Vec::new());
+    for thread in load {
+        let (count, failed) = thread.join().expect("a load thread");
+        ok += count;
+        failures.extend(failed);
+    }
+    eprintln!(
+        "keep-alive load through 20 route changes, 20 endpoint changes, a rotation and a controller kill: {ok} requests answered 200, {} failed",
+        failures.len()
+    );
+    let route_p99 = summary("Ingress write -> served", &mut route_latencies);
+    summary("Secret rotation -> new certificate served", &mut rotation);
+    assert!(failures.is_empty(), "failed requests: {failures:?}");
+    assert!(ok > 0);
+    assert!(
+        route_p99 < Duration::from_secs(5),
+        "route p99 {route_p99:?}"
+    );
 }
