@@ -741,3 +741,131 @@ async fn tls_rotation_route_and_endpoint_changes_and_a_lost_controller_fail_no_r
         "route p99 {route_p99:?}"
     );
 }
+
+/// A class stack of `ingresses` Ingresses x 5 hosts (one Prefix route each), a target group of
+/// 3 endpoints per Ingress, and a TLS certificate for every tenth Ingress.
+fn large_model(ingresses: usize) -> weir_model::DesiredLoadBalancer {
+    use weir_model::*;
+    let (pem, key_pem, _) = self_signed("app.example.com");
+    let mut model = DesiredLoadBalancer {
+        stack: StackId::Class("weir".into()),
+        ingress_class: "weir".into(),
+        members: Vec::new(),
+        listeners: Default::default(),
+        virtual_hosts: Vec::new(),
+        default_action: Action::FixedResponse { status: 404 },
+        target_groups: Default::default(),
+        certificates: Vec::new(),
+        settings: Default::default(),
+    };
+    for i in 0..ingresses {
+        let ingress =
+            ObjectRef::namespaced("Ingress", &format!("team-{}", i % 50), &format!("ing-{i}"));
+        let key = TargetGroupKey {
+            namespace: format!("team-{}", i % 50),
+            service: format!("svc-{i}"),
+            port: 80,
+        };
+        for r in 0..5 {
+            model.virtual_hosts.push(VirtualHost {
+                host: HostMatch::Exact(format!("app-{i}-{r}.example.com")),
+                routes: vec![Route {
+                    path: PathMatch {
+                        kind: PathKind::Prefix,
+                        path: format!("/api/v{r}"),
+                    },
+                    action: Action::Forward {
+                        target_group: key.clone(),
+                    },
+                    source: RouteSource {
+                        ingress: ingress.clone(),
+                        rule: r,
+                        path: 0,
+                    },
+                }],
+                redirect_to_https_port: None,
+            });
+        }
+        let targets = (0..3)
+            .map(|p| Target {
+                ip: format!("10.{}.{}.{p}", i / 250, i % 250)
+                    .parse()
+                    .expect("an IP"),
+                port: 8080,
+                conditions: EndpointConditions {
+                    ready: true,
+                    serving: true,
+                    terminating: false,
+                },
+                zone: None,
+            })
+            .collect();
+        model.target_groups.insert(key, TargetGroup { targets });
+        if i % 10 == 0 {
+            model.certificates.push(Certificate {
+                hosts: (0..5).map(|r| format!("app-{i}-{r}.example.com")).collect(),
+                source: CertificateSource::Secret {
+                    secret: ObjectRef::namespaced(
+                        "Secret",
+                        &format!("team-{}", i % 50),
+                        &format!("tls-{i}"),
+                    ),
+                    material: TlsMaterial::new(pem.clone(), PrivateKeyPem::new(key_pem.clone())),
+                },
+                origin: ingress.clone(),
+            });
+        }
+        model.members.push(ingress);
+    }
+    model
+}
+
+#[tokio::test]
+async fn a_thousand_ingresses_publish_and_read_back_through_the_real_api() {
+    use weir_model::Provider as _;
+    use weir_provider_localproxy::{KubeStore, LocalProxyProvider, Reader, SnapshotStore as _};
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    server.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: weir-system}\n");
+    let store = KubeStore::new(server.admin_client(), "weir-system");
+    let provider = LocalProxyProvider::new(store.clone(), Vec::new());
+    let model = large_model(1_000);
+    let started = Instant::now();
+    provider.ensure(&model).await.expect("publishing");
+    let first = started.elapsed();
+    let objects = store
+        .list("weir.dev/snapshot-of")
+        .await
+        .expect("listing the snapshot");
+    let bytes: usize = objects.iter().map(|object| object.data.len()).sum();
+    let largest = objects
+        .iter()
+        .map(|object| object.data.len())
+        .max()
+        .unwrap_or(0);
+    let mut endpoint_change = model.clone();
+    if let Some(group) = endpoint_change.target_groups.values_mut().next() {
+        group.targets.pop();
+    }
+    let started = Instant::now();
+    provider.ensure(&endpoint_change).await.expect("publishing");
+    let endpoint_publish = started.elapsed();
+    let index = store
+        .get("weir-snapshot-weir")
+        .await
+        .expect("the index")
+        .expect("an index");
+    let mut reader = Reader::new(store.clone());
+    let started = Instant::now();
+    let read = reader.read(&index).await.expect("reading");
+    let read_time = started.elapsed();
+    assert_eq!(read.model, endpoint_change);
+    eprintln!(
+        "1,000 Ingresses x 5 hosts, 1,000 target groups x 3 endpoints, 100 certificates (debug build): \
+         {} objects, {bytes} bytes in all, largest {largest} bytes; first publish {first:?}, \
+         endpoint-only publish {endpoint_publish:?}, cold read {read_time:?}",
+        objects.len()
+    );
+    assert!(largest <= weir_provider_localproxy::layout::SHARD_LIMIT);
+}

@@ -181,7 +181,7 @@ async fn base_renders_validates_and_applies() {
     )
     .await
     .expect("the proxy Role");
-    let names = (0..4)
+    let names = (0..8)
         .map(|i| format!("weir-snapshot-weir-routes-{i}"))
         .chain((0..8).map(|k| format!("weir-snapshot-weir-endpoints-{k}")));
     let names: Vec<String> = std::iter::once("weir-snapshot-weir".to_owned())

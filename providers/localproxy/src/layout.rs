@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! weir-snapshot-CLASS               index: generation + SHA-256 of every part  (written last)
-//! weir-snapshot-CLASS-routes-0..3   the routes document, split into <= 768 KiB chunks
+//! weir-snapshot-CLASS-routes-0..7   the routes document, split into <= 768 KiB chunks
 //! weir-snapshot-CLASS-endpoints-0..7  one endpoint bucket each (only non-empty ones exist)
 //! ```
 
@@ -14,7 +14,7 @@ use weir_model::StackId;
 use crate::wire::{ENDPOINT_BUCKETS, FORMAT};
 
 /// How many chunks the routes document may take.
-pub const ROUTE_SHARDS: usize = 4;
+pub const ROUTE_SHARDS: usize = 8;
 
 /// The largest payload of one object: well under the API's 1 MiB object limit, leaving room
 /// for metadata.
