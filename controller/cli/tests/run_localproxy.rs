@@ -474,6 +474,33 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         })
         .await;
     }
+
+    // The last Ingress of the class deleted: the stack's Secrets go, the proxies answer 404.
+    let ingresses = Api::<Ingress>::namespaced(server.admin_client(), "shop");
+    for name in ["web", "api"] {
+        ingresses
+            .delete(name, &Default::default())
+            .await
+            .expect("deleting an Ingress");
+    }
+    for proxy in proxies {
+        eventually("404 once the class has no Ingress", || async {
+            let got = served(proxy.http, "shop.example.com", "/");
+            (got == "404").then_some(()).ok_or(got)
+        })
+        .await;
+    }
+    eventually("the snapshot Secrets are deleted", || async {
+        let left = secrets
+            .list(&kube::api::ListParams::default().labels("weir.dev/snapshot-of"))
+            .await
+            .map_err(|error| error.to_string())?;
+        left.items
+            .is_empty()
+            .then_some(())
+            .ok_or(format!("{} left", left.items.len()))
+    })
+    .await;
 }
 
 /// Keep-alive HTTP/1.1 requests on one connection after another until `stop`; returns the

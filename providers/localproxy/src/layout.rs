@@ -71,6 +71,7 @@ impl Layout {
     /// # Errors
     /// [`LayoutError::BadClass`] when the name makes no valid object name.
     pub fn for_class(class: &str) -> Result<Self, LayoutError> {
+        // The byte indexing below cannot panic: `&&` evaluates it only for a non-empty name.
         let valid = !class.is_empty()
             && class.len() <= 200
             && class

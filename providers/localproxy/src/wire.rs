@@ -344,6 +344,7 @@ pub fn split(desired: &model::DesiredLoadBalancer) -> (Routes, Vec<EndpointSets>
                 .collect(),
             group: key,
         };
+        // In bounds: `bucket_of` is a remainder of ENDPOINT_BUCKETS, the length of `buckets`.
         buckets[bucket_of(&set.group)].sets.push(set);
     }
     (routes, buckets)
