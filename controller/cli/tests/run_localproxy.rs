@@ -620,7 +620,7 @@ fn summary(what: &str, samples: &mut [Duration]) -> Duration {
 }
 
 #[tokio::test]
-async fn tls_rotation_route_and_endpoint_changes_and_a_lost_controller_fail_no_request() {
+async fn tls_rotation_route_and_endpoint_changes_and_lost_controller_and_api_fail_no_request() {
     let mut fixture = Fixture::start().await;
     let admin = fixture.server.admin_client();
     let (a_pem, a_key, a_der) = self_signed("shop.example.com");
@@ -748,6 +748,32 @@ async fn tls_rotation_route_and_endpoint_changes_and_a_lost_controller_fail_no_r
         );
     }
 
+    // Then the API server goes away: the proxies keep serving the last snapshot, and count
+    // the failed watch.
+    let Fixture {
+        server,
+        backends: _backends,
+        proxies,
+        ..
+    } = fixture;
+    let failures_before: Vec<f64> = proxies
+        .iter()
+        .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
+        .collect();
+    drop(server);
+    for (proxy, before) in proxies.iter().zip(failures_before) {
+        eventually("the lost API server is counted", || async {
+            let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
+            (now > before).then_some(()).ok_or(format!("{now}"))
+        })
+        .await;
+        assert_eq!(served(proxy.http, "api.example.com", "/v19"), "web");
+        assert_eq!(
+            get(proxy.admin, "admin", "/readyz").map(|(status, _)| status),
+            Some(200)
+        );
+    }
+
     stop.store(true, Ordering::Relaxed);
     let (mut ok, mut failures) = (0, Vec::new());
     for thread in load {
@@ -756,7 +782,7 @@ async fn tls_rotation_route_and_endpoint_changes_and_a_lost_controller_fail_no_r
         failures.extend(failed);
     }
     eprintln!(
-        "keep-alive load through 20 route changes, 20 endpoint changes, a rotation and a controller kill: {ok} requests answered 200, {} failed",
+        "keep-alive load through 20 route changes, 20 endpoint changes, a rotation, a controller kill and the API server's loss: {ok} requests answered 200, {} failed",
         failures.len()
     );
     let route_p99 = summary("Ingress write -> served", &mut route_latencies);
