@@ -7,12 +7,14 @@
 //!   ─► pooled keep-alive HTTP/1.1 upstream ─► response
 //!
 //! manifests dir ─(poll)─► load + translate ─► DesiredLoadBalancer ─► Snapshot ─► ArcSwap
+//! snapshot Secrets ─(watch)─► weir-provider-localproxy Reader ─► DesiredLoadBalancer ─┘
 //! ```
 //!
 //! This crate owns request handling, the precomputed router (tested equal to the model's
 //! reference `route()`), upstream pooling and balancing, TLS termination, limits, metrics and
 //! the admin endpoints. It depends on the model and (for file mode) on translate and the
-//! manifest loader, never on the controller, kube or any cloud SDK. Configuration is swapped,
+//! manifest loader, and (for cluster mode, `cluster_source`) on the localproxy provider's wire
+//! snapshot reader and kube-rs; never on the controller or any cloud SDK. Configuration is swapped,
 //! never mutated: a [`snapshot::Snapshot`] is immutable and a request keeps the endpoint pool
 //! of the snapshot it was routed on.
 #![warn(missing_docs)]
@@ -22,6 +24,7 @@ pub mod admin;
 pub mod balancer;
 pub mod body;
 pub mod chunked;
+pub mod cluster_source;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -1,4 +1,5 @@
-//! `weir-proxy`: serve a folder of Kubernetes manifests (see README.md), or run a demo backend.
+//! `weir-proxy`: serve a folder of Kubernetes manifests or the controller's published snapshot
+//! (see README.md), or run a demo backend.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,8 +8,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
-use weir_proxy::source::{ManifestSource, reload, watch};
-use weir_proxy::{Proxy, ProxyConfig, admin, demo, server};
+use weir_provider_localproxy::Layout;
+use weir_proxy::source::{Fingerprint, ManifestSource, reload, watch};
+use weir_proxy::{Proxy, ProxyConfig, admin, cluster_source, demo, server};
 
 /// weir's data plane: serves the Ingresses of a folder over HTTP, HTTPS (SNI) and HTTP/2.
 #[derive(Debug, Parser)]
@@ -17,8 +19,15 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// Folder of Ingress/Service/EndpointSlice/Secret YAML to serve (watched for changes).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "from_cluster")]
     manifests: Option<PathBuf>,
+    /// Serve the snapshot weir-controller (`--provider localproxy`) publishes in `--namespace`
+    /// for `--ingress-class` (default `weir`), through KUBECONFIG or the in-cluster account.
+    #[arg(long)]
+    from_cluster: bool,
+    /// With --from-cluster: the controller's namespace, where the snapshots are.
+    #[arg(long, default_value = "weir-system", requires = "from_cluster")]
+    namespace: String,
     /// Plain HTTP listener.
     #[arg(long, default_value = "0.0.0.0:8080")]
     http_addr: SocketAddr,
@@ -105,10 +114,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         demo::serve_demo(listener, name).await?;
         return Ok(());
     }
-    let dir = cli
-        .manifests
-        .clone()
-        .context("--manifests DIR is required")?;
     let proxy = Proxy::new(ProxyConfig {
         upstream_timeout: Duration::from_secs(cli.upstream_timeout),
         connect_timeout: Duration::from_secs(cli.connect_timeout),
@@ -121,10 +126,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         access_log: cli.access_log,
         ..ProxyConfig::default()
     });
-    let source = ManifestSource::new(dir, cli.ingress_class.clone());
-    let seen = source.fingerprint();
-    // A broken folder at start-up is not fatal: /readyz stays 503 until a good version lands.
-    let _ = reload(&source, &proxy);
+    let source = match (&cli.manifests, cli.from_cluster) {
+        (Some(dir), false) => {
+            let source = ManifestSource::new(dir.clone(), cli.ingress_class.clone());
+            let seen = source.fingerprint();
+            // A broken folder at start-up is not fatal: /readyz stays 503 until a good version
+            // lands.
+            let _ = reload(&source, &proxy);
+            Source::Files(source, seen)
+        }
+        (None, true) => {
+            // kube-rs needs a process-wide rustls provider; weir uses ring.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let class = cli
+                .ingress_class
+                .clone()
+                .unwrap_or_else(|| "weir".to_owned());
+            let layout = Layout::for_class(&class).context("--ingress-class")?;
+            let client = kube::Client::try_default().await.context(
+                "loading the Kubernetes configuration (KUBECONFIG, ~/.kube/config or in-cluster)",
+            )?;
+            Source::Cluster(client, cli.namespace.clone(), layout)
+        }
+        _ => anyhow::bail!("give --manifests DIR or --from-cluster"),
+    };
     let threads = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
@@ -148,12 +173,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", cli.admin_addr))?;
     tracing::info!(http = %cli.http_addr, https = %cli.https_addr, admin = %cli.admin_addr, threads, "listening");
     tokio::spawn(admin::serve_admin(proxy.clone(), admin_listener));
-    tokio::spawn(watch(
-        source,
-        proxy.clone(),
-        Duration::from_millis(cli.poll_interval_ms),
-        seen,
-    ));
+    match source {
+        Source::Files(source, seen) => {
+            tokio::spawn(watch(
+                source,
+                proxy.clone(),
+                Duration::from_millis(cli.poll_interval_ms),
+                seen,
+            ));
+        }
+        Source::Cluster(client, namespace, layout) => {
+            tracing::info!(%namespace, index = %layout.index_name(), "following the cluster snapshot");
+            tokio::spawn(cluster_source::follow(
+                client,
+                namespace,
+                layout,
+                proxy.clone(),
+            ));
+        }
+    }
     proxy.set_serving(true);
     shutdown_signal().await;
     tracing::info!("shutting down: no new connections, draining for up to 10 s");
@@ -168,6 +206,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where the configuration comes from.
+enum Source {
+    /// A folder, and its fingerprint when first read.
+    Files(ManifestSource, Fingerprint),
+    /// The controller's published snapshot: client, namespace, object names.
+    Cluster(kube::Client, String, Layout),
 }
 
 /// One core's runtime: accepts on its own `SO_REUSEPORT` listeners until told to stop, then

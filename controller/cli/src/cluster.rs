@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use prometheus_client::registry::Registry;
+use weir_model::LoadBalancerAddress;
 use weir_provider_aws::{AwsProvider, Client, ClientOptions, SdkApi, StackDefaults};
+use weir_provider_localproxy::{KubeStore, LocalProxyProvider};
 use weir_runtime::{LeaseSettings, RunSettings, register_provider_calls};
 use weir_translate::{ClassSelection, ControllerKind, TranslateConfig};
 
@@ -35,6 +37,8 @@ pub struct ClusterRun {
     pub admin_addr: SocketAddr,
     /// The AWS cluster name (ownership tags); required by the aws provider.
     pub cluster_name: Option<String>,
+    /// localproxy: the addresses written into Ingress status (IPs or host names).
+    pub status_addresses: Vec<String>,
     /// AWS defaults for stacks whose annotations leave them unset.
     pub aws_defaults: StackDefaults,
 }
@@ -109,12 +113,46 @@ impl ClusterRun {
                 )
                 .await?;
             }
-            ControllerKind::LocalProxy => anyhow::bail!(
-                "--provider localproxy is not available in the controller yet: serve manifests with `weir-proxy --manifests DIR`"
-            ),
+            ControllerKind::LocalProxy => {
+                let addresses = status_addresses(&self.status_addresses);
+                if addresses.is_empty() {
+                    tracing::warn!(
+                        "no --status-address: Ingresses served by the local proxy get no address"
+                    );
+                }
+                // Snapshots go into the controller's own namespace, where the proxies' Role
+                // lets them read exactly those objects.
+                let store = KubeStore::new(client.clone(), &namespace);
+                let provider = Arc::new(LocalProxyProvider::new(store, addresses));
+                let counted = provider.clone();
+                register_provider_calls(&mut registry, Arc::new(move || counted.calls()));
+                weir_runtime::run(
+                    client,
+                    provider,
+                    settings,
+                    registry,
+                    admin,
+                    shutdown_signal(),
+                )
+                .await?;
+            }
         }
         Ok(())
     }
+}
+
+/// `--status-address` values as load balancer addresses: an IP where it parses as one, else a
+/// host name; empty values are skipped.
+fn status_addresses(values: &[String]) -> Vec<LoadBalancerAddress> {
+    values
+        .iter()
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .map(|value| match value.parse::<std::net::IpAddr>() {
+            Ok(ip) => LoadBalancerAddress::Ip(ip.to_string()),
+            Err(_) => LoadBalancerAddress::Hostname(value.to_owned()),
+        })
+        .collect()
 }
 
 /// The pod's namespace from its ServiceAccount mount, else `weir-system`.
@@ -153,5 +191,23 @@ async fn shutdown_signal() {
     tokio::select! {
         () = terminate => tracing::info!("SIGTERM received"),
         result = tokio::signal::ctrl_c() => if result.is_ok() { tracing::info!("interrupt received") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_addresses_are_ips_where_they_parse_and_host_names_otherwise() {
+        let values = ["10.0.0.7", " proxy.example.com ", "", "::1"].map(String::from);
+        assert_eq!(
+            status_addresses(&values),
+            vec![
+                LoadBalancerAddress::Ip("10.0.0.7".into()),
+                LoadBalancerAddress::Hostname("proxy.example.com".into()),
+                LoadBalancerAddress::Ip("::1".into()),
+            ]
+        );
     }
 }

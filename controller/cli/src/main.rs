@@ -115,6 +115,10 @@ struct RunFlags {
     /// Log lines as JSON objects (default) or as text.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
+    /// localproxy: the address (IP or host name, repeatable or comma-separated) written into
+    /// the status of every Ingress it serves: where the proxies are reached.
+    #[arg(long, value_delimiter = ',')]
+    status_address: Vec<String>,
     #[command(flatten)]
     aws: AwsFlags,
 }
@@ -229,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 resync: Duration::from_secs(flags.resync_seconds.max(1)),
                 admin_addr: flags.admin_addr,
                 cluster_name: flags.cluster_name,
+                status_addresses: flags.status_address,
                 aws_defaults: flags.aws.defaults(),
             };
             tokio::runtime::Builder::new_multi_thread()

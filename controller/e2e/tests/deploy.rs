@@ -12,12 +12,16 @@ use kube::api::{Api, ListParams};
 fn triples(rules: Option<Vec<PolicyRule>>) -> Vec<(String, String, String)> {
     let mut triples = Vec::new();
     for rule in rules.unwrap_or_default() {
-        assert!(
-            rule.resource_names.is_none() && rule.non_resource_urls.is_none(),
-            "{rule:?}"
-        );
+        assert!(rule.non_resource_urls.is_none(), "{rule:?}");
+        // A rule limited to names reads `resource[name,name]`.
+        let names = rule
+            .resource_names
+            .clone()
+            .map(|names| format!("[{}]", names.join(",")))
+            .unwrap_or_default();
         for group in rule.api_groups.clone().unwrap_or_default() {
             for resource in rule.resources.clone().unwrap_or_default() {
+                let resource = format!("{resource}{names}");
                 let mut verbs = rule.verbs.clone();
                 verbs.sort();
                 triples.push((group.clone(), resource, verbs.join(",")));
@@ -106,6 +110,10 @@ async fn base_renders_validates_and_applies() {
         "clusterrolebinding.rbac.authorization.k8s.io/weir-controller created",
         "role.rbac.authorization.k8s.io/weir-controller-leader-election created",
         "rolebinding.rbac.authorization.k8s.io/weir-controller-leader-election created",
+        "role.rbac.authorization.k8s.io/weir-controller-snapshots created",
+        "rolebinding.rbac.authorization.k8s.io/weir-controller-snapshots created",
+        "role.rbac.authorization.k8s.io/weir-proxy created",
+        "rolebinding.rbac.authorization.k8s.io/weir-proxy created",
         "ingressclass.networking.k8s.io/weir created",
         "ingressclass.networking.k8s.io/weir-alb created",
     ] {
@@ -157,7 +165,37 @@ async fn base_renders_validates_and_applies() {
         triples(role.rules),
         expected(&[("coordination.k8s.io", "leases", "create,get,patch,update")])
     );
-    // Only weir-controller is bound to anything; weir-proxy has no permissions yet.
+    let snapshots = step(
+        "role",
+        Api::<Role>::namespaced(admin.clone(), "weir-system").get("weir-controller-snapshots"),
+    )
+    .await
+    .expect("the snapshots Role");
+    assert_eq!(
+        triples(snapshots.rules),
+        expected(&[("", "secrets", "create,delete,patch,update")])
+    );
+    let proxy = step(
+        "role",
+        Api::<Role>::namespaced(admin.clone(), "weir-system").get("weir-proxy"),
+    )
+    .await
+    .expect("the proxy Role");
+    let names = (0..8)
+        .map(|i| format!("weir-snapshot-weir-routes-{i}"))
+        .chain((0..8).map(|k| format!("weir-snapshot-weir-endpoints-{k}")));
+    let names: Vec<String> = std::iter::once("weir-snapshot-weir".to_owned())
+        .chain(names)
+        .collect();
+    assert_eq!(
+        triples(proxy.rules),
+        vec![(
+            String::new(),
+            format!("secrets[{}]", names.join(",")),
+            "get,list,watch".to_owned()
+        )]
+    );
+    // weir-controller's three bindings, and weir-proxy's one Role in weir-system.
     let bindings = step(
         "bindings",
         Api::<ClusterRoleBinding>::all(admin.clone())
@@ -195,7 +233,9 @@ async fn base_renders_validates_and_applies() {
         subjects,
         [
             "ServiceAccount:weir-system/weir-controller",
-            "ServiceAccount:weir-system/weir-controller"
+            "ServiceAccount:weir-system/weir-controller",
+            "ServiceAccount:weir-system/weir-controller",
+            "ServiceAccount:weir-system/weir-proxy",
         ]
     );
 
@@ -205,7 +245,9 @@ async fn base_renders_validates_and_applies() {
     );
     assert_eq!(
         roles.trim(),
-        "role.rbac.authorization.k8s.io/weir-controller-leader-election"
+        "role.rbac.authorization.k8s.io/weir-controller-leader-election\n\
+         role.rbac.authorization.k8s.io/weir-controller-snapshots\n\
+         role.rbac.authorization.k8s.io/weir-proxy"
     );
 }
 

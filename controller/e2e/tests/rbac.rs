@@ -327,10 +327,10 @@ async fn controller_is_denied_everything_else() {
         .await,
     );
     assert_forbidden(
-        "create Secret in weir-system",
+        "delete a Secret outside weir-system",
         step(
             "secret",
-            Api::<Secret>::namespaced(sa.clone(), NS).create(&post, &secret),
+            Api::<Secret>::namespaced(sa.clone(), "shop").delete("web", &DeleteParams::default()),
         )
         .await,
     );
@@ -423,6 +423,9 @@ async fn controller_is_denied_everything_else() {
             false,
         ),
         ("create", "secrets", None, false),
+        ("create", "secrets", Some("shop"), false),
+        ("delete", "secrets", Some("default"), false),
+        ("delete", "secrets", Some(NS), true),
         ("update", "services", None, false),
         ("list", "pods", None, false),
         ("create", "ingresses.networking.k8s.io", None, false),
@@ -438,12 +441,147 @@ async fn controller_is_denied_everything_else() {
 }
 
 #[tokio::test]
-async fn proxy_has_no_permissions_yet() {
+async fn proxy_reads_only_its_snapshot_secrets() {
     let server = installed().await;
+    let admin = server.admin_client();
+    let post = PostParams::default();
+    // What the controller publishes (it may create, patch and delete Secrets in weir-system),
+    // and Secrets the proxy must never read: one beside it, one in the application namespace.
+    let controller = server.service_account_client(NS, "weir-controller").await;
+    let snapshots = Api::<Secret>::namespaced(controller.clone(), NS);
+    let snapshot = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": "weir-snapshot-weir" },
+        "type": "weir.dev/snapshot",
+        "data": { "snapshot": "e30=" }
+    });
+    allowed(
+        "controller applies a snapshot Secret",
+        step(
+            "apply",
+            snapshots.patch(
+                "weir-snapshot-weir",
+                &PatchParams::apply("weir-controller").force(),
+                &Patch::Apply(&snapshot),
+            ),
+        )
+        .await,
+    );
+    allowed(
+        "controller applies a snapshot part",
+        step(
+            "apply",
+            snapshots.patch(
+                "weir-snapshot-weir-endpoints-3",
+                &PatchParams::apply("weir-controller").force(),
+                &Patch::Apply(&json!({
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": { "name": "weir-snapshot-weir-endpoints-3" },
+                    "type": "weir.dev/snapshot",
+                })),
+            ),
+        )
+        .await,
+    );
+    allowed(
+        "controller deletes a snapshot part",
+        step(
+            "delete",
+            snapshots.delete("weir-snapshot-weir-endpoints-3", &DeleteParams::default()),
+        )
+        .await,
+    );
+    assert_forbidden(
+        "controller applies a Secret outside weir-system",
+        step(
+            "apply",
+            Api::<Secret>::namespaced(controller.clone(), "shop").patch(
+                "weir-snapshot-weir",
+                &PatchParams::apply("weir-controller").force(),
+                &Patch::Apply(&snapshot),
+            ),
+        )
+        .await,
+    );
+    let other: Secret = serde_json::from_value(json!({
+        "metadata": { "name": "other" },
+        "stringData": { "password": "hunter2" }
+    }))
+    .expect("a Secret");
+    for namespace in [NS, "shop"] {
+        step(
+            "create",
+            Api::<Secret>::namespaced(admin.clone(), namespace).create(&post, &other),
+        )
+        .await
+        .expect("the admin creates a Secret");
+    }
+
     let kubeconfig = server.service_account_kubeconfig(NS, "weir-proxy");
     let sa = weir_e2e::client_from_kubeconfig(&kubeconfig)
         .await
         .expect("a client");
+    let mine = Api::<Secret>::namespaced(sa.clone(), NS);
+    allowed(
+        "proxy gets its index",
+        step("get", mine.get("weir-snapshot-weir")).await,
+    );
+    let by_name = ListParams::default().fields("metadata.name=weir-snapshot-weir");
+    let listed = allowed(
+        "proxy lists its index by name",
+        step("list", mine.list(&by_name)).await,
+    );
+    assert_eq!(listed.items.len(), 1);
+    // The watch the proxy runs: list then watch by field selector, allowed by resourceNames.
+    let config = watcher::Config::default().fields("metadata.name=weir-snapshot-weir");
+    let mut watch = watcher::watcher(mine.clone(), config).boxed();
+    let mut found = 0;
+    loop {
+        match step("watch", watch.next()).await {
+            Some(Ok(watcher::Event::InitApply(_))) => found += 1,
+            Some(Ok(watcher::Event::InitDone)) => break,
+            Some(Ok(_)) => {}
+            other => panic!("the proxy's watch of its index: {other:?}"),
+        }
+    }
+    assert_eq!(found, 1);
+    allowed(
+        "proxy gets an absent part of its own (404, not 403)",
+        step("get", mine.get_opt("weir-snapshot-weir-routes-0")).await,
+    );
+
+    assert_forbidden(
+        "proxy gets another Secret in weir-system",
+        step("get", mine.get("other")).await,
+    );
+    assert_forbidden(
+        "proxy gets a Secret in an application namespace",
+        step(
+            "get",
+            Api::<Secret>::namespaced(sa.clone(), "shop").get("other"),
+        )
+        .await,
+    );
+    assert_forbidden(
+        "proxy gets a snapshot-named Secret outside weir-system",
+        step(
+            "get",
+            Api::<Secret>::namespaced(sa.clone(), "shop").get("weir-snapshot-weir"),
+        )
+        .await,
+    );
+    assert_forbidden(
+        "proxy lists another Secret by name",
+        step(
+            "list",
+            mine.list(&ListParams::default().fields("metadata.name=other")),
+        )
+        .await,
+    );
+    assert_forbidden(
+        "list secrets in weir-system",
+        step("secrets", mine.list(&ListParams::default())).await,
+    );
     assert_forbidden(
         "list secrets",
         step(
@@ -453,10 +591,14 @@ async fn proxy_has_no_permissions_yet() {
         .await,
     );
     assert_forbidden(
-        "list secrets in weir-system",
+        "proxy writes its own index",
         step(
-            "secrets",
-            Api::<Secret>::namespaced(sa.clone(), NS).list(&ListParams::default()),
+            "apply",
+            mine.patch(
+                "weir-snapshot-weir",
+                &PatchParams::apply("weir-proxy").force(),
+                &Patch::Apply(&snapshot),
+            ),
         )
         .await,
     );
@@ -468,7 +610,9 @@ async fn proxy_has_no_permissions_yet() {
         )
         .await,
     );
-    assert!(!can_i(&kubeconfig, "get", "secrets", Some(NS)));
+    assert!(!can_i(&kubeconfig, "list", "secrets", Some(NS)));
+    assert!(!can_i(&kubeconfig, "get", "secrets", Some("shop")));
+    assert!(!can_i(&kubeconfig, "delete", "secrets", Some(NS)));
     assert!(!can_i(
         &kubeconfig,
         "list",

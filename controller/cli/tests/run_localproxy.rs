@@ -1,0 +1,924 @@
+//! `weir-controller run --provider localproxy` end to end: a real kube-apiserver (RBAC on), the
+//! controller as the shipped `weir-controller` ServiceAccount, two `weir-proxy --from-cluster`
+//! processes as the shipped `weir-proxy` ServiceAccount (which may read only its snapshot
+//! Secrets), and loopback demo backends that the EndpointSlices point at (127.0.0.1, one port
+//! each). Requests go through both proxies over real sockets.
+//!
+//! Needs the `weir-proxy` binary next to `weir-controller` (`cargo test --workspace` builds
+//! it; alone: `cargo build -p weir-proxy`).
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::cluster::{PATIENCE, eventually};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use rustls::pki_types::{CertificateDer, ServerName};
+use weir_e2e::ApiServer;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+fn weir_proxy() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_weir-controller")).with_file_name("weir-proxy");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p weir-proxy)",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed on drop, its log printed when the test fails.
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(mut command: Command, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("a log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("the process starts");
+        Self { child, log }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "--- {} ---\n{}",
+                self.log.display(),
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            );
+        }
+    }
+}
+
+/// One `weir-proxy --from-cluster`.
+struct Proxy {
+    _process: Process,
+    http: u16,
+    https: u16,
+    admin: u16,
+}
+
+/// `(status, body)` of `GET path` with `Host: host` on a fresh connection.
+fn get(port: u16, host: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// The backend name that answered, or the status when it was not a 200.
+fn served(port: u16, host: &str, path: &str) -> String {
+    match get(port, host, path) {
+        Some((200, body)) => body
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("backend ")
+            .to_owned(),
+        Some((status, _)) => status.to_string(),
+        None => "no answer".to_owned(),
+    }
+}
+
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = get(port, "admin", "/metrics")?;
+    body.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+fn objects(web_port: u16, cart_port: u16) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: shop}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: shop}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: cart, namespace: shop}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: web-1, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {web_port}}}]
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: cart-1, namespace: shop, labels: {{kubernetes.io/service-name: cart}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {cart_port}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: web, namespace: shop}}
+spec:
+  ingressClassName: weir
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+      - {{path: /cart, pathType: Prefix, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: api, namespace: shop}}
+spec:
+  ingressClassName: weir
+  rules:
+  - host: api.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Exact, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
+"#
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// An API server with `deploy/base`, three loopback backends (`web` and `cart` behind the
+/// EndpointSlices, `spare` unused), the controller and two proxies.
+struct Fixture {
+    server: ApiServer,
+    backends: Vec<(String, u16, Process)>,
+    controller: Option<Process>,
+    controller_admin: u16,
+    proxies: Vec<Proxy>,
+}
+
+impl Fixture {
+    async fn start() -> Self {
+        let server = ApiServer::start()
+            .await
+            .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+        let base = weir_e2e::repo_root().join("deploy/base");
+        let output = server.kubectl([
+            std::ffi::OsStr::new("apply"),
+            "-k".as_ref(),
+            base.as_os_str(),
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let proxy_binary = weir_proxy();
+        let backends: Vec<(String, u16, Process)> = ["web", "cart", "spare"]
+            .into_iter()
+            .map(|name| {
+                let port = free_port();
+                let mut command = Command::new(&proxy_binary);
+                command
+                    .args(["demo-backend", "--name", name, "--addr"])
+                    .arg(format!("127.0.0.1:{port}"));
+                let log = server.dir().join(format!("backend-{name}.log"));
+                (name.to_owned(), port, Process::start(command, log))
+            })
+            .collect();
+        let mut fixture = Self {
+            server,
+            backends,
+            controller: None,
+            controller_admin: free_port(),
+            proxies: Vec::new(),
+        };
+        fixture
+            .server
+            .apply_yaml(&objects(fixture.port_of("web"), fixture.port_of("cart")));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
+        command
+            .args([
+                "run",
+                "--provider",
+                "localproxy",
+                "--namespace",
+                "weir-system",
+            ])
+            .args(["--identity", "c1", "--status-address", "192.0.2.10"])
+            .args(["--log-format", "text", "--admin-addr"])
+            .arg(format!("127.0.0.1:{}", fixture.controller_admin))
+            .env(
+                "KUBECONFIG",
+                fixture
+                    .server
+                    .service_account_kubeconfig("weir-system", "weir-controller"),
+            )
+            .env("RUST_LOG", "info");
+        fixture.controller = Some(Process::start(
+            command,
+            fixture.server.dir().join("controller.log"),
+        ));
+        let proxy_kubeconfig = fixture
+            .server
+            .service_account_kubeconfig("weir-system", "weir-proxy");
+        for i in 0..2 {
+            let (http, https, admin) = (free_port(), free_port(), free_port());
+            let mut command = Command::new(&proxy_binary);
+            command
+                .args([
+                    "--from-cluster",
+                    "--namespace",
+                    "weir-system",
+                    "--threads",
+                    "1",
+                ])
+                .arg(format!("--http-addr=127.0.0.1:{http}"))
+                .arg(format!("--https-addr=127.0.0.1:{https}"))
+                .arg(format!("--admin-addr=127.0.0.1:{admin}"))
+                .env("KUBECONFIG", &proxy_kubeconfig)
+                .env("RUST_LOG", "info");
+            let log = fixture.server.dir().join(format!("proxy-{i}.log"));
+            fixture.proxies.push(Proxy {
+                _process: Process::start(command, log),
+                http,
+                https,
+                admin,
+            });
+        }
+        for proxy in &fixture.proxies {
+            eventually("the proxy is ready", || async {
+                match get(proxy.admin, "admin", "/readyz") {
+                    Some((200, _)) => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            })
+            .await;
+        }
+        fixture
+    }
+
+    fn port_of(&self, name: &str) -> u16 {
+        self.backends
+            .iter()
+            .find(|(backend, _, _)| backend == name)
+            .map(|(_, port, _)| *port)
+            .expect("a backend")
+    }
+
+    fn slices(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(
+            self.server.admin_client(),
+            "shop",
+            &ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice"),
+                "endpointslices",
+            ),
+        )
+    }
+
+    /// Points `web`'s one endpoint at backend `target`.
+    async fn move_web_to(&self, target: &str) {
+        self.slices()
+            .patch(
+                "web-1",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "ports": [{ "port": self.port_of(target) }] })),
+            )
+            .await
+            .expect("patching the EndpointSlice");
+    }
+}
+
+#[tokio::test]
+async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_good_snapshot() {
+    let fixture = Fixture::start().await;
+    let (server, proxies, controller_admin) =
+        (&fixture.server, &fixture.proxies, fixture.controller_admin);
+    let port_of = |name: &str| fixture.port_of(name);
+    // Ready only once a snapshot is served; then host and path routing on both replicas.
+    for proxy in proxies {
+        for (host, path, wanted) in [
+            ("shop.example.com", "/", "web"),
+            ("shop.example.com", "/cart/items", "cart"),
+            ("SHOP.example.com:8080", "/cartx", "web"),
+            ("api.example.com", "/", "cart"),
+            ("api.example.com", "/other", "404"),
+            ("unknown.example.com", "/", "404"),
+        ] {
+            eventually(&format!("{host}{path} -> {wanted}"), || async {
+                let got = served(proxy.http, host, path);
+                (got == wanted).then_some(()).ok_or(got)
+            })
+            .await;
+        }
+    }
+
+    // The Ingress status carries --status-address.
+    let ingresses =
+        Api::<k8s_openapi::api::networking::v1::Ingress>::namespaced(server.admin_client(), "shop");
+    eventually("the status address", || async {
+        let ingress = ingresses.get("web").await.map_err(|e| e.to_string())?;
+        let ip = ingress
+            .status
+            .and_then(|status| status.load_balancer?.ingress?.first()?.ip.clone());
+        (ip.as_deref() == Some("192.0.2.10"))
+            .then_some(())
+            .ok_or(format!("{ip:?}"))
+    })
+    .await;
+
+    // EndpointSlice changes: web's one endpoint moves between two backends. Measured from
+    // just before the write to the first request each proxy answers from the new backend.
+    let slices = fixture.slices();
+    let puts_before = metric(
+        controller_admin,
+        "weir_provider_api_calls_total{operation=\"put\"}",
+    );
+    const CHANGES: usize = 100;
+    let mut latencies = Vec::with_capacity(CHANGES * proxies.len());
+    for change in 0..CHANGES {
+        let target = if change % 2 == 0 { "spare" } else { "web" };
+        let port = port_of(target);
+        let started = Instant::now();
+        slices
+            .patch(
+                "web-1",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "ports": [{ "port": port }] })),
+            )
+            .await
+            .expect("patching the EndpointSlice");
+        let mut pending: Vec<&Proxy> = proxies.iter().collect();
+        while !pending.is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "change {change}: not served within {PATIENCE:?}"
+            );
+            pending.retain(|proxy| {
+                if served(proxy.http, "shop.example.com", "/") == target {
+                    latencies.push(started.elapsed());
+                    false
+                } else {
+                    true
+                }
+            });
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    latencies.sort();
+    let (p50, p99, max) = (
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        latencies[latencies.len() - 1],
+    );
+    eprintln!(
+        "EndpointSlice write -> served, {} samples ({CHANGES} changes x {} proxies): p50 {p50:?}, p99 {p99:?}, max {max:?}",
+        latencies.len(),
+        proxies.len()
+    );
+    // An endpoint change rewrites its endpoint bucket and the index: two writes.
+    let puts_after = metric(
+        controller_admin,
+        "weir_provider_api_calls_total{operation=\"put\"}",
+    );
+    if let (Some(before), Some(after)) = (puts_before, puts_after) {
+        assert_eq!(
+            after - before,
+            2.0 * CHANGES as f64,
+            "puts per endpoint change"
+        );
+    }
+    assert!(p99 < Duration::from_secs(5), "p99 {p99:?}");
+
+    // A broken snapshot is refused: the proxies keep serving the last good one and count it.
+    let failures_before: Vec<f64> = proxies
+        .iter()
+        .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
+        .collect();
+    let secrets =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(server.admin_client(), "weir-system");
+    secrets
+        .patch(
+            "weir-snapshot-weir",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "data": { "snapshot": "bm90IGpzb24=" } })),
+        )
+        .await
+        .expect("breaking the index");
+    let last = served(proxies[0].http, "shop.example.com", "/");
+    for (proxy, before) in proxies.iter().zip(failures_before) {
+        eventually("the broken snapshot is counted", || async {
+            let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
+            (now > before).then_some(()).ok_or(format!("{now}"))
+        })
+        .await;
+        assert_eq!(served(proxy.http, "shop.example.com", "/"), last);
+        assert_eq!(served(proxy.http, "api.example.com", "/"), "cart");
+    }
+    // The next publish repairs it.
+    let target = if last == "web" { "spare" } else { "web" };
+    slices
+        .patch(
+            "web-1",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "ports": [{ "port": port_of(target) }] })),
+        )
+        .await
+        .expect("patching the EndpointSlice");
+    for proxy in proxies {
+        eventually("served again after the repair", || async {
+            let got = served(proxy.http, "shop.example.com", "/");
+            (got == target).then_some(()).ok_or(got)
+        })
+        .await;
+    }
+
+    // The last Ingress of the class deleted: the stack's Secrets go, the proxies answer 404.
+    let ingresses = Api::<Ingress>::namespaced(server.admin_client(), "shop");
+    for name in ["web", "api"] {
+        ingresses
+            .delete(name, &Default::default())
+            .await
+            .expect("deleting an Ingress");
+    }
+    for proxy in proxies {
+        eventually("404 once the class has no Ingress", || async {
+            let got = served(proxy.http, "shop.example.com", "/");
+            (got == "404").then_some(()).ok_or(got)
+        })
+        .await;
+    }
+    eventually("the snapshot Secrets are deleted", || async {
+        let left = secrets
+            .list(&kube::api::ListParams::default().labels("weir.dev/snapshot-of"))
+            .await
+            .map_err(|error| error.to_string())?;
+        left.items
+            .is_empty()
+            .then_some(())
+            .ok_or(format!("{} left", left.items.len()))
+    })
+    .await;
+}
+
+/// Keep-alive HTTP/1.1 requests on one connection after another until `stop`; returns the
+/// number of 200s and a description of every other outcome (a non-200, a broken connection).
+fn keep_alive_load(
+    port: u16,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(u64, Vec<String>)> {
+    std::thread::spawn(move || {
+        let (mut ok, mut failures) = (0u64, Vec::new());
+        'connections: while !stop.load(Ordering::Relaxed) {
+            let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
+                failures.push("connect".to_owned());
+                continue;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut writer = stream.try_clone().expect("a clone");
+            let mut reader = BufReader::new(stream);
+            while !stop.load(Ordering::Relaxed) {
+                if writer
+                    .write_all(b"GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
+                    .is_err()
+                {
+                    failures.push("write".to_owned());
+                    continue 'connections;
+                }
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    failures.push("connection closed before a response".to_owned());
+                    continue 'connections;
+                }
+                let status = line.split(' ').nth(1).unwrap_or("").to_owned();
+                let (mut length, mut close) = (0usize, false);
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                        failures.push("truncated head".to_owned());
+                        continue 'connections;
+                    }
+                    let header = header.trim_end().to_ascii_lowercase();
+                    if header.is_empty() {
+                        break;
+                    }
+                    if let Some(value) = header.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    close |= header == "connection: close";
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    failures.push("truncated body".to_owned());
+                    continue 'connections;
+                }
+                match status.as_str() {
+                    "200" => ok += 1,
+                    other => failures.push(format!("status {other}")),
+                }
+                if close {
+                    continue 'connections;
+                }
+            }
+        }
+        (ok, failures)
+    })
+}
+
+/// The leaf certificate a TLS handshake with SNI `host` gets from `port`.
+fn presented(port: u16, host: &str, roots: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut store = rustls::RootCertStore::empty();
+    for der in roots {
+        store.add(CertificateDer::from(der.clone())).ok()?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .ok()?
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    let name = ServerName::try_from(host.to_owned()).ok()?;
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).ok()?;
+    let tcp = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    write!(
+        tls,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response);
+    if !response.starts_with(b"HTTP/1.1 200") {
+        return None;
+    }
+    let leaf = tls.conn.peer_certificates()?.first()?.as_ref().to_vec();
+    Some(leaf)
+}
+
+fn self_signed(host: &str) -> (String, String, Vec<u8>) {
+    let generated = rcgen::generate_simple_self_signed(vec![host.to_owned()]).expect("rcgen");
+    (
+        generated.cert.pem(),
+        generated.key_pair.serialize_pem(),
+        generated.cert.der().to_vec(),
+    )
+}
+
+fn summary(what: &str, samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    let (p50, p99) = (percentile(samples, 50.0), percentile(samples, 99.0));
+    eprintln!(
+        "{what}: {} samples, p50 {p50:?}, p99 {p99:?}, max {:?}",
+        samples.len(),
+        samples[samples.len() - 1]
+    );
+    p99
+}
+
+#[tokio::test]
+async fn tls_rotation_route_and_endpoint_changes_and_lost_controller_and_api_fail_no_request() {
+    let mut fixture = Fixture::start().await;
+    let admin = fixture.server.admin_client();
+    let (a_pem, a_key, a_der) = self_signed("shop.example.com");
+    let (b_pem, b_key, b_der) = self_signed("shop.example.com");
+    let roots = [a_der.clone(), b_der.clone()];
+    let secrets = Api::<Secret>::namespaced(admin.clone(), "shop");
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "shop-tls" },
+        "type": "kubernetes.io/tls",
+        "stringData": { "tls.crt": a_pem, "tls.key": a_key }
+    }))
+    .expect("a Secret");
+    secrets
+        .create(&Default::default(), &secret)
+        .await
+        .expect("creating the TLS Secret");
+    let ingresses = Api::<Ingress>::namespaced(admin.clone(), "shop");
+    ingresses
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "spec": { "tls": [{ "hosts": ["shop.example.com"], "secretName": "shop-tls" }] }
+            })),
+        )
+        .await
+        .expect("adding TLS");
+    for proxy in &fixture.proxies {
+        eventually("certificate A by SNI", || async {
+            let leaf = presented(proxy.https, "shop.example.com", &roots);
+            (leaf.as_deref() == Some(&a_der[..]))
+                .then_some(())
+                .ok_or("not A yet".to_owned())
+        })
+        .await;
+    }
+
+    // Keep-alive load on both proxies for everything that follows.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = fixture
+        .proxies
+        .iter()
+        .flat_map(|proxy| (0..3).map(|_| keep_alive_load(proxy.http, Arc::clone(&stop))))
+        .collect();
+
+    // 20 route changes: each adds an Exact path on the api Ingress; measured until both
+    // proxies route it.
+    let mut route_latencies = Vec::new();
+    for change in 0..20 {
+        let path = format!("/v{change}");
+        let started = Instant::now();
+        ingresses
+            .patch(
+                "api",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "spec": { "rules": [{
+                    "host": "api.example.com",
+                    "http": { "paths": [
+                        { "path": "/", "pathType": "Exact",
+                          "backend": { "service": { "name": "cart", "port": { "number": 80 } } } },
+                        { "path": path, "pathType": "Exact",
+                          "backend": { "service": { "name": "web", "port": { "number": 80 } } } }
+                    ] }
+                }] } })),
+            )
+            .await
+            .expect("changing a route");
+        for proxy in &fixture.proxies {
+            while served(proxy.http, "api.example.com", &path) == "404" {
+                assert!(started.elapsed() < PATIENCE, "route {path} never served");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            route_latencies.push(started.elapsed());
+        }
+    }
+
+    // 20 EndpointSlice changes under the load.
+    for change in 0..20 {
+        let target = if change % 2 == 0 { "spare" } else { "web" };
+        fixture.move_web_to(target).await;
+        for proxy in &fixture.proxies {
+            eventually("the endpoint change is served", || async {
+                let got = served(proxy.http, "shop.example.com", "/");
+                (got == target).then_some(()).ok_or(got)
+            })
+            .await;
+        }
+    }
+
+    // Secret rotation: certificate B is presented without a restart.
+    let started = Instant::now();
+    secrets
+        .patch(
+            "shop-tls",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "stringData": { "tls.crt": b_pem, "tls.key": b_key }
+            })),
+        )
+        .await
+        .expect("rotating the Secret");
+    let mut rotation = Vec::new();
+    for proxy in &fixture.proxies {
+        while presented(proxy.https, "shop.example.com", &roots).as_deref() != Some(&b_der[..]) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the rotated certificate is never served"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        rotation.push(started.elapsed());
+    }
+
+    // The controller dies: the proxies keep serving what they have.
+    if let Some(mut controller) = fixture.controller.take() {
+        let _ = controller.child.kill();
+        let _ = controller.child.wait();
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for proxy in &fixture.proxies {
+        assert_eq!(served(proxy.http, "api.example.com", "/v19"), "web");
+        assert_eq!(
+            presented(proxy.https, "shop.example.com", &roots).as_deref(),
+            Some(&b_der[..])
+        );
+    }
+
+    // Then the API server goes away: the proxies keep serving the last snapshot, and count
+    // the failed watch.
+    let Fixture {
+        server,
+        backends: _backends,
+        proxies,
+        ..
+    } = fixture;
+    let failures_before: Vec<f64> = proxies
+        .iter()
+        .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
+        .collect();
+    drop(server);
+    for (proxy, before) in proxies.iter().zip(failures_before) {
+        eventually("the lost API server is counted", || async {
+            let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
+            (now > before).then_some(()).ok_or(format!("{now}"))
+        })
+        .await;
+        assert_eq!(served(proxy.http, "api.example.com", "/v19"), "web");
+        assert_eq!(
+            get(proxy.admin, "admin", "/readyz").map(|(status, _)| status),
+            Some(200)
+        );
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    let (mut ok, mut failures) = (0, Vec::new());
+    for thread in load {
+        let (count, failed) = thread.join().expect("a load thread");
+        ok += count;
+        failures.extend(failed);
+    }
+    eprintln!(
+        "keep-alive load through 20 route changes, 20 endpoint changes, a rotation, a controller kill and the API server's loss: {ok} requests answered 200, {} failed",
+        failures.len()
+    );
+    let route_p99 = summary("Ingress write -> served", &mut route_latencies);
+    summary("Secret rotation -> new certificate served", &mut rotation);
+    assert!(failures.is_empty(), "failed requests: {failures:?}");
+    assert!(ok > 0);
+    assert!(
+        route_p99 < Duration::from_secs(5),
+        "route p99 {route_p99:?}"
+    );
+}
+
+/// A class stack of `ingresses` Ingresses x 5 hosts (one Prefix route each), a target group of
+/// 3 endpoints per Ingress, and a TLS certificate for every tenth Ingress.
+fn large_model(ingresses: usize) -> weir_model::DesiredLoadBalancer {
+    use weir_model::*;
+    let (pem, key_pem, _) = self_signed("app.example.com");
+    let mut model = DesiredLoadBalancer {
+        stack: StackId::Class("weir".into()),
+        ingress_class: "weir".into(),
+        members: Vec::new(),
+        listeners: Default::default(),
+        virtual_hosts: Vec::new(),
+        default_action: Action::FixedResponse { status: 404 },
+        target_groups: Default::default(),
+        certificates: Vec::new(),
+        settings: Default::default(),
+    };
+    for i in 0..ingresses {
+        let ingress =
+            ObjectRef::namespaced("Ingress", &format!("team-{}", i % 50), &format!("ing-{i}"));
+        let key = TargetGroupKey {
+            namespace: format!("team-{}", i % 50),
+            service: format!("svc-{i}"),
+            port: 80,
+        };
+        for r in 0..5 {
+            model.virtual_hosts.push(VirtualHost {
+                host: HostMatch::Exact(format!("app-{i}-{r}.example.com")),
+                routes: vec![Route {
+                    path: PathMatch {
+                        kind: PathKind::Prefix,
+                        path: format!("/api/v{r}"),
+                    },
+                    action: Action::Forward {
+                        target_group: key.clone(),
+                    },
+                    source: RouteSource {
+                        ingress: ingress.clone(),
+                        rule: r,
+                        path: 0,
+                    },
+                }],
+                redirect_to_https_port: None,
+            });
+        }
+        let targets = (0..3)
+            .map(|p| Target {
+                ip: format!("10.{}.{}.{p}", i / 250, i % 250)
+                    .parse()
+                    .expect("an IP"),
+                port: 8080,
+                conditions: EndpointConditions {
+                    ready: true,
+                    serving: true,
+                    terminating: false,
+                },
+                zone: None,
+            })
+            .collect();
+        model.target_groups.insert(key, TargetGroup { targets });
+        if i % 10 == 0 {
+            model.certificates.push(Certificate {
+                hosts: (0..5).map(|r| format!("app-{i}-{r}.example.com")).collect(),
+                source: CertificateSource::Secret {
+                    secret: ObjectRef::namespaced(
+                        "Secret",
+                        &format!("team-{}", i % 50),
+                        &format!("tls-{i}"),
+                    ),
+                    material: TlsMaterial::new(pem.clone(), PrivateKeyPem::new(key_pem.clone())),
+                },
+                origin: ingress.clone(),
+            });
+        }
+        model.members.push(ingress);
+    }
+    model
+}
+
+#[tokio::test]
+async fn a_thousand_ingresses_publish_and_read_back_through_the_real_api() {
+    use weir_model::Provider as _;
+    use weir_provider_localproxy::{KubeStore, LocalProxyProvider, Reader, SnapshotStore as _};
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    server.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: weir-system}\n");
+    let store = KubeStore::new(server.admin_client(), "weir-system");
+    let provider = LocalProxyProvider::new(store.clone(), Vec::new());
+    let model = large_model(1_000);
+    let started = Instant::now();
+    provider.ensure(&model).await.expect("publishing");
+    let first = started.elapsed();
+    let objects = store
+        .list("weir.dev/snapshot-of")
+        .await
+        .expect("listing the snapshot");
+    let bytes: usize = objects.iter().map(|object| object.data.len()).sum();
+    let largest = objects
+        .iter()
+        .map(|object| object.data.len())
+        .max()
+        .unwrap_or(0);
+    let mut endpoint_change = model.clone();
+    if let Some(group) = endpoint_change.target_groups.values_mut().next() {
+        group.targets.pop();
+    }
+    let started = Instant::now();
+    provider.ensure(&endpoint_change).await.expect("publishing");
+    let endpoint_publish = started.elapsed();
+    let index = store
+        .get("weir-snapshot-weir")
+        .await
+        .expect("the index")
+        .expect("an index");
+    let mut reader = Reader::new(store.clone());
+    let started = Instant::now();
+    let read = reader.read(&index).await.expect("reading");
+    let read_time = started.elapsed();
+    assert_eq!(read.model, endpoint_change);
+    eprintln!(
+        "1,000 Ingresses x 5 hosts, 1,000 target groups x 3 endpoints, 100 certificates (debug build): \
+         {} objects, {bytes} bytes in all, largest {largest} bytes; first publish {first:?}, \
+         endpoint-only publish {endpoint_publish:?}, cold read {read_time:?}",
+        objects.len()
+    );
+    assert!(largest <= weir_provider_localproxy::layout::SHARD_LIMIT);
+}
