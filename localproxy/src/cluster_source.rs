@@ -74,7 +74,7 @@ fn empty(layout: &Layout) -> DesiredLoadBalancer {
         members: Vec::new(),
         listeners: Default::default(),
         virtual_hosts: Vec::new(),
-        default_action: Action::FixedResponse { status: 404 },
+        default_action: Action::status(404),
         target_groups: Default::default(),
         certificates: Vec::new(),
         settings: Default::default(),

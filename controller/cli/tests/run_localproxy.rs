@@ -806,7 +806,7 @@ fn large_model(ingresses: usize) -> weir_model::DesiredLoadBalancer {
         members: Vec::new(),
         listeners: Default::default(),
         virtual_hosts: Vec::new(),
-        default_action: Action::FixedResponse { status: 404 },
+        default_action: Action::status(404),
         target_groups: Default::default(),
         certificates: Vec::new(),
         settings: Default::default(),
@@ -827,9 +827,11 @@ fn large_model(ingresses: usize) -> weir_model::DesiredLoadBalancer {
                         kind: PathKind::Prefix,
                         path: format!("/api/v{r}"),
                     },
+                    conditions: Default::default(),
                     action: Action::Forward {
                         target_group: key.clone(),
                     },
+                    filters: Default::default(),
                     source: RouteSource {
                         ingress: ingress.clone(),
                         rule: r,

@@ -47,9 +47,11 @@ fn route(kind: PathKind, path: &str, service: &str) -> Route {
             kind,
             path: path.into(),
         },
+        conditions: Default::default(),
         action: Action::Forward {
             target_group: key(service),
         },
+        filters: Default::default(),
         source: RouteSource {
             ingress: ObjectRef::namespaced("Ingress", "shop", "web"),
             rule: 0,
@@ -94,7 +96,7 @@ fn model() -> DesiredLoadBalancer {
                 redirect_to_https_port: None,
             },
         ],
-        default_action: Action::FixedResponse { status: 404 },
+        default_action: Action::status(404),
         target_groups: BTreeMap::from([
             (key("cart"), group(&[9001])),
             (key("web"), group(&[9002, 9003])),
@@ -385,4 +387,32 @@ fn the_shipped_proxy_role_names_exactly_the_objects_of_class_weir() {
         .map(|name| name.strip_prefix("weir-snapshot-").unwrap())
         .collect();
     assert_eq!(listed, names);
+}
+
+#[test]
+fn routes_the_wire_cannot_carry_yet_are_left_out_and_named() {
+    let mut desired = model();
+    let mut redirected = route(PathKind::Prefix, "/old", "web");
+    redirected.action = Action::FixedResponse {
+        status: 410,
+        content_type: Some("text/plain".into()),
+        body: Some("gone".into()),
+    };
+    redirected.source.rule = 7;
+    desired.virtual_hosts[0].routes.push(redirected);
+    let (routes, _) = crate::wire::split(&desired);
+    assert!(
+        routes.virtual_hosts[0]
+            .routes
+            .iter()
+            .all(|route| route.path != "/old"),
+        "a fixed response with a body is not carried"
+    );
+    let left_out = crate::wire::uncarried(&desired);
+    assert_eq!(left_out.len(), 1, "{left_out:?}");
+    assert_eq!(left_out[0].field, "spec.rules[7].http.paths[0]");
+    assert_eq!(
+        left_out[0].reason,
+        weir_model::Reason::UnsupportedByProvider
+    );
 }

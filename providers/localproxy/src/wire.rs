@@ -283,21 +283,23 @@ pub fn split(desired: &model::DesiredLoadBalancer) -> (Routes, Vec<EndpointSets>
                 routes: vhost
                     .routes
                     .iter()
-                    .map(|route| Route {
-                        exact: route.path.kind == model::PathKind::Exact,
-                        path: route.path.path.clone(),
-                        action: action(&route.action),
-                        source: RouteSource {
-                            ingress: object(&route.source.ingress),
-                            rule: route.source.rule,
-                            path: route.source.path,
-                        },
+                    .filter_map(|route| {
+                        Some(Route {
+                            exact: route.path.kind == model::PathKind::Exact,
+                            path: route.path.path.clone(),
+                            action: carried(route)?,
+                            source: RouteSource {
+                                ingress: object(&route.source.ingress),
+                                rule: route.source.rule,
+                                path: route.source.path,
+                            },
+                        })
                     })
                     .collect(),
                 redirect_to_https_port: vhost.redirect_to_https_port,
             })
             .collect(),
-        default_action: action(&desired.default_action),
+        default_action: action(&desired.default_action).unwrap_or(Action::Fixed(UNCARRIED_STATUS)),
         target_groups: desired.target_groups.keys().map(group_key).collect(),
         certificates: desired
             .certificates
@@ -417,7 +419,9 @@ pub fn join(
                     },
                     path: route.path,
                 },
+                conditions: model::RouteConditions::default(),
                 action: model_action(route.action)?,
+                filters: model::RouteFilters::default(),
                 source: model::RouteSource {
                     ingress: model_object(route.source.ingress),
                     rule: route.source.rule,
@@ -517,11 +521,62 @@ fn model_key(key: &GroupKey) -> model::TargetGroupKey {
     }
 }
 
-fn action(action: &model::Action) -> Action {
-    match action {
-        model::Action::Forward { target_group } => Action::Forward(group_key(target_group)),
-        model::Action::FixedResponse { status } => Action::Fixed(*status),
+/// What the default action becomes when this format cannot carry it.
+const UNCARRIED_STATUS: u16 = 503;
+
+/// The wire action of a route this format carries: no conditions, no filters, a plain forward
+/// or a bodiless fixed response. Routes with the routing features of the model beyond that
+/// (weights, redirects, bodies, headers, rewrites) are not carried yet; [`uncarried`] names them.
+fn carried(route: &model::Route) -> Option<Action> {
+    if !route.conditions.is_empty() || !route.filters.is_empty() {
+        return None;
     }
+    action(&route.action)
+}
+
+fn action(action: &model::Action) -> Option<Action> {
+    match action {
+        model::Action::Forward { target_group } => Some(Action::Forward(group_key(target_group))),
+        model::Action::FixedResponse {
+            status,
+            content_type: None,
+            body: None,
+        } => Some(Action::Fixed(*status)),
+        model::Action::FixedResponse { .. }
+        | model::Action::WeightedForward { .. }
+        | model::Action::Redirect(_) => None,
+    }
+}
+
+/// One Warning per route (and for the default action) that [`split`] leaves out because this
+/// format cannot carry it yet, on the Ingress and path it came from.
+pub fn uncarried(desired: &model::DesiredLoadBalancer) -> Vec<model::Diagnostic> {
+    let mut diagnostics: Vec<model::Diagnostic> = desired
+        .virtual_hosts
+        .iter()
+        .flat_map(|vhost| &vhost.routes)
+        .filter(|route| carried(route).is_none())
+        .map(|route| {
+            model::Diagnostic::warning(
+                &route.source.ingress,
+                format!(
+                    "spec.rules[{}].http.paths[{}]",
+                    route.source.rule, route.source.path
+                ),
+                model::Reason::UnsupportedByProvider,
+                "conditions, weighted forwards, redirects, fixed-response bodies and filters are not yet served by the in-cluster proxy (they are in file mode); the route is left out",
+            )
+        })
+        .collect();
+    if let (None, Some(first)) = (action(&desired.default_action), desired.members.first()) {
+        diagnostics.push(model::Diagnostic::warning(
+            first,
+            "spec.defaultBackend",
+            model::Reason::UnsupportedByProvider,
+            format!("the default action is not yet served by the in-cluster proxy; it answers {UNCARRIED_STATUS}"),
+        ));
+    }
+    diagnostics
 }
 
 fn model_action(action: Action) -> Result<model::Action, WireError> {
@@ -530,7 +585,11 @@ fn model_action(action: Action) -> Result<model::Action, WireError> {
             target_group: model_key(&key),
         }),
         Action::Fixed(status) if (100..=599).contains(&status) => {
-            Ok(model::Action::FixedResponse { status })
+            Ok(model::Action::FixedResponse {
+                status,
+                content_type: None,
+                body: None,
+            })
         }
         Action::Fixed(status) => Err(WireError::Status(status)),
     }
