@@ -100,8 +100,9 @@ struct RunFlags {
     /// Where /healthz, /readyz and /metrics are served.
     #[arg(long, default_value = "0.0.0.0:8080")]
     admin_addr: SocketAddr,
-    /// Stacks reconciled at once.
-    #[arg(long, default_value_t = 4)]
+    /// Stacks reconciled at once. The AWS calls of all of them share --aws-calls-per-second;
+    /// with each worker waiting for one call at a time, 8 keep a 40 calls/s limit busy.
+    #[arg(long, default_value_t = 8)]
     concurrency: usize,
     /// Seconds between drift-repair reconciles of a stack in sync.
     #[arg(long, default_value_t = 600)]
