@@ -140,6 +140,9 @@ impl ClusterView {
     /// Marks `stack` changed (applied, deleted or failed): it is observed on its own until the
     /// next listing.
     pub fn changed(&self, stack: &str) {
+        if self.ttl.is_zero() {
+            return;
+        }
         let mut state = self.lock();
         state.sequence += 1;
         let sequence = state.sequence;
@@ -358,5 +361,59 @@ impl ClusterView {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Tags;
+
+    fn resource(arn: &str, stack: &str) -> TaggedResource {
+        TaggedResource {
+            arn: arn.into(),
+            tags: Tags::from([
+                (TAG_STACK.to_owned(), stack.to_owned()),
+                (TAG_RESOURCE.to_owned(), RESOURCE_LOAD_BALANCER.to_owned()),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_stack_changed_since_a_listing_began_is_not_served_from_it() {
+        let view = ClusterView::new(Duration::from_secs(60));
+        assert_eq!(view.listed("a"), None, "no listing yet");
+        let started = view.begin_listing();
+        view.changed("a"); // applied while the listing was being taken
+        view.store(
+            started,
+            &[resource("arn:lb/a", "a"), resource("arn:lb/b", "b")],
+        );
+        assert_eq!(view.listed("a"), None);
+        assert_eq!(view.listed("b").map(|found| found.len()), Some(1));
+        assert_eq!(
+            view.listed("new"),
+            Some(Vec::new()),
+            "listed as owning nothing"
+        );
+
+        // A newer listing makes "a" clean again; an older one arriving late is ignored.
+        let older = view.begin_listing();
+        let newer = view.begin_listing();
+        view.store(newer, &[resource("arn:lb/a", "a")]);
+        view.store(older, &[]);
+        assert_eq!(view.listed("a").map(|found| found.len()), Some(1));
+        assert_eq!(view.listed("b"), Some(Vec::new()));
+        view.changed("b");
+        assert_eq!(view.listed("b"), None);
+    }
+
+    #[test]
+    fn a_zero_ttl_serves_nothing() {
+        let view = ClusterView::new(Duration::ZERO);
+        let started = view.begin_listing();
+        view.store(started, &[resource("arn:lb/a", "a")]);
+        assert_eq!(view.listed("a"), None);
+        assert!(!view.busy());
     }
 }
