@@ -206,7 +206,7 @@ echo "AWS API calls:    $(metric weir_provider_api_calls_total) total: $(calls_b
 echo "reconciles:       $(metric weir_reconciles_total) ($(metric weir_reconciles_total 'result="ok"') ok)"
 echo "controller RSS:   $(rss)"
 echo "warnings logged:  $(grep -c ' WARN ' "$WORK/controller.log" || true)"
-grep ' WARN ' "$WORK/controller.log" | sed 's/^[^ ]* *//' | cut -c1-200 | sort | uniq -c | sort -rn | head -3
+grep ' WARN ' "$WORK/controller.log" | sed 's/^[^ ]* *//' | cut -c1-200 | sort | uniq -c | sort -rn | head -3 || true
 ((done_count >= INGRESSES)) || die "timed out after $TIMEOUT s"
 
 log "no-op resync pass: restarting the controller (a new leader reconciles every stack)"
