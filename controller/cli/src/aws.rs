@@ -20,6 +20,8 @@ pub struct AwsTarget {
     pub cluster: String,
     /// Defaults for what annotations leave unset.
     pub defaults: StackDefaults,
+    /// How the AWS client paces and retries calls.
+    pub client: ClientOptions,
 }
 
 /// Whether an AWS endpoint or credentials are configured (an emulator URL, keys, a profile,
@@ -50,7 +52,7 @@ pub fn desired_stacks(
 }
 
 async fn provider(target: &AwsTarget) -> AwsProvider<SdkApi> {
-    let client = Client::new(SdkApi::from_env().await, ClientOptions::default());
+    let client = Client::new(SdkApi::from_env().await, target.client.clone());
     AwsProvider::new(client, &target.cluster, target.defaults.clone())
 }
 

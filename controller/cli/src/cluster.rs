@@ -41,6 +41,8 @@ pub struct ClusterRun {
     pub status_addresses: Vec<String>,
     /// AWS defaults for stacks whose annotations leave them unset.
     pub aws_defaults: StackDefaults,
+    /// How the AWS client paces and retries calls.
+    pub aws_client: ClientOptions,
 }
 
 impl ClusterRun {
@@ -88,8 +90,12 @@ impl ClusterRun {
                     .cluster_name
                     .clone()
                     .context("--provider aws needs --cluster-name (the ownership tag value)")?;
-                let client_aws = Client::new(SdkApi::from_env().await, ClientOptions::default());
-                let provider = Arc::new(AwsProvider::new(client_aws, &cluster, self.aws_defaults));
+                let client_aws = Client::new(SdkApi::from_env().await, self.aws_client.clone());
+                let provider = Arc::new(
+                    AwsProvider::new(client_aws, &cluster, self.aws_defaults)
+                        .with_target_memory(target_memory(self.resync))
+                        .with_shared_observe(shared_observe(self.resync)),
+                );
                 let counted = provider.clone();
                 register_provider_calls(
                     &mut registry,
@@ -153,6 +159,20 @@ fn status_addresses(values: &[String]) -> Vec<LoadBalancerAddress> {
             Err(_) => LoadBalancerAddress::Hostname(value.to_owned()),
         })
         .collect()
+}
+
+/// How long the aws provider plans from the targets its last apply left in a target group
+/// instead of describing them again: half the drift-repair period, at most two minutes, so that
+/// every drift-repair reconcile describes them and a busy stack does at least every two minutes.
+fn target_memory(resync: Duration) -> Duration {
+    (resync / 2).min(Duration::from_secs(120))
+}
+
+/// How long a cluster-wide tag listing serves the observes of stacks weir has not changed
+/// since: a tenth of the drift-repair period, at most a minute (a change made by hand in AWS is
+/// seen at most that much later).
+fn shared_observe(resync: Duration) -> Duration {
+    (resync / 10).min(Duration::from_secs(60))
 }
 
 /// The pod's namespace from its ServiceAccount mount, else `weir-system`.

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use weir_controller::aws::{self, AwsTarget};
 use weir_controller::plan::Plan;
-use weir_provider_aws::StackDefaults;
+use weir_provider_aws::{ClientOptions, StackDefaults};
 use weir_translate::{ClassSelection, ControllerKind, TranslateConfig};
 
 #[derive(Parser)]
@@ -100,8 +100,9 @@ struct RunFlags {
     /// Where /healthz, /readyz and /metrics are served.
     #[arg(long, default_value = "0.0.0.0:8080")]
     admin_addr: SocketAddr,
-    /// Stacks reconciled at once.
-    #[arg(long, default_value_t = 4)]
+    /// Stacks reconciled at once. The AWS calls of all of them share --aws-calls-per-second;
+    /// with each worker waiting for one call at a time, 8 keep a 40 calls/s limit busy.
+    #[arg(long, default_value_t = 8)]
     concurrency: usize,
     /// Seconds between drift-repair reconciles of a stack in sync.
     #[arg(long, default_value_t = 600)]
@@ -138,14 +139,23 @@ struct AwsFlags {
     /// Default security group IDs (comma-separated).
     #[arg(long, value_delimiter = ',')]
     security_groups: Vec<String>,
+    /// Client-side limit on AWS API calls per second, over every operation (0: none). AWS
+    /// throttles per account and Region; throttled calls are retried with backoff.
+    #[arg(long, default_value_t = 20.0)]
+    aws_calls_per_second: f64,
 }
 
 impl AwsFlags {
     fn target(self, cluster: String) -> AwsTarget {
         AwsTarget {
             cluster,
+            client: self.client(),
             defaults: self.defaults(),
         }
+    }
+
+    fn client(&self) -> ClientOptions {
+        ClientOptions::with_calls_per_second(self.aws_calls_per_second)
     }
 
     fn defaults(self) -> StackDefaults {
@@ -234,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 admin_addr: flags.admin_addr,
                 cluster_name: flags.cluster_name,
                 status_addresses: flags.status_address,
+                aws_client: flags.aws.client(),
                 aws_defaults: flags.aws.defaults(),
             };
             tokio::runtime::Builder::new_multi_thread()

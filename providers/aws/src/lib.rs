@@ -39,7 +39,7 @@ pub use api::{
     ListenerSettings, LoadBalancerInfo, MatchConditions, Op, RedirectSpec, Reply, RuleInfo, SdkApi,
     TaggedResource, Tags, TargetGroupInfo, TargetId, split_chain, summarize,
 };
-pub use apply::{Applied, DEFAULT_MEMORY, Memory, apply};
+pub use apply::{Applied, DEFAULT_MEMORY, KnownTargets, Memory, apply};
 pub use desired::certs::pick_certificate;
 pub use desired::names::{
     Owner, TAG_CLUSTER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK, certificate_resource,
@@ -50,7 +50,9 @@ pub use desired::{
     StackDefaults, StackSpec, TargetGroupSpec,
 };
 pub use observe::observed::{Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup};
-pub use observe::{RESOURCE_TYPES, issued_certificates, observe, stacks, tagged};
+pub use observe::{
+    ClusterView, RESOURCE_TYPES, issued_certificates, observe, observe_with, stacks, tagged,
+};
 pub use plan::rules::BAND;
 pub use plan::step::{Ref, Slot, Step};
 pub use plan::{TARGET_BATCH, plan};

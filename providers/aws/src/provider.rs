@@ -1,6 +1,7 @@
 //! [`AwsProvider`]: the [`Provider`] of ALBs. `ensure` = spec -> observe -> plan -> apply ->
 //! status; `delete` = the same with an empty spec.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,12 +10,15 @@ use weir_model::{
     LoadBalancerStatus, Provider, ProviderError, StackId,
 };
 
+use crate::api::Tags;
 use crate::api::{AwsApi, Call, CallError, Client, ClientOptions, Reply};
-use crate::apply::{Applied, DEFAULT_MEMORY, Memory, apply};
+use crate::apply::known_targets::KnownSet;
+use crate::apply::{Applied, DEFAULT_MEMORY, KnownTargets, Memory, apply};
 use crate::desired::names::Owner;
+use crate::desired::names::{TAG_CLUSTER, TAG_STACK};
 use crate::desired::{CertificateChecks, StackDefaults, StackSpec};
 use crate::observe::observed::Observed;
-use crate::observe::{issued_certificates, observe, observe_for_delete, stacks};
+use crate::observe::{ClusterView, issued_certificates, observe_for_delete, observe_with, tagged};
 use crate::plan::plan;
 use crate::plan::step::Step;
 use crate::render::{QuotaLimits, fit};
@@ -59,6 +63,8 @@ pub struct AwsProvider<A> {
     defaults: StackDefaults,
     limits: QuotaLimits,
     memory: Memory,
+    known_targets: KnownTargets,
+    view: ClusterView,
 }
 
 impl<A: AwsApi> AwsProvider<A> {
@@ -70,7 +76,29 @@ impl<A: AwsApi> AwsProvider<A> {
             defaults,
             limits: QuotaLimits::default(),
             memory: Memory::new(DEFAULT_MEMORY),
+            known_targets: KnownTargets::new(Duration::ZERO),
+            view: ClusterView::new(Duration::ZERO),
         }
+    }
+
+    /// Shares observation across stacks for `ttl` after each cluster-wide tag listing (taken by
+    /// [`Provider::owned_stacks`], or on demand when many stacks are observed): a stack this
+    /// process has not changed since is observed from the listing instead of its own tag
+    /// query, and load balancers and target groups are described 20 at a time across stacks
+    /// (see [`ClusterView`]); off by default. A change made by hand in AWS may be seen one
+    /// `ttl` late.
+    pub fn with_shared_observe(mut self, ttl: Duration) -> Self {
+        self.view = ClusterView::new(ttl);
+        self
+    }
+
+    /// Plans a stack reconciled again within `ttl` of describing its target groups from the
+    /// targets its last successful apply left there, instead of one `DescribeTargetHealth` per
+    /// target group (see [`KnownTargets`]); off by default. Keep `ttl` shorter than the
+    /// drift-repair period, so that every drift-repair reconcile describes the targets.
+    pub fn with_target_memory(mut self, ttl: Duration) -> Self {
+        self.known_targets = KnownTargets::new(ttl);
+        self
     }
 
     /// Remembers created resources for `memory` instead of [`DEFAULT_MEMORY`] (see
@@ -104,7 +132,17 @@ impl<A: AwsApi> AwsProvider<A> {
     /// # Errors
     /// A classified [`ProviderError`].
     pub async fn stacks(&self) -> Result<Vec<String>, ProviderError> {
-        Ok(stacks(&self.client, &self.cluster).await?)
+        let started = self.view.begin_listing();
+        let selector = Tags::from([(TAG_CLUSTER.to_owned(), self.cluster.clone())]);
+        let resources = tagged(&self.client, selector).await?;
+        self.view.store(started, &resources);
+        let mut stacks: Vec<String> = resources
+            .into_iter()
+            .filter_map(|resource| resource.tags.get(TAG_STACK).cloned())
+            .collect();
+        stacks.sort();
+        stacks.dedup();
+        Ok(stacks)
     }
 
     /// Observes and plans `desired` without changing anything.
@@ -116,14 +154,18 @@ impl<A: AwsApi> AwsProvider<A> {
         &self,
         desired: &DesiredLoadBalancer,
     ) -> Result<StackPlan, ProviderError> {
-        self.plan_with(desired, &CertificateCache::default()).await
+        let (planned, _) = self
+            .plan_with(desired, &CertificateCache::default())
+            .await?;
+        Ok(planned)
     }
 
+    /// The plan, with the known target sets it was made from.
     async fn plan_with(
         &self,
         desired: &DesiredLoadBalancer,
         cache: &CertificateCache,
-    ) -> Result<StackPlan, ProviderError> {
+    ) -> Result<(StackPlan, BTreeMap<String, KnownSet>), ProviderError> {
         let owner = Owner::new(&self.cluster, &desired.stack);
         let fitted = fit(desired, &self.limits);
         let mut left_out: Vec<Diagnostic> = fitted.errors().cloned().collect();
@@ -135,14 +177,16 @@ impl<A: AwsApi> AwsProvider<A> {
             .await?;
         left_out.extend(spec.diagnostics.iter().cloned());
         let remembered = self.memory.recall(owner.stack());
-        let observed = observe(&self.client, &owner, &remembered).await?;
+        let known = self.known_targets.recall(owner.stack());
+        let observed = observe_with(&self.client, &owner, &remembered, &known, &self.view).await?;
         let steps = plan(&spec, &observed)?;
-        Ok(StackPlan {
+        let planned = StackPlan {
             stack: owner.stack().to_owned(),
             observed,
             steps,
             left_out,
-        })
+        };
+        Ok((planned, known))
     }
 
     /// Observes and plans the deletion of the stack tagged `stack`.
@@ -168,6 +212,13 @@ impl<A: AwsApi> AwsProvider<A> {
     /// Classified call failures; [`ErrorKind::NotReady`] while AWS still holds a target group
     /// the deleted load balancer used.
     pub async fn delete_tagged(&self, stack: &str) -> Result<(), ProviderError> {
+        self.known_targets.forget(stack);
+        let result = self.delete_planned(stack).await;
+        self.view.changed(stack);
+        result
+    }
+
+    async fn delete_planned(&self, stack: &str) -> Result<(), ProviderError> {
         let planned = self.plan_delete(stack).await?;
         self.apply(&planned).await?;
         Ok(())
@@ -219,7 +270,11 @@ impl<A: AwsApi> AwsProvider<A> {
         let cache = CertificateCache::default();
         let mut plans = Vec::new();
         for stack in desired {
-            plans.push((stack.stack.to_string(), self.plan_with(stack, &cache).await));
+            let planned = self
+                .plan_with(stack, &cache)
+                .await
+                .map(|(planned, _)| planned);
+            plans.push((stack.stack.to_string(), planned));
         }
         for stack in self.stacks_without(desired).await? {
             let plan = self.plan_delete(&stack).await;
@@ -267,8 +322,33 @@ impl<A: AwsApi> AwsProvider<A> {
         desired: &DesiredLoadBalancer,
         cache: &CertificateCache,
     ) -> Result<(LoadBalancerStatus, Vec<Diagnostic>), ProviderError> {
-        let planned = self.plan_with(desired, cache).await?;
-        let applied = self.apply(&planned).await?;
+        let stack = desired.stack.to_string();
+        let (planned, known) = match self.plan_with(desired, cache).await {
+            Ok(planned) => planned,
+            Err(error) => {
+                self.known_targets.forget(&stack);
+                self.view.changed(&stack);
+                return Err(error);
+            }
+        };
+        let applied = match self.apply(&planned).await {
+            Ok(applied) => applied,
+            Err(error) => {
+                self.known_targets.forget(&planned.stack);
+                self.view.changed(&planned.stack);
+                return Err(error);
+            }
+        };
+        if !planned.steps.is_empty() {
+            self.view.changed(&planned.stack);
+        }
+        self.known_targets.learn(
+            &planned.stack,
+            &planned.observed,
+            &known,
+            &planned.steps,
+            &applied,
+        );
         let dns_name = planned
             .observed
             .load_balancers

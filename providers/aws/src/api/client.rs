@@ -41,6 +41,25 @@ impl Default for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// The default options paced to at most `calls` calls per second (0, negative or not a
+    /// number: no client-side limit). AWS throttles each account and Region with token
+    /// buckets per action (ELBv2 `Describe*`: 40 at once, refilled at 10 per second), and
+    /// throttled calls are retried with backoff, so a limit set too high costs retries, not
+    /// failures.
+    pub fn with_calls_per_second(calls: f64) -> Self {
+        let min_interval = if calls.is_finite() && calls > 0.0 {
+            Duration::from_secs_f64(1.0 / calls)
+        } else {
+            Duration::ZERO
+        };
+        Self {
+            min_interval,
+            ..Self::default()
+        }
+    }
+}
+
 /// Calls made, by operation (attempts, so retries count): ready to export as a metric.
 #[derive(Debug, Default)]
 pub struct CallCounter {

@@ -54,6 +54,11 @@ impl Owner {
         &self.stack
     }
 
+    /// The tags that select every resource of this cluster.
+    pub fn cluster_selector(&self) -> Tags {
+        Tags::from([(TAG_CLUSTER.to_owned(), self.cluster.clone())])
+    }
+
     /// The tags that select every resource of this stack.
     pub fn selector(&self) -> Tags {
         Tags::from([

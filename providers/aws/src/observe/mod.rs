@@ -1,23 +1,28 @@
 //! Observe: the stack's resources, found by ownership tags, then described. The number of
 //! calls depends on the stack's own size (one tag query, one describe per resource kind, one
 //! per listener and target group), never on how many load balancers the region holds.
+//! [`observe_with`] shares tag listings and describes across stacks ([`ClusterView`]) and skips
+//! the per-target-group call for target sets known from this process's last apply.
 
 use std::collections::BTreeMap;
 
 use weir_model::Protocol;
 
 pub mod observed;
+pub mod shared;
 
 use crate::api::{
     AwsApi, Call, CallError, CertificateSummary, Client, LoadBalancerInfo, Op, Reply,
     TaggedResource, Tags, TargetGroupInfo,
 };
+use crate::apply::known_targets::KnownSet;
 use crate::desired::names::{
     Owner, RESOURCE_LOAD_BALANCER, TAG_CLUSTER, TAG_FINGERPRINT, TAG_RESOURCE, TAG_STACK,
 };
 use crate::observe::observed::{
     Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup,
 };
+pub use crate::observe::shared::ClusterView;
 
 /// Resource types weir owns, as the tagging API names them.
 pub const RESOURCE_TYPES: [&str; 3] = [
@@ -27,7 +32,7 @@ pub const RESOURCE_TYPES: [&str; 3] = [
 ];
 
 /// Describe calls take at most this many ARNs.
-const DESCRIBE_BATCH: usize = 20;
+pub(crate) const DESCRIBE_BATCH: usize = 20;
 
 /// Every tagged resource of `selector` (cluster, and stack when given).
 ///
@@ -83,7 +88,25 @@ pub async fn observe<A: AwsApi>(
     owner: &Owner,
     remembered: &[TaggedResource],
 ) -> Result<Observed, CallError> {
-    let resources = with_remembered(tagged(client, owner.selector()).await?, remembered);
+    let alone = ClusterView::new(std::time::Duration::ZERO);
+    observe_with(client, owner, remembered, &BTreeMap::new(), &alone).await
+}
+
+/// [`observe`], sharing tag listings and batched describes with other stacks through `view`
+/// (see [`ClusterView`]), and taking the targets of the target groups in `known` (by ARN) from
+/// there instead of describing them (see [`crate::KnownTargets`]); a target group must still be
+/// found by its tags and described to be observed.
+///
+/// # Errors
+/// A classified [`CallError`].
+pub async fn observe_with<A: AwsApi>(
+    client: &Client<A>,
+    owner: &Owner,
+    remembered: &[TaggedResource],
+    known: &BTreeMap<String, KnownSet>,
+    view: &ClusterView,
+) -> Result<Observed, CallError> {
+    let resources = with_remembered(view.resources(client, owner).await?, remembered);
     let mut load_balancer_arns = Vec::new();
     let mut target_group_tags = BTreeMap::new();
     let mut certificates = Vec::new();
@@ -103,13 +126,9 @@ pub async fn observe<A: AwsApi>(
     }
     certificates.sort_by(|left, right| left.arn.cmp(&right.arn));
 
-    let mut load_balancers = Vec::new();
-    for batch in load_balancer_arns.chunks(DESCRIBE_BATCH) {
-        let reply = describe_tolerant(client, batch, Call::DescribeLoadBalancers).await?;
-        if let Reply::LoadBalancers(found) = reply {
-            load_balancers.extend(found);
-        }
-    }
+    let mut load_balancers = view
+        .load_balancers(client, owner.stack(), &load_balancer_arns)
+        .await?;
     let name = owner.load_balancer_name();
     load_balancers.sort_by(|left: &LoadBalancerInfo, right| {
         (left.name != name, &left.arn).cmp(&(right.name != name, &right.arn))
@@ -153,15 +172,20 @@ pub async fn observe<A: AwsApi>(
     }
 
     let arns: Vec<String> = target_group_tags.keys().cloned().collect();
-    let mut groups: Vec<TargetGroupInfo> = Vec::new();
-    for batch in arns.chunks(DESCRIBE_BATCH) {
-        let reply = describe_tolerant(client, batch, Call::DescribeTargetGroups).await?;
-        if let Reply::TargetGroups(found) = reply {
-            groups.extend(found);
-        }
-    }
+    let groups: Vec<TargetGroupInfo> = view.target_groups(client, owner.stack(), &arns).await?;
     let mut target_groups = Vec::new();
     for info in groups {
+        if let Some((_, targets)) = known.get(&info.arn) {
+            target_groups.push(ObservedTargetGroup {
+                resource: target_group_tags
+                    .get(&info.arn)
+                    .cloned()
+                    .unwrap_or_default(),
+                info,
+                targets: targets.clone(),
+            });
+            continue;
+        }
         let targets = match client
             .send(Call::DescribeTargetHealth(info.arn.clone()))
             .await
@@ -262,7 +286,7 @@ pub async fn issued_certificates<A: AwsApi>(
 
 /// Describes `arns`; when one of them is gone (the tag index lags behind deletions), describes
 /// them one by one and skips the missing.
-async fn describe_tolerant<A: AwsApi>(
+pub(crate) async fn describe_tolerant<A: AwsApi>(
     client: &Client<A>,
     arns: &[String],
     call: fn(Vec<String>) -> Call,

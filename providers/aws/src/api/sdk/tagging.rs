@@ -19,7 +19,8 @@ impl SdkApi {
         let mut resources = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut request = self.tagging.get_resources();
+            // The most a page holds: a cluster-wide listing takes as few requests as it can.
+            let mut request = self.tagging.get_resources().resources_per_page(100);
             for (key, value) in &tags {
                 request = request.tag_filters(
                     tagging::types::TagFilter::builder()
