@@ -177,7 +177,7 @@ where
 }
 
 fn apply(feed: &Feed, object: Option<KubeObject>) -> BTreeSet<weir_model::StackId> {
-    let Some(object) = object else {
+    let Some(object) = object.map(slim) else {
         return BTreeSet::new();
     };
     let ingress =
@@ -192,6 +192,21 @@ fn apply(feed: &Feed, object: Option<KubeObject>) -> BTreeSet<weir_model::StackI
         }
     }
     affected
+}
+
+/// kubectl's copy of the last applied manifest, kept in an annotation.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The object without what the API server sends with it but weir never reads: the field
+/// managers' records and kubectl's copy of the last applied manifest (together often larger
+/// than the object itself), so the watch caches hold only what translation uses.
+fn slim(mut object: KubeObject) -> KubeObject {
+    let meta = object.metadata_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+    object
 }
 
 /// After a (re)list, deletes the objects of `kind` the list no longer holds.
@@ -242,5 +257,32 @@ fn slice_from_v1beta1(object: DynamicObject) -> Option<KubeObject> {
             tracing::warn!(%name, %error, "an EndpointSlice could not be read");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_objects_drop_managed_fields_and_the_last_applied_copy_only() {
+        let ingress: k8s_openapi::api::networking::v1::Ingress =
+            serde_json::from_value(serde_json::json!({
+                "metadata": {
+                    "name": "web",
+                    "annotations": {
+                        LAST_APPLIED: "{\"apiVersion\":\"networking.k8s.io/v1\"}",
+                        "weir.dev/group.name": "shop"
+                    },
+                    "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
+                }
+            }))
+            .unwrap();
+        let slimmed = slim(KubeObject::Ingress(Box::new(ingress)));
+        let meta = slimmed.metadata();
+        assert!(meta.managed_fields.is_none());
+        let annotations = meta.annotations.as_ref().unwrap();
+        assert!(!annotations.contains_key(LAST_APPLIED));
+        assert_eq!(annotations["weir.dev/group.name"], "shop");
     }
 }

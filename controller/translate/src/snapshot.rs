@@ -48,6 +48,17 @@ impl KubeObject {
             Self::Secret(object) => &object.metadata,
         }
     }
+
+    /// The object's metadata, to change.
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Self::Ingress(object) => &mut object.metadata,
+            Self::IngressClass(object) => &mut object.metadata,
+            Self::Service(object) => &mut object.metadata,
+            Self::EndpointSlice(object) => &mut object.metadata,
+            Self::Secret(object) => &mut object.metadata,
+        }
+    }
 }
 
 /// The kinds of object translation reads.
