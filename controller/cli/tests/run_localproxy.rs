@@ -10,27 +10,20 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::cluster::{PATIENCE, eventually};
+use common::cluster::{PATIENCE, eventually, free_port, get};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use rustls::pki_types::{CertificateDer, ServerName};
 use weir_e2e::ApiServer;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
 
 fn weir_proxy() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_weir-controller")).with_file_name("weir-proxy");
@@ -83,22 +76,6 @@ struct Proxy {
     http: u16,
     https: u16,
     admin: u16,
-}
-
-/// `(status, body)` of `GET path` with `Host: host` on a fresh connection.
-fn get(port: u16, host: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
 }
 
 /// The backend name that answered, or the status when it was not a 200.

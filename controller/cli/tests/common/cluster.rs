@@ -246,27 +246,37 @@ where
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("a free port")
 }
 
-/// The body of a plain HTTP GET answered 200, else `None`.
-fn http_get(port: u16, path: &str) -> Option<String> {
+/// `(status, body)` of `GET path` with `Host: host` on a fresh loopback connection.
+pub fn get(port: u16, host: &str, path: &str) -> Option<(u16, String)> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// The body of a plain HTTP GET answered 200, else `None`.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    match get(port, "admin", path)? {
+        (200, body) => Some(body),
+        _ => None,
+    }
 }
 
 fn tail(text: &str, lines: usize) -> String {
