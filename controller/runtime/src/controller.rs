@@ -180,16 +180,7 @@ async fn report_left_out(
         for diagnostic in diagnostics {
             if seen.insert(diagnostic.clone()) {
                 tracing::warn!(object = %diagnostic.object, field = %diagnostic.field, reason = diagnostic.reason.as_str(), "{}", diagnostic.message);
-                let note = format!("{}: {}", diagnostic.field, diagnostic.message);
-                events
-                    .publish(
-                        &ingress,
-                        true,
-                        diagnostic.reason.as_str(),
-                        &diagnostic.field,
-                        &note,
-                    )
-                    .await;
+                events.publish_diagnostic(&ingress, &diagnostic).await;
             }
         }
     }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Resource as _;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use weir_model::Diagnostic;
 
 use crate::locking::lock;
 use crate::metrics::Metrics;
@@ -90,6 +91,20 @@ impl EventSink {
 
     /// Publishes one Event on `ingress`. A failure is logged, not returned: Events are advice,
     /// and a reconcile must not fail (or repeat) over one.
+    /// A Warning Event for one diagnostic on `ingress`: the diagnostic's reason, its field as
+    /// the action (so two problems with one reason stay two Events), `field: message` as note.
+    pub(crate) async fn publish_diagnostic(&self, ingress: &Ingress, diagnostic: &Diagnostic) {
+        let note = format!("{}: {}", diagnostic.field, diagnostic.message);
+        self.publish(
+            ingress,
+            true,
+            diagnostic.reason.as_str(),
+            &diagnostic.field,
+            &note,
+        )
+        .await;
+    }
+
     pub(crate) async fn publish(
         &self,
         ingress: &Ingress,

@@ -305,16 +305,7 @@ impl<P: Provider> Reconciler<P> {
                 "{}",
                 diagnostic.message
             );
-            let note = format!("{}: {}", diagnostic.field, diagnostic.message);
-            self.events
-                .publish(
-                    ingress,
-                    true,
-                    diagnostic.reason.as_str(),
-                    &diagnostic.field,
-                    &note,
-                )
-                .await;
+            self.events.publish_diagnostic(ingress, diagnostic).await;
         }
         lock(&self.memory)
             .entry(stack.clone())
