@@ -151,18 +151,6 @@ async fn the_status_follows_the_addresses_of_the_nodes_the_proxies_listen_on() {
         .await
         .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
     server_with_app(&server);
-    // The kind overlay's one extra rule for --status-from-nodes: list and watch Nodes.
-    let rbac = weir_e2e::repo_root().join("deploy/overlays/kind/controller-nodes-rbac.yaml");
-    let output = server.kubectl([
-        std::ffi::OsStr::new("apply"),
-        "-f".as_ref(),
-        rbac.as_os_str(),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let nodes = Api::<Node>::all(server.admin_client());
     create_node(
         &nodes,
@@ -186,7 +174,36 @@ async fn the_status_follows_the_addresses_of_the_nodes_the_proxies_listen_on() {
     )
     .await;
 
+    // deploy/base alone does not let the controller read Nodes: a Warning says what is missing.
     let controller = controller(&server, &["--status-from-nodes=ingress-ready=true"]);
+    eventually(
+        "a NoStatusAddress Warning naming the missing rule",
+        || async {
+            let events = events(&server);
+            events
+                .iter()
+                .any(|event| {
+                    event.starts_with("Warning NoStatusAddress cannot list Nodes")
+                        && event.contains("controller-nodes-rbac.yaml")
+                })
+                .then_some(())
+                .ok_or(format!("{events:?}"))
+        },
+    )
+    .await;
+    // The kind overlay's one extra rule for --status-from-nodes: list and watch Nodes. The
+    // watch retries with backoff and then finds the Node.
+    let rbac = weir_e2e::repo_root().join("deploy/overlays/kind/controller-nodes-rbac.yaml");
+    let output = server.kubectl([
+        std::ffi::OsStr::new("apply"),
+        "-f".as_ref(),
+        rbac.as_os_str(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     status_becomes(&server, &["172.18.0.2"], "the labelled Node's InternalIP").await;
 
     // An ExternalIP wins over the InternalIP.

@@ -129,6 +129,13 @@ async fn follow<K, F>(
             }
             Err(error) => {
                 tracing::warn!(%error, "watching {what} for the status addresses; retrying");
+                // A list the API server refuses (RBAC, a bad selector) will not heal by itself:
+                // say so on the Ingresses. Anything else keeps what is known.
+                if let Some(refusal) = refused(&error) {
+                    sender.send(SourcedStatus::Missing(format!(
+                        "cannot list {what}: {refusal}"
+                    )));
+                }
                 continue;
             }
         }
@@ -145,6 +152,21 @@ async fn follow<K, F>(
                 SourcedStatus::Unknown => {}
             }
         }
+    }
+}
+
+/// Why the API server refused the watch's list, when it did (403, 400), with what fixes it.
+fn refused(error: &watcher::Error) -> Option<String> {
+    let watcher::Error::InitialListFailed(kube::Error::Api(status)) = error else {
+        return None;
+    };
+    match status.code {
+        403 => Some(format!(
+            "{} (the controller's ServiceAccount needs list and watch; for Nodes: deploy/overlays/kind/controller-nodes-rbac.yaml)",
+            status.message
+        )),
+        400 => Some(status.message.clone()),
+        _ => None,
     }
 }
 
