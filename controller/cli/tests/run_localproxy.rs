@@ -160,6 +160,113 @@ spec:
     )
 }
 
+/// An Ingress that uses the routing features beyond host and path, in the AWS Load Balancer
+/// Controller's annotations: a header condition, a weighted forward, a redirect and a fixed
+/// response with a body.
+fn features_ingress() -> Ingress {
+    let prefix = "alb.ingress.kubernetes.io";
+    let backend = |service: &str, port: serde_json::Value| serde_json::json!({ "service": { "name": service, "port": port } });
+    let annotation = || serde_json::json!({ "name": "use-annotation" });
+    let path = |path: &str, backend: serde_json::Value| serde_json::json!({ "path": path, "pathType": "Prefix", "backend": backend });
+    serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "features", "namespace": "shop", "annotations": {
+            format!("{prefix}/conditions.cart"):
+                r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}}]"#,
+            format!("{prefix}/actions.split"):
+                r#"{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"web","servicePort":80,"weight":50},{"serviceName":"cart","servicePort":80,"weight":50}]}}"#,
+            format!("{prefix}/actions.moved"):
+                r#"{"type":"redirect","redirectConfig":{"protocol":"HTTPS","host":"new.example.com","path":"/new","statusCode":"HTTP_301"}}"#,
+            format!("{prefix}/actions.gone"):
+                r#"{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"410","messageBody":"gone for good"}}"#,
+        } },
+        "spec": { "ingressClassName": "weir", "rules": [{ "host": "features.example.com", "http": { "paths": [
+            path("/", backend("web", serde_json::json!({ "number": 80 }))),
+            path("/canary", backend("cart", serde_json::json!({ "number": 80 }))),
+            path("/canary", backend("web", serde_json::json!({ "number": 80 }))),
+            path("/split", backend("split", annotation())),
+            path("/old", backend("moved", annotation())),
+            path("/gone", backend("gone", annotation())),
+        ] } }] }
+    }))
+    .expect("an Ingress")
+}
+
+/// One HTTP/1.1 GET with extra headers: the status, the head's lines and the body.
+fn request(
+    port: u16,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<(u16, Vec<String>, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
+    let status = lines.first()?.split(' ').nth(1)?.parse().ok()?;
+    Some((status, lines, body.to_owned()))
+}
+
+/// The features Ingress served exactly as file mode serves it, by `proxy`.
+async fn serves_the_routing_features(proxy: &Proxy) {
+    let backend_of = |reply: Option<(u16, Vec<String>, String)>| match reply {
+        Some((200, _, body)) => body
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("backend ")
+            .to_owned(),
+        other => format!("{other:?}"),
+    };
+    let host = "features.example.com";
+    eventually("the header condition picks cart", || async {
+        let got = backend_of(request(proxy.http, host, "/canary", &[("X-Canary", "YES")]));
+        (got == "cart").then_some(()).ok_or(got)
+    })
+    .await;
+    assert_eq!(backend_of(request(proxy.http, host, "/canary", &[])), "web");
+    let reply = request(proxy.http, host, "/old/x", &[]).expect("an answer");
+    assert_eq!(reply.0, 301, "{reply:?}");
+    assert!(
+        reply
+            .1
+            .contains(&"location: https://new.example.com/new".to_owned()),
+        "{reply:?}"
+    );
+    let reply = request(proxy.http, host, "/gone", &[]).expect("an answer");
+    assert_eq!(
+        (reply.0, reply.2.as_str()),
+        (410, "gone for good"),
+        "{reply:?}"
+    );
+    assert!(
+        reply.1.contains(&"content-type: text/plain".to_owned()),
+        "{reply:?}"
+    );
+    let mut split = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        split.insert(backend_of(request(proxy.http, host, "/split", &[])));
+        if split.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        split,
+        ["cart".to_owned(), "web".to_owned()].into(),
+        "the weighted forward reaches both"
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -332,9 +439,17 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         }
     }
 
+    // The routing features beyond host and path, served through the snapshot.
+    let ingresses = Api::<Ingress>::namespaced(server.admin_client(), "shop");
+    ingresses
+        .create(&Default::default(), &features_ingress())
+        .await
+        .expect("creating the features Ingress");
+    for proxy in proxies {
+        serves_the_routing_features(proxy).await;
+    }
+
     // The Ingress status carries --status-address.
-    let ingresses =
-        Api::<k8s_openapi::api::networking::v1::Ingress>::namespaced(server.admin_client(), "shop");
     eventually("the status address", || async {
         let ingress = ingresses.get("web").await.map_err(|e| e.to_string())?;
         let ip = ingress
@@ -453,8 +568,7 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
     }
 
     // The last Ingress of the class deleted: the stack's Secrets go, the proxies answer 404.
-    let ingresses = Api::<Ingress>::namespaced(server.admin_client(), "shop");
-    for name in ["web", "api"] {
+    for name in ["web", "api", "features"] {
         ingresses
             .delete(name, &Default::default())
             .await
