@@ -9,99 +9,22 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::cluster::{PATIENCE, eventually, free_port, get};
+use common::localproxy::{
+    Process, Proxy, keep_alive_load, metric, served, start_backend, start_controller, start_proxy,
+};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use rustls::pki_types::{CertificateDer, ServerName};
 use weir_e2e::ApiServer;
-
-fn weir_proxy() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_weir-controller")).with_file_name("weir-proxy");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build -p weir-proxy)",
-        path.display()
-    );
-    path
-}
-
-/// A child process killed on drop, its log printed when the test fails.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Process {
-    fn start(mut command: Command, log: PathBuf) -> Self {
-        let file = std::fs::File::create(&log).expect("a log file");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("the process starts");
-        Self { child, log }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            eprintln!(
-                "--- {} ---\n{}",
-                self.log.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
-            );
-        }
-    }
-}
-
-/// One `weir-proxy --from-cluster`.
-struct Proxy {
-    _process: Process,
-    http: u16,
-    https: u16,
-    admin: u16,
-}
-
-/// The backend name that answered, or the status when it was not a 200.
-fn served(port: u16, host: &str, path: &str) -> String {
-    match get(port, host, path) {
-        Some((200, body)) => body
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("backend ")
-            .to_owned(),
-        Some((status, _)) => status.to_string(),
-        None => "no answer".to_owned(),
-    }
-}
-
-fn metric(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = get(port, "admin", "/metrics")?;
-    body.lines().find_map(|line| {
-        line.strip_prefix(name)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
-}
 
 fn objects(web_port: u16, cart_port: u16) -> String {
     format!(
@@ -287,28 +210,12 @@ impl Fixture {
         let server = ApiServer::start()
             .await
             .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
-        let base = weir_e2e::repo_root().join("deploy/base");
-        let output = server.kubectl([
-            std::ffi::OsStr::new("apply"),
-            "-k".as_ref(),
-            base.as_os_str(),
-        ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let proxy_binary = weir_proxy();
+        server.install_base();
         let backends: Vec<(String, u16, Process)> = ["web", "cart", "spare"]
             .into_iter()
             .map(|name| {
-                let port = free_port();
-                let mut command = Command::new(&proxy_binary);
-                command
-                    .args(["demo-backend", "--name", name, "--addr"])
-                    .arg(format!("127.0.0.1:{port}"));
-                let log = server.dir().join(format!("backend-{name}.log"));
-                (name.to_owned(), port, Process::start(command, log))
+                let (port, process) = start_backend(&server, name);
+                (name.to_owned(), port, process)
             })
             .collect();
         let mut fixture = Self {
@@ -321,64 +228,14 @@ impl Fixture {
         fixture
             .server
             .apply_yaml(&objects(fixture.port_of("web"), fixture.port_of("cart")));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
-        command
-            .args([
-                "run",
-                "--provider",
-                "localproxy",
-                "--namespace",
-                "weir-system",
-            ])
-            .args(["--identity", "c1", "--status-address", "192.0.2.10"])
-            .args(["--log-format", "text", "--admin-addr"])
-            .arg(format!("127.0.0.1:{}", fixture.controller_admin))
-            .env(
-                "KUBECONFIG",
-                fixture
-                    .server
-                    .service_account_kubeconfig("weir-system", "weir-controller"),
-            )
-            .env("RUST_LOG", "info");
-        fixture.controller = Some(Process::start(
-            command,
-            fixture.server.dir().join("controller.log"),
+        fixture.controller = Some(start_controller(
+            &fixture.server,
+            "c1",
+            fixture.controller_admin,
         ));
-        let proxy_kubeconfig = fixture
-            .server
-            .service_account_kubeconfig("weir-system", "weir-proxy");
         for i in 0..2 {
-            let (http, https, admin) = (free_port(), free_port(), free_port());
-            let mut command = Command::new(&proxy_binary);
-            command
-                .args([
-                    "--from-cluster",
-                    "--namespace",
-                    "weir-system",
-                    "--threads",
-                    "1",
-                ])
-                .arg(format!("--http-addr=127.0.0.1:{http}"))
-                .arg(format!("--https-addr=127.0.0.1:{https}"))
-                .arg(format!("--admin-addr=127.0.0.1:{admin}"))
-                .env("KUBECONFIG", &proxy_kubeconfig)
-                .env("RUST_LOG", "info");
-            let log = fixture.server.dir().join(format!("proxy-{i}.log"));
-            fixture.proxies.push(Proxy {
-                _process: Process::start(command, log),
-                http,
-                https,
-                admin,
-            });
-        }
-        for proxy in &fixture.proxies {
-            eventually("the proxy is ready", || async {
-                match get(proxy.admin, "admin", "/readyz") {
-                    Some((200, _)) => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
-            })
-            .await;
+            let proxy = start_proxy(&fixture.server, i).await;
+            fixture.proxies.push(proxy);
         }
         fixture
     }
@@ -592,70 +449,6 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
             .ok_or(format!("{} left", left.items.len()))
     })
     .await;
-}
-
-/// Keep-alive HTTP/1.1 requests on one connection after another until `stop`; returns the
-/// number of 200s and a description of every other outcome (a non-200, a broken connection).
-fn keep_alive_load(
-    port: u16,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(u64, Vec<String>)> {
-    std::thread::spawn(move || {
-        let (mut ok, mut failures) = (0u64, Vec::new());
-        'connections: while !stop.load(Ordering::Relaxed) {
-            let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
-                failures.push("connect".to_owned());
-                continue;
-            };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut writer = stream.try_clone().expect("a clone");
-            let mut reader = BufReader::new(stream);
-            while !stop.load(Ordering::Relaxed) {
-                if writer
-                    .write_all(b"GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
-                    .is_err()
-                {
-                    failures.push("write".to_owned());
-                    continue 'connections;
-                }
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    failures.push("connection closed before a response".to_owned());
-                    continue 'connections;
-                }
-                let status = line.split(' ').nth(1).unwrap_or("").to_owned();
-                let (mut length, mut close) = (0usize, false);
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                        failures.push("truncated head".to_owned());
-                        continue 'connections;
-                    }
-                    let header = header.trim_end().to_ascii_lowercase();
-                    if header.is_empty() {
-                        break;
-                    }
-                    if let Some(value) = header.strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                    close |= header == "connection: close";
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    failures.push("truncated body".to_owned());
-                    continue 'connections;
-                }
-                match status.as_str() {
-                    "200" => ok += 1,
-                    other => failures.push(format!("status {other}")),
-                }
-                if close {
-                    continue 'connections;
-                }
-            }
-        }
-        (ok, failures)
-    })
 }
 
 /// The leaf certificate a TLS handshake with SNI `host` gets from `port`.
