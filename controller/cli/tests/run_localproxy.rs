@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::cluster::{PATIENCE, eventually, free_port, get};
 use common::localproxy::{
-    Process, Proxy, keep_alive_load, metric, served, start_backend, start_controller, start_proxy,
+    Process, Proxy, keep_alive_load, metric, served, shop_objects, start_backend, start_controller,
+    start_proxy,
 };
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -25,63 +26,6 @@ use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use rustls::pki_types::{CertificateDer, ServerName};
 use weir_e2e::ApiServer;
-
-fn objects(web_port: u16, cart_port: u16) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Namespace
-metadata: {{name: shop}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web, namespace: shop}}
-spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: cart, namespace: shop}}
-spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
----
-apiVersion: discovery.k8s.io/v1beta1
-kind: EndpointSlice
-metadata: {{name: web-1, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
-addressType: IPv4
-endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
-ports: [{{port: {web_port}}}]
----
-apiVersion: discovery.k8s.io/v1beta1
-kind: EndpointSlice
-metadata: {{name: cart-1, namespace: shop, labels: {{kubernetes.io/service-name: cart}}}}
-addressType: IPv4
-endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
-ports: [{{port: {cart_port}}}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: web, namespace: shop}}
-spec:
-  ingressClassName: weir
-  rules:
-  - host: shop.example.com
-    http:
-      paths:
-      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
-      - {{path: /cart, pathType: Prefix, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: api, namespace: shop}}
-spec:
-  ingressClassName: weir
-  rules:
-  - host: api.example.com
-    http:
-      paths:
-      - {{path: /, pathType: Exact, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
-"#
-    )
-}
 
 /// An Ingress that uses the routing features beyond host and path, in the AWS Load Balancer
 /// Controller's annotations: a header condition, a weighted forward, a redirect and a fixed
@@ -225,9 +169,10 @@ impl Fixture {
             controller_admin: free_port(),
             proxies: Vec::new(),
         };
-        fixture
-            .server
-            .apply_yaml(&objects(fixture.port_of("web"), fixture.port_of("cart")));
+        fixture.server.apply_yaml(&shop_objects(
+            fixture.port_of("web"),
+            fixture.port_of("cart"),
+        ));
         fixture.controller = Some(start_controller(
             &fixture.server,
             "c1",

@@ -230,3 +230,63 @@ pub async fn start_proxy(server: &ApiServer, i: usize) -> Proxy {
     .await;
     proxy
 }
+
+/// The shop: Services `web` and `cart` (one loopback endpoint each, at the given ports) and
+/// Ingresses `web` (shop.example.com: `/` -> web, `/cart` -> cart) and `api`
+/// (api.example.com: Exact `/` -> cart), of class `weir`.
+pub fn shop_objects(web_port: u16, cart_port: u16) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: shop}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: shop}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: cart, namespace: shop}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: web-1, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {web_port}}}]
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: cart-1, namespace: shop, labels: {{kubernetes.io/service-name: cart}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {cart_port}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: web, namespace: shop}}
+spec:
+  ingressClassName: weir
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+      - {{path: /cart, pathType: Prefix, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: api, namespace: shop}}
+spec:
+  ingressClassName: weir
+  rules:
+  - host: api.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Exact, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
+"#
+    )
+}
