@@ -11,7 +11,7 @@ use weir_model::{
     Action, DesiredLoadBalancer, EndpointConditions, HostMatch, ObjectRef, PathKind, PathMatch,
     Route, RouteSource, StackId, Target, TargetGroup, TargetGroupKey, VirtualHost,
 };
-use weir_proxy::router::Router;
+use weir_proxy::shared::router::Router;
 use weir_proxy::{Proxy, ProxyConfig};
 
 const HOSTS: usize = 1_000;

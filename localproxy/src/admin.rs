@@ -14,7 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use crate::proxy::Proxy;
+use crate::shared::state::Proxy;
 
 /// Serves the admin endpoints on `listener` until the future is dropped.
 ///

@@ -13,34 +13,35 @@
 //! This crate owns request handling, the precomputed router (tested equal to the model's
 //! reference `route()`), upstream pooling and balancing, TLS termination, limits, metrics and
 //! the admin endpoints. It depends on the model and (for file mode) on translate and the
-//! manifest loader, and (for cluster mode, `cluster_source`) on the localproxy provider's wire
+//! manifest loader, and (for cluster mode, `source::cluster`) on the localproxy provider's wire
 //! snapshot reader and kube-rs; never on the controller or any cloud SDK. Configuration is swapped,
-//! never mutated: a [`snapshot::Snapshot`] is immutable and a request keeps the endpoint pool
-//! of the snapshot it was routed on.
+//! never mutated: a [`Snapshot`](shared::snapshot::Snapshot) is immutable and a request keeps
+//! the endpoint pool of the snapshot it was routed on.
+//!
+//! The modules stand in floors: each imports only from floors below it, and the rooms of one
+//! floor do not import each other.
+//!
+//! ```text
+//! 4  main
+//! 3  server      listeners: accept, TLS handshake, then the lane or hyper
+//! 2  lane        the HTTP/1.1 lane          · hyper_path  hyper's server and client, the
+//!    tls         termination (rustls)         framing guard
+//!    source      manifests, cluster         · admin       /healthz, /readyz, /metrics, /config
+//! 1  shared      state, snapshot (router, actions, certs), metrics, error mapping, upstream
+//!                (pool, balancer, exchange, bodies)
+//! 0  wire        header, host and path rules, chunked framing · demo  the echo backend
+//! ```
 #![warn(missing_docs)]
 
-pub mod actions;
 pub mod admin;
-pub mod balancer;
-pub mod body;
-pub mod chunked;
-pub mod cluster_source;
-pub mod config;
 pub mod demo;
-pub mod error;
-pub mod guard;
-pub mod headers;
+pub mod hyper_path;
 pub mod lane;
-pub mod metrics;
-pub mod path;
-pub mod proxy;
-pub mod router;
 pub mod server;
-pub mod snapshot;
+pub mod shared;
 pub mod source;
 pub mod tls;
-pub mod upstream;
-pub mod x509;
+pub mod wire;
 
-pub use config::ProxyConfig;
-pub use proxy::Proxy;
+pub use shared::config::ProxyConfig;
+pub use shared::state::Proxy;

@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use weir_provider_localproxy::Layout;
-use weir_proxy::source::{Fingerprint, ManifestSource, reload, watch};
-use weir_proxy::{Proxy, ProxyConfig, admin, cluster_source, demo, server};
+use weir_proxy::source::cluster;
+use weir_proxy::source::manifests::{Fingerprint, ManifestSource, reload, watch};
+use weir_proxy::{Proxy, ProxyConfig, admin, demo, server};
 
 /// weir's data plane: serves the Ingresses of a folder over HTTP, HTTPS (SNI) and HTTP/2.
 #[derive(Debug, Parser)]
@@ -184,12 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Source::Cluster(client, namespace, layout) => {
             tracing::info!(%namespace, index = %layout.index_name(), "following the cluster snapshot");
-            tokio::spawn(cluster_source::follow(
-                client,
-                namespace,
-                layout,
-                proxy.clone(),
-            ));
+            tokio::spawn(cluster::follow(client, namespace, layout, proxy.clone()));
         }
     }
     proxy.set_serving(true);

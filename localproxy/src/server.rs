@@ -17,9 +17,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use crate::guard::FramingGuard;
+use crate::hyper_path::guard::FramingGuard;
+use crate::hyper_path::handle;
 use crate::lane;
-use crate::proxy::{Downstream, Proxy, Shared, handle};
+use crate::shared::state::{Downstream, Proxy, Shared};
 use crate::tls::server_config;
 
 /// Serves plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) on `listener` until the

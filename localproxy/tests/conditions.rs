@@ -9,7 +9,7 @@ mod common;
 use common::{Ep, Manifests, backend, parse, proxy, raw, service};
 use weir_model::{HeaderModifier, PathRewrite, RouteFilters, UrlRewrite};
 use weir_proxy::ProxyConfig;
-use weir_proxy::source::ManifestSource;
+use weir_proxy::source::manifests::ManifestSource;
 
 /// An Ingress in `default` with annotations and the paths of host `app` (each path's backend is
 /// a Service on port 80, or an action when the name starts with `act-`).

@@ -424,9 +424,12 @@ async fn ingress_class_selection_and_ssl_redirect() {
     documents.push(class("theirs", "other", "theirs.example", "theirs"));
     let manifests = Manifests::new(&documents);
     let running = proxy(ProxyConfig::default()).await;
-    let model = weir_proxy::source::ManifestSource::new(manifests.dir.clone(), Some("weir".into()))
-        .load()
-        .expect("load");
+    let model = weir_proxy::source::manifests::ManifestSource::new(
+        manifests.dir.clone(),
+        Some("weir".into()),
+    )
+    .load()
+    .expect("load");
     running.proxy.apply(&model);
     assert_eq!(
         get(running.http, "ours.example", "/").await.backend(),

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use weir_proxy::ProxyConfig;
-use weir_proxy::source::ManifestSource;
+use weir_proxy::source::manifests::ManifestSource;
 
 const CLIENTS: usize = 48;
 const SWAPS: usize = 100;

@@ -24,7 +24,7 @@ use weir_model::{
     Certificate, CertificateSource, DesiredLoadBalancer, ObjectRef, PrivateKeyPem, TlsMaterial,
 };
 use weir_proxy::ProxyConfig;
-use weir_proxy::source::ManifestSource;
+use weir_proxy::source::manifests::ManifestSource;
 
 /// Accepts any server certificate (the test inspects which one was presented) but still checks
 /// the handshake signatures.

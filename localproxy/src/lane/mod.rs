@@ -18,7 +18,7 @@
 //! other upgrades such as h2c, redirects, fixed responses, 404, 503, and anything malformed or
 //! oversized) is handed off: the connection, with the bytes read so far,
 //! goes to the hyper server path for the rest of its life, so every rule and error answer
-//! stays defined in one place ([`crate::proxy`]). Upstream responses are passed on with their
+//! stays defined in one place ([`crate::hyper_path`]). Upstream responses are passed on with their
 //! framing checked (`Content-Length`, chunked, or until close); a response that breaks it
 //! aborts both connections.
 
@@ -33,10 +33,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-pub use upstream::LaneConnection;
-
-use crate::error::ProxyError;
-use crate::proxy::{Downstream, Shared, error_text, record_request};
+use crate::shared::error::{ProxyError, error_text};
+use crate::shared::state::{Downstream, Shared, record_request};
 use deadline::Deadline;
 use request::{Prepared, prepare};
 use upstream::{Delivered, forward};
@@ -305,7 +303,7 @@ fn push_headers(out: &mut Vec<u8>, headers: &[httparse::Header<'_>], keep: impl 
     }
 }
 
-/// Answers `error` on the client connection the way [`crate::proxy::error_response`] does,
+/// Answers `error` on the client connection the way [`crate::hyper_path::error_response`] does,
 /// saying `Connection: close` when the connection closes after it (`closing`).
 async fn write_error<S: AsyncWrite + Unpin>(
     stream: &mut S,

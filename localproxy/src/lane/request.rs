@@ -8,14 +8,15 @@ use http::Method;
 use weir_model::{RequestHeaders, RouteRequest};
 
 use super::push_headers;
-use crate::balancer::TargetPool;
-use crate::headers::{
+use crate::shared::snapshot::Resolved;
+use crate::shared::state::{Downstream, Shared};
+use crate::shared::upstream::balancer::TargetPool;
+use crate::wire::headers::{
     content_length, is_forwarded_for, is_forwarded_header, is_hop_by_hop, list_elements,
     push_decimal, push_forwarded_for,
 };
-use crate::path::normalize_path;
-use crate::proxy::{Downstream, Shared, is_valid_host};
-use crate::snapshot::Resolved;
+use crate::wire::host::is_valid_host;
+use crate::wire::path::normalize_path;
 
 /// Heads with at most this many headers parse into an array on the stack.
 const INLINE_HEADERS: usize = 128;

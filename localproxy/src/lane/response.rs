@@ -9,9 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::deadline::Deadline;
 use super::push_headers;
 use super::request::LaneRequest;
-use super::upstream::LaneConnection;
-use crate::chunked::ChunkedFraming;
-use crate::headers::{
+use crate::shared::upstream::lane_connection::LaneConnection;
+use crate::wire::chunked::ChunkedFraming;
+use crate::wire::headers::{
     content_length, is_hop_by_hop, last_coding_is_chunked, list_elements, push_decimal,
 };
 

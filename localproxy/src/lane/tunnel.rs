@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::deadline::Deadline;
-use super::upstream::LaneConnection;
+use crate::shared::upstream::lane_connection::LaneConnection;
 
 /// Writes `client_head` (the `101` head and the endpoint's first bytes) and `early` (bytes the
 /// client sent after its request head) to their sides, then copies both ways; a side that

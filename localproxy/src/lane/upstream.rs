@@ -1,77 +1,18 @@
-//! The lane's side towards endpoints: keep-alive connections with their read buffer, and one
-//! request's exchange with connect retries and a single replay on a stale connection.
+//! The lane's side towards endpoints: one request's exchange with connect retries and a single
+//! replay on a stale connection.
 
-use std::io;
-use std::net::SocketAddr;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use super::Client;
 use super::request::LaneRequest;
 use super::response::{HeadError, RelayError, read_response, relay};
 use super::tunnel::tunnel;
-use crate::error::ProxyError;
-use crate::proxy::Shared;
-use crate::upstream::{Attempts, Pooled, charge};
-
-/// Bytes a connection's read buffer starts with; it grows for larger response heads.
-const INITIAL_BUFFER: usize = 16 * 1024;
-
-/// A keep-alive HTTP/1.1 connection to one endpoint, with its read buffer.
-#[derive(Debug)]
-pub struct LaneConnection {
-    pub(super) stream: TcpStream,
-    /// Read area; `buffer[..filled]` holds bytes read and not yet passed on.
-    pub(super) buffer: Vec<u8>,
-    pub(super) filled: usize,
-}
-
-impl LaneConnection {
-    async fn connect(addr: SocketAddr, connect_timeout: Duration) -> Option<Self> {
-        let stream = match timeout(connect_timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                tracing::debug!(endpoint = %addr, %error, "upstream connect failed");
-                return None;
-            }
-            Err(_elapsed) => {
-                tracing::debug!(endpoint = %addr, "upstream connect timed out");
-                return None;
-            }
-        };
-        // Latency matters more than packet count for proxied requests.
-        let _ = stream.set_nodelay(true);
-        Some(Self {
-            stream,
-            buffer: vec![0; INITIAL_BUFFER],
-            filled: 0,
-        })
-    }
-}
-
-impl Pooled for LaneConnection {
-    /// An idle connection has nothing to read: readiness means the endpoint closed it, it
-    /// broke, or it sent stray bytes; any of them makes it unusable.
-    fn is_closed(&self) -> bool {
-        if self.filled != 0 {
-            return true;
-        }
-        let mut context = Context::from_waker(Waker::noop());
-        match self.stream.poll_read_ready(&mut context) {
-            Poll::Pending => false,
-            Poll::Ready(Err(_)) => true,
-            // Readiness can be left over from the last response's read; only a read tells.
-            Poll::Ready(Ok(())) => {
-                let mut probe = [0u8; 1];
-                !matches!(self.stream.try_read(&mut probe), Err(error) if error.kind() == io::ErrorKind::WouldBlock)
-            }
-        }
-    }
-}
+use crate::shared::error::ProxyError;
+use crate::shared::state::Shared;
+use crate::shared::upstream::exchange::{Attempts, charge};
+use crate::shared::upstream::lane_connection::LaneConnection;
 
 /// How one request ended on the client connection.
 #[derive(Debug)]
@@ -118,7 +59,7 @@ pub(super) enum Delivered {
 /// whole is sent again; one that went out on a reused connection that then closed without a
 /// byte of response is sent once more on another connection when it is idempotent and has no
 /// body (the endpoint closed an idle connection as we wrote to it), as in
-/// [`crate::upstream::send`].
+/// [`crate::shared::upstream::exchange::send`].
 pub(super) async fn forward<S>(
     shared: &Shared,
     request: &LaneRequest,

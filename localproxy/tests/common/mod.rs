@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use weir_proxy::source::ManifestSource;
+use weir_proxy::source::manifests::ManifestSource;
 use weir_proxy::{Proxy, ProxyConfig, server};
 
 /// Starts an echo backend named `name` on an ephemeral loopback port.

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use weir_model::{Action, DesiredLoadBalancer, HeaderList, IpCidr, RouteRequest, normalize_host};
 use weir_provider_aws::{ListenerDefault, MatchConditions, glob, render};
-use weir_proxy::router::Router;
+use weir_proxy::shared::router::Router;
 use weir_translate::{
     ClassSelection, ClusterSnapshot, KubeObject, Stacking, TranslateConfig, translate,
 };

@@ -11,8 +11,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use weir_model::{HeaderModifier, PathMatch, Redirect, RequestHeaders, RouteFilters};
 
-use crate::balancer::{TargetPool, random_below};
-use crate::body::ProxyBody;
+use crate::shared::upstream::balancer::{TargetPool, random_below};
+use crate::shared::upstream::body::ProxyBody;
 
 /// Where a forwarding route sends requests.
 #[derive(Debug)]

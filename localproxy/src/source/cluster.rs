@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use weir_model::{Action, DesiredLoadBalancer};
 use weir_provider_localproxy::{IndexEvent, KubeStore, Layout, ReadError, Reader, watch_index};
 
-use crate::proxy::Proxy;
+use crate::shared::state::Proxy;
 
 /// Follows the snapshot of IngressClass `class` in `namespace` until the future is dropped.
 ///

@@ -11,12 +11,12 @@ use http::StatusCode;
 use serde::Serialize;
 use weir_model::{Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route};
 
-use crate::actions::{FixedAnswer, Forwarding, RedirectAnswer, RouteExtras};
-use crate::balancer::{Endpoint, TargetPool};
-use crate::config::ProxyConfig;
-use crate::metrics::Metrics;
-use crate::router::{ActionId, Router};
-use crate::tls::CertStore;
+use crate::shared::actions::{FixedAnswer, Forwarding, RedirectAnswer, RouteExtras};
+use crate::shared::certs::CertStore;
+use crate::shared::config::ProxyConfig;
+use crate::shared::metrics::Metrics;
+use crate::shared::router::{ActionId, Router};
+use crate::shared::upstream::balancer::{Endpoint, TargetPool};
 
 /// What a routed request gets.
 #[derive(Debug)]

@@ -1,4 +1,8 @@
-//! The request path: validate, route, forward, answer.
+//! The hyper request path: every request the HTTP/1.1 lane does not take (HTTP/2, handed-off
+//! HTTP/1.1), served by hyper's server and forwarded with hyper's client. A top floor beside
+//! `lane`: it imports `shared` and `wire`, never the lane, and nothing below imports it.
+//!
+//! Validate, route, forward, answer:
 //!
 //! ```text
 //! request ─► host + path checks (400) ─► https redirect? ─► router ─► fixed response
@@ -6,155 +10,28 @@
 //! every failure ─► ProxyError::status() ─► error response
 //! ```
 
-use std::borrow::Cow;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+pub mod guard;
 
-use arc_swap::ArcSwap;
+use std::borrow::Cow;
+use std::time::Instant;
+
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use weir_model::{DesiredLoadBalancer, RouteRequest};
+use weir_model::RouteRequest;
 
-use crate::actions::{MapHeaders, modify_headers};
-use crate::body::{ProxyBody, TimeoutBody};
-use crate::config::ProxyConfig;
-use crate::error::ProxyError;
-use crate::headers::{Forwarded, remove_hop_by_hop, set_forwarded};
-use crate::metrics::Metrics;
-use crate::path::normalize_path;
-use crate::snapshot::{Resolved, Snapshot};
-use crate::upstream;
-
-/// State shared by every listener and connection of one proxy.
-#[derive(Debug)]
-pub struct Shared {
-    /// The snapshot new requests use.
-    pub snapshot: Arc<ArcSwap<Snapshot>>,
-    /// Limits and timeouts.
-    pub config: ProxyConfig,
-    /// Metrics.
-    pub metrics: Metrics,
-    serving: AtomicBool,
-    swap: Mutex<()>,
-    /// Turns true once: listeners stop accepting, connections finish their request and close.
-    shutdown: tokio::sync::watch::Sender<bool>,
-}
-
-impl Shared {
-    /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
-
-    /// A receiver that turns `true` once shutdown has begun; for loops that check it often.
-    pub fn shutdown_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.shutdown.subscribe()
-    }
-
-    /// Resolves once shutdown has begun.
-    pub async fn shutting_down(&self) {
-        let mut receiver = self.shutdown.subscribe();
-        // The sender lives as long as `self`, so waiting cannot fail while we borrow it.
-        let _ = receiver.wait_for(|down| *down).await;
-    }
-}
-
-/// A handle on one proxy: swap configurations in, serve listeners (see [`crate::server`]).
-#[derive(Clone, Debug)]
-pub struct Proxy {
-    shared: Arc<Shared>,
-}
-
-impl Proxy {
-    /// A proxy with the empty snapshot (every request gets 503 until the first
-    /// [`Proxy::apply`]).
-    pub fn new(config: ProxyConfig) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
-                config,
-                metrics: Metrics::new(),
-                serving: AtomicBool::new(false),
-                swap: Mutex::new(()),
-                shutdown: tokio::sync::watch::Sender::new(false),
-            }),
-        }
-    }
-
-    /// Builds a snapshot of `model` and swaps it in; returns its version. Requests already
-    /// running finish on the snapshot they started with.
-    pub fn apply(&self, model: &DesiredLoadBalancer) -> u64 {
-        let _one_swap_at_a_time = self
-            .shared
-            .swap
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let previous = self.shared.snapshot.load_full();
-        let version = previous.version + 1;
-        let next = Snapshot::build(
-            model,
-            version,
-            &previous,
-            &self.shared.config,
-            &self.shared.metrics,
-        );
-        self.shared.snapshot.store(Arc::new(next));
-        self.shared
-            .metrics
-            .config_version
-            .set(i64::try_from(version).unwrap_or(i64::MAX));
-        self.shared.metrics.reloads.inc();
-        version
-    }
-
-    /// The snapshot new requests use.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.shared.snapshot.load_full()
-    }
-
-    /// The shared state, for listeners.
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
-    /// The proxy's metrics.
-    pub fn metrics(&self) -> &Metrics {
-        &self.shared.metrics
-    }
-
-    /// Marks the proxy ready (listeners bound, a configuration applied) or not.
-    pub fn set_serving(&self, serving: bool) {
-        self.shared.serving.store(serving, Ordering::Release);
-    }
-
-    /// Begins a graceful shutdown: `/readyz` turns 503, listeners stop accepting, and every
-    /// connection closes after the request it is serving (HTTP/2: after its open streams).
-    pub fn shutdown(&self) {
-        self.set_serving(false);
-        self.shared.shutdown.send_replace(true);
-    }
-
-    /// Whether `/readyz` answers 200.
-    pub fn is_serving(&self) -> bool {
-        self.shared.serving.load(Ordering::Acquire) && self.shared.snapshot.load().version > 0
-    }
-}
-
-/// The client side of one connection.
-#[derive(Clone, Copy, Debug)]
-pub struct Downstream {
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// The local port the client connected to.
-    pub local_port: u16,
-    /// Whether the connection is TLS.
-    pub tls: bool,
-}
+use crate::shared::actions::{MapHeaders, modify_headers};
+use crate::shared::config::ProxyConfig;
+use crate::shared::error::{ProxyError, error_text};
+use crate::shared::snapshot::Resolved;
+use crate::shared::state::{Downstream, Shared, record_request};
+use crate::shared::upstream::body::ProxyBody;
+use crate::shared::upstream::exchange;
+use crate::shared::upstream::timeout_body::TimeoutBody;
+use crate::wire::headers::{Forwarded, remove_hop_by_hop, set_forwarded};
+use crate::wire::host::is_valid_host;
+use crate::wire::path::normalize_path;
 
 /// Answers one request; never fails (failures become error responses).
 pub async fn handle(
@@ -180,26 +57,6 @@ pub async fn handle(
         access.map(|(method, uri)| (method.as_str(), uri.as_str())),
     );
     response
-}
-
-/// Accounts for one answered request: the status and duration (request head to response
-/// head) metrics, and with `--access-log` one line naming the client, `request` (method and
-/// target) and status.
-pub fn record_request(
-    shared: &Shared,
-    downstream: Downstream,
-    elapsed: Duration,
-    status: u16,
-    request: Option<(&str, &str)>,
-) {
-    shared.metrics.count_status(status);
-    shared
-        .metrics
-        .request_duration
-        .observe(elapsed.as_secs_f64());
-    if let Some((method, uri)) = request {
-        tracing::info!(target: "access", client = %downstream.peer, method, uri, status, micros = elapsed.as_micros() as u64);
-    }
 }
 
 async fn forward(
@@ -299,7 +156,7 @@ async fn forward(
         None => &shared.config,
     };
     let (response, lease) =
-        upstream::send(&pool, upstream_request, config, &shared.metrics).await?;
+        exchange::send(&pool, upstream_request, config, &shared.metrics).await?;
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         // This path never asks for an upgrade (WebSocket is the lane's): a 101 would leave the
         // client believing the connection switched protocols.
@@ -351,31 +208,6 @@ fn request_host<B>(request: &Request<B>) -> Result<&str, ProxyError> {
         return Err(ProxyError::BadRequest("invalid host"));
     }
     Ok(host)
-}
-
-/// Whether `host` is `name[:port]` in a host name's alphabet (or a bracketed IPv6 literal)
-/// with a decimal port when it has one.
-pub fn is_valid_host(host: &str) -> bool {
-    let alphabet = host.bytes().all(|byte| {
-        byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b':' | b'[' | b']')
-    });
-    alphabet && port_is_numeric(host)
-}
-
-/// `host[:port]` must carry a decimal port when it has one: `foo.com:abc` is refused rather
-/// than routed as some other host.
-fn port_is_numeric(host: &str) -> bool {
-    let after_name = match host.strip_prefix('[') {
-        Some(bracketed) => match bracketed.split_once(']') {
-            Some((_, rest)) => rest,
-            None => return false,
-        },
-        None => host,
-    };
-    match after_name.rsplit_once(':') {
-        Some((name, port)) => !name.contains(':') && port.parse::<u16>().is_ok(),
-        None => !after_name.contains(['[', ']']),
-    }
 }
 
 fn rebuild_path(path: &str, query: Option<&str>) -> Result<PathAndQuery, ProxyError> {
@@ -432,13 +264,4 @@ pub fn error_response(error: ProxyError) -> Response<ProxyBody> {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
-}
-
-/// The one-line body of an error response: `"404 Not Found\n"`.
-pub fn error_text(status: StatusCode) -> String {
-    format!(
-        "{} {}\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    )
 }

@@ -1,4 +1,4 @@
-//! TLS termination: certificates from the snapshot chosen by SNI.
+//! The certificates of a snapshot for TLS termination, chosen by SNI.
 //!
 //! Selection for a ClientHello's server name, first hit wins:
 //! 1. a certificate whose Ingress `tls.hosts` lists the name exactly;
@@ -14,17 +14,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-use rustls::ServerConfig;
-use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use weir_model::{Certificate, CertificateSource, TlsMaterial, normalize_host};
 
-use crate::metrics::Metrics;
-use crate::snapshot::Snapshot;
-use crate::x509;
+use crate::shared::metrics::Metrics;
+use crate::shared::x509;
 
 /// The certificates of one snapshot, indexed by host.
 #[derive(Debug, Default)]
@@ -159,34 +155,4 @@ fn certified_key(material: &TlsMaterial) -> Result<CertifiedKey, CertificateErro
         }
         Err(_) => Err(CertificateError::KeyMismatch),
     }
-}
-
-/// Answers ClientHellos from whichever snapshot is current.
-#[derive(Debug)]
-pub struct SnapshotResolver {
-    snapshot: Arc<ArcSwap<Snapshot>>,
-}
-
-impl ResolvesServerCert for SnapshotResolver {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.snapshot
-            .load()
-            .certificates
-            .resolve(hello.server_name())
-    }
-}
-
-/// A rustls server configuration: ring provider, TLS 1.2 and 1.3 only, ALPN `h2` then
-/// `http/1.1`, certificates from the current snapshot.
-///
-/// # Errors
-/// Only if the ring provider rejects its own default protocol versions, which it does not.
-pub fn server_config(snapshot: Arc<ArcSwap<Snapshot>>) -> Result<Arc<ServerConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SnapshotResolver { snapshot }));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use weir_model::{Action, DesiredLoadBalancer, StackId};
 use weir_translate::{ClassSelection, Stacking, TranslateConfig, translate};
 
-use crate::proxy::Proxy;
+use crate::shared::state::Proxy;
 
 /// Why a folder could not become a configuration.
 #[derive(Debug, thiserror::Error)]

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1::SendRequest;
 
-use crate::body::TimeoutBody;
-use crate::lane::LaneConnection;
-use crate::upstream::ConnectionPool;
+use crate::shared::upstream::lane_connection::LaneConnection;
+use crate::shared::upstream::pool::ConnectionPool;
+use crate::shared::upstream::timeout_body::TimeoutBody;
 
 /// One upstream address with its live state.
 #[derive(Debug)]

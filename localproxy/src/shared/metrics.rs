@@ -10,7 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::error::ProxyError;
+use crate::shared::error::ProxyError;
 
 type Labels = Vec<(&'static str, &'static str)>;
 

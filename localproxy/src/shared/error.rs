@@ -75,6 +75,15 @@ impl ProxyError {
     }
 }
 
+/// The one-line body of an error response: `"404 Not Found\n"`.
+pub fn error_text(status: StatusCode) -> String {
+    format!(
+        "{} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

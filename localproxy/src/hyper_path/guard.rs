@@ -28,8 +28,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::chunked::{ChunkedFraming, MalformedChunk};
-use crate::headers::{content_length, last_coding_is_chunked};
+use crate::wire::chunked::{ChunkedFraming, MalformedChunk};
+use crate::wire::headers::{content_length, last_coding_is_chunked};
 
 /// What hyper receives instead of a conflicting head: an invalid method, which it answers with
 /// 400 and a closed connection.

@@ -1,0 +1,69 @@
+//! The HTTP/1.1 lane's upstream connection: a keep-alive connection to one endpoint with its
+//! read buffer. It lives beside the pool that keeps it idle, so that an endpoint can hold lane
+//! connections without the shared layer importing the lane.
+
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::shared::upstream::pool::Pooled;
+
+/// Bytes a connection's read buffer starts with; it grows for larger response heads.
+const INITIAL_BUFFER: usize = 16 * 1024;
+
+/// A keep-alive HTTP/1.1 connection to one endpoint, with its read buffer.
+#[derive(Debug)]
+pub struct LaneConnection {
+    pub(crate) stream: TcpStream,
+    /// Read area; `buffer[..filled]` holds bytes read and not yet passed on.
+    pub(crate) buffer: Vec<u8>,
+    pub(crate) filled: usize,
+}
+
+impl LaneConnection {
+    /// Connects to `addr` within `connect_timeout`; `None` (logged) when that fails.
+    pub(crate) async fn connect(addr: SocketAddr, connect_timeout: Duration) -> Option<Self> {
+        let stream = match timeout(connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(endpoint = %addr, %error, "upstream connect failed");
+                return None;
+            }
+            Err(_elapsed) => {
+                tracing::debug!(endpoint = %addr, "upstream connect timed out");
+                return None;
+            }
+        };
+        // Latency matters more than packet count for proxied requests.
+        let _ = stream.set_nodelay(true);
+        Some(Self {
+            stream,
+            buffer: vec![0; INITIAL_BUFFER],
+            filled: 0,
+        })
+    }
+}
+
+impl Pooled for LaneConnection {
+    /// An idle connection has nothing to read: readiness means the endpoint closed it, it
+    /// broke, or it sent stray bytes; any of them makes it unusable.
+    fn is_closed(&self) -> bool {
+        if self.filled != 0 {
+            return true;
+        }
+        let mut context = Context::from_waker(Waker::noop());
+        match self.stream.poll_read_ready(&mut context) {
+            Poll::Pending => false,
+            Poll::Ready(Err(_)) => true,
+            // Readiness can be left over from the last response's read; only a read tells.
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                !matches!(self.stream.try_read(&mut probe), Err(error) if error.kind() == io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+}
