@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use common::{Manifests, backend, get, proxy};
 use weir_proxy::ProxyConfig;
-use weir_proxy::source::ManifestSource;
+use weir_proxy::source::manifests::ManifestSource;
 
 #[path = "../../controller/translate/tests/corpus/mod.rs"]
 mod corpus;
