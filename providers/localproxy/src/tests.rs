@@ -549,3 +549,80 @@ fn bad_values_on_the_wire_are_refused_not_served() {
         assert!(error.to_string().contains(want), "{error}");
     }
 }
+
+fn lists(provider: &LocalProxyProvider<MemoryStore>) -> u64 {
+    provider
+        .calls()
+        .into_iter()
+        .find(|(operation, _)| operation == "list")
+        .map_or(0, |(_, count)| count)
+}
+
+#[tokio::test(start_paused = true)]
+async fn publishes_after_the_first_list_nothing_while_the_memory_is_fresh() {
+    let store = MemoryStore::default();
+    let provider = provider(&store);
+    let mut reader = Reader::new(store.clone());
+    provider.ensure(&model()).await.unwrap();
+    assert_eq!(lists(&provider), 1);
+    store.take_writes();
+    let mut changed = model();
+    changed.target_groups.insert(key("web"), group(&[9004]));
+    provider.ensure(&changed).await.unwrap();
+    provider.ensure(&changed).await.unwrap();
+    assert_eq!(lists(&provider), 1, "the memory stands in for the list");
+    assert_eq!(
+        store.take_writes(),
+        vec![
+            format!("put {}", bucket_name("web")),
+            "put weir-snapshot-weir".to_owned()
+        ]
+    );
+    assert_eq!(read(&store, &mut reader).await.unwrap(), changed);
+    // A route change re-encodes the routes only; the buckets keep their parts.
+    let mut routed = changed.clone();
+    routed.virtual_hosts[0]
+        .routes
+        .insert(0, route(PathKind::Exact, "/new", "cart"));
+    provider.ensure(&routed).await.unwrap();
+    assert_eq!(
+        store.take_writes(),
+        vec![
+            "put weir-snapshot-weir-routes-0".to_owned(),
+            "put weir-snapshot-weir".to_owned()
+        ]
+    );
+    assert_eq!(read(&store, &mut reader).await.unwrap(), routed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_part_deleted_by_hand_is_repaired_once_the_memory_expires() {
+    let store = MemoryStore::default();
+    let provider = provider(&store);
+    provider.ensure(&model()).await.unwrap();
+    store.delete(&bucket_name("web")).await.unwrap();
+    store.take_writes();
+    provider.ensure(&model()).await.unwrap();
+    assert_eq!(store.take_writes(), Vec::<String>::new(), "trusted memory");
+    tokio::time::advance(crate::published::TRUST_FOR).await;
+    provider.ensure(&model()).await.unwrap();
+    assert_eq!(lists(&provider), 2);
+    assert_eq!(
+        store.take_writes(),
+        vec![format!("put {}", bucket_name("web"))]
+    );
+    let mut reader = Reader::new(store.clone());
+    assert_eq!(read(&store, &mut reader).await.unwrap(), model());
+}
+
+#[tokio::test]
+async fn a_new_provider_over_a_published_store_writes_nothing() {
+    let store = MemoryStore::default();
+    provider(&store).ensure(&model()).await.unwrap();
+    store.take_writes();
+    // A new leader: no memory, so it lists, and finds every part with its hash.
+    let next = provider(&store);
+    next.ensure(&model()).await.unwrap();
+    assert_eq!(lists(&next), 1);
+    assert_eq!(store.take_writes(), Vec::<String>::new());
+}
