@@ -270,6 +270,13 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         controller_admin,
         "weir_provider_api_calls_total{operation=\"put\"}",
     );
+    let swaps = |proxy: &Proxy| {
+        (
+            metric(proxy.admin, "weir_proxy_reloads_total").unwrap_or(0.0),
+            metric(proxy.admin, "weir_proxy_endpoint_reloads_total").unwrap_or(0.0),
+        )
+    };
+    let swaps_before: Vec<(f64, f64)> = proxies.iter().map(swaps).collect();
     const CHANGES: usize = 100;
     let mut latencies = Vec::with_capacity(CHANGES * proxies.len());
     for change in 0..CHANGES {
@@ -325,6 +332,19 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         );
     }
     assert!(p99 < Duration::from_secs(5), "p99 {p99:?}");
+    // Every swap the endpoint changes caused kept the router: endpoints only.
+    for (proxy, (reloads, endpoint_reloads)) in proxies.iter().zip(swaps_before) {
+        let (reloads_now, endpoint_reloads_now) = swaps(proxy);
+        assert!(
+            endpoint_reloads_now > endpoint_reloads,
+            "no endpoint-only swap"
+        );
+        assert_eq!(
+            reloads_now - reloads,
+            endpoint_reloads_now - endpoint_reloads,
+            "every swap of the endpoint changes is endpoint-only"
+        );
+    }
 
     // A broken snapshot is refused: the proxies keep serving the last good one and count it.
     let failures_before: Vec<f64> = proxies
