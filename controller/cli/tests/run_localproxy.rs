@@ -346,30 +346,53 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         );
     }
 
-    // A broken snapshot is refused: the proxies keep serving the last good one and count it.
-    let failures_before: Vec<f64> = proxies
-        .iter()
-        .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
-        .collect();
+    // A snapshot of another wire format (an older controller's), then one that does not
+    // decode, are refused: the proxies keep serving the last good one and count each.
     let secrets =
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(server.admin_client(), "weir-system");
-    secrets
-        .patch(
-            "weir-snapshot-weir",
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({ "data": { "snapshot": "bm90IGpzb24=" } })),
-        )
-        .await
-        .expect("breaking the index");
+    let index = secrets.get("weir-snapshot-weir").await.expect("the index");
+    let mut older: serde_json::Value = index
+        .data
+        .as_ref()
+        .and_then(|data| data.get("snapshot"))
+        .and_then(|bytes| serde_json::from_slice(&bytes.0).ok())
+        .expect("an index document");
+    older["format"] = 1.into();
     let last = served(proxies[0].http, "shop.example.com", "/");
-    for (proxy, before) in proxies.iter().zip(failures_before) {
-        eventually("the broken snapshot is counted", || async {
-            let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
-            (now > before).then_some(()).ok_or(format!("{now}"))
-        })
-        .await;
-        assert_eq!(served(proxy.http, "shop.example.com", "/"), last);
-        assert_eq!(served(proxy.http, "api.example.com", "/"), "cart");
+    for (what, data) in [
+        ("wire format 1", serde_json::to_vec(&older).expect("JSON")),
+        ("not JSON", b"not json".to_vec()),
+    ] {
+        let failures_before: Vec<f64> = proxies
+            .iter()
+            .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
+            .collect();
+        secrets
+            .patch(
+                "weir-snapshot-weir",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({
+                    "data": { "snapshot": k8s_openapi::ByteString(data) }
+                })),
+            )
+            .await
+            .expect("breaking the index");
+        for (proxy, before) in proxies.iter().zip(failures_before) {
+            eventually(&format!("the index of {what} is counted"), || async {
+                let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
+                (now > before).then_some(()).ok_or(format!("{now}"))
+            })
+            .await;
+            assert_eq!(served(proxy.http, "shop.example.com", "/"), last);
+            assert_eq!(served(proxy.http, "api.example.com", "/"), "cart");
+        }
+    }
+    for proxy in proxies {
+        let log = std::fs::read_to_string(&proxy.process.log).unwrap_or_default();
+        assert!(
+            log.contains("has wire format 1, this build reads only 2"),
+            "the refusal names both versions"
+        );
     }
     // The next publish repairs it.
     let target = if last == "web" { "spare" } else { "web" };
