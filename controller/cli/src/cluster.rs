@@ -1,5 +1,7 @@
 //! `weir-controller run`: the controller against a Kubernetes API server, wired from flags.
 
+mod status_watch;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +11,10 @@ use prometheus_client::registry::Registry;
 use weir_model::LoadBalancerAddress;
 use weir_provider_aws::{AwsProvider, Client, ClientOptions, SdkApi, StackDefaults};
 use weir_provider_localproxy::{KubeStore, LocalProxyProvider};
-use weir_runtime::{LeaseSettings, RunSettings, register_provider_calls};
+use weir_runtime::{LeaseSettings, RunSettings, StatusSource, register_provider_calls};
 use weir_translate::{ClassSelection, ControllerKind, TranslateConfig};
+
+pub use status_watch::{ServiceName, StatusOrigin};
 
 /// Where the in-cluster ServiceAccount mount says the pod runs.
 const POD_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -39,6 +43,8 @@ pub struct ClusterRun {
     pub cluster_name: Option<String>,
     /// localproxy: the addresses written into Ingress status (IPs or host names).
     pub status_addresses: Vec<String>,
+    /// localproxy: where the status addresses are watched instead (a Service, Nodes).
+    pub status_origin: Option<StatusOrigin>,
     /// AWS defaults for stacks whose annotations leave them unset.
     pub aws_defaults: StackDefaults,
     /// How the AWS client paces and retries calls.
@@ -67,11 +73,12 @@ impl ClusterRun {
         if let Some(name) = &self.ingress_class {
             translate.classes = ClassSelection::Named(name.clone());
         }
-        let settings = RunSettings {
+        let mut settings = RunSettings {
             translate,
             lease,
             concurrency: self.concurrency,
             resync: self.resync,
+            status_source: None,
         };
         let admin = tokio::net::TcpListener::bind(self.admin_addr)
             .await
@@ -86,6 +93,10 @@ impl ClusterRun {
         let mut registry = Registry::default();
         match self.kind {
             ControllerKind::AwsAlb => {
+                anyhow::ensure!(
+                    self.status_origin.is_none(),
+                    "--status-service and --status-from-nodes are for --provider localproxy (an ALB reports its own address)"
+                );
                 let cluster = self
                     .cluster_name
                     .clone()
@@ -121,9 +132,14 @@ impl ClusterRun {
             }
             ControllerKind::LocalProxy => {
                 let addresses = status_addresses(&self.status_addresses);
-                if addresses.is_empty() {
+                if let Some(origin) = self.status_origin.clone() {
+                    // Watched by this binary; the runtime only hears the addresses change.
+                    let (sender, source) = StatusSource::channel();
+                    tokio::spawn(status_watch::run(client.clone(), origin, sender));
+                    settings.status_source = Some(source);
+                } else if addresses.is_empty() {
                     tracing::warn!(
-                        "no --status-address: Ingresses served by the local proxy get no address"
+                        "no --status-address, --status-service or --status-from-nodes: Ingresses served by the local proxy get no address"
                     );
                 }
                 // Snapshots go into the controller's own namespace, where the proxies' Role

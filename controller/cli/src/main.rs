@@ -120,6 +120,15 @@ struct RunFlags {
     /// the status of every Ingress it serves: where the proxies are reached.
     #[arg(long, value_delimiter = ',')]
     status_address: Vec<String>,
+    /// localproxy: take the status addresses from this Service that fronts the proxies
+    /// (`status.loadBalancer.ingress`, then `spec.externalIPs`), watched.
+    #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with_all = ["status_address", "status_from_nodes"])]
+    status_service: Option<cluster::ServiceName>,
+    /// localproxy: take the status addresses from the Nodes the proxies listen on with
+    /// hostPorts (each Node's ExternalIP, else its InternalIP), watched; optionally only the
+    /// Nodes matching a label selector (`--status-from-nodes=ingress-ready=true`).
+    #[arg(long, value_name = "SELECTOR", num_args = 0..=1, default_missing_value = "", require_equals = true, conflicts_with = "status_address")]
+    status_from_nodes: Option<String>,
     #[command(flatten)]
     aws: AwsFlags,
 }
@@ -244,6 +253,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 admin_addr: flags.admin_addr,
                 cluster_name: flags.cluster_name,
                 status_addresses: flags.status_address,
+                status_origin: match (flags.status_service, flags.status_from_nodes) {
+                    (Some(service), _) => Some(cluster::StatusOrigin::Service(service)),
+                    (None, Some(selector)) => {
+                        Some(cluster::StatusOrigin::Nodes(selector.trim().to_owned()))
+                    }
+                    (None, None) => None,
+                },
                 aws_client: flags.aws.client(),
                 aws_defaults: flags.aws.defaults(),
             };

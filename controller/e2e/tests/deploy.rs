@@ -303,3 +303,53 @@ async fn the_eks_overlay_renders_and_passes_the_servers_validation() {
         assert!(dry.contains(object), "{object:?} missing:\n{dry}");
     }
 }
+
+/// Every folder under `deploy/overlays/`, by name.
+fn overlays() -> Vec<String> {
+    let root = weir_e2e::repo_root().join("deploy/overlays");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", root.display()))
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("kustomization.yaml").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn every_overlay_renders_and_every_object_passes_the_servers_validation() {
+    let server = start().await;
+    let names = overlays();
+    assert_eq!(names, ["eks", "kind"], "a new overlay is checked here too");
+    for name in names {
+        let overlay = weir_e2e::repo_root().join("deploy/overlays").join(&name);
+        let rendered = stdout(
+            &server.kubectl([OsStr::new("kustomize"), overlay.as_os_str()]),
+            &format!("kubectl kustomize deploy/overlays/{name}"),
+        );
+        if let Some(namespace) = rendered
+            .split("\n---\n")
+            .find(|document| document.contains("kind: Namespace\n"))
+        {
+            server.apply_yaml(namespace);
+        }
+        let dry = stdout(
+            &server.kubectl_input(
+                ["apply", "--dry-run=server", "-f", "-"],
+                &for_kubernetes_1_20(&rendered),
+            ),
+            &format!("kubectl apply --dry-run=server (overlay {name})"),
+        );
+        // One answer per object, each from the server's dry run (the Namespace may exist).
+        let documents = rendered.split("\n---\n").count();
+        let answers: Vec<&str> = dry.lines().filter(|line| !line.is_empty()).collect();
+        assert_eq!(answers.len(), documents, "overlay {name}:\n{dry}");
+        assert!(
+            answers
+                .iter()
+                .all(|line| line.ends_with("(server dry run)")),
+            "overlay {name}:\n{dry}"
+        );
+    }
+}

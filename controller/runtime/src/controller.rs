@@ -31,6 +31,7 @@ use crate::locking::lock;
 use crate::metrics::Metrics;
 use crate::queue::WorkQueue;
 use crate::reconcile::Reconciler;
+use crate::status_source::StatusSource;
 use crate::watch::{Feed, slice_version, spawn_watchers};
 
 /// How long a stack whose reconcile panicked waits before the next try.
@@ -48,6 +49,10 @@ pub struct RunSettings {
     /// The drift-repair period: a stack in sync is reconciled again after about this long, and
     /// the provider's stacks no Ingress asks for are looked for this often.
     pub resync: Duration,
+    /// Where the status addresses come from when the provider does not know them (the local
+    /// proxies' Service or Nodes): they replace the provider's, and every stack is reconciled
+    /// again when they change. `None`: the provider's addresses.
+    pub status_source: Option<StatusSource>,
 }
 
 /// Why the controller could not run.
@@ -112,15 +117,18 @@ pub async fn run<P: Provider + 'static>(
         events.clone(),
         leadership.clone(),
     ));
-    let reconciler = Arc::new(Reconciler::new(
-        index,
+    let mut reconciler = Reconciler::new(
+        index.clone(),
         provider,
         IngressWrites::new(client),
         events,
         metrics.clone(),
         leadership.clone(),
         settings.resync,
-    ));
+    );
+    reconciler.status_source = settings.status_source.clone();
+    let reconciler = Arc::new(reconciler);
+    let mut status_source = settings.status_source.clone();
 
     let mut term: Option<JoinSet<()>> = None;
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
@@ -144,6 +152,16 @@ pub async fn run<P: Provider + 'static>(
             _ = leadership.changed() => {}
             _ = synced_changes.changed() => {}
             _ = ticks.tick() => metrics.set_queue_depth(queue.depth()),
+            changed = status_changed(&mut status_source) => {
+                // The first pass of a new term reconciles every stack anyway.
+                if changed && term.is_some() {
+                    let stacks = lock(&index).stacks();
+                    tracing::info!(stacks = stacks.len(), "status addresses changed: reconciling every stack");
+                    for stack in stacks {
+                        queue.add(stack);
+                    }
+                }
+            }
             () = &mut shutdown => break,
         }
     }
@@ -158,6 +176,19 @@ pub async fn run<P: Provider + 'static>(
     let _ = admin_stop.send(());
     let _ = admin_task.await;
     Ok(())
+}
+
+/// Waits for the status source to change; never completes without one (or once its sender is
+/// gone, which leaves the last value in force).
+async fn status_changed(source: &mut Option<StatusSource>) -> bool {
+    let Some(current) = source else {
+        return std::future::pending().await;
+    };
+    if current.changed().await {
+        return true;
+    }
+    *source = None;
+    false
 }
 
 /// Publishes a Warning Event for each new reason an Ingress is left out of every stack (an

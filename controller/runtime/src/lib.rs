@@ -19,6 +19,7 @@ mod locking;
 pub mod metrics;
 mod queue;
 mod reconcile;
+pub mod status_source;
 mod watch;
 
 pub use admin::{Health, serve_admin};
@@ -26,4 +27,5 @@ pub use controller::{RunError, RunSettings, run};
 pub use lease::{Elector, LeaseSettings};
 pub use metrics::{Metrics, register_provider_calls};
 pub use queue::WorkQueue;
+pub use status_source::{SourcedStatus, StatusSender, StatusSource};
 pub use watch::{SliceVersion, slice_version};

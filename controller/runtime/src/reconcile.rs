@@ -27,10 +27,14 @@ use crate::events::EventSink;
 use crate::ingress_writes::{IngressWrites, status_matches};
 use crate::locking::lock;
 use crate::metrics::Metrics;
+use crate::status_source::{SourcedStatus, StatusSource};
 
 /// How long to wait before retrying after a Kubernetes write failed (usually a conflict: the
 /// newer object is already on its way through the watch).
 const KUBE_RETRY: Duration = Duration::from_secs(2);
+
+/// The reason of the Warning Event on each member when the status source has no address.
+pub(crate) const NO_ADDRESS_REASON: &str = "NoStatusAddress";
 
 /// Why a reconcile did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,8 @@ struct StackMemory {
     applied: Option<u64>,
     /// The status last written to the members.
     status: Option<LoadBalancerStatus>,
+    /// Why the status source has no address, as last published.
+    no_address: Option<String>,
 }
 
 /// Everything a reconcile needs, shared by the workers.
@@ -80,6 +86,8 @@ pub(crate) struct Reconciler<P> {
     pub(crate) leadership: watch::Receiver<bool>,
     /// The drift-repair period: a stack in sync is reconciled again after about this long.
     pub(crate) resync: Duration,
+    /// Where the status addresses come from, when not from the provider.
+    pub(crate) status_source: Option<StatusSource>,
     memory: Mutex<HashMap<StackId, StackMemory>>,
     /// The stacks of this leader term's first pass not yet reconciled; `None` outside a pass.
     sweep: Mutex<Option<BTreeSet<StackId>>>,
@@ -112,6 +120,7 @@ impl<P: Provider> Reconciler<P> {
             metrics,
             leadership,
             resync,
+            status_source: None,
             memory: Mutex::default(),
             sweep: Mutex::default(),
         }
@@ -218,6 +227,11 @@ impl<P: Provider> Reconciler<P> {
                 return Err(error.into());
             }
         };
+        let Some(status) = self.sourced(stack, work, status).await else {
+            // The source has not read its objects yet; its first answer requeues every stack.
+            self.report_synced(stack, work).await;
+            return self.release(self.written(stack), &work.leavers).await;
+        };
         for member in &work.members {
             self.leader()?;
             self.writes.set_status(member, &status).await?;
@@ -226,6 +240,47 @@ impl<P: Provider> Reconciler<P> {
         self.leader()?;
         self.report_synced(stack, work).await;
         self.release(self.written(stack), &work.leavers).await
+    }
+
+    /// The status to write: the provider's, or with the status source's addresses; `None`
+    /// while the source does not know them yet. No address is one Warning Event per member,
+    /// repeated only when the reason changes.
+    async fn sourced(
+        &self,
+        stack: &StackId,
+        work: &Work,
+        mut status: LoadBalancerStatus,
+    ) -> Option<LoadBalancerStatus> {
+        let Some(source) = &self.status_source else {
+            return Some(status);
+        };
+        let problem = match source.current() {
+            SourcedStatus::Unknown => return None,
+            SourcedStatus::Addresses(addresses) => {
+                status.addresses = addresses;
+                None
+            }
+            SourcedStatus::Missing(problem) => {
+                status.addresses.clear();
+                Some(problem)
+            }
+        };
+        let new = {
+            let mut memory = lock(&self.memory);
+            let memory = memory.entry(stack.clone()).or_default();
+            let new = problem.is_some() && memory.no_address != problem;
+            memory.no_address.clone_from(&problem);
+            new
+        };
+        if let (true, Some(problem)) = (new, &problem) {
+            tracing::warn!(%stack, members = work.members.len(), "no status address: {problem}");
+            for member in &work.members {
+                self.events
+                    .publish(member, true, NO_ADDRESS_REASON, "Reconcile", problem)
+                    .await;
+            }
+        }
+        Some(status)
     }
 
     /// The status last written to `stack`'s members.

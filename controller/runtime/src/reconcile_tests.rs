@@ -18,6 +18,9 @@ mod harness;
 
 use harness::*;
 
+#[path = "reconcile_tests/status_source.rs"]
+mod status_source;
+
 // ---------------------------------------------------------------------------------------------
 // The scenarios.
 

@@ -6,9 +6,9 @@ use weir_model::{Diagnostic, ObjectRef, Reason};
 use crate::{ClassSelection, ClusterSnapshot, IgnoredIngress, TranslateConfig, object_ref};
 
 /// The legacy class annotation, deprecated since Kubernetes 1.18 but still common.
-const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+const LEGACY_CLASS_ANNOTATION: &str = crate::annotations::LEGACY_CLASS;
 /// The annotation that marks the cluster's default IngressClass.
-const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
+const DEFAULT_CLASS_ANNOTATION: &str = crate::annotations::DEFAULT_CLASS;
 
 /// The class label of Ingresses selected by [`ClassSelection::Everything`]: they all form one
 /// stack, whatever class they name.

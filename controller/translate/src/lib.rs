@@ -44,7 +44,7 @@ use crate::grouping::{Member, Placement};
 
 pub use weir_model::{DesiredLoadBalancer, StackId};
 
-pub use annotations::{ALB_PREFIX, WEIR_PREFIX};
+pub use annotations::{ALB_PREFIX, KUBERNETES_KEYS, NAMES as ANNOTATION_NAMES, WEIR_PREFIX};
 pub use config::{ClassSelection, ControllerKind, Stacking, TranslateConfig};
 pub use reads::Reads;
 pub use snapshot::{ClusterSnapshot, Kind, KubeObject, namespace_of, object_ref};
