@@ -701,11 +701,38 @@ async fn wait_apiserver_ready(
     loop {
         exited(apiserver)?;
         match tokio::time::timeout(PROBE_TIMEOUT, client.request_text(readyz_request())).await {
-            Ok(Ok(body)) if body.trim() == "ok" => return Ok(client),
+            Ok(Ok(body)) if body.trim() == "ok" => break,
             Ok(Ok(body)) => last_probe = format!("/readyz answered {:?}", body.trim()),
             Ok(Err(error)) => last_probe = format!("/readyz: {error}"),
             Err(_) => last_probe = format!("/readyz: no answer within {PROBE_TIMEOUT:?}"),
         }
+        if Instant::now() >= deadline {
+            return Err(not_ready(apiserver, APISERVER_TIMEOUT, last_probe));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_service_allocator(apiserver, &client, deadline).await?;
+    Ok(client)
+}
+
+/// Waits for the `default/kubernetes` Service. `/readyz` can answer `ok` before the bootstrap
+/// controller has repaired the Service IP allocator, and a Service created in that window fails;
+/// that controller creates `default/kubernetes` only after the repair, so once it exists every
+/// test can create Services.
+async fn wait_service_allocator(
+    apiserver: &mut Supervised,
+    client: &kube::Client,
+    deadline: Instant,
+) -> Result<(), Error> {
+    let services =
+        kube::Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "default");
+    loop {
+        exited(apiserver)?;
+        let last_probe = match services.get_opt("kubernetes").await {
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => "Service default/kubernetes not created yet".to_owned(),
+            Err(error) => format!("reading Service default/kubernetes: {error}"),
+        };
         if Instant::now() >= deadline {
             return Err(not_ready(apiserver, APISERVER_TIMEOUT, last_probe));
         }
