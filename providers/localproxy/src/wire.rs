@@ -274,29 +274,33 @@ pub fn split(desired: &model::DesiredLoadBalancer) -> (Routes, Vec<EndpointSets>
         virtual_hosts: desired
             .virtual_hosts
             .iter()
-            .map(|vhost| VirtualHost {
-                host: match &vhost.host {
-                    model::HostMatch::Exact(host) => Host::Exact(host.clone()),
-                    model::HostMatch::Wildcard(host) => Host::Wildcard(host.clone()),
-                    model::HostMatch::Any => Host::Any,
-                },
-                routes: vhost
-                    .routes
-                    .iter()
-                    .filter_map(|route| {
-                        Some(Route {
-                            exact: route.path.kind == model::PathKind::Exact,
-                            path: route.path.path.clone(),
-                            action: carried(route)?,
-                            source: RouteSource {
-                                ingress: object(&route.source.ingress),
-                                rule: route.source.rule,
-                                path: route.source.path,
-                            },
+            .filter_map(|vhost| {
+                Some(VirtualHost {
+                    host: match &vhost.host {
+                        model::HostMatch::Exact(host) => Host::Exact(host.clone()),
+                        model::HostMatch::Wildcard(host) => Host::Wildcard(host.clone()),
+                        model::HostMatch::Any => Host::Any,
+                        // Gateway API wildcards: not carried yet, named by `uncarried`.
+                        model::HostMatch::WildcardLabels(_) => return None,
+                    },
+                    routes: vhost
+                        .routes
+                        .iter()
+                        .filter_map(|route| {
+                            Some(Route {
+                                exact: route.path.kind == model::PathKind::Exact,
+                                path: route.path.path.clone(),
+                                action: carried(route)?,
+                                source: RouteSource {
+                                    ingress: object(&route.source.ingress),
+                                    rule: route.source.rule,
+                                    path: route.source.path,
+                                },
+                            })
                         })
-                    })
-                    .collect(),
-                redirect_to_https_port: vhost.redirect_to_https_port,
+                        .collect(),
+                    redirect_to_https_port: vhost.redirect_to_https_port,
+                })
             })
             .collect(),
         default_action: action(&desired.default_action).unwrap_or(Action::Fixed(UNCARRIED_STATUS)),
@@ -554,8 +558,12 @@ pub fn uncarried(desired: &model::DesiredLoadBalancer) -> Vec<model::Diagnostic>
     let mut diagnostics: Vec<model::Diagnostic> = desired
         .virtual_hosts
         .iter()
-        .flat_map(|vhost| &vhost.routes)
-        .filter(|route| carried(route).is_none())
+        .flat_map(|vhost| {
+            let host_carried = !matches!(vhost.host, model::HostMatch::WildcardLabels(_));
+            vhost.routes.iter().map(move |route| (host_carried, route))
+        })
+        .filter(|(host_carried, route)| !host_carried || carried(route).is_none())
+        .map(|(_, route)| route)
         .map(|route| {
             model::Diagnostic::warning(
                 &route.source.ingress,
