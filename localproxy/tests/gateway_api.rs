@@ -528,3 +528,81 @@ async fn https_listener() {
         }
     }
 }
+#[tokio::test]
+async fn https_listener_detects_misdirected_requests() {
+    let scenario =
+        Scenario::new(&["httproute-https-listener-detect-misdirected-requests.yaml"]).await;
+    let path = "/detect-misdirected-requests";
+    for (sni, host, status, want) in [
+        ("example.org", "example.org", 200, v(1)),
+        ("example.org", "second-example.org", 421, None),
+        ("example.org", "unknown-example.org", 404, None),
+        ("second-example.org", "second-example.org", 200, v(2)),
+        ("second-example.org", "example.org", 421, None),
+        ("second-example.org", "unknown-example.org", 421, None),
+        (
+            "third-example.wildcard.org",
+            "third-example.wildcard.org",
+            200,
+            v(3),
+        ),
+        (
+            "third-example.wildcard.org",
+            "fith-example.wildcard.org",
+            200,
+            v(3),
+        ),
+        (
+            "third-example.wildcard.org",
+            "fourth-example.wildcard.org",
+            421,
+            None,
+        ),
+        (
+            "third-example.wildcard.org",
+            "second-example.org",
+            421,
+            None,
+        ),
+        (
+            "third-example.wildcard.org",
+            "unknown-example.org",
+            421,
+            None,
+        ),
+        (
+            "fourth-example.wildcard.org",
+            "fourth-example.wildcard.org",
+            200,
+            v(1),
+        ),
+        (
+            "fourth-example.wildcard.org",
+            "fith-example.wildcard.org",
+            421,
+            None,
+        ),
+        ("unknown-example.org", "example.org", 200, v(1)),
+        ("unknown-example.org", "unknown-example.org", 404, None),
+    ] {
+        let reply = scenario.tls_get(sni, host, path).await;
+        assert_eq!(reply.status, status, "SNI {sni}, Host {host}: {reply:?}");
+        assert_eq!(
+            reply.backend().map(str::to_owned),
+            want,
+            "SNI {sni}, Host {host}"
+        );
+    }
+}
+
+/// The misdirected check compares the listener (certificate entry) SNI chose with the one the
+/// Host would choose; a plain-HTTP request has no SNI and is never misdirected.
+#[tokio::test]
+async fn plain_http_is_never_misdirected() {
+    let scenario =
+        Scenario::new(&["httproute-https-listener-detect-misdirected-requests.yaml"]).await;
+    let reply = scenario
+        .get("second-example.org", "/detect-misdirected-requests")
+        .await;
+    assert_eq!(answer(&reply), v(2));
+}
