@@ -169,6 +169,24 @@ fn unresolvable_backends_answer_500_and_set_resolved_refs_false() {
 }
 
 #[test]
+fn a_bad_hostname_is_named_only_in_the_stacks_of_the_gateways_the_route_names() {
+    let translation = translate(&[
+        route("elsewhere", "  parentRefs: [{name: theirs}]\n  hostnames: [\"bad_host\"]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]"),
+        route("here", "  parentRefs: [{name: gw}]\n  hostnames: [\"bad_host\", a.com]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]"),
+    ].concat());
+    let (model, diagnostics) = only_stack(&translation);
+    assert!(
+        has(diagnostics, "here", "spec.hostnames[0]"),
+        "{diagnostics:#?}"
+    );
+    assert!(
+        !diagnostics.iter().any(|d| d.object.name == "elsewhere"),
+        "{diagnostics:#?}"
+    );
+    assert!(matches!(model.route("a.com", "/"), RouteDecision::Route(_)));
+}
+
+#[test]
 fn routes_not_accepted_say_why() {
     let other_namespace = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: stranger, namespace: apps}\nspec:\n  parentRefs: [{name: gw, namespace: infra}]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]\n---\n";
     let translation = translate(&[

@@ -123,7 +123,9 @@ fn translate_gateway(
         );
         let mut parents = Vec::new();
         let mut route_hosts: Vec<HostMatch> = Vec::new();
-        let route_hostnames = route_hostnames(route, &route_object, &mut diagnostics);
+        // Reported only in the stacks of Gateways the route names (below).
+        let mut hostname_problems = Vec::new();
+        let route_hostnames = route_hostnames(route, &route_object, &mut hostname_problems);
         for (index, parent) in route.spec.parent_refs.iter().enumerate() {
             let names_gateway = parent.group.as_deref().is_none_or(|group| group == GROUP)
                 && parent.kind.as_deref().is_none_or(|kind| kind == "Gateway")
@@ -175,6 +177,7 @@ fn translate_gateway(
         if parents.is_empty() {
             continue;
         }
+        diagnostics.append(&mut hostname_problems);
         let mut ref_problems = Vec::new();
         if !route_hosts.is_empty() {
             members.push(route_object.clone());
