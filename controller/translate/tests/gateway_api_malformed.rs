@@ -187,6 +187,19 @@ fn a_bad_hostname_is_named_only_in_the_stacks_of_the_gateways_the_route_names() 
 }
 
 #[test]
+fn a_route_without_rules_gets_the_api_default_rule_which_answers_500() {
+    let translation = translate(&route(
+        "bare",
+        "  parentRefs: [{name: gw}]\n  hostnames: [bare.com]",
+    ));
+    let (model, _) = only_stack(&translation);
+    assert_eq!(
+        model.route("bare.com", "/any/path").action(),
+        &Action::status(500)
+    );
+}
+
+#[test]
 fn routes_not_accepted_say_why() {
     let other_namespace = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: stranger, namespace: apps}\nspec:\n  parentRefs: [{name: gw, namespace: infra}]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]\n---\n";
     let translation = translate(&[

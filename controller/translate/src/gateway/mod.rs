@@ -181,7 +181,13 @@ fn translate_gateway(
         let mut ref_problems = Vec::new();
         if !route_hosts.is_empty() {
             members.push(route_object.clone());
-            for (rule_index, rule) in route.spec.rules.iter().enumerate() {
+            // The API's default for absent rules: one rule matching every path, no backends.
+            let default_rules = [types::HttpRouteRule::default()];
+            let route_rules = match route.spec.rules.is_empty() {
+                true => &default_rules[..],
+                false => &route.spec.rules[..],
+            };
+            for (rule_index, rule) in route_rules.iter().enumerate() {
                 let rule_routes = rules::rule_routes(
                     rule,
                     rule_index,
