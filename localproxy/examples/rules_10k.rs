@@ -1,4 +1,5 @@
-//! Cost of a 10,000-rule table: router lookup, index build, and a full snapshot swap.
+//! Cost of a 10,000-rule table: router lookup, index build, a full snapshot swap, and a swap
+//! of one target group's endpoints (`Proxy::apply_endpoints`: the router kept).
 //!
 //! `cargo run --release -p weir-proxy --example rules_10k` (used by `bench/run.sh`).
 
@@ -137,6 +138,24 @@ fn main() {
         })
         .collect();
 
+    // One target group's endpoints move back and forth, as a rolling update does.
+    let mut moved = model.clone();
+    if let Some(group) = moved.target_groups.get_mut(&key(7)) {
+        group.targets[0].port = 9090;
+    }
+    let endpoint_swaps = |apply: &dyn Fn(&DesiredLoadBalancer) -> u64| {
+        (0..20)
+            .map(|swap| {
+                let next = if swap % 2 == 0 { &moved } else { &model };
+                let started = Instant::now();
+                apply(next);
+                started.elapsed()
+            })
+            .collect::<Vec<_>>()
+    };
+    let full_for_endpoints = endpoint_swaps(&|next| proxy.apply(next));
+    let endpoints_only = endpoint_swaps(&|next| proxy.apply_endpoints(next));
+
     println!(
         "rules: {} ({} hosts x {} paths), 100 target groups x 3 endpoints",
         HOSTS * PATHS_PER_HOST,
@@ -149,5 +168,10 @@ fn main() {
     println!(
         "full snapshot build + swap (Proxy::apply): {:?} (median of 20)",
         median(swaps)
+    );
+    println!(
+        "one target group's endpoints changed: full snapshot build + swap {:?}, endpoint-only swap (Proxy::apply_endpoints) {:?} (medians of 20)",
+        median(full_for_endpoints),
+        median(endpoints_only)
     );
 }

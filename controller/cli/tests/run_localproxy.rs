@@ -9,15 +9,17 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::cluster::{PATIENCE, eventually, free_port, get};
+use common::localproxy::{
+    Process, Proxy, keep_alive_load, metric, served, shop_objects, start_backend, start_controller,
+    start_proxy,
+};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
@@ -25,139 +27,111 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams
 use rustls::pki_types::{CertificateDer, ServerName};
 use weir_e2e::ApiServer;
 
-fn weir_proxy() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_weir-controller")).with_file_name("weir-proxy");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build -p weir-proxy)",
-        path.display()
-    );
-    path
+/// An Ingress that uses the routing features beyond host and path, in the AWS Load Balancer
+/// Controller's annotations: a header condition, a weighted forward, a redirect and a fixed
+/// response with a body.
+fn features_ingress() -> Ingress {
+    let prefix = "alb.ingress.kubernetes.io";
+    let backend = |service: &str, port: serde_json::Value| serde_json::json!({ "service": { "name": service, "port": port } });
+    let annotation = || serde_json::json!({ "name": "use-annotation" });
+    let path = |path: &str, backend: serde_json::Value| serde_json::json!({ "path": path, "pathType": "Prefix", "backend": backend });
+    serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "features", "namespace": "shop", "annotations": {
+            format!("{prefix}/conditions.cart"):
+                r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}}]"#,
+            format!("{prefix}/actions.split"):
+                r#"{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"web","servicePort":80,"weight":50},{"serviceName":"cart","servicePort":80,"weight":50}]}}"#,
+            format!("{prefix}/actions.moved"):
+                r#"{"type":"redirect","redirectConfig":{"protocol":"HTTPS","host":"new.example.com","path":"/new","statusCode":"HTTP_301"}}"#,
+            format!("{prefix}/actions.gone"):
+                r#"{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"410","messageBody":"gone for good"}}"#,
+        } },
+        "spec": { "ingressClassName": "weir", "rules": [{ "host": "features.example.com", "http": { "paths": [
+            path("/", backend("web", serde_json::json!({ "number": 80 }))),
+            path("/canary", backend("cart", serde_json::json!({ "number": 80 }))),
+            path("/canary", backend("web", serde_json::json!({ "number": 80 }))),
+            path("/split", backend("split", annotation())),
+            path("/old", backend("moved", annotation())),
+            path("/gone", backend("gone", annotation())),
+        ] } }] }
+    }))
+    .expect("an Ingress")
 }
 
-/// A child process killed on drop, its log printed when the test fails.
-struct Process {
-    child: Child,
-    log: PathBuf,
+/// One HTTP/1.1 GET with extra headers: the status, the head's lines and the body.
+fn request(
+    port: u16,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<(u16, Vec<String>, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
+    let status = lines.first()?.split(' ').nth(1)?.parse().ok()?;
+    Some((status, lines, body.to_owned()))
 }
 
-impl Process {
-    fn start(mut command: Command, log: PathBuf) -> Self {
-        let file = std::fs::File::create(&log).expect("a log file");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("the process starts");
-        Self { child, log }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            eprintln!(
-                "--- {} ---\n{}",
-                self.log.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
-            );
-        }
-    }
-}
-
-/// One `weir-proxy --from-cluster`.
-struct Proxy {
-    _process: Process,
-    http: u16,
-    https: u16,
-    admin: u16,
-}
-
-/// The backend name that answered, or the status when it was not a 200.
-fn served(port: u16, host: &str, path: &str) -> String {
-    match get(port, host, path) {
-        Some((200, body)) => body
+/// The features Ingress served exactly as file mode serves it, by `proxy`.
+async fn serves_the_routing_features(proxy: &Proxy) {
+    let backend_of = |reply: Option<(u16, Vec<String>, String)>| match reply {
+        Some((200, _, body)) => body
             .lines()
             .next()
             .unwrap_or_default()
             .trim_start_matches("backend ")
             .to_owned(),
-        Some((status, _)) => status.to_string(),
-        None => "no answer".to_owned(),
-    }
-}
-
-fn metric(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = get(port, "admin", "/metrics")?;
-    body.lines().find_map(|line| {
-        line.strip_prefix(name)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
+        other => format!("{other:?}"),
+    };
+    let host = "features.example.com";
+    eventually("the header condition picks cart", || async {
+        let got = backend_of(request(proxy.http, host, "/canary", &[("X-Canary", "YES")]));
+        (got == "cart").then_some(()).ok_or(got)
     })
-}
-
-fn objects(web_port: u16, cart_port: u16) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Namespace
-metadata: {{name: shop}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web, namespace: shop}}
-spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: cart, namespace: shop}}
-spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
----
-apiVersion: discovery.k8s.io/v1beta1
-kind: EndpointSlice
-metadata: {{name: web-1, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
-addressType: IPv4
-endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
-ports: [{{port: {web_port}}}]
----
-apiVersion: discovery.k8s.io/v1beta1
-kind: EndpointSlice
-metadata: {{name: cart-1, namespace: shop, labels: {{kubernetes.io/service-name: cart}}}}
-addressType: IPv4
-endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
-ports: [{{port: {cart_port}}}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: web, namespace: shop}}
-spec:
-  ingressClassName: weir
-  rules:
-  - host: shop.example.com
-    http:
-      paths:
-      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
-      - {{path: /cart, pathType: Prefix, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: api, namespace: shop}}
-spec:
-  ingressClassName: weir
-  rules:
-  - host: api.example.com
-    http:
-      paths:
-      - {{path: /, pathType: Exact, backend: {{service: {{name: cart, port: {{number: 80}}}}}}}}
-"#
-    )
+    .await;
+    assert_eq!(backend_of(request(proxy.http, host, "/canary", &[])), "web");
+    let reply = request(proxy.http, host, "/old/x", &[]).expect("an answer");
+    assert_eq!(reply.0, 301, "{reply:?}");
+    assert!(
+        reply
+            .1
+            .contains(&"location: https://new.example.com/new".to_owned()),
+        "{reply:?}"
+    );
+    let reply = request(proxy.http, host, "/gone", &[]).expect("an answer");
+    assert_eq!(
+        (reply.0, reply.2.as_str()),
+        (410, "gone for good"),
+        "{reply:?}"
+    );
+    assert!(
+        reply.1.contains(&"content-type: text/plain".to_owned()),
+        "{reply:?}"
+    );
+    let mut split = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        split.insert(backend_of(request(proxy.http, host, "/split", &[])));
+        if split.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        split,
+        ["cart".to_owned(), "web".to_owned()].into(),
+        "the weighted forward reaches both"
+    );
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -180,28 +154,12 @@ impl Fixture {
         let server = ApiServer::start()
             .await
             .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
-        let base = weir_e2e::repo_root().join("deploy/base");
-        let output = server.kubectl([
-            std::ffi::OsStr::new("apply"),
-            "-k".as_ref(),
-            base.as_os_str(),
-        ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let proxy_binary = weir_proxy();
+        server.install_base();
         let backends: Vec<(String, u16, Process)> = ["web", "cart", "spare"]
             .into_iter()
             .map(|name| {
-                let port = free_port();
-                let mut command = Command::new(&proxy_binary);
-                command
-                    .args(["demo-backend", "--name", name, "--addr"])
-                    .arg(format!("127.0.0.1:{port}"));
-                let log = server.dir().join(format!("backend-{name}.log"));
-                (name.to_owned(), port, Process::start(command, log))
+                let (port, process) = start_backend(&server, name);
+                (name.to_owned(), port, process)
             })
             .collect();
         let mut fixture = Self {
@@ -211,67 +169,18 @@ impl Fixture {
             controller_admin: free_port(),
             proxies: Vec::new(),
         };
-        fixture
-            .server
-            .apply_yaml(&objects(fixture.port_of("web"), fixture.port_of("cart")));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
-        command
-            .args([
-                "run",
-                "--provider",
-                "localproxy",
-                "--namespace",
-                "weir-system",
-            ])
-            .args(["--identity", "c1", "--status-address", "192.0.2.10"])
-            .args(["--log-format", "text", "--admin-addr"])
-            .arg(format!("127.0.0.1:{}", fixture.controller_admin))
-            .env(
-                "KUBECONFIG",
-                fixture
-                    .server
-                    .service_account_kubeconfig("weir-system", "weir-controller"),
-            )
-            .env("RUST_LOG", "info");
-        fixture.controller = Some(Process::start(
-            command,
-            fixture.server.dir().join("controller.log"),
+        fixture.server.apply_yaml(&shop_objects(
+            fixture.port_of("web"),
+            fixture.port_of("cart"),
         ));
-        let proxy_kubeconfig = fixture
-            .server
-            .service_account_kubeconfig("weir-system", "weir-proxy");
+        fixture.controller = Some(start_controller(
+            &fixture.server,
+            "c1",
+            fixture.controller_admin,
+        ));
         for i in 0..2 {
-            let (http, https, admin) = (free_port(), free_port(), free_port());
-            let mut command = Command::new(&proxy_binary);
-            command
-                .args([
-                    "--from-cluster",
-                    "--namespace",
-                    "weir-system",
-                    "--threads",
-                    "1",
-                ])
-                .arg(format!("--http-addr=127.0.0.1:{http}"))
-                .arg(format!("--https-addr=127.0.0.1:{https}"))
-                .arg(format!("--admin-addr=127.0.0.1:{admin}"))
-                .env("KUBECONFIG", &proxy_kubeconfig)
-                .env("RUST_LOG", "info");
-            let log = fixture.server.dir().join(format!("proxy-{i}.log"));
-            fixture.proxies.push(Proxy {
-                _process: Process::start(command, log),
-                http,
-                https,
-                admin,
-            });
-        }
-        for proxy in &fixture.proxies {
-            eventually("the proxy is ready", || async {
-                match get(proxy.admin, "admin", "/readyz") {
-                    Some((200, _)) => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
-            })
-            .await;
+            let proxy = start_proxy(&fixture.server, i).await;
+            fixture.proxies.push(proxy);
         }
         fixture
     }
@@ -332,9 +241,17 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         }
     }
 
+    // The routing features beyond host and path, served through the snapshot.
+    let ingresses = Api::<Ingress>::namespaced(server.admin_client(), "shop");
+    ingresses
+        .create(&Default::default(), &features_ingress())
+        .await
+        .expect("creating the features Ingress");
+    for proxy in proxies {
+        serves_the_routing_features(proxy).await;
+    }
+
     // The Ingress status carries --status-address.
-    let ingresses =
-        Api::<k8s_openapi::api::networking::v1::Ingress>::namespaced(server.admin_client(), "shop");
     eventually("the status address", || async {
         let ingress = ingresses.get("web").await.map_err(|e| e.to_string())?;
         let ip = ingress
@@ -353,6 +270,13 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         controller_admin,
         "weir_provider_api_calls_total{operation=\"put\"}",
     );
+    let swaps = |proxy: &Proxy| {
+        (
+            metric(proxy.admin, "weir_proxy_reloads_total").unwrap_or(0.0),
+            metric(proxy.admin, "weir_proxy_endpoint_reloads_total").unwrap_or(0.0),
+        )
+    };
+    let swaps_before: Vec<(f64, f64)> = proxies.iter().map(swaps).collect();
     const CHANGES: usize = 100;
     let mut latencies = Vec::with_capacity(CHANGES * proxies.len());
     for change in 0..CHANGES {
@@ -408,31 +332,67 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
         );
     }
     assert!(p99 < Duration::from_secs(5), "p99 {p99:?}");
+    // Every swap the endpoint changes caused kept the router: endpoints only.
+    for (proxy, (reloads, endpoint_reloads)) in proxies.iter().zip(swaps_before) {
+        let (reloads_now, endpoint_reloads_now) = swaps(proxy);
+        assert!(
+            endpoint_reloads_now > endpoint_reloads,
+            "no endpoint-only swap"
+        );
+        assert_eq!(
+            reloads_now - reloads,
+            endpoint_reloads_now - endpoint_reloads,
+            "every swap of the endpoint changes is endpoint-only"
+        );
+    }
 
-    // A broken snapshot is refused: the proxies keep serving the last good one and count it.
-    let failures_before: Vec<f64> = proxies
-        .iter()
-        .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
-        .collect();
+    // A snapshot of another wire format (an older controller's), then one that does not
+    // decode, are refused: the proxies keep serving the last good one and count each.
     let secrets =
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(server.admin_client(), "weir-system");
-    secrets
-        .patch(
-            "weir-snapshot-weir",
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({ "data": { "snapshot": "bm90IGpzb24=" } })),
-        )
-        .await
-        .expect("breaking the index");
+    let index = secrets.get("weir-snapshot-weir").await.expect("the index");
+    let mut older: serde_json::Value = index
+        .data
+        .as_ref()
+        .and_then(|data| data.get("snapshot"))
+        .and_then(|bytes| serde_json::from_slice(&bytes.0).ok())
+        .expect("an index document");
+    older["format"] = 1.into();
     let last = served(proxies[0].http, "shop.example.com", "/");
-    for (proxy, before) in proxies.iter().zip(failures_before) {
-        eventually("the broken snapshot is counted", || async {
-            let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
-            (now > before).then_some(()).ok_or(format!("{now}"))
-        })
-        .await;
-        assert_eq!(served(proxy.http, "shop.example.com", "/"), last);
-        assert_eq!(served(proxy.http, "api.example.com", "/"), "cart");
+    for (what, data) in [
+        ("wire format 1", serde_json::to_vec(&older).expect("JSON")),
+        ("not JSON", b"not json".to_vec()),
+    ] {
+        let failures_before: Vec<f64> = proxies
+            .iter()
+            .map(|proxy| metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0))
+            .collect();
+        secrets
+            .patch(
+                "weir-snapshot-weir",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({
+                    "data": { "snapshot": k8s_openapi::ByteString(data) }
+                })),
+            )
+            .await
+            .expect("breaking the index");
+        for (proxy, before) in proxies.iter().zip(failures_before) {
+            eventually(&format!("the index of {what} is counted"), || async {
+                let now = metric(proxy.admin, "weir_proxy_reload_failures_total").unwrap_or(0.0);
+                (now > before).then_some(()).ok_or(format!("{now}"))
+            })
+            .await;
+            assert_eq!(served(proxy.http, "shop.example.com", "/"), last);
+            assert_eq!(served(proxy.http, "api.example.com", "/"), "cart");
+        }
+    }
+    for proxy in proxies {
+        let log = std::fs::read_to_string(&proxy.process.log).unwrap_or_default();
+        assert!(
+            log.contains("has wire format 1, this build reads only 2"),
+            "the refusal names both versions"
+        );
     }
     // The next publish repairs it.
     let target = if last == "web" { "spare" } else { "web" };
@@ -453,8 +413,7 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
     }
 
     // The last Ingress of the class deleted: the stack's Secrets go, the proxies answer 404.
-    let ingresses = Api::<Ingress>::namespaced(server.admin_client(), "shop");
-    for name in ["web", "api"] {
+    for name in ["web", "api", "features"] {
         ingresses
             .delete(name, &Default::default())
             .await
@@ -478,70 +437,6 @@ async fn proxies_fed_from_the_cluster_route_follow_endpoints_and_keep_the_last_g
             .ok_or(format!("{} left", left.items.len()))
     })
     .await;
-}
-
-/// Keep-alive HTTP/1.1 requests on one connection after another until `stop`; returns the
-/// number of 200s and a description of every other outcome (a non-200, a broken connection).
-fn keep_alive_load(
-    port: u16,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(u64, Vec<String>)> {
-    std::thread::spawn(move || {
-        let (mut ok, mut failures) = (0u64, Vec::new());
-        'connections: while !stop.load(Ordering::Relaxed) {
-            let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
-                failures.push("connect".to_owned());
-                continue;
-            };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut writer = stream.try_clone().expect("a clone");
-            let mut reader = BufReader::new(stream);
-            while !stop.load(Ordering::Relaxed) {
-                if writer
-                    .write_all(b"GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
-                    .is_err()
-                {
-                    failures.push("write".to_owned());
-                    continue 'connections;
-                }
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    failures.push("connection closed before a response".to_owned());
-                    continue 'connections;
-                }
-                let status = line.split(' ').nth(1).unwrap_or("").to_owned();
-                let (mut length, mut close) = (0usize, false);
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                        failures.push("truncated head".to_owned());
-                        continue 'connections;
-                    }
-                    let header = header.trim_end().to_ascii_lowercase();
-                    if header.is_empty() {
-                        break;
-                    }
-                    if let Some(value) = header.strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                    close |= header == "connection: close";
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    failures.push("truncated body".to_owned());
-                    continue 'connections;
-                }
-                match status.as_str() {
-                    "200" => ok += 1,
-                    other => failures.push(format!("status {other}")),
-                }
-                if close {
-                    continue 'connections;
-                }
-            }
-        }
-        (ok, failures)
-    })
 }
 
 /// The leaf certificate a TLS handshake with SNI `host` gets from `port`.

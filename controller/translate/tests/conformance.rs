@@ -1,6 +1,9 @@
 //! The Ingress conformance cases (kubernetes-sigs/ingress-controller-conformance `features/`)
 //! and the Kubernetes docs tables, through manifests -> translate -> the model's matcher.
-//! The proxy runs the same fixtures over real sockets.
+//! The cases with expected answers form a corpus (`tests/corpus`) that weir-proxy's file mode
+//! and the in-cluster path run too, over real sockets.
+
+mod corpus;
 
 use std::path::Path;
 
@@ -51,74 +54,42 @@ fn served_by(model: &DesiredLoadBalancer, host: &str, path: &str) -> String {
     }
 }
 
+/// Every case of the shared corpus (`tests/corpus`), served as the socket tiers serve it (class
+/// `weir`, loopback endpoints), answers as `expected.txt` says through the model's matcher.
 #[test]
-fn path_rules_feature() {
-    let model = model("path-rules");
-    for (host, path, want) in [
-        ("exact-path-rules", "/foo", "foo-exact"),
-        ("exact-path-rules", "/foo/", "404"),
-        ("exact-path-rules", "/FOO", "404"),
-        ("exact-path-rules", "/bar", "404"),
-        ("prefix-path-rules", "/foo", "foo-prefix"),
-        ("prefix-path-rules", "/foo/", "foo-prefix"),
-        ("prefix-path-rules", "/FOO", "404"),
-        ("prefix-path-rules", "/aaa/bbb", "aaa-slash-bbb-prefix"),
-        ("prefix-path-rules", "/aaa/bbb/ccc", "aaa-slash-bbb-prefix"),
-        ("prefix-path-rules", "/aaa/ccc", "aaa-prefix"),
-        ("prefix-path-rules", "/aaaccc", "404"),
-        ("mixed-path-rules", "/foo", "foo-exact"),
-        ("mixed-path-rules", "/foo/", "foo-prefix"),
-        (
-            "trailing-slash-path-rules",
-            "/aaa/bbb",
-            "aaa-slash-bbb-slash-prefix",
-        ),
-        (
-            "trailing-slash-path-rules",
-            "/aaa/bbb/",
-            "aaa-slash-bbb-slash-prefix",
-        ),
-        ("trailing-slash-path-rules", "/foo", "404"),
-        ("trailing-slash-path-rules", "/foo/", "foo-slash-exact"),
-    ] {
-        assert_eq!(served_by(&model, host, path), want, "http://{host}{path}");
+fn the_conformance_corpus_answers_as_expected() {
+    let config = TranslateConfig {
+        classes: ClassSelection::Named(corpus::CLASS.to_owned()),
+        stacking: Stacking::PerClass,
+    };
+    for case in corpus::cases() {
+        let yaml = case
+            .served(&|_| 8080, "discovery.k8s.io/v1")
+            .join("\n---\n");
+        let mut snapshot = weir_translate::ClusterSnapshot::default();
+        weir_manifests::load_str(&yaml, Path::new(case.name), &mut snapshot).unwrap();
+        let translation = translate(&snapshot, &config);
+        assert!(translation.stacks.len() <= 1, "{}", case.name);
+        let desired = translation
+            .stacks
+            .first()
+            .and_then(|stack| stack.desired.as_ref());
+        for expect in &case.expected {
+            let got = desired.map_or_else(
+                || "404".to_owned(),
+                |model| served_by(model, expect.host, expect.path),
+            );
+            assert_eq!(got, expect.want, "{}: {expect:?}", case.name);
+        }
     }
 }
 
 #[test]
-fn host_rules_feature() {
+fn host_rules_feature_serves_tls_for_the_exact_host() {
     let model = model("host-rules");
-    for (host, want) in [
-        ("foo.bar.com", "foo-bar-com"),
-        ("FOO.bar.com:443", "foo-bar-com"),
-        ("subdomain.bar.com", "404"),
-        ("bar.foo.com", "wildcard-foo-com"),
-        ("baz.bar.foo.com", "404"),
-        ("foo.com", "404"),
-    ] {
-        assert_eq!(served_by(&model, host, "/"), want, "http://{host}/");
-    }
     assert_eq!(model.certificates.len(), 1);
     assert_eq!(model.certificates[0].hosts, ["foo.bar.com"]);
     assert!(model.listeners.contains_key(&443));
-}
-
-#[test]
-fn default_backend_feature() {
-    let model = model("default-backend");
-    for (host, path) in [
-        ("my-host", "/"),
-        ("my-host", "/sub-path"),
-        ("some-host", "/"),
-        ("", "/resource"),
-        ("some-host", "/resource"),
-    ] {
-        assert_eq!(
-            served_by(&model, host, path),
-            "echo-service",
-            "http://{host}{path}"
-        );
-    }
 }
 
 #[test]

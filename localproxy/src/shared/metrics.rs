@@ -30,6 +30,8 @@ pub struct Metrics {
     pub reload_failures: Counter,
     /// Configuration loads that succeeded and were swapped in.
     pub reloads: Counter,
+    /// Of those, swaps of endpoints only (the router and certificates kept).
+    pub endpoint_reloads: Counter,
     /// TLS certificates that could not be loaded from their Secret material.
     pub certificate_errors: Counter,
     /// TLS handshakes that failed or timed out.
@@ -80,6 +82,12 @@ impl Metrics {
         );
         let reloads = Counter::default();
         registry.register("reloads", "Configurations swapped in", reloads.clone());
+        let endpoint_reloads = Counter::default();
+        registry.register(
+            "endpoint_reloads",
+            "Configurations swapped in that changed endpoints only (the router and certificates were kept)",
+            endpoint_reloads.clone(),
+        );
         let certificate_errors = Counter::default();
         registry.register(
             "certificate_errors",
@@ -114,6 +122,7 @@ impl Metrics {
             config_version,
             reload_failures,
             reloads,
+            endpoint_reloads,
             certificate_errors,
             tls_handshake_failures,
             lane_handoffs,

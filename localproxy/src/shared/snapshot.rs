@@ -1,7 +1,9 @@
 //! One immutable, fully resolved configuration: router, endpoint pools, certificates.
 //!
 //! Built from a [`DesiredLoadBalancer`] off the request path, then swapped in whole; requests
-//! hold an `Arc` of the snapshot they started with until they finish.
+//! hold an `Arc` of the snapshot they started with until they finish. When only endpoints
+//! changed ([`Snapshot::with_endpoints`]), the new snapshot shares the router, certificates
+//! and redirects of the previous one and builds only the pools whose endpoints changed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -9,7 +11,9 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use serde::Serialize;
-use weir_model::{Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route};
+use weir_model::{
+    Action, DesiredLoadBalancer, HostMatch, PathKind, PathMatch, Protocol, Route, TargetGroupKey,
+};
 
 use crate::shared::actions::{FixedAnswer, Forwarding, RedirectAnswer, RouteExtras};
 use crate::shared::certs::CertStore;
@@ -36,14 +40,16 @@ pub enum Resolved {
 pub struct Snapshot {
     /// Increases by one with every swap; 0 is the empty start-up snapshot.
     pub version: u64,
-    /// The host -> path index.
-    pub router: Router,
+    /// The host -> path index (shared with the previous snapshot after an endpoint change).
+    pub router: Arc<Router>,
     /// What each [`ActionId`] of the router resolves to.
     resolved: Vec<Resolved>,
+    /// Each target group's pool of ready endpoints.
+    pools: HashMap<TargetGroupKey, Arc<TargetPool>>,
     /// The certificates for the TLS listener.
-    pub certificates: CertStore,
+    pub certificates: Arc<CertStore>,
     /// Which plain-HTTP requests are redirected to HTTPS.
-    pub https_redirects: HttpsRedirects,
+    pub https_redirects: Arc<HttpsRedirects>,
     /// What `/config` shows.
     pub summary: Summary,
 }
@@ -84,49 +90,7 @@ impl Snapshot {
         config: &ProxyConfig,
         metrics: &Metrics,
     ) -> Self {
-        let mut live: HashMap<SocketAddr, Arc<Endpoint>> = HashMap::new();
-        for resolved in &previous.resolved {
-            if let Resolved::Forward(forwarding) = resolved {
-                for endpoint in forwarding
-                    .targets
-                    .iter()
-                    .flat_map(|(pool, _)| &pool.endpoints)
-                {
-                    live.entry(endpoint.addr)
-                        .or_insert_with(|| Arc::clone(endpoint));
-                }
-            }
-        }
-        let mut pools = HashMap::new();
-        let mut ready_endpoints = BTreeMap::new();
-        for (key, group) in &model.target_groups {
-            let endpoints: Vec<Arc<Endpoint>> = group
-                .ready_targets()
-                .map(|target| {
-                    let addr = SocketAddr::new(target.ip, target.port);
-                    let endpoint = live.entry(addr).or_insert_with(|| {
-                        Arc::new(Endpoint::new(addr, config.max_idle_per_endpoint))
-                    });
-                    Arc::clone(endpoint)
-                })
-                .collect();
-            ready_endpoints.insert(key.to_string(), endpoints.len());
-            pools.insert(key, Arc::new(TargetPool { endpoints }));
-        }
-        let router = Router::new(model);
-        let empty = Arc::new(TargetPool::default());
-        // The router numbers actions as the model's routes, the default first.
-        let resolved = std::iter::once((None, &model.default_action))
-            .chain(
-                model
-                    .routes()
-                    .map(|(_, route)| (Some(route), &route.action)),
-            )
-            .map(|(route, action)| {
-                resolve_action(route, action, &|key| pool_of(&pools, &empty, key))
-            })
-            .collect();
-        let https_redirects = HttpsRedirects::new(model);
+        let router = Arc::new(Router::new(model));
         let summary = Summary {
             version,
             stack: model.stack.to_string(),
@@ -136,7 +100,7 @@ impl Snapshot {
                 .map(|vhost| vhost.host.to_string())
                 .collect(),
             routes: router.route_count(),
-            ready_endpoints,
+            ready_endpoints: BTreeMap::new(),
             certificates: model
                 .certificates
                 .iter()
@@ -151,14 +115,94 @@ impl Snapshot {
                 })
                 .collect(),
         };
-        Snapshot {
+        Self::assemble(
+            model,
+            previous,
+            config,
+            Shared {
+                router,
+                certificates: Arc::new(CertStore::build(
+                    &model.certificates,
+                    &previous.certificates,
+                    metrics,
+                )),
+                https_redirects: Arc::new(HttpsRedirects::new(model)),
+                summary,
+            },
+        )
+    }
+
+    /// The snapshot of `model` when only its endpoints differ from what `previous` was built
+    /// from (the caller knows: the routes document is unchanged). The router, certificates
+    /// and redirects are `previous`'s, shared; only pools whose ready endpoints changed are
+    /// built anew.
+    pub fn with_endpoints(
+        model: &DesiredLoadBalancer,
+        version: u64,
+        previous: &Snapshot,
+        config: &ProxyConfig,
+    ) -> Self {
+        let summary = Summary {
             version,
+            ..previous.summary.clone()
+        };
+        Self::assemble(
+            model,
+            previous,
+            config,
+            Shared {
+                router: Arc::clone(&previous.router),
+                certificates: Arc::clone(&previous.certificates),
+                https_redirects: Arc::clone(&previous.https_redirects),
+                summary,
+            },
+        )
+    }
+
+    /// Builds the pools and resolves every action of `model` around `shared`.
+    fn assemble(
+        model: &DesiredLoadBalancer,
+        previous: &Snapshot,
+        config: &ProxyConfig,
+        shared: Shared,
+    ) -> Self {
+        let Shared {
+            router,
+            certificates,
+            https_redirects,
+            mut summary,
+        } = shared;
+        let pools = pools(model, previous, config);
+        summary.ready_endpoints = pools
+            .iter()
+            .map(|(key, pool)| (key.to_string(), pool.endpoints.len()))
+            .collect();
+        let empty = Arc::new(TargetPool::default());
+        // The router numbers actions as the model's routes, the default first.
+        let resolved = std::iter::once((None, &model.default_action))
+            .chain(
+                model
+                    .routes()
+                    .map(|(_, route)| (Some(route), &route.action)),
+            )
+            .map(|(route, action)| {
+                resolve_action(route, action, &|key| pool_of(&pools, &empty, key))
+            })
+            .collect();
+        Snapshot {
+            version: summary.version,
             router,
             resolved,
-            certificates: CertStore::build(&model.certificates, &previous.certificates, metrics),
+            pools,
+            certificates,
             https_redirects,
             summary,
         }
+    }
+
+    /// The pool of target group `key`, if the snapshot has it.
+    pub fn pool(&self, key: &TargetGroupKey) -> Option<&Arc<TargetPool>> {
+        self.pools.get(key)
     }
 
     /// What an action id of this snapshot's router resolves to.
@@ -169,10 +213,72 @@ impl Snapshot {
     }
 }
 
+/// What a snapshot may share with its predecessor: everything but the pools and actions.
+struct Shared {
+    router: Arc<Router>,
+    certificates: Arc<CertStore>,
+    https_redirects: Arc<HttpsRedirects>,
+    summary: Summary,
+}
+
+/// The pools of `model`'s target groups: `previous`'s pool where its ready endpoints are the
+/// same (in order), else a new pool that keeps `previous`'s live endpoints (their load,
+/// ejection and idle connections) for addresses it already had.
+fn pools(
+    model: &DesiredLoadBalancer,
+    previous: &Snapshot,
+    config: &ProxyConfig,
+) -> HashMap<TargetGroupKey, Arc<TargetPool>> {
+    let mut live: Option<HashMap<SocketAddr, Arc<Endpoint>>> = None;
+    let mut pools = HashMap::with_capacity(model.target_groups.len());
+    for (key, group) in &model.target_groups {
+        let addrs: Vec<SocketAddr> = group
+            .ready_targets()
+            .map(|target| SocketAddr::new(target.ip, target.port))
+            .collect();
+        let unchanged = previous.pools.get(key).filter(|pool| {
+            pool.endpoints.len() == addrs.len()
+                && pool
+                    .endpoints
+                    .iter()
+                    .zip(&addrs)
+                    .all(|(endpoint, addr)| endpoint.addr == *addr)
+        });
+        let pool = match unchanged {
+            Some(pool) => Arc::clone(pool),
+            None => {
+                let live = live.get_or_insert_with(|| live_endpoints(previous));
+                let endpoints = addrs
+                    .into_iter()
+                    .map(|addr| {
+                        let endpoint = live.entry(addr).or_insert_with(|| {
+                            Arc::new(Endpoint::new(addr, config.max_idle_per_endpoint))
+                        });
+                        Arc::clone(endpoint)
+                    })
+                    .collect();
+                Arc::new(TargetPool { endpoints })
+            }
+        };
+        pools.insert(key.clone(), pool);
+    }
+    pools
+}
+
+/// Every endpoint `previous` routes to, by address.
+fn live_endpoints(previous: &Snapshot) -> HashMap<SocketAddr, Arc<Endpoint>> {
+    let mut live = HashMap::new();
+    for endpoint in previous.pools.values().flat_map(|pool| &pool.endpoints) {
+        live.entry(endpoint.addr)
+            .or_insert_with(|| Arc::clone(endpoint));
+    }
+    live
+}
+
 fn pool_of(
-    pools: &HashMap<&weir_model::TargetGroupKey, Arc<TargetPool>>,
+    pools: &HashMap<TargetGroupKey, Arc<TargetPool>>,
     empty: &Arc<TargetPool>,
-    key: &weir_model::TargetGroupKey,
+    key: &TargetGroupKey,
 ) -> Arc<TargetPool> {
     pools.get(key).map_or_else(|| Arc::clone(empty), Arc::clone)
 }

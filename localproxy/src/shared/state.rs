@@ -97,6 +97,28 @@ impl Proxy {
         version
     }
 
+    /// Swaps in `model` whose routes, certificates and redirects are those of the snapshot
+    /// being served (only endpoints changed: the caller knows it from the published parts),
+    /// keeping the router and building only the changed pools; returns its version.
+    pub fn apply_endpoints(&self, model: &DesiredLoadBalancer) -> u64 {
+        let _one_swap_at_a_time = self
+            .shared
+            .swap
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let previous = self.shared.snapshot.load_full();
+        let version = previous.version + 1;
+        let next = Snapshot::with_endpoints(model, version, &previous, &self.shared.config);
+        self.shared.snapshot.store(Arc::new(next));
+        self.shared
+            .metrics
+            .config_version
+            .set(i64::try_from(version).unwrap_or(i64::MAX));
+        self.shared.metrics.reloads.inc();
+        self.shared.metrics.endpoint_reloads.inc();
+        version
+    }
+
     /// The snapshot new requests use.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.shared.snapshot.load_full()

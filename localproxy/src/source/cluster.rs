@@ -4,6 +4,7 @@
 //! ```text
 //! watch index Secret (by name) ─► Reader::read (get changed parts, check SHA-256s)
 //!   ─► DesiredLoadBalancer ─► Proxy::apply (the same snapshot/ArcSwap path as file mode)
+//!                             or Proxy::apply_endpoints when the routes parts are those served
 //! ```
 //!
 //! What this process may read is exactly the parts' fixed names (`Layout::all_names`); it
@@ -12,6 +13,7 @@
 
 use futures::StreamExt as _;
 use weir_model::{Action, DesiredLoadBalancer};
+use weir_provider_localproxy::layout::Part;
 use weir_provider_localproxy::{IndexEvent, KubeStore, Layout, ReadError, Reader, watch_index};
 
 use crate::shared::state::Proxy;
@@ -26,16 +28,25 @@ pub async fn follow(client: kube::Client, namespace: String, layout: Layout, pro
     let events = watch_index(client, &namespace, &layout.index_name());
     futures::pin_mut!(events);
     let mut generation = None;
+    // The routes parts of the snapshot being served: an index naming the same ones changed
+    // endpoints only.
+    let mut served_routes: Option<Vec<Part>> = None;
     while let Some(event) = events.next().await {
         match event {
             IndexEvent::Present(index) => match reader.read(&index).await {
                 Ok(read) if generation == Some(read.generation) => {}
                 Ok(read) => {
-                    let version = proxy.apply(&read.model);
+                    let endpoints_only = served_routes.as_ref() == Some(&read.routes);
+                    let version = match endpoints_only {
+                        true => proxy.apply_endpoints(&read.model),
+                        false => proxy.apply(&read.model),
+                    };
                     generation = Some(read.generation);
+                    served_routes = Some(read.routes);
                     tracing::info!(
                         version,
                         generation = read.generation,
+                        endpoints_only,
                         routes = proxy.snapshot().summary.routes,
                         "snapshot served"
                     );
@@ -53,6 +64,7 @@ pub async fn follow(client: kube::Client, namespace: String, layout: Layout, pro
                 // The controller deleted the stack: no Ingress of the class is left.
                 proxy.apply(&empty(&layout));
                 generation = None;
+                served_routes = None;
                 tracing::info!("snapshot deleted: answering 404");
             }
             IndexEvent::Absent => tracing::info!(

@@ -18,6 +18,7 @@
 pub mod cluster;
 pub mod layout;
 pub mod provider;
+pub mod published;
 pub mod reader;
 pub mod store;
 pub mod wire;

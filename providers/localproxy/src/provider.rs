@@ -2,9 +2,11 @@
 //! `owned_stacks` lists the published indexes.
 //!
 //! ```text
-//! ensure(model) ─► wire::split ─► routes chunks + endpoint buckets ─► list the stack's objects
-//!   ─► put each part whose SHA-256 differs ─► put the index (generation + 1) ─► delete parts
-//!      the new index no longer names
+//! ensure(model) ─► wire::split ─► routes document + endpoint buckets
+//!   ─► what the store holds (remembered, else listed: see `published`)
+//!   ─► serialize only documents that differ from the remembered ones; put each part whose
+//!      SHA-256 the store does not hold ─► put the index (generation + 1) ─► delete parts the
+//!      new index no longer names
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +21,7 @@ use crate::layout::{
     Index, Layout, MANAGED_BY, MANAGED_BY_LABEL, PART_LABEL, Part, ROUTE_SHARDS, SHA_ANNOTATION,
     SHARD_LIMIT, STACK_ANNOTATION, STACK_LABEL, sha256_hex,
 };
+use crate::published::{Memory, Published};
 use crate::store::{SnapshotStore, StoreError, StoredObject};
 use crate::wire;
 
@@ -29,6 +32,7 @@ pub struct LocalProxyProvider<S> {
     store: S,
     addresses: Vec<LoadBalancerAddress>,
     calls: Calls,
+    memory: Memory,
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +50,7 @@ impl<S: SnapshotStore> LocalProxyProvider<S> {
             store,
             addresses,
             calls: Calls::default(),
+            memory: Memory::default(),
         }
     }
 
@@ -81,69 +86,47 @@ impl<S: SnapshotStore> LocalProxyProvider<S> {
             .map_err(|error| ProviderError::new(ErrorKind::Unsupported, error.to_string()))?;
         let stack = desired.stack.to_string();
         let (routes, buckets) = wire::split(desired);
-        let routes = serde_json::to_vec(&routes).map_err(|error| {
-            ProviderError::new(ErrorKind::Permanent, "encoding the routes").with_source(error)
-        })?;
-        let chunks: Vec<&[u8]> = routes.chunks(SHARD_LIMIT).collect();
-        if chunks.len() > ROUTE_SHARDS {
-            return Err(ProviderError::new(
-                ErrorKind::InvalidSpec,
-                format!(
-                    "the routes and certificates of {stack} take {} bytes, more than {} objects of {SHARD_LIMIT} bytes",
-                    routes.len(),
-                    ROUTE_SHARDS
-                ),
-            ));
-        }
-        let mut parts: Vec<(String, &'static str, Vec<u8>)> = chunks
-            .iter()
-            .enumerate()
-            .map(|(i, chunk)| (layout.routes_name(i), "routes", chunk.to_vec()))
-            .collect();
-        let route_count = parts.len();
-        for (k, bucket) in buckets.iter().enumerate() {
+        let mut memory = match self.memory.take_fresh(&stack) {
+            Some(memory) => memory,
+            None => self.list_published(&layout).await?,
+        };
+
+        let route_parts = match memory.route_parts_for(&routes) {
+            Some(parts) => parts.to_vec(),
+            None => {
+                let parts = self
+                    .put_routes(&layout, &stack, &routes, &memory.held)
+                    .await?;
+                memory.routes = Some((routes, parts.clone()));
+                parts
+            }
+        };
+        let mut endpoint_parts = Vec::new();
+        for (k, bucket) in buckets.into_iter().enumerate() {
             if bucket.sets.is_empty() {
+                memory.buckets.remove(&k);
                 continue;
             }
-            let data = serde_json::to_vec(bucket).map_err(|error| {
-                ProviderError::new(ErrorKind::Permanent, "encoding endpoints").with_source(error)
-            })?;
-            if data.len() > SHARD_LIMIT {
-                return Err(ProviderError::new(
-                    ErrorKind::InvalidSpec,
-                    format!(
-                        "endpoint bucket {k} of {stack} takes {} bytes, more than {SHARD_LIMIT}",
-                        data.len()
-                    ),
-                ));
-            }
-            parts.push((layout.endpoints_name(k), "endpoints", data));
+            let part = match memory.bucket_part_for(k, &bucket) {
+                Some(part) => part.clone(),
+                None => {
+                    let part = self
+                        .put_bucket(&layout, &stack, k, &bucket, &memory.held)
+                        .await?;
+                    memory.buckets.insert(k, (bucket, part.clone()));
+                    part
+                }
+            };
+            endpoint_parts.push(part);
+        }
+        for part in route_parts.iter().chain(&endpoint_parts) {
+            memory.held.insert(part.name.clone(), part.sha256.clone());
         }
 
-        let existing = self.list(&layout.selector()).await?;
-        let held: BTreeMap<&str, &StoredObject> = existing
-            .iter()
-            .map(|object| (object.name.as_str(), object))
-            .collect();
-        let mut index_parts = Vec::with_capacity(parts.len());
-        for (name, role, data) in parts {
-            let sha = sha256_hex(&data);
-            let current = held
-                .get(name.as_str())
-                .and_then(|object| object.annotations.get(SHA_ANNOTATION));
-            if current != Some(&sha) {
-                self.put(object(&layout, &stack, name.clone(), role, data, &sha))
-                    .await?;
-            }
-            index_parts.push(Part { name, sha256: sha });
-        }
-        let endpoints = index_parts.split_off(route_count);
-        let previous = held
-            .get(layout.index_name().as_str())
-            .and_then(|object| serde_json::from_slice::<Index>(&object.data).ok());
-        let generation = previous.as_ref().map_or(0, |index| index.generation);
-        let mut index = Index::new(generation, stack.clone(), index_parts, endpoints);
-        let unchanged = previous
+        let generation = memory.index.as_ref().map_or(0, |index| index.generation);
+        let mut index = Index::new(generation, stack.clone(), route_parts, endpoint_parts);
+        let unchanged = memory
+            .index
             .as_ref()
             .is_some_and(|previous| previous.format == index.format && previous.same_parts(&index));
         if !unchanged {
@@ -163,19 +146,134 @@ impl<S: SnapshotStore> LocalProxyProvider<S> {
             .await?;
             tracing::debug!(stack = %stack, generation = index.generation, "snapshot published");
         }
-        let named: BTreeSet<&str> = index
+        let named: BTreeSet<String> = index
             .routes
             .iter()
             .chain(&index.endpoints)
-            .map(|part| part.name.as_str())
+            .map(|part| part.name.clone())
             .collect();
+        let unnamed: Vec<String> = memory
+            .held
+            .keys()
+            .filter(|name| !named.contains(*name))
+            .cloned()
+            .collect();
+        for name in unnamed {
+            self.delete_object(&name).await?;
+            memory.held.remove(&name);
+        }
+        memory.index = Some(index);
+        self.memory.put(stack, memory);
+        Ok(())
+    }
+
+    /// What the store holds of the stack: every part's hash and the index.
+    async fn list_published(&self, layout: &Layout) -> Result<Published, ProviderError> {
         let index_name = layout.index_name();
-        for name in held.keys() {
-            if *name != index_name && !named.contains(name) {
-                self.delete_object(name).await?;
+        let mut held = BTreeMap::new();
+        let mut index = None;
+        for object in self.list(&layout.selector()).await? {
+            if object.name == index_name {
+                index = serde_json::from_slice::<Index>(&object.data).ok();
+            } else if let Some(sha) = object.annotations.get(SHA_ANNOTATION) {
+                held.insert(object.name, sha.clone());
+            } else {
+                // No hash: never equal to a part, so it is rewritten or deleted.
+                held.insert(object.name, String::new());
             }
         }
-        Ok(())
+        Ok(Published::listed(held, index))
+    }
+
+    /// Serializes the routes document into chunks, puts those whose hash the store does not
+    /// hold, and returns the chunks' parts.
+    async fn put_routes(
+        &self,
+        layout: &Layout,
+        stack: &str,
+        routes: &wire::Routes,
+        held: &BTreeMap<String, String>,
+    ) -> Result<Vec<Part>, ProviderError> {
+        let data = serde_json::to_vec(routes).map_err(|error| {
+            ProviderError::new(ErrorKind::Permanent, "encoding the routes").with_source(error)
+        })?;
+        let chunks: Vec<&[u8]> = data.chunks(SHARD_LIMIT).collect();
+        if chunks.len() > ROUTE_SHARDS {
+            return Err(ProviderError::new(
+                ErrorKind::InvalidSpec,
+                format!(
+                    "the routes and certificates of {stack} take {} bytes, more than {} objects of {SHARD_LIMIT} bytes",
+                    data.len(),
+                    ROUTE_SHARDS
+                ),
+            ));
+        }
+        let mut parts = Vec::with_capacity(chunks.len());
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let part = self
+                .put_part(layout, stack, layout.routes_name(i), "routes", chunk, held)
+                .await?;
+            parts.push(part);
+        }
+        Ok(parts)
+    }
+
+    /// Serializes endpoint bucket `k`, puts it unless the store holds its hash, and returns
+    /// its part.
+    async fn put_bucket(
+        &self,
+        layout: &Layout,
+        stack: &str,
+        k: usize,
+        bucket: &wire::EndpointSets,
+        held: &BTreeMap<String, String>,
+    ) -> Result<Part, ProviderError> {
+        let data = serde_json::to_vec(bucket).map_err(|error| {
+            ProviderError::new(ErrorKind::Permanent, "encoding endpoints").with_source(error)
+        })?;
+        if data.len() > SHARD_LIMIT {
+            return Err(ProviderError::new(
+                ErrorKind::InvalidSpec,
+                format!(
+                    "endpoint bucket {k} of {stack} takes {} bytes, more than {SHARD_LIMIT}",
+                    data.len()
+                ),
+            ));
+        }
+        self.put_part(
+            layout,
+            stack,
+            layout.endpoints_name(k),
+            "endpoints",
+            &data,
+            held,
+        )
+        .await
+    }
+
+    /// Puts one part unless `held` says the store has it already.
+    async fn put_part(
+        &self,
+        layout: &Layout,
+        stack: &str,
+        name: String,
+        role: &str,
+        data: &[u8],
+        held: &BTreeMap<String, String>,
+    ) -> Result<Part, ProviderError> {
+        let sha = sha256_hex(data);
+        if held.get(&name) != Some(&sha) {
+            self.put(object(
+                layout,
+                stack,
+                name.clone(),
+                role,
+                data.to_vec(),
+                &sha,
+            ))
+            .await?;
+        }
+        Ok(Part { name, sha256: sha })
     }
 }
 
@@ -222,7 +320,7 @@ impl<S: SnapshotStore> Provider for LocalProxyProvider<S> {
         self.publish(desired).await?;
         Ok(LoadBalancerStatus {
             addresses: self.addresses.clone(),
-            left_out: crate::wire::uncarried(desired),
+            left_out: Vec::new(),
         })
     }
 
@@ -230,6 +328,7 @@ impl<S: SnapshotStore> Provider for LocalProxyProvider<S> {
         let Ok(layout) = Layout::for_stack(stack) else {
             return Ok(());
         };
+        self.memory.forget(&stack.to_string());
         // The index first: a reader never finds an index whose parts are gone.
         self.delete_object(&layout.index_name()).await?;
         for object in self.list(&layout.selector()).await? {

@@ -38,6 +38,9 @@ pub struct ReadSnapshot {
     pub generation: u64,
     /// The model to serve.
     pub model: DesiredLoadBalancer,
+    /// The parts the routes document was assembled from: when they equal those of the last
+    /// snapshot served, only endpoints changed.
+    pub routes: Vec<Part>,
 }
 
 /// Reads indexes through a store, caching parts by name and hash.
@@ -103,6 +106,7 @@ impl<S: SnapshotStore> Reader<S> {
         Ok(ReadSnapshot {
             generation: decoded.generation,
             model,
+            routes: decoded.routes,
         })
     }
 

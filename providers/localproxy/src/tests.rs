@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use weir_model::{
-    Action, Certificate, CertificateSource, DesiredLoadBalancer, EndpointConditions, HostMatch,
-    Listener, LoadBalancerAddress, ObjectRef, PathKind, PathMatch, PrivateKeyPem, Protocol,
-    Provider, Route, RouteSource, StackId, Target, TargetGroup, TargetGroupKey, TlsMaterial,
-    VirtualHost,
+    Action, Certificate, CertificateSource, DesiredLoadBalancer, EndpointConditions,
+    HeaderCondition, HeaderModifier, HostMatch, Listener, LoadBalancerAddress, ObjectRef, PathKind,
+    PathMatch, PathRewrite, PrivateKeyPem, Protocol, Provider, QueryCondition, QueryPair, Redirect,
+    Route, RouteConditions, RouteFilters, RouteSource, StackId, StringMatch, Target, TargetGroup,
+    TargetGroupKey, TlsMaterial, UrlRewrite, VirtualHost, WeightedTarget,
 };
 
 use crate::layout::Layout;
@@ -389,30 +390,239 @@ fn the_shipped_proxy_role_names_exactly_the_objects_of_class_weir() {
     assert_eq!(listed, names);
 }
 
-#[test]
-fn routes_the_wire_cannot_carry_yet_are_left_out_and_named() {
+/// A route with every routing feature of the model, and a default action with a body.
+fn model_with_every_routing_feature() -> DesiredLoadBalancer {
     let mut desired = model();
-    let mut redirected = route(PathKind::Prefix, "/old", "web");
-    redirected.action = Action::FixedResponse {
+    let mut conditional = route(PathKind::Prefix, "/api", "cart");
+    conditional.conditions = RouteConditions {
+        methods: vec!["GET".into(), "HEAD".into()],
+        headers: vec![HeaderCondition {
+            name: "x-version".into(),
+            values: vec![
+                StringMatch::Exact("v2".into()),
+                StringMatch::Glob("beta-*".into()),
+            ],
+        }],
+        query: vec![QueryCondition {
+            any_of: vec![QueryPair {
+                key: Some(StringMatch::Regex("deb(ug)?".into())),
+                value: StringMatch::Exact("1".into()),
+            }],
+        }],
+        source_ips: vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ],
+    };
+    conditional.action = Action::WeightedForward {
+        targets: vec![
+            WeightedTarget {
+                target_group: key("cart"),
+                weight: 80,
+            },
+            WeightedTarget {
+                target_group: key("web"),
+                weight: 20,
+            },
+        ],
+    };
+    conditional.filters = RouteFilters {
+        request_headers: HeaderModifier {
+            set: vec![("x-env".into(), "prod".into())],
+            add: vec![("x-trace".into(), "on".into())],
+            remove: vec!["cookie".into()],
+        },
+        response_headers: HeaderModifier {
+            set: vec![("cache-control".into(), "no-store".into())],
+            ..HeaderModifier::default()
+        },
+        rewrite: Some(UrlRewrite {
+            host: Some("api.internal".into()),
+            path: Some(PathRewrite::Prefix("/v2".into())),
+        }),
+        timeout_ms: Some(1500),
+    };
+    let mut redirect = route(PathKind::Exact, "/old", "web");
+    redirect.action = Action::Redirect(Redirect {
+        scheme: Some("https".into()),
+        host: Some("new.example.com".into()),
+        port: Some(8443),
+        path: Some(PathRewrite::Full("/new".into())),
+        query: Some("from=old".into()),
+        status: 308,
+    });
+    let mut gone = route(PathKind::Prefix, "/gone", "web");
+    gone.action = Action::FixedResponse {
         status: 410,
         content_type: Some("text/plain".into()),
-        body: Some("gone".into()),
+        body: Some("gone for good\n".into()),
     };
-    redirected.source.rule = 7;
-    desired.virtual_hosts[0].routes.push(redirected);
-    let (routes, _) = crate::wire::split(&desired);
+    desired.virtual_hosts[0].routes = vec![
+        redirect,
+        conditional,
+        gone,
+        route(PathKind::Prefix, "/", "web"),
+    ];
+    desired.default_action = Action::FixedResponse {
+        status: 404,
+        content_type: Some("application/json".into()),
+        body: Some("{\"error\":\"no route\"}".into()),
+    };
+    desired
+}
+
+#[tokio::test]
+async fn every_routing_feature_is_published_and_reads_back_as_the_same_model() {
+    let store = MemoryStore::default();
+    let desired = model_with_every_routing_feature();
+    let status = provider(&store).ensure(&desired).await.unwrap();
+    assert_eq!(status.left_out, Vec::new(), "nothing is left out any more");
+    let mut reader = Reader::new(store.clone());
+    assert_eq!(read(&store, &mut reader).await.unwrap(), desired);
+}
+
+#[tokio::test]
+async fn an_index_of_another_wire_format_is_refused_with_its_version_named() {
+    let store = MemoryStore::default();
+    provider(&store).ensure(&model()).await.unwrap();
+    let mut reader = Reader::new(store.clone());
+    let layout = Layout::for_class("weir").unwrap();
+    for format in [1, crate::wire::FORMAT + 1] {
+        let mut index = store.get(&layout.index_name()).await.unwrap().unwrap();
+        let mut decoded: serde_json::Value = serde_json::from_slice(&index.data).unwrap();
+        decoded["format"] = format.into();
+        index.data = serde_json::to_vec(&decoded).unwrap();
+        let error = reader.read(&index).await.unwrap_err();
+        assert!(error.is_broken(), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("wire format {format}"))
+                && message.contains(&format!("reads only {}", crate::wire::FORMAT)),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_routes_document_of_another_wire_format_is_refused() {
+    let store = MemoryStore::default();
+    provider(&store).ensure(&model()).await.unwrap();
+    let layout = Layout::for_class("weir").unwrap();
+    let (mut routes, buckets) = crate::wire::split(&model());
+    routes.format = 1;
+    let error = crate::wire::join(routes, buckets).unwrap_err();
     assert!(
-        routes.virtual_hosts[0]
-            .routes
-            .iter()
-            .all(|route| route.path != "/old"),
-        "a fixed response with a body is not carried"
+        error.to_string().contains("routes has wire format 1"),
+        "{error}"
     );
-    let left_out = crate::wire::uncarried(&desired);
-    assert_eq!(left_out.len(), 1, "{left_out:?}");
-    assert_eq!(left_out[0].field, "spec.rules[7].http.paths[0]");
+    // The published snapshot itself still reads.
+    let mut reader = Reader::new(store.clone());
+    let index = store.get(&layout.index_name()).await.unwrap().unwrap();
+    assert_eq!(reader.read(&index).await.unwrap().model, model());
+}
+
+#[test]
+fn bad_values_on_the_wire_are_refused_not_served() {
+    let desired = model_with_every_routing_feature();
+    let (routes, buckets) = crate::wire::split(&desired);
+    let mut bad_cidr = routes.clone();
+    bad_cidr.virtual_hosts[0].routes[1].conditions.source_ips[0] = "10.0.0.1/8".into();
+    let mut bad_redirect = routes.clone();
+    let crate::wire::Action::Redirect(redirect) =
+        &mut bad_redirect.virtual_hosts[0].routes[0].action
+    else {
+        panic!("route 0 redirects")
+    };
+    redirect.status = 200;
+    let mut bad_status = routes;
+    bad_status.default_action = crate::wire::Action::Fixed {
+        status: 1000,
+        content_type: None,
+        body: None,
+    };
+    for (routes, want) in [
+        (bad_cidr, "host bits"),
+        (bad_redirect, "status 200"),
+        (bad_status, "status 1000"),
+    ] {
+        let error = crate::wire::join(routes, buckets.clone()).unwrap_err();
+        assert!(error.to_string().contains(want), "{error}");
+    }
+}
+
+fn lists(provider: &LocalProxyProvider<MemoryStore>) -> u64 {
+    provider
+        .calls()
+        .into_iter()
+        .find(|(operation, _)| operation == "list")
+        .map_or(0, |(_, count)| count)
+}
+
+#[tokio::test(start_paused = true)]
+async fn publishes_after_the_first_list_nothing_while_the_memory_is_fresh() {
+    let store = MemoryStore::default();
+    let provider = provider(&store);
+    let mut reader = Reader::new(store.clone());
+    provider.ensure(&model()).await.unwrap();
+    assert_eq!(lists(&provider), 1);
+    store.take_writes();
+    let mut changed = model();
+    changed.target_groups.insert(key("web"), group(&[9004]));
+    provider.ensure(&changed).await.unwrap();
+    provider.ensure(&changed).await.unwrap();
+    assert_eq!(lists(&provider), 1, "the memory stands in for the list");
     assert_eq!(
-        left_out[0].reason,
-        weir_model::Reason::UnsupportedByProvider
+        store.take_writes(),
+        vec![
+            format!("put {}", bucket_name("web")),
+            "put weir-snapshot-weir".to_owned()
+        ]
     );
+    assert_eq!(read(&store, &mut reader).await.unwrap(), changed);
+    // A route change re-encodes the routes only; the buckets keep their parts.
+    let mut routed = changed.clone();
+    routed.virtual_hosts[0]
+        .routes
+        .insert(0, route(PathKind::Exact, "/new", "cart"));
+    provider.ensure(&routed).await.unwrap();
+    assert_eq!(
+        store.take_writes(),
+        vec![
+            "put weir-snapshot-weir-routes-0".to_owned(),
+            "put weir-snapshot-weir".to_owned()
+        ]
+    );
+    assert_eq!(read(&store, &mut reader).await.unwrap(), routed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_part_deleted_by_hand_is_repaired_once_the_memory_expires() {
+    let store = MemoryStore::default();
+    let provider = provider(&store);
+    provider.ensure(&model()).await.unwrap();
+    store.delete(&bucket_name("web")).await.unwrap();
+    store.take_writes();
+    provider.ensure(&model()).await.unwrap();
+    assert_eq!(store.take_writes(), Vec::<String>::new(), "trusted memory");
+    tokio::time::advance(crate::published::TRUST_FOR).await;
+    provider.ensure(&model()).await.unwrap();
+    assert_eq!(lists(&provider), 2);
+    assert_eq!(
+        store.take_writes(),
+        vec![format!("put {}", bucket_name("web"))]
+    );
+    let mut reader = Reader::new(store.clone());
+    assert_eq!(read(&store, &mut reader).await.unwrap(), model());
+}
+
+#[tokio::test]
+async fn a_new_provider_over_a_published_store_writes_nothing() {
+    let store = MemoryStore::default();
+    provider(&store).ensure(&model()).await.unwrap();
+    store.take_writes();
+    // A new leader: no memory, so it lists, and finds every part with its hash.
+    let next = provider(&store);
+    next.ensure(&model()).await.unwrap();
+    assert_eq!(lists(&next), 1);
+    assert_eq!(store.take_writes(), Vec::<String>::new());
 }

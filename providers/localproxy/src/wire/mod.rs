@@ -4,7 +4,11 @@
 //! A stack travels as two kinds of documents: one [`Routes`] (listeners, virtual hosts, routes,
 //! the default action, certificates with their keys) and [`ENDPOINT_BUCKETS`] [`EndpointSets`],
 //! each holding the endpoints of the target groups whose key hashes into it. An endpoint change
-//! therefore rewrites only the bucket of its target group.
+//! therefore rewrites only the bucket of its target group. The routing features of a route
+//! (conditions, actions, filters) have their own wire types in [`routing`].
+//!
+//! Format history: 1 carried plain forwards and bodiless fixed responses only; 2 carries every
+//! routing feature of the model.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,8 +18,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use weir_model as model;
 
+pub mod routing;
+
+pub use routing::{
+    Action, Conditions, Filters, HeaderChanges, HeaderClause, PathRewrite, QueryClause, QueryPair,
+    Redirect, Rewrite, Text, Weighted,
+};
+
 /// The wire format version; a reader refuses any other.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// How many endpoint buckets a stack's target groups are spread over.
 pub const ENDPOINT_BUCKETS: usize = 8;
@@ -33,7 +44,9 @@ pub enum WireError {
         source: serde_json::Error,
     },
     /// A document of another wire format version.
-    #[error("{what} has wire format {found}, this build reads {FORMAT}")]
+    #[error(
+        "{what} has wire format {found}, this build reads only {FORMAT}: run weir-proxy and weir-controller of the same release"
+    )]
     Format {
         /// Which document.
         what: String,
@@ -46,9 +59,12 @@ pub enum WireError {
     /// A route names a target group no endpoint bucket holds.
     #[error("target group {0} has no endpoint set")]
     MissingSet(String),
-    /// An HTTP status out of range.
-    #[error("status {0} is not a valid HTTP status")]
+    /// An HTTP status out of range (or a redirect's status that is not a redirect's).
+    #[error("status {0} is not a valid HTTP status for its action")]
     Status(u16),
+    /// A source address range that does not parse.
+    #[error("source address range: {0}")]
+    Cidr(String),
 }
 
 /// Listeners, virtual hosts, routes, the default action and certificates of one stack.
@@ -118,8 +134,10 @@ pub struct VirtualHost {
 pub enum Host {
     /// Exactly this host.
     Exact(String),
-    /// `*.suffix`, the full pattern.
+    /// `*.suffix`, the full pattern: one label (Ingress).
     Wildcard(String),
+    /// `*.suffix`, the full pattern: one or more labels (Gateway API).
+    WildcardLabels(String),
     /// Host-less rules.
     Any,
 }
@@ -131,8 +149,14 @@ pub struct Route {
     pub exact: bool,
     /// The path.
     pub path: String,
+    /// What else a request must satisfy.
+    #[serde(default, skip_serializing_if = "Conditions::is_empty")]
+    pub conditions: Conditions,
     /// What a matching request gets.
     pub action: Action,
+    /// What is changed on the way.
+    #[serde(default, skip_serializing_if = "Filters::is_empty")]
+    pub filters: Filters,
     /// The Ingress path it came from.
     pub source: RouteSource,
 }
@@ -146,16 +170,6 @@ pub struct RouteSource {
     pub rule: usize,
     /// Index into the rule's paths.
     pub path: usize,
-}
-
-/// What a route does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Forward to a target group.
-    Forward(GroupKey),
-    /// Answer with a status.
-    Fixed(u16),
 }
 
 /// A target group key: `namespace/service:port`.
@@ -274,36 +288,33 @@ pub fn split(desired: &model::DesiredLoadBalancer) -> (Routes, Vec<EndpointSets>
         virtual_hosts: desired
             .virtual_hosts
             .iter()
-            .filter_map(|vhost| {
-                Some(VirtualHost {
-                    host: match &vhost.host {
-                        model::HostMatch::Exact(host) => Host::Exact(host.clone()),
-                        model::HostMatch::Wildcard(host) => Host::Wildcard(host.clone()),
-                        model::HostMatch::Any => Host::Any,
-                        // Gateway API wildcards: not carried yet, named by `uncarried`.
-                        model::HostMatch::WildcardLabels(_) => return None,
-                    },
-                    routes: vhost
-                        .routes
-                        .iter()
-                        .filter_map(|route| {
-                            Some(Route {
-                                exact: route.path.kind == model::PathKind::Exact,
-                                path: route.path.path.clone(),
-                                action: carried(route)?,
-                                source: RouteSource {
-                                    ingress: object(&route.source.ingress),
-                                    rule: route.source.rule,
-                                    path: route.source.path,
-                                },
-                            })
-                        })
-                        .collect(),
-                    redirect_to_https_port: vhost.redirect_to_https_port,
-                })
+            .map(|vhost| VirtualHost {
+                host: match &vhost.host {
+                    model::HostMatch::Exact(host) => Host::Exact(host.clone()),
+                    model::HostMatch::Wildcard(host) => Host::Wildcard(host.clone()),
+                    model::HostMatch::WildcardLabels(host) => Host::WildcardLabels(host.clone()),
+                    model::HostMatch::Any => Host::Any,
+                },
+                routes: vhost
+                    .routes
+                    .iter()
+                    .map(|route| Route {
+                        exact: route.path.kind == model::PathKind::Exact,
+                        path: route.path.path.clone(),
+                        conditions: Conditions::from_model(&route.conditions),
+                        action: Action::from_model(&route.action),
+                        filters: Filters::from_model(&route.filters),
+                        source: RouteSource {
+                            ingress: object(&route.source.ingress),
+                            rule: route.source.rule,
+                            path: route.source.path,
+                        },
+                    })
+                    .collect(),
+                redirect_to_https_port: vhost.redirect_to_https_port,
             })
             .collect(),
-        default_action: action(&desired.default_action).unwrap_or(Action::Fixed(UNCARRIED_STATUS)),
+        default_action: Action::from_model(&desired.default_action),
         target_groups: desired.target_groups.keys().map(group_key).collect(),
         certificates: desired
             .certificates
@@ -423,9 +434,9 @@ pub fn join(
                     },
                     path: route.path,
                 },
-                conditions: model::RouteConditions::default(),
-                action: model_action(route.action)?,
-                filters: model::RouteFilters::default(),
+                conditions: route.conditions.into_model()?,
+                action: route.action.into_model()?,
+                filters: route.filters.into_model(),
                 source: model::RouteSource {
                     ingress: model_object(route.source.ingress),
                     rule: route.source.rule,
@@ -437,6 +448,7 @@ pub fn join(
             host: match vhost.host {
                 Host::Exact(host) => model::HostMatch::Exact(host),
                 Host::Wildcard(host) => model::HostMatch::Wildcard(host),
+                Host::WildcardLabels(host) => model::HostMatch::WildcardLabels(host),
                 Host::Any => model::HostMatch::Any,
             },
             routes: out,
@@ -464,7 +476,7 @@ pub fn join(
             })
             .collect(),
         virtual_hosts,
-        default_action: model_action(routes.default_action)?,
+        default_action: routes.default_action.into_model()?,
         target_groups,
         certificates: routes
             .certificates
@@ -525,80 +537,5 @@ fn model_key(key: &GroupKey) -> model::TargetGroupKey {
     }
 }
 
-/// What the default action becomes when this format cannot carry it.
-const UNCARRIED_STATUS: u16 = 503;
-
-/// The wire action of a route this format carries: no conditions, no filters, a plain forward
-/// or a bodiless fixed response. Routes with the routing features of the model beyond that
-/// (weights, redirects, bodies, headers, rewrites) are not carried yet; [`uncarried`] names them.
-fn carried(route: &model::Route) -> Option<Action> {
-    if !route.conditions.is_empty() || !route.filters.is_empty() {
-        return None;
-    }
-    action(&route.action)
-}
-
-fn action(action: &model::Action) -> Option<Action> {
-    match action {
-        model::Action::Forward { target_group } => Some(Action::Forward(group_key(target_group))),
-        model::Action::FixedResponse {
-            status,
-            content_type: None,
-            body: None,
-        } => Some(Action::Fixed(*status)),
-        model::Action::FixedResponse { .. }
-        | model::Action::WeightedForward { .. }
-        | model::Action::Redirect(_) => None,
-    }
-}
-
-/// One Warning per route (and for the default action) that [`split`] leaves out because this
-/// format cannot carry it yet, on the Ingress and path it came from.
-pub fn uncarried(desired: &model::DesiredLoadBalancer) -> Vec<model::Diagnostic> {
-    let mut diagnostics: Vec<model::Diagnostic> = desired
-        .virtual_hosts
-        .iter()
-        .flat_map(|vhost| {
-            let host_carried = !matches!(vhost.host, model::HostMatch::WildcardLabels(_));
-            vhost.routes.iter().map(move |route| (host_carried, route))
-        })
-        .filter(|(host_carried, route)| !host_carried || carried(route).is_none())
-        .map(|(_, route)| route)
-        .map(|route| {
-            model::Diagnostic::warning(
-                &route.source.ingress,
-                format!(
-                    "spec.rules[{}].http.paths[{}]",
-                    route.source.rule, route.source.path
-                ),
-                model::Reason::UnsupportedByProvider,
-                "conditions, weighted forwards, redirects, fixed-response bodies and filters are not yet served by the in-cluster proxy (they are in file mode); the route is left out",
-            )
-        })
-        .collect();
-    if let (None, Some(first)) = (action(&desired.default_action), desired.members.first()) {
-        diagnostics.push(model::Diagnostic::warning(
-            first,
-            "spec.defaultBackend",
-            model::Reason::UnsupportedByProvider,
-            format!("the default action is not yet served by the in-cluster proxy; it answers {UNCARRIED_STATUS}"),
-        ));
-    }
-    diagnostics
-}
-
-fn model_action(action: Action) -> Result<model::Action, WireError> {
-    match action {
-        Action::Forward(key) => Ok(model::Action::Forward {
-            target_group: model_key(&key),
-        }),
-        Action::Fixed(status) if (100..=599).contains(&status) => {
-            Ok(model::Action::FixedResponse {
-                status,
-                content_type: None,
-                body: None,
-            })
-        }
-        Action::Fixed(status) => Err(WireError::Status(status)),
-    }
-}
+#[cfg(test)]
+mod round_trip_tests;
