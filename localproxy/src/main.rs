@@ -19,7 +19,9 @@ use weir_proxy::{Proxy, ProxyConfig, admin, demo, server};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Folder of Ingress/Service/EndpointSlice/Secret YAML to serve (watched for changes).
+    /// Folder of Ingress/Service/EndpointSlice/Secret YAML, and Gateway API GatewayClass/
+    /// Gateway/HTTPRoute, to serve (watched for changes). Gateways of a `weir.dev/localproxy`
+    /// class are served: HTTP listeners on port 80 at --http-addr, HTTPS on 443 at --https-addr.
     #[arg(long, value_name = "DIR", conflicts_with = "from_cluster")]
     manifests: Option<PathBuf>,
     /// Serve the snapshot weir-controller (`--provider localproxy`) publishes in `--namespace`

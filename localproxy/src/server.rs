@@ -95,10 +95,11 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
         tokio::spawn(async move {
             let _permit = permit;
             let _connection = ConnectionGauge::open(&shared);
-            let downstream = Downstream {
+            let mut downstream = Downstream {
                 peer,
                 local_port,
                 tls: tls.is_some(),
+                server_name: None,
             };
             match tls {
                 None => serve_http1(&builder, &shared, downstream, stream).await,
@@ -107,7 +108,11 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                         shared.config.tls_handshake_timeout,
                         acceptor.accept(stream),
                     );
-                    match handshake.await {
+                    let handshake = handshake.await;
+                    if let Ok(Ok(stream)) = &handshake {
+                        downstream.server_name = stream.get_ref().1.server_name().map(Arc::from);
+                    }
+                    match handshake {
                         Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
                             serve_connection(&builder, shared.clone(), downstream, stream).await;
                         }
@@ -140,7 +145,7 @@ async fn serve_http1<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    if let Some(handoff) = lane::serve(shared, downstream, stream).await {
+    if let Some(handoff) = lane::serve(shared, downstream.clone(), stream).await {
         let stream = guarded(handoff.stream, shared).with_read_bytes(handoff.buffered);
         serve_connection(builder, Arc::clone(shared), downstream, stream).await;
     }
@@ -184,10 +189,12 @@ async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let peer = downstream.peer;
     let service = {
         let shared = Arc::clone(&shared);
         service_fn(move |request| {
             let shared = Arc::clone(&shared);
+            let downstream = downstream.clone();
             async move { Ok::<_, Infallible>(handle(&shared, downstream, request).await) }
         })
     };
@@ -205,7 +212,7 @@ async fn serve_connection<S>(
         }
     };
     if let Err(error) = result {
-        tracing::debug!(peer = %downstream.peer, %error, "connection ended with an error");
+        tracing::debug!(%peer, %error, "connection ended with an error");
     }
 }
 

@@ -350,3 +350,102 @@ async fn a_secret_whose_key_is_not_its_certificates_is_skipped_and_counted() {
         "{metrics}"
     );
 }
+
+/// RFC 9110 section 15.5.20: a request for a host whose certificate entry is not the one the
+/// connection's SNI chose is answered 421 Misdirected Request, so the client retries on a
+/// connection of its own. Hosts of one entry share connections; no SNI, no check. HTTP/2 is
+/// the hyper path; HTTP/1.1 is the lane, which hands such a request off to hyper.
+#[tokio::test]
+async fn requests_for_hosts_another_certificate_serves_get_421_on_both_paths() {
+    let (running, mut model, _manifests) = setup().await;
+    let shop = cert(
+        &["shop.example", "www.shop.example"],
+        &["shop.example", "www.shop.example"],
+    );
+    let blog = cert(&["blog.example"], &["blog.example"]);
+    model.certificates = vec![shop.certificate, blog.certificate];
+    running.proxy.apply(&model);
+
+    let stream = handshake(
+        running.https,
+        &client(&[&rustls::version::TLS13], &[b"h2"]),
+        dns("shop.example"),
+    )
+    .await;
+    let (mut sender, connection) = hyper::client::conn::http2::handshake::<_, _, Empty<Bytes>>(
+        TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(connection);
+    for (authority, status) in [
+        ("shop.example", 200),
+        ("www.shop.example", 200),
+        ("blog.example", 421),
+        // Without a default certificate the first one serves unknown names: same entry.
+        ("other.example", 200),
+        ("shop.example", 200),
+    ] {
+        let request = Request::get(format!("https://{authority}/"))
+            .body(Empty::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("h2 response");
+        assert_eq!(response.status(), status, "h2 {authority}");
+    }
+
+    let stream = handshake(
+        running.https,
+        &client(&[&rustls::version::TLS13], &[b"http/1.1"]),
+        dns("blog.example"),
+    )
+    .await;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+            .await
+            .expect("h1 handshake");
+    tokio::spawn(connection);
+    for (host, status) in [
+        ("blog.example", 200),
+        ("shop.example", 421),
+        ("blog.example", 200),
+    ] {
+        let request = Request::get("/")
+            .header("host", host)
+            .body(Empty::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        assert_eq!(response.status(), status, "http/1.1 {host}");
+        let _ = response.into_body().collect().await;
+    }
+    assert_eq!(
+        running.proxy.metrics().lane_handoffs.get(),
+        1,
+        "the lane handed the connection to hyper at its first misdirected request"
+    );
+
+    // Without SNI (an IP address as server name) nothing is misdirected.
+    let stream = handshake(
+        running.https,
+        &client(&[&rustls::version::TLS13], &[b"http/1.1"]),
+        ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()),
+    )
+    .await;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+            .await
+            .expect("h1 handshake");
+    tokio::spawn(connection);
+    let request = Request::get("/")
+        .header("host", "blog.example")
+        .body(Empty::new())
+        .expect("request");
+    assert_eq!(
+        sender
+            .send_request(request)
+            .await
+            .expect("response")
+            .status(),
+        200
+    );
+}

@@ -11,7 +11,7 @@ use weir_provider_aws::{
     AwsProvider, Client, ClientOptions, Op, SdkApi, StackDefaults, StackOutcome, StackPlan,
     summarize,
 };
-use weir_translate::{ClusterSnapshot, TranslateConfig};
+use weir_translate::{ClusterSnapshot, ControllerKind, TranslateConfig, translate_gateways};
 
 /// Where and as whom to act.
 #[derive(Clone, Debug)]
@@ -40,15 +40,22 @@ pub fn live_endpoint_configured(env: impl Fn(&str) -> Option<String>, home: Opti
         || home.is_some_and(|home| home.join(".aws/credentials").exists())
 }
 
-/// The stacks translate builds from `snapshot` (stacks without members are left out: the
+/// The stacks translate builds from `snapshot`: the Ingress stacks under `config`, then one per
+/// Gateway of a `weir.dev/aws-alb` GatewayClass (stacks without members are left out: the
 /// provider deletes whatever of the cluster they do not name), and every diagnostic.
 pub fn desired_stacks(
     snapshot: &ClusterSnapshot,
     config: &TranslateConfig,
 ) -> (Vec<DesiredLoadBalancer>, Vec<Diagnostic>) {
-    Index::from_snapshot(config.clone(), snapshot.clone())
+    let (mut desired, mut diagnostics) = Index::from_snapshot(config.clone(), snapshot.clone())
         .translate_all()
-        .into_desired()
+        .into_desired();
+    let (gateways, gateway_diagnostics) = translate_gateways(snapshot, ControllerKind::AwsAlb)
+        .translation
+        .into_desired();
+    desired.extend(gateways);
+    diagnostics.extend(gateway_diagnostics);
+    (desired, diagnostics)
 }
 
 async fn provider(target: &AwsTarget) -> AwsProvider<SdkApi> {

@@ -340,11 +340,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("{diagnostic}");
             }
             // Deleting every stack is what an empty folder asks for; a folder whose Ingresses
-            // all belong to another class (or a mistyped --ingress-class) must not do it.
-            let present = snapshot.ingresses().count();
+            // and Gateways all belong to another class (or a mistyped --ingress-class) must not.
+            let present = snapshot.ingresses().count() + snapshot.gateways().count();
             anyhow::ensure!(
                 !(desired.is_empty() && present > 0),
-                "{} holds {present} Ingress(es) but none is served by weir.dev/aws-alb with these flags (see `weir-controller plan --provider aws`); refusing to delete every stack of cluster {cluster_name:?}. To delete them all, apply a folder without Ingresses",
+                "{} holds {present} Ingress(es) and Gateway(s) but none is served by weir.dev/aws-alb with these flags (see `weir-controller plan --provider aws`); refusing to delete every stack of cluster {cluster_name:?}. To delete them all, apply a folder without Ingresses or Gateways",
                 manifests.display()
             );
             let report = runtime()?

@@ -6,7 +6,10 @@ use serde::Serialize;
 use weir_index::Index;
 use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, ObjectRef, Severity};
 use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit};
-use weir_translate::{ClusterSnapshot, ControllerKind, IgnoredIngress, TranslateConfig};
+use weir_translate::{
+    ClusterSnapshot, ControllerKind, IgnoredIngress, RouteStatus, TranslateConfig,
+    translate_gateways,
+};
 
 /// Everything `plan` reports.
 #[derive(Debug, Serialize)]
@@ -19,6 +22,9 @@ pub struct Plan {
     pub diagnostics: Vec<Diagnostic>,
     /// Ingresses that are not this controller's.
     pub ignored: Vec<IgnoredPlan>,
+    /// The status of each HTTPRoute that names a Gateway of this controller.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route_statuses: Vec<RouteStatus>,
 }
 
 /// The plan of one stack.
@@ -50,16 +56,19 @@ pub struct IgnoredPlan {
 }
 
 impl Plan {
-    /// Plans every stack of `snapshot` for `provider` under `config`.
+    /// Plans every stack of `snapshot` for `provider` under `config`: the Ingress stacks, then
+    /// one stack per Gateway whose GatewayClass names `provider`'s controller.
     pub fn new(
         snapshot: &ClusterSnapshot,
         provider: ControllerKind,
         config: &TranslateConfig,
     ) -> Self {
         let translation = Index::from_snapshot(config.clone(), snapshot.clone()).translate_all();
+        let gateways = translate_gateways(snapshot, provider);
         let stacks = translation
             .stacks
             .into_iter()
+            .chain(gateways.translation.stacks)
             .map(|stack| {
                 let mut diagnostics = stack.diagnostics;
                 let mut left_out = Vec::new();
@@ -95,6 +104,7 @@ impl Plan {
             stacks,
             diagnostics: translation.diagnostics,
             ignored: translation.ignored.into_iter().map(ignored_plan).collect(),
+            route_statuses: gateways.route_statuses,
         }
     }
 
@@ -120,6 +130,19 @@ impl Plan {
         let mut out = String::new();
         for stack in &self.stacks {
             write_stack(&mut out, stack);
+        }
+        for status in &self.route_statuses {
+            for parent in &status.parents {
+                let section = parent
+                    .section_name
+                    .as_deref()
+                    .map(|section| format!(" ({section})"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{} -> {}{section}:", status.route, parent.gateway);
+                for condition in &parent.conditions {
+                    let _ = writeln!(out, "  {condition}");
+                }
+            }
         }
         if !self.diagnostics.is_empty() {
             out.push_str("diagnostics outside any stack:\n");
@@ -209,7 +232,14 @@ fn write_model(out: &mut String, model: &DesiredLoadBalancer) {
     );
     out.push_str("  routes (in precedence order):\n");
     for vhost in &model.virtual_hosts {
-        let _ = writeln!(out, "    {}", vhost.host);
+        match &vhost.host {
+            weir_model::HostMatch::WildcardLabels(pattern) => {
+                let _ = writeln!(out, "    {pattern} (one or more labels)");
+            }
+            host => {
+                let _ = writeln!(out, "    {host}");
+            }
+        }
         if vhost.routes.is_empty() {
             out.push_str("      (no paths: every request goes to the default)\n");
         }

@@ -228,3 +228,41 @@ fn apply_once_applies_the_good_ingress_names_every_bad_one_and_exits_1() {
     assert!(out.contains("(0 mutating)"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn apply_once_creates_an_alb_per_gateway_of_the_aws_class() {
+    let emulator = Emulator::start();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/gateway");
+    let subnets = emulator.subnets().join(",");
+    let args = [
+        "apply",
+        "--once",
+        "--manifests",
+        example,
+        "--provider",
+        "aws",
+        "--cluster-name",
+        "gateway-cli",
+        "--subnets",
+        &subnets,
+    ];
+    let output = run(&emulator, &args);
+    let applied = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        applied.contains("stack gateway:shop/edge-alb: weir-")
+            && applied.contains(".elb.amazonaws.com"),
+        "{applied}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !applied.contains("gateway:shop/edge:"),
+        "the proxy's Gateway is not AWS's: {applied}"
+    );
+    let mut plan_args = vec!["plan"];
+    plan_args.extend(&args[2..]);
+    let planned = stdout(&run(&emulator, &plan_args));
+    assert!(
+        planned.contains("stack gateway:shop/edge-alb: up to date, no calls"),
+        "{planned}"
+    );
+}

@@ -185,3 +185,39 @@ fn shows_conditions_and_actions_in_the_model_and_the_alb_rules() {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
 }
+
+#[test]
+fn gateway_api_stacks_show_routes_filters_and_route_status() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gateway");
+    let dir = dir.to_str().unwrap();
+    let output = plan(&["--manifests", dir]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("stack gateway:shop/edge\n"), "{text}");
+    assert!(
+        !text.contains("gateway:shop/edge-alb"),
+        "the ALB class is not the proxy's: {text}"
+    );
+    assert!(
+        text.contains("if header x-version=\"v2\" -> forward shop/api-v2:80"),
+        "{text}"
+    );
+    assert!(
+        text.contains("forward shop/api:80*90,shop/api-v2:80*10"),
+        "{text}"
+    );
+    assert!(text.contains("[rewrite path /[prefix]]"), "{text}");
+    assert!(
+        text.contains("redirect 301 #{scheme}://#{host}/new"),
+        "{text}"
+    );
+    assert!(
+        text.contains("HTTPRoute shop/missing-backend -> Gateway shop/edge:\n  Accepted=True (Accepted)\n  ResolvedRefs=False (BackendNotFound)"),
+        "{text}"
+    );
+    let json = plan(&["--manifests", dir, "--provider", "aws", "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["stacks"][0]["stack"], "gateway:shop/edge-alb");
+    assert_eq!(value["route_statuses"][0]["route"]["name"], "storefront");
+    assert!(value["stacks"][0]["alb"]["rules"].as_array().unwrap().len() >= 2);
+}

@@ -2,14 +2,25 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use weir_translate::KubeObject;
+use weir_translate::{GatewayApiObject, KubeObject};
+
+/// One object read from a document: a kind translation reads for Ingresses, or a Gateway API
+/// kind.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    Kube(KubeObject),
+    GatewayApi(GatewayApiObject),
+}
+
+/// The Gateway API version weir reads.
+const GATEWAY_API_V1: &str = "gateway.networking.k8s.io/v1";
 
 /// The zone key of a v1beta1 EndpointSlice's `topology` map.
 const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
 /// The objects in one document: none for an empty document or a kind weir does not read, several
 /// for a `v1/List`. `Err((apiVersion/kind, message))` when a kind weir reads does not parse.
-pub(crate) fn objects(value: Value) -> Result<Vec<KubeObject>, (String, String)> {
+pub(crate) fn objects(value: Value) -> Result<Vec<Parsed>, (String, String)> {
     if value.is_null() {
         return Ok(Vec::new());
     }
@@ -41,6 +52,28 @@ pub(crate) fn objects(value: Value) -> Result<Vec<KubeObject>, (String, String)>
         ("discovery.k8s.io/v1beta1", "EndpointSlice") => {
             KubeObject::EndpointSlice(parse(endpoint_slice_v1beta1_to_v1(value)).map_err(fail)?)
         }
+        (GATEWAY_API_V1, "GatewayClass") => {
+            return Ok(vec![Parsed::GatewayApi(GatewayApiObject::GatewayClass(
+                parse(value).map_err(fail)?,
+            ))]);
+        }
+        (GATEWAY_API_V1, "Gateway") => {
+            return Ok(vec![Parsed::GatewayApi(GatewayApiObject::Gateway(
+                parse(value).map_err(fail)?,
+            ))]);
+        }
+        (GATEWAY_API_V1, "HTTPRoute") => {
+            return Ok(vec![Parsed::GatewayApi(GatewayApiObject::HttpRoute(
+                parse(value).map_err(fail)?,
+            ))]);
+        }
+        (_, "GatewayClass" | "Gateway" | "HTTPRoute")
+            if api_version.starts_with("gateway.networking.k8s.io/") =>
+        {
+            return Err(fail(format!(
+                "{label} is not supported; use {GATEWAY_API_V1}"
+            )));
+        }
         ("v1", "List") => {
             let items = match value.get("items") {
                 Some(Value::Array(items)) => items.clone(),
@@ -59,7 +92,7 @@ pub(crate) fn objects(value: Value) -> Result<Vec<KubeObject>, (String, String)>
         }
         _ => return Ok(Vec::new()),
     };
-    Ok(vec![object])
+    Ok(vec![Parsed::Kube(object)])
 }
 
 fn parse<T: DeserializeOwned>(value: Value) -> Result<Box<T>, String> {
@@ -99,7 +132,7 @@ mod tests {
             "endpoints": [{"addresses": ["10.0.0.1"], "topology": {ZONE_LABEL: "eu-west-1a"}}],
         });
         let objects = objects(value).unwrap();
-        let [KubeObject::EndpointSlice(slice)] = objects.as_slice() else {
+        let [Parsed::Kube(KubeObject::EndpointSlice(slice))] = objects.as_slice() else {
             panic!("expected one EndpointSlice");
         };
         assert_eq!(slice.endpoints[0].zone.as_deref(), Some("eu-west-1a"));
@@ -113,6 +146,28 @@ mod tests {
         let (kind, message) = objects(old).err().unwrap();
         assert_eq!(kind, "extensions/v1beta1/Ingress");
         assert!(message.contains("networking.k8s.io/v1"), "{message}");
+    }
+
+    #[test]
+    fn gateway_api_v1_kinds_are_read_and_older_versions_refused() {
+        let route = serde_json::json!({"apiVersion": GATEWAY_API_V1, "kind": "HTTPRoute",
+            "metadata": {"name": "r", "namespace": "ns"},
+            "spec": {"parentRefs": [{"name": "gw", "sectionName": "http"}], "hostnames": ["a.com"],
+                "rules": [{"matches": [{"path": {"type": "Exact", "value": "/x"}}],
+                    "backendRefs": [{"name": "web", "port": 80, "weight": 3}]}]}});
+        let parsed = objects(route).unwrap();
+        let [Parsed::GatewayApi(GatewayApiObject::HttpRoute(route))] = parsed.as_slice() else {
+            panic!("expected one HTTPRoute: {parsed:?}");
+        };
+        assert_eq!(
+            route.spec.parent_refs[0].section_name.as_deref(),
+            Some("http")
+        );
+        assert_eq!(route.spec.rules[0].backend_refs[0].weight, Some(3));
+        let old = serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute", "metadata": {"name": "x"}});
+        let (kind, message) = objects(old).err().unwrap();
+        assert_eq!(kind, "gateway.networking.k8s.io/v1beta1/HTTPRoute");
+        assert!(message.contains(GATEWAY_API_V1), "{message}");
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! DIR/**/*.yaml|*.yml ─► YAML documents ─► (apiVersion, kind) ─► KubeObject ─► ClusterSnapshot
+//!                                                              └► GatewayApiObject ─┘
 //! ```
+//!
+//! Gateway API objects (GatewayClass, Gateway, HTTPRoute of `gateway.networking.k8s.io/v1`)
+//! are read into the same snapshot for `weir_translate::translate_gateways`.
 //!
 //! Files are read in path order and documents in file order; a later object with the same
 //! namespace/name replaces an earlier one. Kinds weir does not read (Deployments, ConfigMaps,
@@ -69,7 +73,7 @@ pub fn endpoint_slice_from_v1beta1(
         .map_err(|(_, message)| message)?
         .pop()
     {
-        Some(weir_translate::KubeObject::EndpointSlice(slice)) => Ok(*slice),
+        Some(convert::Parsed::Kube(weir_translate::KubeObject::EndpointSlice(slice))) => Ok(*slice),
         _ => Err("not an EndpointSlice".to_owned()),
     }
 }
@@ -117,7 +121,10 @@ pub fn load_str(
             message,
         })?;
         for object in objects {
-            snapshot.insert(object);
+            match object {
+                convert::Parsed::Kube(object) => snapshot.insert(object),
+                convert::Parsed::GatewayApi(object) => snapshot.insert_gateway_api(object),
+            }
         }
     }
     Ok(())

@@ -48,6 +48,11 @@ impl<'a> BackendResolver<'a> {
         }
     }
 
+    /// The objects lookups go through (and are recorded by).
+    pub(crate) fn snapshot(&self) -> &'a RecordingSnapshot<'a> {
+        self.snapshot
+    }
+
     /// The action for `backend` of Ingress `ingress` in `namespace`, declared at `field`.
     /// Anything unresolvable answers 503 and is reported.
     pub(crate) fn resolve(

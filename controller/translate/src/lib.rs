@@ -9,6 +9,9 @@
 //!       StackTranslation { DesiredLoadBalancer, Vec<Diagnostic>, Reads } ◄┘
 //! ```
 //!
+//! Gateway API objects (GatewayClass, Gateway, HTTPRoute) go through [`translate_gateways`]
+//! into the same model, one stack per Gateway, with each route's status.
+//!
 //! The controller's index calls [`membership`] when an Ingress (or IngressClass) changes and
 //! [`translate_stack`] for one affected stack at a time; the [`Reads`] it returns say which
 //! Services, EndpointSlices and Secrets that stack depends on. [`translate`] does both over a
@@ -26,6 +29,7 @@ mod backends;
 mod class;
 mod config;
 mod custom;
+mod gateway;
 mod grouping;
 mod hosts;
 mod listeners;
@@ -46,8 +50,12 @@ pub use weir_model::{DesiredLoadBalancer, StackId};
 
 pub use annotations::{ALB_PREFIX, KUBERNETES_KEYS, NAMES as ANNOTATION_NAMES, WEIR_PREFIX};
 pub use config::{ClassSelection, ControllerKind, Stacking, TranslateConfig};
+pub use gateway::{
+    Gateway, GatewayClass, GatewayTranslation, HttpRoute, RouteCondition, RouteParentStatus,
+    RouteStatus, translate_gateways,
+};
 pub use reads::Reads;
-pub use snapshot::{ClusterSnapshot, Kind, KubeObject, namespace_of, object_ref};
+pub use snapshot::{ClusterSnapshot, GatewayApiObject, Kind, KubeObject, namespace_of, object_ref};
 
 /// The result of translating a whole snapshot.
 #[derive(Clone, Debug, Default)]

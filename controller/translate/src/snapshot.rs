@@ -8,6 +8,8 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use weir_model::ObjectRef;
 
+use crate::gateway::{Gateway, GatewayClass, HttpRoute};
+
 /// The label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
@@ -61,6 +63,19 @@ impl KubeObject {
     }
 }
 
+/// One Gateway API object (`gateway.networking.k8s.io/v1`). Kept apart from [`KubeObject`]:
+/// the controller's index and watches do not handle these kinds yet; `plan` and the proxy's
+/// file mode read them from files.
+#[derive(Clone, Debug)]
+pub enum GatewayApiObject {
+    /// A GatewayClass (cluster-scoped).
+    GatewayClass(Box<GatewayClass>),
+    /// A Gateway.
+    Gateway(Box<Gateway>),
+    /// An HTTPRoute.
+    HttpRoute(Box<HttpRoute>),
+}
+
 /// The kinds of object translation reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -110,6 +125,9 @@ pub struct ClusterSnapshot {
     /// The Service each slice (namespace, slice name) is filed under.
     slice_services: BTreeMap<(String, String), String>,
     secrets: BTreeMap<(String, String), Secret>,
+    gateway_classes: BTreeMap<String, GatewayClass>,
+    gateways: BTreeMap<(String, String), Gateway>,
+    http_routes: BTreeMap<(String, String), HttpRoute>,
 }
 
 impl ClusterSnapshot {
@@ -244,6 +262,39 @@ impl ClusterSnapshot {
     /// The Secret `namespace/name`.
     pub fn secret(&self, namespace: &str, name: &str) -> Option<&Secret> {
         self.secrets.get(&(namespace.to_owned(), name.to_owned()))
+    }
+}
+
+impl ClusterSnapshot {
+    /// Adds (or replaces) one Gateway API object.
+    pub fn insert_gateway_api(&mut self, object: GatewayApiObject) {
+        match object {
+            GatewayApiObject::GatewayClass(class) => {
+                let name = class.metadata.name.clone().unwrap_or_default();
+                self.gateway_classes.insert(name, *class);
+            }
+            GatewayApiObject::Gateway(gateway) => {
+                self.gateways.insert(key(&gateway.metadata), *gateway);
+            }
+            GatewayApiObject::HttpRoute(route) => {
+                self.http_routes.insert(key(&route.metadata), *route);
+            }
+        }
+    }
+
+    /// The GatewayClass called `name`.
+    pub fn gateway_class(&self, name: &str) -> Option<&GatewayClass> {
+        self.gateway_classes.get(name)
+    }
+
+    /// Every Gateway, ordered by namespace and name.
+    pub fn gateways(&self) -> impl Iterator<Item = &Gateway> {
+        self.gateways.values()
+    }
+
+    /// Every HTTPRoute, ordered by namespace and name.
+    pub fn http_routes(&self) -> impl Iterator<Item = &HttpRoute> {
+        self.http_routes.values()
     }
 }
 

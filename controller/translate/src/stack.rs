@@ -233,7 +233,9 @@ impl HostKey {
     fn new(host: HostMatch) -> Self {
         let tier = match &host {
             HostMatch::Exact(_) => (0, Reverse(0)),
-            HostMatch::Wildcard(pattern) => (1, Reverse(pattern.split('.').count())),
+            HostMatch::Wildcard(pattern) | HostMatch::WildcardLabels(pattern) => {
+                (1, Reverse(pattern.split('.').count()))
+            }
             HostMatch::Any => (2, Reverse(0)),
         };
         Self { tier, host }

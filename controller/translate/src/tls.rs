@@ -117,7 +117,7 @@ fn tls_hosts(
 
 /// Reads and validates a TLS Secret: `tls.crt` must hold one or more PEM certificates and
 /// `tls.key` one PEM private key.
-fn secret_source(
+pub(crate) fn secret_source(
     snapshot: &RecordingSnapshot<'_>,
     namespace: &str,
     name: &str,

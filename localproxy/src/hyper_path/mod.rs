@@ -44,7 +44,7 @@ pub async fn handle(
         .config
         .access_log
         .then(|| (request.method().to_string(), request.uri().to_string()));
-    let response = match forward(shared, downstream, request).await {
+    let response = match forward(shared, downstream.clone(), request).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     };
@@ -71,6 +71,9 @@ async fn forward(
         // A short-lived guard, released before any await: the request keeps only what it
         // uses from this snapshot, the target pool, for as long as it runs.
         let snapshot = shared.snapshot.load();
+        if downstream.misdirected(&snapshot.certificates, &host) {
+            return Err(ProxyError::Misdirected);
+        }
         let redirect = match downstream.tls {
             true => None,
             false => snapshot.https_redirects.port_for(&host),

@@ -83,7 +83,7 @@ where
             if line_ended {
                 match prepare(
                     shared,
-                    downstream,
+                    downstream.clone(),
                     client.input.pending(),
                     &mut client.upstream_head,
                 ) {
@@ -96,7 +96,7 @@ where
                     // The request line alone fills the buffer: its target is too long.
                     let error = ProxyError::UriTooLong;
                     let _ = write_error(&mut client.stream, error, true).await;
-                    record_request(shared, downstream, Duration::ZERO, 414, None);
+                    record_request(shared, downstream.clone(), Duration::ZERO, 414, None);
                     client.linger().await;
                     return None;
                 }
@@ -161,7 +161,7 @@ where
         let access = request.access.as_ref();
         record_request(
             shared,
-            downstream,
+            downstream.clone(),
             elapsed,
             status,
             access.map(|(method, target)| (method.as_str(), target.as_str())),

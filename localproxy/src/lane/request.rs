@@ -165,6 +165,10 @@ fn plain(
         if !downstream.tls && snapshot.https_redirects.port_for(host).is_some() {
             return None;
         }
+        // The general path answers 421 (one implementation of each answer).
+        if downstream.misdirected(&snapshot.certificates, host) {
+            return None;
+        }
         let headers = LaneHeaders(request.headers);
         let route_request = RouteRequest {
             host,

@@ -10,6 +10,10 @@
 //! sources (a `tls` entry without `secretName`) serve the default certificate; ACM ARNs cannot
 //! be served locally and are skipped. Material that fails to parse is skipped, logged (never
 //! the key) and counted. Certificates are parsed once per fingerprint and reused across swaps.
+//!
+//! The same selection decides misdirected requests ([`CertStore::misdirected`]): a TLS request
+//! whose Host selects another certificate entry (an Ingress `tls` entry, a Gateway listener)
+//! than its connection's SNI did is answered 421, as RFC 9110 and Gateway API require.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,12 +29,20 @@ use crate::shared::x509;
 /// The certificates of one snapshot, indexed by host.
 #[derive(Debug, Default)]
 pub struct CertStore {
-    exact: HashMap<String, Arc<CertifiedKey>>,
+    exact: HashMap<String, Chosen>,
     /// Keyed by the suffix with its leading dot (`.foo.com` for `*.foo.com`).
-    wildcard: HashMap<String, Arc<CertifiedKey>>,
-    default: Option<Arc<CertifiedKey>>,
+    wildcard: HashMap<String, Chosen>,
+    default: Option<Chosen>,
     /// Parsed keys and their leaf's `notAfter` (Unix seconds), by chain fingerprint.
     by_fingerprint: HashMap<String, (Arc<CertifiedKey>, Option<i64>)>,
+}
+
+/// A certificate chosen for a name, and which entry of the model's certificates (an Ingress
+/// `tls` entry, a Gateway listener) it stands for.
+#[derive(Clone, Debug)]
+struct Chosen {
+    entry: usize,
+    key: Arc<CertifiedKey>,
 }
 
 /// Why a certificate's material could not be used.
@@ -57,7 +69,7 @@ impl CertStore {
         let mut store = CertStore::default();
         let mut first_loaded = None;
         metrics.certificate_not_after.clear();
-        for certificate in certificates {
+        for (entry, certificate) in certificates.iter().enumerate() {
             let (secret, material) = match &certificate.source {
                 CertificateSource::Secret { secret, material } => (secret, material),
                 CertificateSource::Discover => continue,
@@ -98,9 +110,10 @@ impl CertStore {
             store
                 .by_fingerprint
                 .insert(material.fingerprint.clone(), (Arc::clone(&key), not_after));
-            first_loaded.get_or_insert_with(|| Arc::clone(&key));
+            let chosen = Chosen { entry, key };
+            first_loaded.get_or_insert_with(|| chosen.clone());
             if certificate.hosts.is_empty() {
-                store.default.get_or_insert_with(|| Arc::clone(&key));
+                store.default.get_or_insert_with(|| chosen.clone());
             }
             for host in &certificate.hosts {
                 let host = host.to_ascii_lowercase();
@@ -108,7 +121,7 @@ impl CertStore {
                     Some(suffix) => store.wildcard.entry(suffix.to_owned()),
                     None => store.exact.entry(host),
                 }
-                .or_insert_with(|| Arc::clone(&key));
+                .or_insert_with(|| chosen.clone());
             }
         }
         if store.default.is_none() {
@@ -119,18 +132,33 @@ impl CertStore {
 
     /// The certificate for a server name (`None`: no SNI).
     pub fn resolve(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        self.choose(server_name)
+            .map(|chosen| Arc::clone(&chosen.key))
+    }
+
+    /// Whether a request for `host` on a connection whose ClientHello named `server_name` is
+    /// misdirected (RFC 9110 section 15.5.20, 421): the certificate entry the server name chose
+    /// (a Gateway listener, an Ingress `tls` entry) is not the one the host would choose. Hosts
+    /// one entry lists together share connections; a Gateway's listeners never do, even when
+    /// they name the same Secret, as Gateway API requires.
+    pub fn misdirected(&self, server_name: &str, host: &str) -> bool {
+        let entry = |name: &str| self.choose(Some(name)).map(|chosen| chosen.entry);
+        entry(server_name) != entry(host)
+    }
+
+    fn choose(&self, server_name: Option<&str>) -> Option<&Chosen> {
         let Some(name) = server_name else {
-            return self.default.clone();
+            return self.default.as_ref();
         };
         let name = normalize_host(name);
-        if let Some(key) = self.exact.get(name.as_ref()) {
-            return Some(Arc::clone(key));
+        if let Some(chosen) = self.exact.get(name.as_ref()) {
+            return Some(chosen);
         }
         let wildcard = name
             .find('.')
             .filter(|&dot| dot > 0)
             .and_then(|dot| self.wildcard.get(&name[dot..]));
-        wildcard.or(self.default.as_ref()).cloned()
+        wildcard.or(self.default.as_ref())
     }
 }
 

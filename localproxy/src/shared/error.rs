@@ -34,6 +34,10 @@ pub enum ProxyError {
     /// The client stopped sending its request body.
     #[error("request body timeout")]
     BodyTimeout,
+    /// A TLS request for a host whose certificate (Gateway listener, Ingress `tls` entry) is
+    /// not the one the connection's SNI chose (RFC 9110 section 15.5.20).
+    #[error("misdirected request")]
+    Misdirected,
 }
 
 impl ProxyError {
@@ -47,6 +51,7 @@ impl ProxyError {
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::HeadTimeout | Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Misdirected => StatusCode::MISDIRECTED_REQUEST,
         }
     }
 
@@ -71,6 +76,7 @@ impl ProxyError {
             Self::UriTooLong => "uri_too_long",
             Self::HeadTimeout => "head_timeout",
             Self::BodyTimeout => "body_timeout",
+            Self::Misdirected => "misdirected",
         }
     }
 }
@@ -93,6 +99,7 @@ mod tests {
         for (error, status) in [
             (ProxyError::BadRequest("x"), 400),
             (ProxyError::NoRoute, 404),
+            (ProxyError::Misdirected, 421),
             (ProxyError::NoReadyEndpoint, 503),
             (ProxyError::UpstreamConnect, 502),
             (ProxyError::UpstreamProtocol, 502),

@@ -9,6 +9,7 @@
 //! ```text
 //! host ─normalize─► exact[host] ┐
 //!                   wildcard[host minus its first label] ├─ min index ─► virtual host
+//!                   wildcard_labels[every .suffix of host] │
 //!                   any ┘
 //! path ─► exact[path] ┐
 //!         prefix[path[..i]] for every i where path[i] == '/', and prefix[path] ├─ min ─► route
@@ -50,6 +51,8 @@ pub struct Router {
     exact_hosts: HashMap<String, usize>,
     /// Keyed by the wildcard's suffix including its leading dot (`.foo.com` for `*.foo.com`).
     wildcard_hosts: HashMap<String, usize>,
+    /// Gateway API wildcards (one or more labels), keyed likewise by `.suffix`.
+    wildcard_labels_hosts: HashMap<String, usize>,
     any_host: Option<usize>,
     hosts: Vec<PathIndex>,
     actions: Vec<Action>,
@@ -101,6 +104,10 @@ impl Router {
                     // The model holds `*.suffix`; `matches` compares against `pattern[1..]`.
                     let suffix = pattern.strip_prefix('*').unwrap_or(pattern);
                     keep_first(&mut router.wildcard_hosts, suffix, host_index);
+                }
+                HostMatch::WildcardLabels(pattern) => {
+                    let suffix = pattern.strip_prefix('*').unwrap_or(pattern);
+                    keep_first(&mut router.wildcard_labels_hosts, suffix, host_index);
                 }
                 HostMatch::Any => {
                     router.any_host.get_or_insert(host_index);
@@ -169,6 +176,17 @@ impl Router {
             Some(dot) if dot > 0 => self.wildcard_hosts.get(&host[dot..]).copied(),
             _ => None,
         };
+        let mut wildcard_labels = None;
+        if !self.wildcard_labels_hosts.is_empty() {
+            // Every suffix after a non-empty first part: `a.b.c` tries `.b.c` and `.c`.
+            for (at, byte) in host.bytes().enumerate().skip(1) {
+                if byte == b'.' {
+                    let found = self.wildcard_labels_hosts.get(&host[at..]).copied();
+                    wildcard_labels = min_some(wildcard_labels, found);
+                }
+            }
+        }
+        let wildcard = min_some(wildcard, wildcard_labels);
         min_some(min_some(exact, wildcard), self.any_host)
     }
 }
@@ -318,11 +336,53 @@ mod tests {
         assert_eq!(router.route_count(), 5);
     }
 
+    #[test]
+    fn gateway_api_wildcards_span_labels_and_keep_model_order() {
+        let model = model(
+            vec![
+                VirtualHost {
+                    host: HostMatch::WildcardLabels("*.b.com".into()),
+                    redirect_to_https_port: None,
+                    routes: vec![route(PathKind::Prefix, "/", forward("deep-b"), 0)],
+                },
+                VirtualHost {
+                    host: HostMatch::WildcardLabels("*.com".into()),
+                    redirect_to_https_port: None,
+                    routes: vec![route(PathKind::Prefix, "/", forward("deep-com"), 0)],
+                },
+            ],
+            Action::status(404),
+        );
+        let router = Router::new(&model);
+        for (host, want) in [
+            ("a.b.com", "deep-b"),
+            ("x.y.a.b.com", "deep-b"),
+            ("b.com", "deep-com"),
+            ("x.y.com", "deep-com"),
+            ("com", "404"),
+            (".com", "404"),
+        ] {
+            let request = RouteRequest::get(host, "/");
+            assert_eq!(
+                router.route_request(&request),
+                reference(&model, &request),
+                "{host}"
+            );
+            let name = match router.action(router.route(host, "/")) {
+                Action::Forward { target_group } => target_group.service.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(name.replace("fixed-response ", ""), want, "{host}");
+        }
+    }
+
     fn arb_host_match() -> impl Strategy<Value = HostMatch> {
         prop_oneof![
             "(a|b|c)(\\.(a|b|c)){0,2}".prop_map(HostMatch::Exact),
             "(a|b|c)(\\.(a|b|c)){0,1}"
                 .prop_map(|suffix| HostMatch::Wildcard(format!("*.{suffix}"))),
+            "(a|b|c)(\\.(a|b|c)){0,1}"
+                .prop_map(|suffix| HostMatch::WildcardLabels(format!("*.{suffix}"))),
             Just(HostMatch::Any),
         ]
     }

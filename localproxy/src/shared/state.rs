@@ -153,7 +153,7 @@ impl Proxy {
 }
 
 /// The client side of one connection.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Downstream {
     /// The client's address.
     pub peer: SocketAddr,
@@ -161,6 +161,20 @@ pub struct Downstream {
     pub local_port: u16,
     /// Whether the connection is TLS.
     pub tls: bool,
+    /// The server name of the TLS ClientHello (SNI), if it sent one: a request for a host
+    /// whose certificate entry differs is misdirected (421).
+    pub server_name: Option<Arc<str>>,
+}
+
+impl Downstream {
+    /// Whether a request for `host` on this connection must be answered 421 Misdirected
+    /// Request: on TLS with SNI, when `certificates` choose another entry for the host than
+    /// for the server name.
+    pub fn misdirected(&self, certificates: &crate::shared::certs::CertStore, host: &str) -> bool {
+        self.server_name
+            .as_deref()
+            .is_some_and(|server_name| certificates.misdirected(server_name, host))
+    }
 }
 
 /// Accounts for one answered request: the status and duration (request head to response

@@ -1,5 +1,7 @@
-//! File mode: a folder of manifests -> `load_dir` -> `translate` -> one model, and a polling
-//! watcher that swaps in every good change and keeps the last good config on a bad one.
+//! File mode: a folder of manifests -> `load_dir` -> `translate` (Ingresses) and
+//! `translate_gateways` (the Gateways of a `weir.dev/localproxy` GatewayClass) -> one model
+//! (several stacks are merged, see [`super::merge`]), and a polling watcher that swaps in every
+//! good change and keeps the last good config on a bad one.
 //!
 //! This is the only module that knows about manifests and translation.
 
@@ -7,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use weir_model::{Action, DesiredLoadBalancer, StackId};
-use weir_translate::{ClassSelection, Stacking, TranslateConfig, translate};
+use weir_translate::{
+    ClassSelection, ControllerKind, Stacking, TranslateConfig, translate, translate_gateways,
+};
 
 use crate::shared::state::Proxy;
 
@@ -31,15 +35,18 @@ pub struct ManifestSource {
 pub struct Fingerprint(Vec<(PathBuf, Option<SystemTime>, u64)>);
 
 impl ManifestSource {
-    /// Serves every Ingress under `dir`, or only those of IngressClass `class`.
+    /// Serves every Ingress under `dir`, or only those of IngressClass `class`, and every
+    /// Gateway whose GatewayClass's controllerName is `weir.dev/localproxy`.
     pub fn new(dir: PathBuf, class: Option<String>) -> Self {
         Self { dir, class }
     }
 
     /// Reads and translates the folder into the one model to serve.
     ///
-    /// Translation diagnostics (a dropped rule, a missing Service) are logged; they degrade the
-    /// model, they do not fail the load. No selected Ingress yields a model that answers 404.
+    /// Translation diagnostics (a dropped rule, a missing Service, a Gateway listener on a
+    /// port other than 80/HTTP or 443/HTTPS) are logged; they degrade the model, they do not
+    /// fail the load. The Ingress stack and the Gateways are merged into one model; none yields
+    /// a model that answers 404.
     ///
     /// # Errors
     /// [`LoadError`] when a file cannot be read or a document does not parse.
@@ -57,23 +64,26 @@ impl ManifestSource {
         for diagnostic in &translation.diagnostics {
             tracing::warn!(?diagnostic, "translation diagnostic");
         }
+        let gateways = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+        for status in &gateways.route_statuses {
+            for parent in &status.parents {
+                for condition in parent.conditions.iter().filter(|c| !c.status) {
+                    tracing::warn!(route = %status.route, gateway = %parent.gateway, %condition, "route status");
+                }
+            }
+        }
         let mut models = Vec::new();
-        for stack in translation.stacks {
+        for stack in translation
+            .stacks
+            .into_iter()
+            .chain(gateways.translation.stacks)
+        {
             for diagnostic in &stack.diagnostics {
                 tracing::warn!(stack = %stack.stack, ?diagnostic, "translation diagnostic");
             }
             models.extend(stack.desired);
         }
-        if models.len() > 1 {
-            tracing::warn!(
-                stacks = models.len(),
-                "several stacks translated; serving the first"
-            );
-        }
-        Ok(models
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| self.empty_model()))
+        Ok(super::merge::merge(models).unwrap_or_else(|| self.empty_model()))
     }
 
     /// The current fingerprint of the folder (missing files and folders count as empty).

@@ -101,18 +101,23 @@ pub struct VirtualHost {
 pub enum HostMatch {
     /// Exactly this host name (lowercase).
     Exact(String),
-    /// `*.suffix`: any host that is exactly one non-empty label followed by `.suffix`.
-    /// Holds the full pattern, lowercase, e.g. `*.example.com`.
+    /// `*.suffix` as an Ingress reads it: any host that is exactly one non-empty label
+    /// followed by `.suffix`. Holds the full pattern, lowercase, e.g. `*.example.com`.
     Wildcard(String),
+    /// `*.suffix` as Gateway API reads it: any host that is one or more labels (any non-empty
+    /// text) followed by `.suffix`, so `*.example.com` serves `a.example.com` and
+    /// `a.b.example.com`, never `example.com`. Holds the full pattern, lowercase.
+    WildcardLabels(String),
     /// Rules without a host: any host that no exact or wildcard virtual host serves.
     Any,
 }
 
 impl HostMatch {
-    /// The pattern as written in an Ingress (`*` for [`HostMatch::Any`]).
+    /// The pattern as written in an Ingress or HTTPRoute (`*` for [`HostMatch::Any`]); the two
+    /// wildcard kinds are spelled alike.
     pub fn as_str(&self) -> &str {
         match self {
-            Self::Exact(host) | Self::Wildcard(host) => host,
+            Self::Exact(host) | Self::Wildcard(host) | Self::WildcardLabels(host) => host,
             Self::Any => "*",
         }
     }
@@ -151,12 +156,24 @@ pub struct Route {
 /// Where a [`Route`] came from, for diagnostics and stable identities.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct RouteSource {
-    /// The Ingress.
+    /// The Ingress (or HTTPRoute).
     pub ingress: ObjectRef,
     /// Index into `spec.rules`.
     pub rule: usize,
-    /// Index into `spec.rules[rule].http.paths`.
+    /// Index into `spec.rules[rule].http.paths` (an HTTPRoute's `spec.rules[rule].matches`).
     pub path: usize,
+}
+
+impl RouteSource {
+    /// The field of the source object this route was written at:
+    /// `spec.rules[R].http.paths[P]` for an Ingress, `spec.rules[R].matches[M]` for an
+    /// HTTPRoute.
+    pub fn field(&self) -> String {
+        match self.ingress.kind.as_str() {
+            "HTTPRoute" => format!("spec.rules[{}].matches[{}]", self.rule, self.path),
+            _ => format!("spec.rules[{}].http.paths[{}]", self.rule, self.path),
+        }
+    }
 }
 
 /// A path condition with Kubernetes semantics.

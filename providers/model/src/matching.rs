@@ -95,6 +95,10 @@ impl HostMatch {
                     && host.ends_with(suffix)
                     && !host[..host.len() - suffix.len()].contains('.')
             }
+            Self::WildcardLabels(pattern) => {
+                let suffix = &pattern[1..];
+                host.len() > suffix.len() && host.ends_with(suffix)
+            }
             Self::Any => true,
         }
     }
@@ -155,6 +159,16 @@ mod tests {
         assert!(!wildcard.matches("foo.com"));
         assert!(!wildcard.matches(".foo.com"));
         assert!(!wildcard.matches("baz.bar.foo.com"));
+        assert!(!wildcard.matches("barfoo.com"));
+    }
+
+    #[test]
+    fn gateway_api_wildcards_match_one_or_more_labels() {
+        let wildcard = HostMatch::WildcardLabels("*.foo.com".into());
+        assert!(wildcard.matches("bar.foo.com"));
+        assert!(wildcard.matches("baz.bar.foo.com"));
+        assert!(!wildcard.matches("foo.com"));
+        assert!(!wildcard.matches(".foo.com"));
         assert!(!wildcard.matches("barfoo.com"));
     }
 

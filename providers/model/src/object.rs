@@ -72,6 +72,13 @@ pub enum StackId {
     /// serves a class (one address for all hosts, like ingress-nginx). `*` names the stack of
     /// "every Ingress, whatever its class" (the proxy's file mode).
     Class(String),
+    /// A Gateway API Gateway and the HTTPRoutes attached to it: one load balancer per Gateway.
+    Gateway {
+        /// The Gateway's namespace.
+        namespace: String,
+        /// The Gateway's name.
+        name: String,
+    },
 }
 
 impl fmt::Display for StackId {
@@ -80,6 +87,7 @@ impl fmt::Display for StackId {
             Self::Ingress { namespace, name } => write!(f, "{namespace}/{name}"),
             Self::Group(name) => write!(f, "group:{name}"),
             Self::Class(name) => write!(f, "class:{name}"),
+            Self::Gateway { namespace, name } => write!(f, "gateway:{namespace}/{name}"),
         }
     }
 }
@@ -87,26 +95,30 @@ impl fmt::Display for StackId {
 impl std::str::FromStr for StackId {
     type Err = String;
 
-    /// Parses the [`Display`](fmt::Display) form back: `group:NAME`, `class:NAME` or
-    /// `NAMESPACE/NAME`.
+    /// Parses the [`Display`](fmt::Display) form back: `group:NAME`, `class:NAME`,
+    /// `gateway:NAMESPACE/NAME` or `NAMESPACE/NAME`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let non_empty = |name: &str| (!name.is_empty()).then(|| name.to_owned());
-        let parsed = if let Some(name) = text.strip_prefix("group:") {
-            non_empty(name).map(Self::Group)
-        } else if let Some(name) = text.strip_prefix("class:") {
-            non_empty(name).map(Self::Class)
-        } else {
+        let namespaced = |text: &str| {
             text.split_once('/')
                 .filter(|(namespace, name)| {
                     !namespace.is_empty() && !name.is_empty() && !name.contains('/')
                 })
-                .map(|(namespace, name)| Self::Ingress {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                })
+                .map(|(namespace, name)| (namespace.to_owned(), name.to_owned()))
+        };
+        let parsed = if let Some(name) = text.strip_prefix("group:") {
+            non_empty(name).map(Self::Group)
+        } else if let Some(name) = text.strip_prefix("class:") {
+            non_empty(name).map(Self::Class)
+        } else if let Some(rest) = text.strip_prefix("gateway:") {
+            namespaced(rest).map(|(namespace, name)| Self::Gateway { namespace, name })
+        } else {
+            namespaced(text).map(|(namespace, name)| Self::Ingress { namespace, name })
         };
         parsed.ok_or_else(|| {
-            format!("{text:?} is not a stack id (NAMESPACE/NAME, group:NAME or class:NAME)")
+            format!(
+                "{text:?} is not a stack id (NAMESPACE/NAME, group:NAME, class:NAME or gateway:NAMESPACE/NAME)"
+            )
         })
     }
 }
@@ -142,10 +154,22 @@ mod tests {
             },
             StackId::Group("shop".into()),
             StackId::Class("*".into()),
+            StackId::Gateway {
+                namespace: "infra".into(),
+                name: "edge".into(),
+            },
         ] {
             assert_eq!(stack.to_string().parse::<StackId>(), Ok(stack));
         }
-        for bad in ["", "web", "group:", "/web", "shop/", "a/b/c"] {
+        for bad in [
+            "",
+            "web",
+            "group:",
+            "/web",
+            "shop/",
+            "a/b/c",
+            "gateway:edge",
+        ] {
             assert!(bad.parse::<StackId>().is_err(), "{bad:?}");
         }
     }

@@ -166,11 +166,8 @@ fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
         let source = &route.source;
         if let Some(problem) = unsupported(route) {
             let field = match inexpressible_path(&route.path) {
-                Some(_) => format!(
-                    "spec.rules[{}].http.paths[{}].path",
-                    source.rule, source.path
-                ),
-                None => format!("spec.rules[{}].http.paths[{}]", source.rule, source.path),
+                Some(_) => format!("{}.path", source.field()),
+                None => source.field(),
             };
             problems.push(Diagnostic::warning(
                 &source.ingress,

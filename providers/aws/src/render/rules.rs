@@ -110,16 +110,12 @@ impl fmt::Display for AlbRule {
             self.action
         )?;
         match &self.purpose {
-            RulePurpose::Route(source) => write!(
-                f,
-                "  ({} spec.rules[{}].http.paths[{}])",
-                source.ingress, source.rule, source.path
-            ),
-            RulePurpose::GuardedRoute(source) => write!(
-                f,
-                "  (guard copy of {} spec.rules[{}].http.paths[{}])",
-                source.ingress, source.rule, source.path
-            ),
+            RulePurpose::Route(source) => {
+                write!(f, "  ({} {})", source.ingress, source.field())
+            }
+            RulePurpose::GuardedRoute(source) => {
+                write!(f, "  (guard copy of {} {})", source.ingress, source.field())
+            }
             RulePurpose::CatchAll => f.write_str("  (catch-all)"),
         }
     }
@@ -272,6 +268,12 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
                     routes.collect(),
                 )
             }
+            // ALB's `*` spans dots, which is exactly Gateway API's wildcard: no guard needed.
+            HostMatch::WildcardLabels(pattern) => Block::new(
+                Some(pattern.clone()),
+                Some(format!("a{}", &pattern[1..])),
+                routes.collect(),
+            ),
             HostMatch::Any => Block::new(None, None, routes.collect()),
         };
         blocks.push(block);

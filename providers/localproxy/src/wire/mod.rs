@@ -134,8 +134,10 @@ pub struct VirtualHost {
 pub enum Host {
     /// Exactly this host.
     Exact(String),
-    /// `*.suffix`, the full pattern.
+    /// `*.suffix`, the full pattern: one label (Ingress).
     Wildcard(String),
+    /// `*.suffix`, the full pattern: one or more labels (Gateway API).
+    WildcardLabels(String),
     /// Host-less rules.
     Any,
 }
@@ -290,6 +292,7 @@ pub fn split(desired: &model::DesiredLoadBalancer) -> (Routes, Vec<EndpointSets>
                 host: match &vhost.host {
                     model::HostMatch::Exact(host) => Host::Exact(host.clone()),
                     model::HostMatch::Wildcard(host) => Host::Wildcard(host.clone()),
+                    model::HostMatch::WildcardLabels(host) => Host::WildcardLabels(host.clone()),
                     model::HostMatch::Any => Host::Any,
                 },
                 routes: vhost
@@ -445,6 +448,7 @@ pub fn join(
             host: match vhost.host {
                 Host::Exact(host) => model::HostMatch::Exact(host),
                 Host::Wildcard(host) => model::HostMatch::Wildcard(host),
+                Host::WildcardLabels(host) => model::HostMatch::WildcardLabels(host),
                 Host::Any => model::HostMatch::Any,
             },
             routes: out,

@@ -1,0 +1,429 @@
+//! The Gateway API front end: GatewayClass, Gateway and HTTPRoute (`gateway.networking.k8s.io/v1`)
+//! into the same [`DesiredLoadBalancer`] model as Ingresses, one stack per Gateway.
+//!
+//! ```text
+//! GatewayClass (controllerName ours) ─► Gateway ─► listeners (HTTP/HTTPS, hostname, certificates)
+//!                                         ▲
+//! HTTPRoute ─ parentRefs (sectionName, port) ┘ ─► hostnames ∩ listener hostnames ─► virtual hosts
+//!          └─ rules: matches ─► routes; filters; backendRefs ─► weighted forward
+//!                                              └─► RouteStatus (Accepted, ResolvedRefs)
+//! ```
+//!
+//! Pure, like the Ingress front end: a bad listener, route, rule or match is reported and left
+//! out; the rest of the Gateway is served.
+
+mod hostnames;
+mod listeners;
+mod rules;
+mod status;
+mod types;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use weir_model::{
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, PathMatch, Reason,
+    Route, RouteConditions, StackId, VirtualHost,
+};
+
+pub use status::{RouteCondition, RouteParentStatus, RouteStatus};
+pub use types::{Gateway, GatewayClass, HttpRoute};
+
+use crate::backends::BackendResolver;
+use crate::reads::RecordingSnapshot;
+use crate::snapshot::namespace_of;
+use crate::{ClusterSnapshot, ControllerKind, StackTranslation, Translation};
+use hostnames::{intersect, parse_hostname};
+use listeners::ServedListener;
+
+/// The Gateway API group.
+pub(crate) const GROUP: &str = "gateway.networking.k8s.io";
+
+/// What answers a request no route of a Gateway matches.
+const NOT_FOUND_STATUS: u16 = 404;
+
+/// The translation of every Gateway of ours and the status of every route that names one.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayTranslation {
+    /// One stack per Gateway of ours (`gateway:NAMESPACE/NAME`).
+    pub translation: Translation,
+    /// Per HTTPRoute naming a Gateway of ours: its Accepted and ResolvedRefs conditions.
+    pub route_statuses: Vec<RouteStatus>,
+}
+
+/// Translates every Gateway whose GatewayClass's `controllerName` is `controller`'s, with the
+/// HTTPRoutes attached to it, into one stack per Gateway.
+pub fn translate_gateways(
+    snapshot: &ClusterSnapshot,
+    controller: ControllerKind,
+) -> GatewayTranslation {
+    let mut result = GatewayTranslation::default();
+    let routes = ordered_routes(snapshot);
+    let mut statuses: BTreeMap<(String, String), RouteStatus> = BTreeMap::new();
+    for gateway in snapshot.gateways() {
+        let class_name = &gateway.spec.gateway_class_name;
+        let ours = snapshot
+            .gateway_class(class_name)
+            .is_some_and(|class| class.spec.controller_name == controller.controller_name());
+        if !ours {
+            continue;
+        }
+        let stack = translate_gateway(gateway, controller, &routes, snapshot, &mut statuses);
+        result.translation.stacks.push(stack);
+    }
+    result.route_statuses = statuses.into_values().collect();
+    result
+}
+
+/// HTTPRoutes in Gateway API's order: oldest first, then by namespace/name.
+fn ordered_routes(snapshot: &ClusterSnapshot) -> Vec<&HttpRoute> {
+    let mut routes: Vec<&HttpRoute> = snapshot.http_routes().collect();
+    routes.sort_by_key(|route| {
+        (
+            route
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|time| time.0),
+            namespace_of(&route.metadata).to_owned(),
+            route.metadata.name.clone(),
+        )
+    });
+    routes
+}
+
+fn translate_gateway(
+    gateway: &Gateway,
+    controller: ControllerKind,
+    routes: &[&HttpRoute],
+    snapshot: &ClusterSnapshot,
+    statuses: &mut BTreeMap<(String, String), RouteStatus>,
+) -> StackTranslation {
+    let namespace = namespace_of(&gateway.metadata).to_owned();
+    let name = gateway.metadata.name.clone().unwrap_or_default();
+    let object = ObjectRef::namespaced("Gateway", &namespace, &name);
+    let stack = StackId::Gateway {
+        namespace: namespace.clone(),
+        name: name.clone(),
+    };
+    let recording = RecordingSnapshot::new(snapshot);
+    let mut resolver = BackendResolver::new(&recording);
+    let mut diagnostics = Vec::new();
+    let (served, listeners, certificates) =
+        listeners::listeners(gateway, controller, &object, &recording, &mut diagnostics);
+    let mut members = vec![object.clone()];
+    let mut hosts: BTreeMap<HostKey, Vec<(RouteKey, Route)>> = BTreeMap::new();
+
+    for (position, route) in routes.iter().enumerate() {
+        let route_namespace = namespace_of(&route.metadata);
+        let route_object = ObjectRef::namespaced(
+            "HTTPRoute",
+            route_namespace,
+            route.metadata.name.as_deref().unwrap_or_default(),
+        );
+        let mut parents = Vec::new();
+        let mut route_hosts: Vec<HostMatch> = Vec::new();
+        // Reported only in the stacks of Gateways the route names (below).
+        let mut hostname_problems = Vec::new();
+        let route_hostnames = route_hostnames(route, &route_object, &mut hostname_problems);
+        for (index, parent) in route.spec.parent_refs.iter().enumerate() {
+            let names_gateway = parent.group.as_deref().is_none_or(|group| group == GROUP)
+                && parent.kind.as_deref().is_none_or(|kind| kind == "Gateway")
+                && parent.namespace.as_deref().unwrap_or(route_namespace) == namespace
+                && parent.name == name;
+            if !names_gateway {
+                continue;
+            }
+            let attached = attach(
+                parent,
+                route_namespace,
+                &namespace,
+                &served,
+                &route_hostnames,
+            );
+            let accepted = match &attached {
+                Ok((hosts, ports)) => {
+                    if ports.len() < listeners.len() {
+                        diagnostics.push(Diagnostic::warning(
+                            &route_object,
+                            format!("spec.parentRefs[{index}]"),
+                            Reason::UnsupportedByProvider,
+                            format!("the route attaches to listeners on port(s) {ports:?} only, but weir serves a Gateway's routes on all its ports ({:?})", listeners.keys().collect::<Vec<_>>()),
+                        ));
+                    }
+                    for host in hosts {
+                        if !route_hosts.contains(host) {
+                            route_hosts.push(host.clone());
+                        }
+                    }
+                    status::RouteCondition::new("Accepted", true, "Accepted", "")
+                }
+                Err((reason, message)) => {
+                    diagnostics.push(Diagnostic::warning(
+                        &route_object,
+                        format!("spec.parentRefs[{index}]"),
+                        Reason::InvalidField,
+                        format!("not accepted by {object} ({reason}): {message}"),
+                    ));
+                    status::RouteCondition::new("Accepted", false, reason, message.clone())
+                }
+            };
+            parents.push(RouteParentStatus {
+                gateway: object.clone(),
+                section_name: parent.section_name.clone(),
+                conditions: vec![accepted],
+            });
+        }
+        if parents.is_empty() {
+            continue;
+        }
+        diagnostics.append(&mut hostname_problems);
+        let mut ref_problems = Vec::new();
+        if !route_hosts.is_empty() {
+            members.push(route_object.clone());
+            // The API's default for absent rules: one rule matching every path, no backends.
+            let default_rules = [types::HttpRouteRule::default()];
+            let route_rules = match route.spec.rules.is_empty() {
+                true => &default_rules[..],
+                false => &route.spec.rules[..],
+            };
+            for (rule_index, rule) in route_rules.iter().enumerate() {
+                let rule_routes = rules::rule_routes(
+                    rule,
+                    rule_index,
+                    route_namespace,
+                    &route_object,
+                    &mut resolver,
+                    &mut diagnostics,
+                    &mut ref_problems,
+                );
+                for host in &route_hosts {
+                    let entry = hosts.entry(HostKey::new(host.clone())).or_default();
+                    for model_route in &rule_routes {
+                        let key = RouteKey::new(model_route, position);
+                        entry.push((key, model_route.clone()));
+                    }
+                }
+            }
+        }
+        let resolved = match ref_problems.first() {
+            None => status::RouteCondition::new("ResolvedRefs", true, "ResolvedRefs", ""),
+            Some((reason, message)) => {
+                status::RouteCondition::new("ResolvedRefs", false, reason, message.clone())
+            }
+        };
+        for parent in &mut parents {
+            parent.conditions.push(resolved.clone());
+        }
+        let key = (route_namespace.to_owned(), route_object.name.clone());
+        statuses
+            .entry(key)
+            .or_insert_with(|| RouteStatus {
+                route: route_object.clone(),
+                parents: Vec::new(),
+            })
+            .parents
+            .extend(parents);
+    }
+
+    let virtual_hosts = hosts
+        .into_iter()
+        .map(|(key, routes)| VirtualHost {
+            routes: ordered(&key.host, routes, &mut diagnostics),
+            host: key.host,
+            redirect_to_https_port: None,
+        })
+        .collect();
+    diagnostics.append(&mut resolver.diagnostics);
+    diagnostics.sort();
+    diagnostics.dedup();
+    let desired = DesiredLoadBalancer {
+        stack: stack.clone(),
+        ingress_class: gateway.spec.gateway_class_name.clone(),
+        members,
+        listeners,
+        virtual_hosts,
+        default_action: Action::status(NOT_FOUND_STATUS),
+        target_groups: resolver.target_groups,
+        certificates,
+        settings: BTreeMap::new(),
+    };
+    StackTranslation {
+        stack,
+        desired: Some(desired),
+        diagnostics,
+        reads: recording.into_reads(),
+    }
+}
+
+/// The route's hostnames; invalid ones are reported and left out.
+fn route_hostnames(
+    route: &HttpRoute,
+    object: &ObjectRef,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<HostMatch> {
+    let mut hosts = Vec::new();
+    for (index, hostname) in route.spec.hostnames.iter().enumerate() {
+        match parse_hostname(Some(hostname)) {
+            Ok(HostMatch::Any) => {}
+            Ok(host) => hosts.push(host),
+            Err(message) => diagnostics.push(Diagnostic::warning(
+                object,
+                format!("spec.hostnames[{index}]"),
+                Reason::InvalidHost,
+                format!("{message}; the hostname is left out"),
+            )),
+        }
+    }
+    hosts
+}
+
+/// What a parentRef attaches: the route's hosts and the ports of the listeners they came from.
+type Attachment = (Vec<HostMatch>, BTreeSet<u16>);
+
+/// The hosts a parentRef attaches the route with, or the Gateway API reason it is not
+/// accepted: `NoMatchingParent` (no such listener), `NotAllowedByListeners`, or
+/// `NoMatchingListenerHostname`.
+fn attach(
+    parent: &types::ParentReference,
+    route_namespace: &str,
+    gateway_namespace: &str,
+    served: &[ServedListener],
+    route_hostnames: &[HostMatch],
+) -> Result<Attachment, (&'static str, String)> {
+    let selected: Vec<&ServedListener> = served
+        .iter()
+        .filter(|listener| {
+            parent
+                .section_name
+                .as_deref()
+                .is_none_or(|section| section == listener.name)
+                && parent
+                    .port
+                    .is_none_or(|port| port == i64::from(listener.port))
+        })
+        .collect();
+    if selected.is_empty() {
+        return Err((
+            "NoMatchingParent",
+            "no listener of the Gateway has this sectionName and port".into(),
+        ));
+    }
+    let allowed: Vec<&&ServedListener> = selected
+        .iter()
+        .filter(|listener| {
+            listener.allows_http_routes
+                && (listener.all_namespaces || route_namespace == gateway_namespace)
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Err((
+            "NotAllowedByListeners",
+            "the listeners' allowedRoutes do not admit this route".into(),
+        ));
+    }
+    let mut hosts = Vec::new();
+    let mut ports = BTreeSet::new();
+    for listener in allowed {
+        let listener_hosts = intersect(route_hostnames, &listener.hostname);
+        if !listener_hosts.is_empty() {
+            ports.insert(listener.port);
+        }
+        for host in listener_hosts {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    }
+    if hosts.is_empty() {
+        return Err((
+            "NoMatchingListenerHostname",
+            "none of the route's hostnames matches a listener's hostname".into(),
+        ));
+    }
+    Ok((hosts, ports))
+}
+
+/// Virtual host precedence: exact hosts, then wildcards with more labels first, then no host.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct HostKey {
+    tier: (u8, Reverse<usize>),
+    host: HostMatch,
+}
+
+impl HostKey {
+    fn new(host: HostMatch) -> Self {
+        let tier = match &host {
+            HostMatch::Exact(_) => (0, Reverse(0)),
+            HostMatch::Wildcard(pattern) | HostMatch::WildcardLabels(pattern) => {
+                (1, Reverse(pattern.len()))
+            }
+            HostMatch::Any => (2, Reverse(0)),
+        };
+        Self { tier, host }
+    }
+}
+
+/// Gateway API precedence within a host: Exact paths, then longer prefixes, then a method
+/// match, more header matches, more query matches, then the oldest route, then rule and match
+/// order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct RouteKey {
+    kind: PathKind,
+    length: Reverse<usize>,
+    path: String,
+    method: Reverse<bool>,
+    headers: Reverse<usize>,
+    query: Reverse<usize>,
+    position: usize,
+    rule: usize,
+    match_index: usize,
+}
+
+impl RouteKey {
+    fn new(route: &Route, position: usize) -> Self {
+        Self {
+            kind: route.path.kind,
+            length: Reverse(route.path.path.len()),
+            path: route.path.path.clone(),
+            method: Reverse(!route.conditions.methods.is_empty()),
+            headers: Reverse(route.conditions.headers.len()),
+            query: Reverse(route.conditions.query.len()),
+            position,
+            rule: route.source.rule,
+            match_index: route.source.path,
+        }
+    }
+}
+
+/// Sorts a host's routes and drops those an earlier route with the same path and conditions
+/// makes unreachable (reported as shadowed).
+fn ordered(
+    host: &HostMatch,
+    mut routes: Vec<(RouteKey, Route)>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Route> {
+    routes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut kept: Vec<Route> = Vec::with_capacity(routes.len());
+    let mut first: BTreeMap<(PathMatch, RouteConditions), usize> = BTreeMap::new();
+    for (_, route) in routes {
+        let identity = (route.path.clone(), route.conditions.clone());
+        if let Some(winner) = first.get(&identity).map(|index| &kept[*index]) {
+            if winner.source != route.source {
+                diagnostics.push(Diagnostic::warning(
+                    &route.source.ingress,
+                    format!("spec.rules[{}].matches[{}]", route.source.rule, route.source.path),
+                    Reason::RuleShadowed,
+                    format!(
+                        "host {host} {:?} {} is already routed by {} spec.rules[{}].matches[{}], which wins",
+                        route.path.kind, route.path.path, winner.source.ingress, winner.source.rule, winner.source.path
+                    ),
+                ));
+            }
+            continue;
+        }
+        first.insert(identity, kept.len());
+        kept.push(route);
+    }
+    kept
+}

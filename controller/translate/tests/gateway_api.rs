@@ -1,0 +1,384 @@
+//! Gateway API conformance scenarios (kubernetes-sigs/gateway-api `conformance/tests/`, see
+//! `tests/fixtures/gateway-api/README.md`) through manifests -> `translate_gateways` -> the
+//! model's matcher, with the requests and answers of the Go tests. The proxy runs the same
+//! fixtures over real sockets (`localproxy/tests/gateway_api.rs`).
+
+use std::path::Path;
+
+use weir_model::{
+    Action, DesiredLoadBalancer, HeaderList, PathRewrite, RouteDecision, RouteRequest,
+};
+use weir_translate::{
+    ClusterSnapshot, ControllerKind, GatewayTranslation, RouteStatus, translate_gateways,
+};
+
+const NS: &str = "gateway-conformance-infra";
+
+/// The base manifests and the named test manifests, with the suite's class placeholder set to
+/// a GatewayClass of `controller`.
+fn load(files: &[&str], controller: &str) -> ClusterSnapshot {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-api");
+    let mut snapshot = ClusterSnapshot::default();
+    let class = format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: weir\nspec:\n  controllerName: {controller}\n"
+    );
+    weir_manifests::load_str(&class, Path::new("class.yaml"), &mut snapshot).unwrap();
+    for file in ["base-manifests.yaml"].iter().chain(files) {
+        let text = std::fs::read_to_string(dir.join(file))
+            .unwrap()
+            .replace("{GATEWAY_CLASS_NAME}", "weir");
+        weir_manifests::load_str(&text, Path::new(file), &mut snapshot).unwrap();
+    }
+    snapshot
+}
+
+fn translate(files: &[&str]) -> GatewayTranslation {
+    translate_gateways(
+        &load(files, "weir.dev/localproxy"),
+        ControllerKind::LocalProxy,
+    )
+}
+
+/// The model of Gateway `name`, with no diagnostics but those on the routes `not_accepted`.
+fn gateway<'a>(translation: &'a GatewayTranslation, name: &str) -> &'a DesiredLoadBalancer {
+    gateway_except(translation, name, &[])
+}
+
+fn gateway_except<'a>(
+    translation: &'a GatewayTranslation,
+    name: &str,
+    not_accepted: &[&str],
+) -> &'a DesiredLoadBalancer {
+    let stack = translation
+        .translation
+        .stacks
+        .iter()
+        .find(|stack| stack.stack.to_string() == format!("gateway:{NS}/{name}"))
+        .unwrap_or_else(|| panic!("no stack for Gateway {name}"));
+    let unexpected: Vec<_> = stack
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| !not_accepted.contains(&diagnostic.object.name.as_str()))
+        .collect();
+    assert!(unexpected.is_empty(), "{name}: {unexpected:#?}");
+    stack.desired.as_ref().unwrap()
+}
+
+/// The backend Service (or status) a request gets: `path` may hold a query.
+fn answer(
+    model: &DesiredLoadBalancer,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> String {
+    let (path, query) = match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    };
+    let headers = HeaderList(headers);
+    let request = RouteRequest {
+        method,
+        query,
+        headers: &headers,
+        ..RouteRequest::get(host, path)
+    };
+    match model.route_request(&request) {
+        RouteDecision::Route(route) => name_of(&route.action),
+        RouteDecision::Default(action) => name_of(action),
+    }
+}
+
+fn name_of(action: &Action) -> String {
+    match action {
+        Action::Forward { target_group } => target_group.service.clone(),
+        Action::FixedResponse { status, .. } => status.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn v(n: u8) -> String {
+    format!("infra-backend-v{n}")
+}
+
+fn accepted_and_resolved(statuses: &[RouteStatus]) {
+    for status in statuses {
+        for parent in &status.parents {
+            assert!(
+                parent.conditions.iter().all(|condition| condition.status),
+                "{}: {:?}",
+                status.route,
+                parent.conditions
+            );
+        }
+    }
+}
+
+#[test]
+fn simple_same_namespace() {
+    let translation = translate(&["httproute-simple-same-namespace.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    assert_eq!(translation.route_statuses.len(), 1);
+    let model = gateway(&translation, "same-namespace");
+    assert_eq!(answer(model, "GET", "gw", "/", &[]), v(1));
+}
+
+#[test]
+fn matching() {
+    let translation = translate(&["httproute-matching.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    for (path, headers, want) in [
+        ("/", &[][..], 1),
+        ("/example", &[], 1),
+        ("/", &[("Version", "one")], 1),
+        ("/v2", &[], 2),
+        ("/v2/example", &[], 2),
+        ("/", &[("Version", "two")], 2),
+        ("/v2/", &[], 2),
+        ("/v2example", &[], 1),
+        ("/foo/v2/example", &[], 1),
+    ] {
+        assert_eq!(
+            answer(model, "GET", "gw", path, headers),
+            v(want),
+            "{path} {headers:?}"
+        );
+    }
+}
+
+#[test]
+fn header_matching() {
+    let translation = translate(&["httproute-header-matching.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    for (headers, want) in [
+        (&[("Version", "one")][..], v(1)),
+        (&[("Version", "two")], v(2)),
+        (&[("Version", "two"), ("Color", "orange")], v(1)),
+        (&[("Version", "two"), ("Color", "blue")], v(2)),
+        (&[("Color", "orange")], "404".into()),
+        (&[("Some-Other-Header", "one")], "404".into()),
+        (&[("Color", "blue")], v(1)),
+        (&[("Color", "green")], v(1)),
+        (&[("Color", "red")], v(2)),
+        (&[("Color", "yellow")], v(2)),
+        (&[("Color", "purple")], "404".into()),
+    ] {
+        assert_eq!(
+            answer(model, "GET", "gw", "/", headers),
+            want,
+            "{headers:?}"
+        );
+    }
+}
+
+#[test]
+fn query_param_matching() {
+    let translation = translate(&["httproute-query-param-matching.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    for (path, headers, want) in [
+        ("/?animal=whale", &[][..], v(1)),
+        ("/?animal=dolphin", &[], v(2)),
+        ("/?animal=dolphin&color=blue", &[], v(3)),
+        ("/?ANIMAL=Whale", &[], v(3)),
+        ("/?animal=whale&otherparam=irrelevant", &[], v(1)),
+        ("/?animal=dolphin&color=yellow", &[], v(2)),
+        ("/?color=blue", &[], "404".into()),
+        ("/?animal=dog", &[], "404".into()),
+        ("/?animal=whaledolphin", &[], "404".into()),
+        ("/", &[], "404".into()),
+        ("/path1?animal=whale", &[], v(1)),
+        ("/?animal=whale", &[("version", "one")], v(2)),
+        ("/path2?animal=whale", &[("version", "two")], v(3)),
+        ("/path3?animal=shark", &[], v(1)),
+        ("/path4?animal=kraken", &[("version", "three")], v(1)),
+        ("/?animal=shark", &[], "404".into()),
+        ("/path4?animal=kraken", &[], "404".into()),
+        ("/path5?animal=hydra", &[], v(1)),
+        ("/?animal=hydra", &[("version", "four")], v(3)),
+    ] {
+        assert_eq!(
+            answer(model, "GET", "gw", path, headers),
+            want,
+            "{path} {headers:?}"
+        );
+    }
+}
+
+#[test]
+fn method_matching() {
+    let translation = translate(&["httproute-method-matching.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    for (method, path, headers, want) in [
+        ("POST", "/", &[][..], v(1)),
+        ("GET", "/", &[], v(2)),
+        ("HEAD", "/", &[], "404".into()),
+        ("GET", "/path1", &[], v(1)),
+        ("PUT", "/", &[("version", "one")], v(2)),
+        ("POST", "/path2", &[("version", "two")], v(3)),
+        ("PATCH", "/path3", &[], v(1)),
+        ("DELETE", "/path4", &[("version", "three")], v(1)),
+        ("PUT", "/", &[], "404".into()),
+        ("DELETE", "/path4", &[], "404".into()),
+        ("PATCH", "/path5", &[], v(1)),
+        ("PATCH", "/", &[("version", "four")], v(2)),
+    ] {
+        assert_eq!(
+            answer(model, method, "gw", path, headers),
+            want,
+            "{method} {path} {headers:?}"
+        );
+    }
+}
+
+#[test]
+fn hostname_intersection() {
+    let translation = translate(&["httproute-hostname-intersection.yaml"]);
+    let model = gateway_except(
+        &translation,
+        "httproute-hostname-intersection",
+        &["no-intersecting-hosts"],
+    );
+    for (host, path, want) in [
+        ("very.specific.com", "/s1", v(1)),
+        ("very.specific.com:1234", "/s1", v(1)),
+        ("non.matching.com", "/s1", "404".into()),
+        ("foo.nonmatchingwildcard.io", "/s1", "404".into()),
+        ("foo.wildcard.io", "/s1", "404".into()),
+        ("very.specific.com", "/non-matching-prefix", "404".into()),
+        ("foo.wildcard.io", "/s2", v(2)),
+        ("bar.wildcard.io", "/s2", v(2)),
+        ("foo.bar.wildcard.io", "/s2", v(2)),
+        ("non.matching.com", "/s2", "404".into()),
+        ("wildcard.io", "/s2", "404".into()),
+        ("very.specific.com", "/s2", "404".into()),
+        ("very.specific.com", "/s3", v(3)),
+        ("foo.specific.com", "/s3", "404".into()),
+        ("foo.wildcard.io", "/s3", "404".into()),
+        ("foo.anotherwildcard.io", "/s4", v(1)),
+        ("bar.anotherwildcard.io", "/s4", v(1)),
+        ("foo.bar.anotherwildcard.io", "/s4", v(1)),
+        ("anotherwildcard.io", "/s4", "404".into()),
+        ("foo.wildcard.io", "/s4", "404".into()),
+        ("very.specific.com", "/s4", "404".into()),
+        ("specific.but.wrong.com", "/s5", "404".into()),
+        ("wildcard.io", "/s5", "404".into()),
+    ] {
+        assert_eq!(answer(model, "GET", host, path, &[]), want, "{host}{path}");
+    }
+    let all = gateway(&translation, "httproute-hostname-intersection-all");
+    for host in ["first.com", "sub.first.com", "second.com", "sub.second.com"] {
+        assert_eq!(answer(all, "GET", host, "/", &[]), v(2), "{host}");
+    }
+    let no_intersection = translation
+        .route_statuses
+        .iter()
+        .find(|status| status.route.name == "no-intersecting-hosts")
+        .unwrap();
+    let accepted = &no_intersection.parents[0].conditions[0];
+    assert_eq!(
+        (accepted.type_, accepted.status, accepted.reason),
+        ("Accepted", false, "NoMatchingListenerHostname")
+    );
+}
+
+#[test]
+fn listener_hostname_matching() {
+    let translation = translate(&["httproute-listener-hostname-matching.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "httproute-listener-hostname-matching");
+    for (host, want) in [
+        ("bar.com", v(1)),
+        ("foo.bar.com", v(2)),
+        ("baz.bar.com", v(3)),
+        ("boo.bar.com", v(3)),
+        ("multiple.prefixes.bar.com", v(3)),
+        ("multiple.prefixes.foo.com", v(3)),
+        ("foo.com", "404".into()),
+        ("no.matching.host", "404".into()),
+    ] {
+        assert_eq!(answer(model, "GET", host, "/", &[]), want, "{host}");
+    }
+}
+
+#[test]
+fn weights_are_kept() {
+    let translation = translate(&["httproute-weight.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    let RouteDecision::Route(route) = model.route("gw", "/") else {
+        panic!("no route");
+    };
+    let Action::WeightedForward { targets } = &route.action else {
+        panic!("{:?}", route.action);
+    };
+    let weights: Vec<(String, u32)> = targets
+        .iter()
+        .map(|target| (target.target_group.service.clone(), target.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        [(v(1), 70), (v(2), 30), (v(3), 0)][..2].to_vec(),
+        "{weights:?}"
+    );
+}
+
+/// The route that serves `host` + `path` in the Gateway `same-namespace` of `file`.
+fn route_of(file: &str, host: &str, path: &str) -> weir_model::Route {
+    let translation = translate(&[file]);
+    accepted_and_resolved(&translation.route_statuses);
+    match gateway(&translation, "same-namespace").route(host, path) {
+        RouteDecision::Route(route) => route.clone(),
+        RouteDecision::Default(_) => panic!("no route for {host}{path} in {file}"),
+    }
+}
+
+#[test]
+fn filters_become_model_filters() {
+    let prefix = route_of("httproute-rewrite-path.yaml", "gw", "/prefix/one/two");
+    let rewrite = prefix.filters.rewrite.unwrap();
+    assert_eq!(rewrite.path, Some(PathRewrite::Prefix("/one".into())));
+    let full = route_of("httproute-rewrite-path.yaml", "gw", "/full/one/two");
+    assert_eq!(
+        full.filters.rewrite.unwrap().path,
+        Some(PathRewrite::Full("/one".into()))
+    );
+    let host = route_of("httproute-rewrite-host.yaml", "rewrite.example", "/one");
+    assert_eq!(
+        host.filters.rewrite.unwrap().host.as_deref(),
+        Some("one.example.org")
+    );
+    let set = route_of("httproute-request-header-modifier.yaml", "gw", "/set");
+    assert_eq!(
+        set.filters.request_headers.set,
+        [(
+            "x-header-set".to_owned(),
+            "set-overwrites-values".to_owned()
+        )]
+    );
+    let remove = route_of("httproute-response-header-modifier.yaml", "gw", "/remove");
+    assert_eq!(remove.filters.response_headers.remove, ["x-header-remove"]);
+}
+
+#[test]
+fn redirects() {
+    let translation = translate(&[
+        "httproute-redirect-host-and-status.yaml",
+        "httproute-redirect-path.yaml",
+        "httproute-redirect-port.yaml",
+        "httproute-redirect-scheme.yaml",
+        "httproute-redirect-port-and-scheme.yaml",
+    ]);
+    let model = gateway(&translation, "same-namespace");
+    let RouteDecision::Route(route) = model.route("gw", "/hostname-redirect") else {
+        panic!("no route");
+    };
+    let Action::Redirect(redirect) = &route.action else {
+        panic!("{:?}", route.action);
+    };
+    assert_eq!(redirect.host.as_deref(), Some("example.org"));
+    assert_eq!(redirect.status, 302);
+}
