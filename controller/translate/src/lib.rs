@@ -35,6 +35,7 @@ mod hosts;
 mod listeners;
 mod paths;
 mod reads;
+mod shadowing;
 mod snapshot;
 mod stack;
 mod tls;

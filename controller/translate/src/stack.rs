@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use weir_model::{
-    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, PathMatch, Reason,
-    Route, RouteConditions, RouteFilters, RouteSource, StackId, VirtualHost,
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, Reason, Route,
+    RouteConditions, RouteFilters, RouteSource, StackId, VirtualHost,
 };
 
 use crate::backends::BackendResolver;
@@ -15,6 +15,7 @@ use crate::grouping::Member;
 use crate::hosts::parse_host;
 use crate::paths::{PathError, parse_path};
 use crate::reads::{Reads, RecordingSnapshot};
+use crate::shadowing;
 use crate::snapshot::namespace_of;
 use crate::{ClusterSnapshot, StackTranslation, Stacking, alb_settings, listeners, tls};
 
@@ -187,7 +188,7 @@ pub(crate) fn translate_stack(
     let virtual_hosts = hosts
         .into_iter()
         .map(|(key, (declared_by, routes))| VirtualHost {
-            routes: ordered_routes(&key.host, routes, &mut diagnostics),
+            routes: shadowing::ordered_routes(&key.host, routes, &mut diagnostics),
             host: key.host,
             redirect_to_https_port: host_redirects[declared_by],
         })
@@ -300,35 +301,4 @@ fn custom_route(
         None => resolver.resolve(backend, namespace, object, &format!("{field}.backend")),
     };
     Ok(Some((conditions, action)))
-}
-
-/// Sorts a host's routes and drops those an earlier route with the same path type and path
-/// makes unreachable (reported as shadowed).
-fn ordered_routes(
-    host: &HostMatch,
-    mut routes: Vec<(RouteKey, Route)>,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Route> {
-    routes.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut ordered: Vec<Route> = Vec::with_capacity(routes.len());
-    // Where each (path, conditions) pair was first routed: a later equal one never matches.
-    let mut first: BTreeMap<(PathMatch, RouteConditions), usize> = BTreeMap::new();
-    for (_, route) in routes {
-        let identity = (route.path.clone(), route.conditions.clone());
-        if let Some(winner) = first.get(&identity).map(|index| &ordered[*index]) {
-            diagnostics.push(Diagnostic::warning(
-                &route.source.ingress,
-                format!("spec.rules[{}].http.paths[{}]", route.source.rule, route.source.path),
-                Reason::RuleShadowed,
-                format!(
-                    "host {host} {:?} {} is already routed by {} spec.rules[{}].http.paths[{}], which wins",
-                    route.path.kind, route.path.path, winner.source.ingress, winner.source.rule, winner.source.path
-                ),
-            ));
-            continue;
-        }
-        first.insert(identity, ordered.len());
-        ordered.push(route);
-    }
-    ordered
 }

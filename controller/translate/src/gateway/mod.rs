@@ -22,8 +22,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use weir_model::{
-    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, PathMatch, Reason,
-    Route, RouteConditions, StackId, VirtualHost,
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, Reason, Route,
+    StackId, VirtualHost,
 };
 
 pub use status::{RouteCondition, RouteParentStatus, RouteStatus};
@@ -229,7 +229,7 @@ fn translate_gateway(
     let virtual_hosts = hosts
         .into_iter()
         .map(|(key, routes)| VirtualHost {
-            routes: ordered(&key.host, routes, &mut diagnostics),
+            routes: crate::shadowing::ordered_routes(&key.host, routes, &mut diagnostics),
             host: key.host,
             redirect_to_https_port: None,
         })
@@ -394,36 +394,4 @@ impl RouteKey {
             match_index: route.source.path,
         }
     }
-}
-
-/// Sorts a host's routes and drops those an earlier route with the same path and conditions
-/// makes unreachable (reported as shadowed).
-fn ordered(
-    host: &HostMatch,
-    mut routes: Vec<(RouteKey, Route)>,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Route> {
-    routes.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut kept: Vec<Route> = Vec::with_capacity(routes.len());
-    let mut first: BTreeMap<(PathMatch, RouteConditions), usize> = BTreeMap::new();
-    for (_, route) in routes {
-        let identity = (route.path.clone(), route.conditions.clone());
-        if let Some(winner) = first.get(&identity).map(|index| &kept[*index]) {
-            if winner.source != route.source {
-                diagnostics.push(Diagnostic::warning(
-                    &route.source.ingress,
-                    format!("spec.rules[{}].matches[{}]", route.source.rule, route.source.path),
-                    Reason::RuleShadowed,
-                    format!(
-                        "host {host} {:?} {} is already routed by {} spec.rules[{}].matches[{}], which wins",
-                        route.path.kind, route.path.path, winner.source.ingress, winner.source.rule, winner.source.path
-                    ),
-                ));
-            }
-            continue;
-        }
-        first.insert(identity, kept.len());
-        kept.push(route);
-    }
-    kept
 }
