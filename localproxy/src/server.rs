@@ -35,7 +35,8 @@ pub async fn serve_http(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
     serve(proxy, listener, None).await
 }
 
-/// Serves HTTPS on `listener` with certificates chosen by SNI from the current snapshot.
+/// Serves HTTPS on `listener` with certificates chosen by SNI from the current snapshot; every
+/// HTTPS listener of one proxy shares one TLS configuration (session cache, ticket keys).
 ///
 /// # Errors
 /// If the TLS configuration cannot be built or the listener's address cannot be read.
@@ -43,7 +44,15 @@ pub async fn serve_http(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
 /// # Cancel safety
 /// As [`serve_http`].
 pub async fn serve_https(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
-    let config = server_config(Arc::clone(&proxy.shared().snapshot)).map_err(io::Error::other)?;
+    let shared = proxy.shared();
+    let config = match shared.tls_config.get() {
+        Some(config) => Arc::clone(config),
+        None => {
+            let built = server_config(Arc::clone(&shared.snapshot)).map_err(io::Error::other)?;
+            // Another listener may have won the race: use whichever was stored.
+            Arc::clone(shared.tls_config.get_or_init(|| built))
+        }
+    };
     serve(proxy, listener, Some(TlsAcceptor::from(config))).await
 }
 

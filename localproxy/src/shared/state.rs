@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -24,6 +24,9 @@ pub struct Shared {
     pub config: ProxyConfig,
     /// Metrics.
     pub metrics: Metrics,
+    /// The TLS server configuration, built by the first HTTPS listener and shared by the
+    /// others, so that every worker resumes the sessions (cache and ticket keys) of all.
+    pub tls_config: OnceLock<Arc<rustls::ServerConfig>>,
     serving: AtomicBool,
     swap: Mutex<()>,
     /// Turns true once: listeners stop accepting, connections finish their request and close.
@@ -64,6 +67,7 @@ impl Proxy {
                 snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
                 config,
                 metrics: Metrics::new(),
+                tls_config: OnceLock::new(),
                 serving: AtomicBool::new(false),
                 swap: Mutex::new(()),
                 shutdown: tokio::sync::watch::Sender::new(false),
