@@ -386,3 +386,54 @@ async fn a_returning_client_resumes_its_session_on_every_listener_of_the_proxy()
         }
     }
 }
+
+#[tokio::test]
+async fn a_secret_with_another_secrets_certificate_and_a_foreign_key_is_skipped_and_not_listed() {
+    let (running, mut model, _manifests) = setup().await;
+    let good = cert(&["good.example"], &["good.example"]);
+    let stranger = cert(&["stranger.example"], &["stranger.example"]);
+    let default = cert(&[], &["default.invalid"]);
+    // Same chain as `good` (so the same fingerprint), but the key of another certificate.
+    let mut copied = good.certificate.clone();
+    copied.hosts = vec!["copy.example".to_owned()];
+    let (
+        CertificateSource::Secret { material, .. },
+        CertificateSource::Secret {
+            material: foreign, ..
+        },
+    ) = (&mut copied.source, &stranger.certificate.source)
+    else {
+        unreachable!("cert() builds Secret certificates");
+    };
+    *material = TlsMaterial::new(material.chain_pem.clone(), foreign.key.clone());
+    model.certificates = vec![
+        good.certificate.clone(),
+        copied,
+        default.certificate.clone(),
+    ];
+    running.proxy.apply(&model);
+    let connector = client(&[&rustls::version::TLS13], &[]);
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("good.example")).await),
+        good.der
+    );
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("copy.example")).await),
+        default.der,
+        "the copied chain with a foreign key must not borrow the first Secret's key"
+    );
+    let metrics = running.proxy.metrics().render();
+    assert!(
+        metrics.contains("weir_proxy_certificate_errors_total 1"),
+        "{metrics}"
+    );
+    let listed: Vec<Vec<String>> = running
+        .proxy
+        .snapshot()
+        .summary
+        .certificates
+        .iter()
+        .map(|certificate| certificate.hosts.clone())
+        .collect();
+    assert_eq!(listed, vec![vec!["good.example".to_owned()], vec![]]);
+}

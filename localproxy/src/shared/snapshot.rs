@@ -61,7 +61,7 @@ pub struct Summary {
     pub routes: usize,
     /// Endpoints accepting new requests, by target group.
     pub ready_endpoints: BTreeMap<String, usize>,
-    /// Loaded certificates: hosts and fingerprint.
+    /// Certificates that loaded (skipped ones are left out): hosts and fingerprint.
     pub certificates: Vec<CertificateSummary>,
 }
 
@@ -127,6 +127,7 @@ impl Snapshot {
             })
             .collect();
         let https_redirects = HttpsRedirects::new(model);
+        let certificates = CertStore::build(&model.certificates, &previous.certificates, metrics);
         let summary = Summary {
             version,
             stack: model.stack.to_string(),
@@ -140,7 +141,9 @@ impl Snapshot {
             certificates: model
                 .certificates
                 .iter()
-                .map(|certificate| CertificateSummary {
+                .enumerate()
+                .filter(|(position, _)| certificates.is_loaded(*position))
+                .map(|(_, certificate)| CertificateSummary {
                     hosts: certificate.hosts.clone(),
                     fingerprint: match &certificate.source {
                         weir_model::CertificateSource::Secret { material, .. } => {
@@ -155,7 +158,7 @@ impl Snapshot {
             version,
             router,
             resolved,
-            certificates: CertStore::build(&model.certificates, &previous.certificates, metrics),
+            certificates,
             https_redirects,
             summary,
         }
