@@ -27,6 +27,9 @@ pub struct Shared {
     /// The TLS server configuration, built by the first HTTPS listener and shared by the
     /// others, so that every worker resumes the sessions (cache and ticket keys) of all.
     pub tls_config: OnceLock<Arc<rustls::ServerConfig>>,
+    /// Wakes HTTP/1.1 keep-alive connections idling between requests, longest idle first, to
+    /// close: a listener at its connection cap sheds them so that new clients get in.
+    pub idle_connections: tokio::sync::Notify,
     serving: AtomicBool,
     swap: Mutex<()>,
     /// Turns true once: listeners stop accepting, connections finish their request and close.
@@ -42,6 +45,13 @@ impl Shared {
     /// A receiver that turns `true` once shutdown has begun; for loops that check it often.
     pub fn shutdown_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
         self.shutdown.subscribe()
+    }
+
+    /// Closes up to `count` HTTP/1.1 connections idling between requests, longest idle first.
+    pub fn shed_idle(&self, count: usize) {
+        for _ in 0..count {
+            self.idle_connections.notify_one();
+        }
     }
 
     /// Resolves once shutdown has begun.
@@ -68,6 +78,7 @@ impl Proxy {
                 config,
                 metrics: Metrics::new(),
                 tls_config: OnceLock::new(),
+                idle_connections: tokio::sync::Notify::new(),
                 serving: AtomicBool::new(false),
                 swap: Mutex::new(()),
                 shutdown: tokio::sync::watch::Sender::new(false),
