@@ -148,7 +148,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Source::Files(source, seen)
         }
         (None, true) => {
-            // kube-rs needs a process-wide rustls provider; weir uses ring.
+            // kube-rs needs a process-wide rustls provider: ring, with which it is built (the
+            // listeners use aws-lc-rs, see the tls module).
             let _ = rustls::crypto::ring::default_provider().install_default();
             let class = cli
                 .ingress_class

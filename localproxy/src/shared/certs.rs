@@ -166,8 +166,8 @@ fn certified_key(material: &TlsMaterial) -> Result<CertifiedKey, CertificateErro
     }
     let key = PrivateKeyDer::from_pem_slice(material.key.expose().as_bytes())
         .map_err(|_| CertificateError::Key)?;
-    let signing_key =
-        rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| CertificateError::Key)?;
+    let signing_key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
+        .map_err(|_| CertificateError::Key)?;
     let certified = CertifiedKey::new(chain, signing_key);
     // A key that does not belong to the leaf would fail every handshake for its hosts; skipping
     // it lets a wildcard or the default certificate answer instead. Key types that cannot
