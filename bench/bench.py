@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Drives weir-proxy and nginx (as reverse proxies in front of the same backend) with wrk and
-reports requests per proxy CPU-second, latency percentiles and the weir/nginx ratio.
+"""Drives weir-proxy, nginx and HAProxy (reverse proxies in front of the same backend) through
+five scenarios and reports requests per proxy CPU-second, latency percentiles, errors, RSS and
+weir's ratio to the best peer in each scenario.
 
-CPU time is utime+stime from /proc/PID/stat of every proxy process (nginx master and workers;
-weir-proxy's single process with all its threads), measured around each wrk run. Every
-configuration runs 3 times, alternating nginx and weir back to back; medians are reported.
+Every proxy runs one worker (nginx `worker_processes 1`, HAProxy `nbthread 1`, weir
+`--threads 1`) pinned to core 0 with `taskset`; the load generator (wrk or h2load) and the
+backend (nginx, one worker, `return 200 "ok"`) are pinned to core 1. Each proxy keeps a pool of
+keep-alive upstream connections and terminates TLS 1.2+ with the same certificate (ECDSA P-256;
+an RSA-2048 run of the TLS scenarios beside). CPU time is utime+stime from /proc/PID/stat of
+every proxy process, measured around each run. Every scenario runs `--runs` times, the peers in
+a rotating order, back to back; medians are reported.
 """
 import argparse
 import datetime
@@ -20,6 +25,26 @@ import tempfile
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROXY_CORE = "0"
+LOAD_CORE = "1"
+PEERS = ("nginx", "haproxy", "weir")
+
+
+class Scenario:
+    """One load shape: the generator, its connections and streams, and the listener it hits."""
+
+    def __init__(self, key, title, tool, conns, tls, close=False, streams=1):
+        self.key, self.title, self.tool = key, title, tool
+        self.conns, self.tls, self.close, self.streams = conns, tls, close, streams
+
+
+SCENARIOS = [
+    Scenario("h1-64", "HTTP/1.1 keep-alive, 64 conns", "wrk", 64, tls=False),
+    Scenario("h1-256", "HTTP/1.1 keep-alive, 256 conns", "wrk", 256, tls=False),
+    Scenario("tls-64", "HTTPS keep-alive, 64 conns", "wrk", 64, tls=True),
+    Scenario("tls-new-32", "HTTPS, new connection per request, 32 conns", "wrk", 32, tls=True, close=True),
+    Scenario("h2-16x10", "HTTP/2 over TLS, 16 conns x 10 streams", "h2load", 16, tls=True, streams=10),
+]
 
 
 def free_port():
@@ -28,7 +53,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10.0):
+def wait_port(port, timeout=15.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -71,85 +96,72 @@ def children(pid):
     return [int(p) for p in out.split()]
 
 
-def nginx_conf(workdir, listen, body):
+def pinned(core, argv):
+    return ["taskset", "-c", core, *argv]
+
+
+def make_certificate(workdir, kind):
+    """A self-signed certificate for `bench.local` (ECDSA P-256 or RSA-2048): (cert, key, pem)."""
+    cert, key = os.path.join(workdir, f"{kind}.crt"), os.path.join(workdir, f"{kind}.key")
+    algorithm = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] if kind == "ecdsa" \
+        else ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", "-nodes", *algorithm, "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=bench.local", "-addext", "subjectAltName=DNS:bench.local"],
+                   check=True, capture_output=True)
+    pem = os.path.join(workdir, f"{kind}.pem")
+    with open(pem, "w") as out, open(cert) as c, open(key) as k:
+        out.write(c.read() + k.read())
+    return cert, key, pem
+
+
+def nginx_conf(workdir, name, workers, body):
     return f"""
-worker_processes 2;
-pid {workdir}/nginx-{listen}.pid;
-error_log {workdir}/nginx-{listen}.err warn;
-events {{ worker_connections 4096; }}
+worker_processes {workers};
+pid {workdir}/{name}.pid;
+error_log {workdir}/{name}.err warn;
+events {{ worker_connections 8192; }}
 http {{
     access_log off;
     keepalive_requests 1000000;
     keepalive_timeout 75s;
-    client_body_temp_path {workdir}/body-{listen};
-    proxy_temp_path {workdir}/proxy-{listen};
-    fastcgi_temp_path {workdir}/fcgi-{listen};
-    uwsgi_temp_path {workdir}/uwsgi-{listen};
-    scgi_temp_path {workdir}/scgi-{listen};
+    client_body_temp_path {workdir}/body-{name};
+    proxy_temp_path {workdir}/proxy-{name};
+    fastcgi_temp_path {workdir}/fcgi-{name};
+    uwsgi_temp_path {workdir}/uwsgi-{name};
+    scgi_temp_path {workdir}/scgi-{name};
     {body}
 }}
 """
 
 
-def start_nginx(workdir, listen, body, single_worker=False):
-    conf = nginx_conf(workdir, listen, body)
-    if single_worker:
-        conf = conf.replace("worker_processes 2;", "worker_processes 1;")
-    path = os.path.join(workdir, f"nginx-{listen}.conf")
+def start_nginx(workdir, name, core, port, body):
+    path = os.path.join(workdir, f"{name}.conf")
     with open(path, "w") as f:
-        f.write(conf)
-    proc = subprocess.Popen(["nginx", "-p", workdir, "-c", path, "-g", "daemon off;"],
+        f.write(nginx_conf(workdir, name, 1, body))
+    proc = subprocess.Popen(pinned(core, ["nginx", "-p", workdir, "-c", path, "-g", "daemon off;"]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(listen)
+    wait_port(port)
     return proc
 
 
-WRK_LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-WRK_REQS = re.compile(r"(\d+) requests in")
-WRK_ERRS = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*")
+def start_backend(workdir, port):
+    return start_nginx(workdir, "backend", LOAD_CORE, port,
+                       f'server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok"; }} }}')
 
 
-def to_ms(value, unit):
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def run_wrk(port, conns, duration, pids):
-    user0, system0 = cpu_ticks(pids)
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency",
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
-    user1, system1 = cpu_ticks(pids)
-    user, system = (user1 - user0) / CLK_TCK, (system1 - system0) / CLK_TCK
-    cpu = user + system
-    requests = int(WRK_REQS.search(out).group(1))
-    lat = {m.group(1): to_ms(m.group(2), m.group(3)) for m in WRK_LAT.finditer(out)}
-    errors = [m.group(0) for m in WRK_ERRS.finditer(out)]
-    return {"requests": requests, "cpu": cpu, "per_cpu": requests / cpu if cpu else 0.0,
-            "user_us": user / requests * 1e6, "sys_us": system / requests * 1e6,
-            "rps": requests / duration, "p50": lat.get("50"), "p99": lat.get("99"), "errors": errors}
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--weir", required=True)
-    parser.add_argument("--rules", required=True)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-
-    workdir = tempfile.mkdtemp(prefix="weir-bench-")
-    procs = []
-    try:
-        backend_port, nginx_port, weir_port = free_port(), free_port(), free_port()
-        https_port, admin_port = free_port(), free_port()
-        # One backend for both proxies: nginx answering a tiny static body, one worker.
-        procs.append(start_nginx(workdir, backend_port,
-                                 f'server {{ listen 127.0.0.1:{backend_port}; location / {{ return 200 "ok"; }} }}',
-                                 single_worker=True))
-        nginx = start_nginx(workdir, nginx_port, f"""
+def start_nginx_proxy(workdir, ports, backend_port, cert):
+    http, https = ports
+    crt, key, _ = cert
+    return start_nginx(workdir, "nginx", PROXY_CORE, http, f"""
     upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 256; keepalive_requests 1000000; }}
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate {crt};
+    ssl_certificate_key {key};
+    ssl_session_cache shared:SSL:10m;
+    http2_max_concurrent_streams 256;
     server {{
-        listen 127.0.0.1:{nginx_port};
+        listen 127.0.0.1:{http};
+        listen 127.0.0.1:{https} ssl http2;
         location / {{
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -161,11 +173,56 @@ def main():
             proxy_set_header X-Forwarded-Port $server_port;
         }}
     }}""")
-        procs.append(nginx)
-        manifests = os.path.join(workdir, "manifests")
-        os.makedirs(manifests)
-        with open(os.path.join(manifests, "bench.yaml"), "w") as f:
-            f.write(f"""apiVersion: v1
+
+
+def start_haproxy(workdir, ports, backend_port, cert):
+    http, https = ports
+    path = os.path.join(workdir, "haproxy.cfg")
+    with open(path, "w") as f:
+        f.write(f"""global
+    nbthread 1
+    maxconn 4096
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 75s
+    timeout server 75s
+    timeout http-keep-alive 75s
+    option http-keep-alive
+    http-reuse always
+frontend bench
+    bind 127.0.0.1:{http}
+    bind 127.0.0.1:{https} ssl crt {cert[2]} alpn h2,http/1.1
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https if {{ ssl_fc }}
+    http-request set-header X-Forwarded-Proto http if !{{ ssl_fc }}
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Port %[dst_port]
+    default_backend backend
+backend backend
+    server b1 127.0.0.1:{backend_port}
+""")
+    proc = subprocess.Popen(pinned(PROXY_CORE, ["haproxy", "-db", "-f", path]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(http)
+    wait_port(https)
+    return proc
+
+
+def indent(text, spaces):
+    return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
+def start_weir(workdir, weir, ports, backend_port, cert, threads=1, core=PROXY_CORE):
+    http, https = ports
+    manifests = os.path.join(workdir, f"manifests-{threads}")
+    shutil.rmtree(manifests, ignore_errors=True)
+    os.makedirs(manifests)
+    with open(cert[0]) as c, open(cert[1]) as k:
+        crt, key = c.read(), k.read()
+    with open(os.path.join(manifests, "bench.yaml"), "w") as f:
+        f.write(f"""apiVersion: v1
 kind: Service
 metadata: {{name: backend, namespace: default}}
 spec:
@@ -181,10 +238,21 @@ addressType: IPv4
 endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
 ports: [{{name: http, port: {backend_port}, protocol: TCP}}]
 ---
+apiVersion: v1
+kind: Secret
+metadata: {{name: bench-tls, namespace: default}}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+{indent(crt, 4)}
+  tls.key: |
+{indent(key, 4)}
+---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {{name: bench, namespace: default}}
 spec:
+  tls: [{{secretName: bench-tls}}]
   rules:
     - http:
         paths:
@@ -192,127 +260,302 @@ spec:
             pathType: Prefix
             backend: {{service: {{name: backend, port: {{number: 80}}}}}}
 """)
-        weir = subprocess.Popen([args.weir, "--manifests", manifests,
-                                 "--http-addr", f"127.0.0.1:{weir_port}",
-                                 "--https-addr", f"127.0.0.1:{https_port}",
-                                 "--admin-addr", f"127.0.0.1:{admin_port}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "RUST_LOG": "warn"})
-        procs.append(weir)
-        wait_port(weir_port)
+    argv = [weir, "--manifests", manifests, "--threads", str(threads),
+            "--http-addr", f"127.0.0.1:{http}", "--https-addr", f"127.0.0.1:{https}",
+            "--admin-addr", f"127.0.0.1:{free_port()}"]
+    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "RUST_LOG": "warn"})
+    wait_port(http)
+    wait_port(https)
+    # The certificate arrives with the first snapshot, shortly after the listeners.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        probe = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{https}"],
+                               input="", capture_output=True, text=True, timeout=10)
+        if "BEGIN CERTIFICATE" in probe.stdout:
+            break
+        time.sleep(0.2)
+    return proc
+
+
+WRK_LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+WRK_REQS = re.compile(r"(\d+) requests in")
+WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+H2_REQS = re.compile(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                     r"(\d+) errored, (\d+) timeout")
+H2_STATUS = re.compile(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx")
+
+
+def to_ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def percentile(sorted_values, fraction):
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
+def drive(scenario, ports, duration, workdir):
+    """Runs the load generator once: (requests, errors, p50 ms, p99 ms)."""
+    port = ports[1] if scenario.tls else ports[0]
+    url = f"{'https' if scenario.tls else 'http'}://127.0.0.1:{port}/"
+    if scenario.tool == "wrk":
+        argv = ["wrk", "-t1", f"-c{scenario.conns}", f"-d{duration}s", "--latency", url]
+        if scenario.close:
+            argv[1:1] = ["-H", "Connection: close"]
+        out = subprocess.run(pinned(LOAD_CORE, argv), capture_output=True, text=True).stdout
+        requests = int(WRK_REQS.search(out).group(1))
+        lat = {m.group(1): to_ms(m.group(2), m.group(3)) for m in WRK_LAT.finditer(out)}
+        errors = sum(int(m.group(1)) for m in WRK_NON2XX.finditer(out))
+        socket_errors = WRK_SOCKET.search(out)
+        if socket_errors:
+            errors += sum(int(g) for g in socket_errors.groups())
+        return requests, errors, lat.get("50", 0.0), lat.get("99", 0.0)
+    log = os.path.join(workdir, "h2load.log")
+    argv = ["h2load", "-c", str(scenario.conns), "-m", str(scenario.streams), "-t", "1",
+            "-D", str(duration), "--log-file", log, url]
+    out = subprocess.run(pinned(LOAD_CORE, argv), capture_output=True, text=True).stdout
+    done = H2_REQS.search(out)
+    status = H2_STATUS.search(out)
+    if not done:
+        raise SystemExit(f"h2load gave no summary:\n{out}")
+    succeeded, failed, errored, timeout = (int(g) for g in done.groups()[1:])
+    non2xx = sum(int(g) for g in status.groups()[1:]) if status else 0
+    with open(log) as f:
+        # Each line: start time (µs since the epoch), status, duration in µs.
+        latencies = sorted(int(line.split()[2]) for line in f if line.strip())
+    os.unlink(log)
+    p50 = percentile(latencies, 0.50) / 1000 if latencies else 0.0
+    p99 = percentile(latencies, 0.99) / 1000 if latencies else 0.0
+    return succeeded, failed + errored + timeout + non2xx, p50, p99
+
+
+def measure(scenario, ports, pids, duration, workdir):
+    user0, system0 = cpu_ticks(pids)
+    started = time.time()
+    requests, errors, p50, p99 = drive(scenario, ports, duration, workdir)
+    wall = time.time() - started
+    user1, system1 = cpu_ticks(pids)
+    user, system = (user1 - user0) / CLK_TCK, (system1 - system0) / CLK_TCK
+    cpu = user + system
+    return {"requests": requests, "cpu": cpu, "per_cpu": requests / cpu if cpu else 0.0,
+            "user_us": user / max(requests, 1) * 1e6, "sys_us": system / max(requests, 1) * 1e6,
+            "rps": requests / wall, "p50": p50, "p99": p99, "errors": errors}
+
+
+class Peers:
+    """The three proxies, started with one certificate, and what is measured of them."""
+
+    def __init__(self, workdir, weir, backend_port, cert):
+        self.ports = {name: (free_port(), free_port()) for name in PEERS}
+        self.procs = {
+            "nginx": start_nginx_proxy(workdir, self.ports["nginx"], backend_port, cert),
+            "haproxy": start_haproxy(workdir, self.ports["haproxy"], backend_port, cert),
+            "weir": start_weir(workdir, weir, self.ports["weir"], backend_port, cert),
+        }
         time.sleep(0.5)
-        nginx_pids = [nginx.pid] + children(nginx.pid)
-        weir_pids = [weir.pid]
-        idle = {"weir": rss_kib(weir_pids), "nginx": rss_kib(nginx_pids)}
+        self.pids = {name: [proc.pid] + children(proc.pid) for name, proc in self.procs.items()}
+        # taskset execs the proxy in place, so the Popen pid is the proxy (nginx: its master).
+        self.idle_rss = {name: rss_kib(pids) for name, pids in self.pids.items()}
 
-        # Warm both up (connections, caches), then measure.
-        run_wrk(nginx_port, 64, 2, nginx_pids)
-        run_wrk(weir_port, 64, 2, weir_pids)
-        results = {}
-        for conns in (64, 256):
-            for run in range(args.runs):
-                for name, port, pids in (("nginx", nginx_port, nginx_pids), ("weir", weir_port, weir_pids)):
-                    r = run_wrk(port, conns, args.duration, pids)
-                    results.setdefault((name, conns), []).append(r)
-                    print(f"{name:5} c={conns:3} run {run + 1}: {r['per_cpu']:8.0f} req/CPU-s "
-                          f"{r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms "
-                          f"user {r['user_us']:.2f} us/req sys {r['sys_us']:.2f} us/req "
-                          f"{' '.join(r['errors'])}", flush=True)
-        loaded = {"weir": rss_kib(weir_pids), "nginx": rss_kib(nginx_pids)}
-        # Context: the HTTP server alone (no proxying): nginx answering `return 200` (1 worker)
-        # and weir-proxy's demo backend (hyper, one runtime), both driven directly.
-        demo_port = free_port()
-        demo = subprocess.Popen([args.weir, "demo-backend", "--addr", f"127.0.0.1:{demo_port}", "--name", "bench"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(demo)
-        wait_port(demo_port)
-        backend_pids = [procs[0].pid] + children(procs[0].pid)
-        servers = {}
-        for run in range(args.runs):
-            for name, port, pids, path in (("nginx static", backend_port, backend_pids, "/"),
-                                           ("weir demo backend", demo_port, [demo.pid], "/bench")):
-                before = sum(cpu_ticks(pids))
-                out = subprocess.run(["wrk", "-t1", "-c64", f"-d{args.duration}s", f"http://127.0.0.1:{port}{path}"],
-                                     capture_output=True, text=True).stdout
-                cpu = (sum(cpu_ticks(pids)) - before) / CLK_TCK
-                servers.setdefault(name, []).append(int(WRK_REQS.search(out).group(1)) / cpu)
-        rules = subprocess.run([args.rules], capture_output=True, text=True, check=True).stdout.strip()
-    finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
+    def stop(self):
+        stop(list(self.procs.values()))
 
-    def med(name, conns, key):
-        return statistics.median(r[key] for r in results[(name, conns)])
 
+def stop(procs):
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_phase(label, peers, scenarios, args, workdir, results):
+    """Warms every proxy on every scenario, then runs them `args.runs` times in rotating order."""
+    for scenario in scenarios:
+        for name in PEERS:
+            drive(scenario, peers.ports[name], 1, workdir)
+    for run in range(args.runs):
+        order = PEERS[run % len(PEERS):] + PEERS[:run % len(PEERS)]
+        for scenario in scenarios:
+            for name in order:
+                r = measure(scenario, peers.ports[name], peers.pids[name], args.duration, workdir)
+                results.setdefault((label, scenario.key, name), []).append(r)
+                print(f"{label:5} {scenario.key:10} {name:7} run {run + 1}: {r['per_cpu']:8.0f} req/CPU-s "
+                      f"{r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms "
+                      f"user {r['user_us']:.2f} sys {r['sys_us']:.2f} us/req errors {r['errors']}",
+                      flush=True)
+    return {name: rss_kib(pids) for name, pids in peers.pids.items()}
+
+
+def run_scaling(args, workdir, backend_port, cert):
+    """weir with one worker thread on core 0 against two worker threads on both cores, HTTP/1.1
+    keep-alive 256 connections, the load generator unpinned: wall and per-CPU-second rates."""
+    scenario = next(s for s in SCENARIOS if s.key == "h1-256")
+    unpinned = Scenario("h1-256", scenario.title, "wrk", 256, tls=False)
+    out = {}
+    for threads, core in ((1, PROXY_CORE), (2, f"{PROXY_CORE},{LOAD_CORE}")):
+        ports = (free_port(), free_port())
+        proc = start_weir(workdir, args.weir, ports, backend_port, cert, threads=threads, core=core)
+        try:
+            drive(unpinned, ports, 1, workdir)
+            out[threads] = [measure(unpinned, ports, [proc.pid], args.duration, workdir)
+                            for _ in range(args.runs)]
+        finally:
+            stop([proc])
+    return out
+
+
+def machine():
     cpu_model = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 cpu_model = line.split(":", 1)[1].strip()
                 break
-    nginx_version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    return f"{os.cpu_count()} CPUs ({cpu_model}), {platform.system()} {platform.release()}"
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def version(argv, stream="stdout"):
+    out = subprocess.run(argv, capture_output=True, text=True)
+    return (out.stdout if stream == "stdout" else out.stderr).strip().splitlines()[0]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weir", required=True)
+    parser.add_argument("--rules")
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS),
+                        help="comma-separated scenario keys")
+    parser.add_argument("--no-rsa", action="store_true", help="skip the RSA-2048 run of the TLS scenarios")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the one- vs two-thread run")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    chosen = [s for s in SCENARIOS if s.key in args.scenarios.split(",")]
+
+    workdir = tempfile.mkdtemp(prefix="weir-bench-")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = load_average()
+    results, rss, scaling = {}, {}, {}
+    backend = None
+    try:
+        backend_port = free_port()
+        backend = start_backend(workdir, backend_port)
+        certs = {"ecdsa": make_certificate(workdir, "ecdsa")}
+        phases = [("ecdsa", chosen)]
+        if not args.no_rsa and any(s.tls for s in chosen):
+            certs["rsa"] = make_certificate(workdir, "rsa")
+            phases.append(("rsa", [s for s in chosen if s.tls]))
+        for label, scenarios in phases:
+            peers = Peers(workdir, args.weir, backend_port, certs[label])
+            try:
+                loaded = run_phase(label, peers, scenarios, args, workdir, results)
+                rss[label] = (peers.idle_rss, loaded)
+            finally:
+                peers.stop()
+        if not args.no_scaling:
+            scaling = run_scaling(args, workdir, backend_port, certs["ecdsa"])
+        rules = subprocess.run([args.rules], capture_output=True, text=True, check=True).stdout.strip() \
+            if args.rules else None
+    finally:
+        if backend:
+            stop([backend])
+        shutil.rmtree(workdir, ignore_errors=True)
+    load_after = load_average()
+
+    def med(label, key, name, field):
+        return statistics.median(r[field] for r in results[(label, key, name)])
+
     lines = [
-        "# weir-proxy vs nginx: benchmark results",
+        "# weir-proxy vs nginx and HAProxy: benchmark results",
         "",
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Machine: {os.cpu_count()} CPUs ({cpu_model}), {platform.system()} {platform.release()}",
-        f"- Peer: {nginx_version}, `worker_processes 2`, keep-alive upstream (`keepalive 256`), access log off",
-        f"- weir-proxy: release build, default flags (one worker thread per CPU), access log off",
-        f"- Load: `wrk -t1 -cN -d{args.duration}s --latency`, keep-alive HTTP/1.1, tiny static response from one nginx backend (1 worker)",
-        f"- {args.runs} runs per cell, nginx and weir alternating back to back; medians shown",
-        "- CPU: utime+stime of the proxy processes from /proc/PID/stat (nginx master + workers; weir's one process)",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; load average before {load_before}, after {load_after}",
+        f"- Machine: {machine()}",
+        f"- Peers: {version(['nginx', '-v'], 'stderr')} (`worker_processes 1`); "
+        f"{version(['haproxy', '-v'])} (`nbthread 1`); weir-proxy release build, `--threads 1`",
+        "- Each proxy: pinned to core 0 (`taskset`), keep-alive upstream pool, access log off, "
+        "TLS 1.2+ with the same self-signed certificate, ALPN h2 and http/1.1",
+        "- Load generator (wrk -t1, or h2load -t1 for HTTP/2) and the backend (nginx, one worker, "
+        "`return 200 \"ok\"`) pinned to core 1",
+        f"- {args.duration} s per run, {args.runs} runs per cell, the three proxies in rotating order back to back; "
+        "medians shown",
+        "- CPU: utime+stime of the proxy processes from /proc/PID/stat",
         "",
-        "| connections | proxy | req per CPU-second | req/s (wall) | p50 ms | p99 ms | user µs/req | kernel µs/req |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "## Summary: requests per proxy CPU-second",
+        "",
+        "| certificate | scenario | nginx | HAProxy | weir | weir / best peer | p99 ms nginx / HAProxy / weir | p99 weir / best peer |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
-    for conns in (64, 256):
-        for name in ("nginx", "weir"):
-            lines.append(f"| {conns} | {name} | {med(name, conns, 'per_cpu'):,.0f} | {med(name, conns, 'rps'):,.0f} | "
-                         f"{med(name, conns, 'p50'):.2f} | {med(name, conns, 'p99'):.2f} | "
-                         f"{med(name, conns, 'user_us'):.2f} | {med(name, conns, 'sys_us'):.2f} |")
-    lines += ["", "| connections | weir/nginx per CPU-second | p99 weir/nginx | ceiling: weir with zero user time / nginx |",
-              "| --- | ---: | ---: | ---: |"]
-    for conns in (64, 256):
-        ratio = med("weir", conns, "per_cpu") / med("nginx", conns, "per_cpu")
-        p99 = med("weir", conns, "p99") / med("nginx", conns, "p99")
-        # The kernel's share (four socket calls per proxied request, their TCP work and the
-        # wake-ups) bounds any proxy: even with no user-space cost at all, weir would do
-        # 1/kernel-time requests per CPU-second.
-        nginx_total = med("nginx", conns, "user_us") + med("nginx", conns, "sys_us")
-        ceiling = nginx_total / med("weir", conns, "sys_us")
-        lines.append(f"| {conns} | {ratio:.2f}x | {p99:.2f} | {ceiling:.2f}x |")
+    for label, scenarios in phases:
+        for s in scenarios:
+            per_cpu = {name: med(label, s.key, name, "per_cpu") for name in PEERS}
+            p99 = {name: med(label, s.key, name, "p99") for name in PEERS}
+            best = max(per_cpu["nginx"], per_cpu["haproxy"])
+            best_p99 = min(p99["nginx"], p99["haproxy"])
+            lines.append(
+                f"| {label} | {s.title} | {per_cpu['nginx']:,.0f} | {per_cpu['haproxy']:,.0f} | "
+                f"{per_cpu['weir']:,.0f} | {per_cpu['weir'] / best:.2f}x | "
+                f"{p99['nginx']:.2f} / {p99['haproxy']:.2f} / {p99['weir']:.2f} | "
+                f"{p99['weir'] / best_p99:.2f} |")
     lines += [
         "",
-        f"- RSS at idle: weir {idle['weir'] / 1024:.1f} MiB, nginx (master + workers) {idle['nginx'] / 1024:.1f} MiB",
-        f"- RSS after the runs: weir {loaded['weir'] / 1024:.1f} MiB, nginx {loaded['nginx'] / 1024:.1f} MiB",
+        "## Medians per proxy",
         "",
-        "## Context: the HTTP server alone (64 connections, no proxying)",
-        "",
-        "| server | req per CPU-second (median) |",
-        "| --- | ---: |",
-        *[f"| {name} | {statistics.median(values):,.0f} |" for name, values in servers.items()],
-        "",
-        "## 10,000-rule table (`cargo run --release -p weir-proxy --example rules_10k`)",
-        "",
-        "```",
-        rules,
-        "```",
-        "",
-        "## Every run",
-        "",
-        "| connections | proxy | run | req per CPU-second | req/s | p50 ms | p99 ms | CPU s | user µs/req | kernel µs/req |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| certificate | scenario | proxy | req per CPU-second | req/s (wall) | p50 ms | p99 ms | "
+        "user µs/req | kernel µs/req | errors (sum) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for (name, conns), runs in sorted(results.items(), key=lambda item: (item[0][1], item[0][0])):
+    for label, scenarios in phases:
+        for s in scenarios:
+            for name in PEERS:
+                errors = sum(r["errors"] for r in results[(label, s.key, name)])
+                lines.append(
+                    f"| {label} | {s.key} | {name} | {med(label, s.key, name, 'per_cpu'):,.0f} | "
+                    f"{med(label, s.key, name, 'rps'):,.0f} | {med(label, s.key, name, 'p50'):.2f} | "
+                    f"{med(label, s.key, name, 'p99'):.2f} | {med(label, s.key, name, 'user_us'):.2f} | "
+                    f"{med(label, s.key, name, 'sys_us'):.2f} | {errors} |")
+    lines += ["", "## RSS (MiB), idle and after the runs", "",
+              "| certificate | nginx | HAProxy | weir |", "| --- | ---: | ---: | ---: |"]
+    for label, (idle, loaded) in rss.items():
+        lines.append(f"| {label} | " + " | ".join(
+            f"{idle[name] / 1024:.1f} / {loaded[name] / 1024:.1f}" for name in PEERS) + " |")
+    if scaling:
+        one = statistics.median(r["rps"] for r in scaling[1])
+        two = statistics.median(r["rps"] for r in scaling[2])
+        lines += [
+            "", "## weir: one worker thread on one core vs two on two cores (HTTP/1.1, 256 conns, wrk unpinned)", "",
+            "| threads | req/s (wall) | req per CPU-second | proxy CPU-s per wall-s |", "| ---: | ---: | ---: | ---: |",
+        ]
+        for threads, runs in scaling.items():
+            lines.append(f"| {threads} | {statistics.median(r['rps'] for r in runs):,.0f} | "
+                         f"{statistics.median(r['per_cpu'] for r in runs):,.0f} | "
+                         f"{statistics.median(r['cpu'] / args.duration for r in runs):.2f} |")
+        lines += ["", f"Two threads / one (wall): {two / one:.2f}x. On 2 cores the load generator and the "
+                  "backend share the cores with the proxy, so wall throughput cannot show the proxy's own "
+                  "scaling; the per-CPU-second rate shows whether the second thread costs efficiency."]
+    if rules:
+        lines += ["", "## 10,000-rule table (`cargo run --release -p weir-proxy --example rules_10k`)",
+                  "", "```", rules, "```"]
+    lines += [
+        "", "## Every run", "",
+        "| certificate | scenario | proxy | run | req per CPU-second | req/s | p50 ms | p99 ms | CPU s | "
+        "user µs/req | kernel µs/req | errors |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (label, key, name), runs in results.items():
         for index, r in enumerate(runs):
-            lines.append(f"| {conns} | {name} | {index + 1} | {r['per_cpu']:,.0f} | {r['rps']:,.0f} | "
-                         f"{r['p50']:.2f} | {r['p99']:.2f} | {r['cpu']:.2f} | {r['user_us']:.2f} | {r['sys_us']:.2f} |")
+            lines.append(f"| {label} | {key} | {name} | {index + 1} | {r['per_cpu']:,.0f} | {r['rps']:,.0f} | "
+                         f"{r['p50']:.2f} | {r['p99']:.2f} | {r['cpu']:.2f} | {r['user_us']:.2f} | "
+                         f"{r['sys_us']:.2f} | {r['errors']} |")
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

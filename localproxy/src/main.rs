@@ -49,12 +49,19 @@ struct Cli {
     /// Seconds to connect to one endpoint before trying another.
     #[arg(long, default_value_t = 2)]
     connect_timeout: u64,
-    /// Seconds a client may take to send a request head; also the HTTP/1.1 keep-alive idle time.
+    /// Seconds a client may take to send a request head, from its first byte.
     #[arg(long, default_value_t = 15)]
     header_read_timeout: u64,
+    /// Seconds an HTTP/1.1 keep-alive connection may idle between requests.
+    #[arg(long, default_value_t = 60)]
+    keepalive_timeout: u64,
     /// Seconds a client may pause while sending a request body: 408.
     #[arg(long, default_value_t = 30)]
     body_timeout: u64,
+    /// Lowest average request-body rate in bytes a second after the first body timeout: 408
+    /// (0: off).
+    #[arg(long, default_value_t = 1024)]
+    min_body_rate: u64,
     /// Seconds a WebSocket tunnel may carry nothing in either direction before it is closed.
     #[arg(long, default_value_t = 3600)]
     upgrade_idle_timeout: u64,
@@ -121,12 +128,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         upstream_timeout: Duration::from_secs(cli.upstream_timeout),
         connect_timeout: Duration::from_secs(cli.connect_timeout),
         header_read_timeout: Duration::from_secs(cli.header_read_timeout),
+        keepalive_timeout: Duration::from_secs(cli.keepalive_timeout),
         body_timeout: Duration::from_secs(cli.body_timeout),
+        min_body_rate: cli.min_body_rate,
         upgrade_idle_timeout: Duration::from_secs(cli.upgrade_idle_timeout),
         max_header_bytes: cli.max_header_bytes,
         max_headers: cli.max_headers,
         max_connections: cli.max_connections,
         access_log: cli.access_log,
+        // From a folder, clients reach the listeners directly: redirects name the real port.
+        https_redirect_port: cli.manifests.is_some().then(|| cli.https_addr.port()),
         ..ProxyConfig::default()
     });
     let source = match (&cli.manifests, cli.from_cluster) {
@@ -139,7 +150,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Source::Files(source, seen)
         }
         (None, true) => {
-            // kube-rs needs a process-wide rustls provider; weir uses ring.
+            // kube-rs needs a process-wide rustls provider: ring, with which it is built (the
+            // listeners use aws-lc-rs, see the tls module).
             let _ = rustls::crypto::ring::default_provider().install_default();
             let class = cli
                 .ingress_class
@@ -157,6 +169,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
+    for addr in [cli.http_addr, cli.https_addr] {
+        server::check_address_free(addr)
+            .with_context(|| format!("binding {addr}: another process already listens there"))?;
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for index in 0..threads {

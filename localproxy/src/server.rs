@@ -1,8 +1,9 @@
 //! Listeners: accept, optional TLS, HTTP/1.1 or HTTP/2 (by ALPN or preface), limits.
 //!
 //! Each connection is one task. Limits enforced here: at most `max_connections` open
-//! connections per listener (further clients wait in the accept queue), a TLS handshake
-//! timeout, the header-read timeout (also the HTTP/1.1 keep-alive idle timeout), the request
+//! connections per listener (at the cap, HTTP/1.1 connections idling between requests are
+//! closed, longest idle first, and further clients wait in the accept queue), a TLS handshake
+//! timeout, the header-read and keep-alive idle timeouts, the request
 //! head size and header count (431), and HTTP/2 stream and header-list limits.
 
 use std::convert::Infallible;
@@ -14,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 
 use crate::hyper_path::guard::FramingGuard;
@@ -35,7 +36,8 @@ pub async fn serve_http(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
     serve(proxy, listener, None).await
 }
 
-/// Serves HTTPS on `listener` with certificates chosen by SNI from the current snapshot.
+/// Serves HTTPS on `listener` with certificates chosen by SNI from the current snapshot; every
+/// HTTPS listener of one proxy shares one TLS configuration (session cache, ticket keys).
 ///
 /// # Errors
 /// If the TLS configuration cannot be built or the listener's address cannot be read.
@@ -43,8 +45,37 @@ pub async fn serve_http(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
 /// # Cancel safety
 /// As [`serve_http`].
 pub async fn serve_https(proxy: Proxy, listener: TcpListener) -> io::Result<()> {
-    let config = server_config(Arc::clone(&proxy.shared().snapshot)).map_err(io::Error::other)?;
+    let shared = proxy.shared();
+    let config = match shared.tls_config.get() {
+        Some(config) => Arc::clone(config),
+        None => {
+            let built = server_config(Arc::clone(&shared.snapshot)).map_err(io::Error::other)?;
+            // Another listener may have won the race: use whichever was stored.
+            Arc::clone(shared.tls_config.get_or_init(|| built))
+        }
+    };
     serve(proxy, listener, Some(TlsAcceptor::from(config))).await
+}
+
+/// Fails when another socket already holds `addr`, even one with `SO_REUSEPORT` (another
+/// weir-proxy, which would otherwise silently share the address and half the connections):
+/// binds it once without `SO_REUSEPORT` and releases it. Call before binding the workers'
+/// [`reuse_port_listener`]s; port 0 is not checked (each bind gets its own port).
+///
+/// # Errors
+/// `AddrInUse` (or whatever else the bind reports) naming nothing; the caller adds `addr`.
+pub fn check_address_free(addr: std::net::SocketAddr) -> io::Result<()> {
+    if addr.port() == 0 {
+        return Ok(());
+    }
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // Connections of an earlier process still in TIME_WAIT do not hold the address.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)
 }
 
 /// A listening socket with `SO_REUSEPORT`, so that several runtimes (one per core) can each
@@ -65,15 +96,33 @@ pub fn reuse_port_listener(addr: std::net::SocketAddr) -> io::Result<std::net::T
     socket.listen(1024)?.into_std()
 }
 
+/// How many idle keep-alive connections a listener at its connection cap closes at a time.
+const SHED_BATCH: usize = 32;
+
+/// How long a listener at its cap waits for a connection to close before shedding again.
+const SHED_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
 async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) -> io::Result<()> {
     let local_port = listener.local_addr()?.port();
     let shared = Arc::clone(proxy.shared());
     let builder = Arc::new(http_builder(&shared));
     let permits = Arc::new(Semaphore::new(shared.config.max_connections));
     loop {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            // The semaphore is never closed.
-            return Ok(());
+        let permit = loop {
+            match Arc::clone(&permits).try_acquire_owned() {
+                Ok(permit) => break permit,
+                // The semaphore is never closed.
+                Err(TryAcquireError::Closed) => return Ok(()),
+                Err(TryAcquireError::NoPermits) => {
+                    // At the cap: idle keep-alive connections make room for new clients, a
+                    // batch at a time until one has closed.
+                    shared.shed_idle(SHED_BATCH);
+                    let acquire = Arc::clone(&permits).acquire_owned();
+                    if let Ok(Ok(permit)) = tokio::time::timeout(SHED_EVERY, acquire).await {
+                        break permit;
+                    }
+                }
+            }
         };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

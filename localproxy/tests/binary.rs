@@ -30,6 +30,15 @@ impl Drop for Process {
 /// A port picked here can be taken (by a client's ephemeral port, say) before the binary binds
 /// it; the binary then exits at once, and is started again on other ports.
 async fn spawn(manifests: &Manifests, extra: &[&str]) -> (Process, SocketAddr, SocketAddr) {
+    let (process, http, _https, admin) = spawn_listening(manifests, extra).await;
+    (process, http, admin)
+}
+
+/// As [`spawn`], and also returns the HTTPS address: (process, HTTP, HTTPS, admin).
+async fn spawn_listening(
+    manifests: &Manifests,
+    extra: &[&str],
+) -> (Process, SocketAddr, SocketAddr, SocketAddr) {
     for _ in 0..5 {
         let (http, https, admin) = (free_port().await, free_port().await, free_port().await);
         let child = Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
@@ -56,7 +65,7 @@ async fn spawn(manifests: &Manifests, extra: &[&str]) -> (Process, SocketAddr, S
                 break;
             }
             if try_get(admin, "admin", "/healthz").await.is_some() {
-                return (process, http, admin);
+                return (process, http, https, admin);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -164,4 +173,74 @@ async fn not_ready_until_a_first_good_configuration() {
     })
     .await;
     assert_eq!(get(http, "app.example", "/").await.backend(), Some("one"));
+}
+
+#[tokio::test]
+async fn a_second_proxy_on_the_same_address_is_refused() {
+    let manifests = Manifests::new(&[route("a.test", "a")]);
+    let (_first, http, _admin) = spawn(&manifests, &[]).await;
+    let (https, admin) = (free_port().await, free_port().await);
+    let second = Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
+        .arg("--manifests")
+        .arg(&manifests.dir)
+        .args([
+            "--http-addr",
+            &http.to_string(),
+            "--https-addr",
+            &https.to_string(),
+            "--admin-addr",
+            &admin.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn weir-proxy");
+    let mut second = Process(second);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = second.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second weir-proxy runs on an address the first holds"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(stderr.contains(&format!("binding {http}")), "{stderr}");
+}
+
+#[tokio::test]
+async fn ssl_redirect_names_the_port_the_https_listener_really_has() {
+    let secret = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/secret.yaml"
+    ))
+    .expect("quickstart secret");
+    let mut documents = service("a", &[Ep::ready(backend("a").await)]);
+    documents.push(secret);
+    let secure = route("secure.quickstart.test", "a")
+        .replace(
+            "  namespace: default\nspec:\n",
+            "  namespace: default\n  annotations:\n    alb.ingress.kubernetes.io/ssl-redirect: \"443\"\nspec:\n  tls:\n    - hosts: [\"secure.quickstart.test\"]\n      secretName: quickstart-tls\n",
+        );
+    documents.push(secure);
+    let manifests = Manifests::new(&documents);
+    let (_process, http, https, _admin) = spawn_listening(&manifests, &[]).await;
+    eventually("the redirect", Duration::from_secs(5), || async {
+        try_get(http, "secure.quickstart.test", "/a?b=1")
+            .await
+            .is_some_and(|reply| reply.status == 308)
+    })
+    .await;
+    let head = get(http, "secure.quickstart.test", "/a?b=1").await.head;
+    let location = format!(
+        "location: https://secure.quickstart.test:{}/a?b=1",
+        https.port()
+    );
+    assert!(head.contains(&location), "{head}");
 }

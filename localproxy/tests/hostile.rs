@@ -25,6 +25,7 @@ async fn running(config: ProxyConfig) -> (Running, Manifests) {
 fn quick() -> ProxyConfig {
     ProxyConfig {
         header_read_timeout: Duration::from_millis(400),
+        keepalive_timeout: Duration::from_millis(400),
         body_timeout: Duration::from_millis(400),
         ..ProxyConfig::default()
     }
@@ -214,4 +215,153 @@ async fn idle_keep_alive_connections_are_closed() {
         started.elapsed() >= Duration::from_millis(300),
         "closed too early"
     );
+}
+
+#[tokio::test]
+async fn keep_alive_idle_time_is_its_own_and_a_next_head_gets_the_header_read_time() {
+    let config = ProxyConfig {
+        header_read_timeout: Duration::from_millis(300),
+        keepalive_timeout: Duration::from_millis(1500),
+        ..ProxyConfig::default()
+    };
+    let (running, _manifests) = running(config).await;
+    let mut stream = TcpStream::connect(running.http).await.expect("connect");
+    let mut buffer = vec![0u8; 4096];
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .expect("write");
+        let read = stream.read(&mut buffer).await.expect("response");
+        let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        // Idle for longer than the header-read timeout, well within the keep-alive time.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    // A next head that starts but never ends is cut at the header-read time from its first
+    // byte, not at the keep-alive time.
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHo")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a stalled head is still open after 3 s");
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 408"),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_trickled_below_the_minimum_rate_is_cut_off() {
+    let config = ProxyConfig {
+        body_timeout: Duration::from_millis(600),
+        min_body_rate: 100,
+        ..ProxyConfig::default()
+    };
+    let (running, _manifests) = running(config).await;
+    // The lane (Content-Length) and the hyper path (chunked, handed off).
+    let heads: [&[u8]; 2] = [
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ];
+    for (index, head) in heads.into_iter().enumerate() {
+        let mut stream = TcpStream::connect(running.http).await.expect("connect");
+        stream.write_all(head).await.expect("write");
+        let started = Instant::now();
+        // A byte every 100 ms: no pause comes near the body timeout, but 10 bytes a second is
+        // far below the minimum rate, so the allowance (0.6 s + 1 s per 100 bytes) runs out.
+        let mut cut = false;
+        while started.elapsed() < Duration::from_secs(4) {
+            let byte: &[u8] = if index == 0 { b"x" } else { b"1\r\nx\r\n" };
+            if stream.write_all(byte).await.is_err() {
+                cut = true;
+                break;
+            }
+            let mut buffer = [0u8; 512];
+            match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buffer)).await {
+                Ok(Ok(read)) => {
+                    let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                    assert!(text.starts_with("HTTP/1.1 408"), "{index}: {text}");
+                    cut = true;
+                    break;
+                }
+                Ok(Err(_)) => {
+                    cut = true;
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        assert!(
+            cut,
+            "{index}: a body trickled at 10 bytes/s was never cut off"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{index}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_idle_keep_alive_connections_make_room_for_new_clients() {
+    let config = ProxyConfig {
+        max_connections: 20,
+        keepalive_timeout: Duration::from_secs(60),
+        ..ProxyConfig::default()
+    };
+    let (running, _manifests) = running(config).await;
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(running.http).await.expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buffer = vec![0u8; 4096];
+        let read = stream.read(&mut buffer).await.expect("response");
+        assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
+        idle.push(stream);
+    }
+    // Every slot holds an idle keep-alive connection; a new client still gets in at once.
+    let started = Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(5), get(running.http, "a", "/"))
+        .await
+        .expect("a new client is served while idle connections fill the cap");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Some idle connections were closed to make room.
+    let mut closed = 0;
+    for stream in &mut idle {
+        let mut buffer = [0u8; 16];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_millis(50), stream.read(&mut buffer)).await
+        {
+            closed += 1;
+        }
+    }
+    assert!(closed > 0, "no idle connection was shed");
+}
+
+#[tokio::test]
+async fn a_request_head_larger_than_the_initial_buffer_is_served() {
+    let (running, _manifests) = running(ProxyConfig::default()).await;
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(12_000)
+    );
+    assert_eq!(parse(&raw(running.http, head.as_bytes()).await).status, 200);
 }

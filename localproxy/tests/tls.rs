@@ -1,6 +1,6 @@
 //! TLS over real sockets: certificate choice by SNI (exact, wildcard, default, none), TLS 1.2
 //! and 1.3, ALPN h2 and http/1.1 with HTTP/2 requests, certificate rotation by swap, and
-//! garbage on the TLS port.
+//! garbage on the TLS port, session resumption across listeners.
 
 mod common;
 
@@ -14,17 +14,17 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, HandshakeKind, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use weir_model::{
     Certificate, CertificateSource, DesiredLoadBalancer, ObjectRef, PrivateKeyPem, TlsMaterial,
 };
-use weir_proxy::ProxyConfig;
 use weir_proxy::source::manifests::ManifestSource;
+use weir_proxy::{ProxyConfig, server};
 
 /// Accepts any server certificate (the test inspects which one was presented) but still checks
 /// the handshake signatures.
@@ -448,4 +448,91 @@ async fn requests_for_hosts_another_certificate_serves_get_421_on_both_paths() {
             .status(),
         200
     );
+}
+
+/// One request on a new TLS connection, read to its end (TLS 1.3 tickets arrive after the
+/// handshake, with the response): which kind of handshake it had.
+async fn one_request(addr: SocketAddr, connector: &TlsConnector) -> HandshakeKind {
+    let mut stream = handshake(addr, connector, dns("app.example")).await;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response)
+        .await
+        .expect("read");
+    assert!(response.starts_with(b"HTTP/1.1 200"), "{response:?}");
+    stream.get_ref().1.handshake_kind().expect("handshake done")
+}
+
+#[tokio::test]
+async fn a_returning_client_resumes_its_session_on_every_listener_of_the_proxy() {
+    let (running, mut model, _manifests) = setup().await;
+    model.certificates = vec![cert(&[], &["default.invalid"]).certificate];
+    running.proxy.apply(&model);
+    // A second HTTPS listener of the same proxy, as another worker thread has.
+    let other = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let other_addr = other.local_addr().expect("addr");
+    tokio::spawn(server::serve_https(running.proxy.clone(), other));
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let connector = client(&[version], &[b"http/1.1"]);
+        let first = one_request(running.https, &connector).await;
+        assert_eq!(first, HandshakeKind::Full, "{version:?}");
+        for addr in [running.https, other_addr, other_addr] {
+            let again = one_request(addr, &connector).await;
+            assert_eq!(again, HandshakeKind::Resumed, "{version:?} on {addr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_secret_with_another_secrets_certificate_and_a_foreign_key_is_skipped_and_not_listed() {
+    let (running, mut model, _manifests) = setup().await;
+    let good = cert(&["good.example"], &["good.example"]);
+    let stranger = cert(&["stranger.example"], &["stranger.example"]);
+    let default = cert(&[], &["default.invalid"]);
+    // Same chain as `good` (so the same fingerprint), but the key of another certificate.
+    let mut copied = good.certificate.clone();
+    copied.hosts = vec!["copy.example".to_owned()];
+    let (
+        CertificateSource::Secret { material, .. },
+        CertificateSource::Secret {
+            material: foreign, ..
+        },
+    ) = (&mut copied.source, &stranger.certificate.source)
+    else {
+        unreachable!("cert() builds Secret certificates");
+    };
+    *material = TlsMaterial::new(material.chain_pem.clone(), foreign.key.clone());
+    model.certificates = vec![
+        good.certificate.clone(),
+        copied,
+        default.certificate.clone(),
+    ];
+    running.proxy.apply(&model);
+    let connector = client(&[&rustls::version::TLS13], &[]);
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("good.example")).await),
+        good.der
+    );
+    assert_eq!(
+        presented(&handshake(running.https, &connector, dns("copy.example")).await),
+        default.der,
+        "the copied chain with a foreign key must not borrow the first Secret's key"
+    );
+    let metrics = running.proxy.metrics().render();
+    assert!(
+        metrics.contains("weir_proxy_certificate_errors_total 1"),
+        "{metrics}"
+    );
+    let listed: Vec<Vec<String>> = running
+        .proxy
+        .snapshot()
+        .summary
+        .certificates
+        .iter()
+        .map(|certificate| certificate.hosts.clone())
+        .collect();
+    assert_eq!(listed, vec![vec!["good.example".to_owned()], vec![]]);
 }

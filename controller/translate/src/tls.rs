@@ -116,7 +116,7 @@ fn tls_hosts(
 }
 
 /// Reads and validates a TLS Secret: `tls.crt` must hold one or more PEM certificates and
-/// `tls.key` one PEM private key.
+/// `tls.key` one PEM private key, the first certificate's.
 pub(crate) fn secret_source(
     snapshot: &RecordingSnapshot<'_>,
     namespace: &str,
@@ -148,12 +148,33 @@ pub(crate) fn secret_source(
     if certificates.is_empty() {
         return Err(invalid("data[tls.crt] holds no CERTIFICATE block".into()));
     }
-    PrivateKeyDer::from_pem_slice(key.as_bytes())
+    let key_der = PrivateKeyDer::from_pem_slice(key.as_bytes())
         .map_err(|_| invalid("data[tls.key] holds no valid PEM private key".into()))?;
+    key_belongs_to_leaf(certificates, &key_der).map_err(|message| invalid(message.into()))?;
     Ok(CertificateSource::Secret {
         secret: ObjectRef::namespaced("Secret", namespace, name),
         material: TlsMaterial::new(chain, PrivateKeyPem::new(key)),
     })
+}
+
+/// Checks that `key` is the private key of the first certificate of `chain`: a pair that does
+/// not match would fail every handshake for its hosts. Key types the TLS stack cannot load are
+/// left for the proxy to report; only a definite mismatch (or a leaf that does not parse) is
+/// refused here.
+fn key_belongs_to_leaf(
+    chain: Vec<CertificateDer<'static>>,
+    key: &PrivateKeyDer<'_>,
+) -> Result<(), &'static str> {
+    let Ok(signing_key) = rustls::crypto::ring::sign::any_supported_type(key) else {
+        return Ok(());
+    };
+    match rustls::sign::CertifiedKey::new(chain, signing_key).keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(_)) => {
+            Err("data[tls.key] is not the private key of the first certificate in data[tls.crt]")
+        }
+        Err(_) => Err("the first certificate in data[tls.crt] does not parse"),
+    }
 }
 
 /// A Secret value from `data`, or from `stringData` (which the API server merges into `data`

@@ -79,6 +79,7 @@ async fn forward(
             false => snapshot.https_redirects.port_for(&host),
         };
         if let Some(port) = redirect {
+            let port = shared.config.https_redirect_port.unwrap_or(port);
             return Ok(redirect_to_https(&host, &path, request.uri().query(), port));
         }
         let headers = MapHeaders(request.headers());
@@ -145,8 +146,12 @@ async fn forward(
             port: downstream.local_port,
         },
     );
-    let upstream_request =
-        Request::from_parts(parts, TimeoutBody::new(body, shared.config.body_timeout));
+    let body = TimeoutBody::with_min_rate(
+        body,
+        shared.config.body_timeout,
+        shared.config.min_body_rate,
+    );
+    let upstream_request = Request::from_parts(parts, body);
     let route_config;
     let config = match extras.as_ref().and_then(|extras| extras.timeout()) {
         Some(timeout) => {

@@ -13,6 +13,7 @@ use crate::shared::error::ProxyError;
 use crate::shared::state::Shared;
 use crate::shared::upstream::exchange::{Attempts, charge};
 use crate::shared::upstream::lane_connection::LaneConnection;
+use crate::shared::upstream::timeout_body::BodyAllowance;
 
 /// How one request ended on the client connection.
 #[derive(Debug)]
@@ -124,11 +125,15 @@ where
         // The endpoint stopped taking the body: it may have answered early (413 and the like)
         // and closed; that answer is what the client gets.
         let mut answered_early = false;
+        let mut allowance = BodyAllowance::new(config.body_timeout, config.min_body_rate);
         while left > 0 {
-            let part = match deadline
-                .limit(config.body_timeout, input.read_body(client, left))
-                .await
-            {
+            deadline.set(allowance.next_deadline());
+            let read = tokio::select! {
+                biased;
+                read = input.read_body(client, left) => Some(read),
+                () = deadline.passed() => None,
+            };
+            let part = match read {
                 Some(Ok(part)) if !part.is_empty() => part,
                 Some(_) => {
                     return Delivered::Failed {
@@ -144,6 +149,7 @@ where
                 }
             };
             left -= part.len() as u64;
+            allowance.received(part.len());
             let written = upstream_deadline
                 .limit(config.upstream_timeout, connection.stream.write_all(part))
                 .await;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use weir_model::{Certificate, CertificateSource, TlsMaterial, normalize_host};
+use weir_model::{Certificate, CertificateSource, PrivateKeyPem, TlsMaterial, normalize_host};
 
 use crate::shared::metrics::Metrics;
 use crate::shared::x509;
@@ -33,8 +33,20 @@ pub struct CertStore {
     /// Keyed by the suffix with its leading dot (`.foo.com` for `*.foo.com`).
     wildcard: HashMap<String, Chosen>,
     default: Option<Chosen>,
-    /// Parsed keys and their leaf's `notAfter` (Unix seconds), by chain fingerprint.
-    by_fingerprint: HashMap<String, (Arc<CertifiedKey>, Option<i64>)>,
+    /// Parsed certificates by chain fingerprint.
+    by_fingerprint: HashMap<String, Parsed>,
+    /// Positions (in the model's list) of the certificates that loaded.
+    loaded: Vec<usize>,
+}
+
+/// One parsed certificate: the key rustls serves, the leaf's `notAfter` (Unix seconds), and
+/// the key PEM it was parsed from. The fingerprint covers the chain only, so a second Secret
+/// with the same chain and another key must not reuse this entry.
+#[derive(Clone, Debug)]
+struct Parsed {
+    key: Arc<CertifiedKey>,
+    not_after: Option<i64>,
+    key_pem: PrivateKeyPem,
 }
 
 /// A certificate chosen for a name, and which entry of the model's certificates (an Ingress
@@ -82,14 +94,16 @@ impl CertStore {
                 .by_fingerprint
                 .get(&material.fingerprint)
                 .or_else(|| previous.by_fingerprint.get(&material.fingerprint))
+                .filter(|parsed| parsed.key_pem == material.key)
                 .cloned();
-            let (key, not_after) = match cached {
+            let parsed = match cached {
                 Some(cached) => cached,
                 None => match certified_key(material) {
-                    Ok(key) => {
-                        let not_after = key.cert.first().and_then(|leaf| x509::not_after(leaf));
-                        (Arc::new(key), not_after)
-                    }
+                    Ok(key) => Parsed {
+                        not_after: key.cert.first().and_then(|leaf| x509::not_after(leaf)),
+                        key: Arc::new(key),
+                        key_pem: material.key.clone(),
+                    },
                     Err(error) => {
                         metrics.certificate_errors.inc();
                         tracing::warn!(origin = %certificate.origin, fingerprint = %material.fingerprint, %error, "certificate skipped");
@@ -97,6 +111,7 @@ impl CertStore {
                     }
                 },
             };
+            let (key, not_after) = (Arc::clone(&parsed.key), parsed.not_after);
             if let Some(not_after) = not_after {
                 let label = secret.namespace.as_deref().map_or_else(
                     || secret.name.clone(),
@@ -109,7 +124,9 @@ impl CertStore {
             }
             store
                 .by_fingerprint
-                .insert(material.fingerprint.clone(), (Arc::clone(&key), not_after));
+                .entry(material.fingerprint.clone())
+                .or_insert(parsed);
+            store.loaded.push(entry);
             let chosen = Chosen { entry, key };
             first_loaded.get_or_insert_with(|| chosen.clone());
             if certificate.hosts.is_empty() {
@@ -128,6 +145,12 @@ impl CertStore {
             store.default = first_loaded;
         }
         store
+    }
+
+    /// Whether the certificate at `position` of the model's list loaded (a skipped one serves
+    /// no host and is left out of `/config`).
+    pub fn is_loaded(&self, position: usize) -> bool {
+        self.loaded.binary_search(&position).is_ok()
     }
 
     /// The certificate for a server name (`None`: no SNI).
@@ -171,8 +194,8 @@ fn certified_key(material: &TlsMaterial) -> Result<CertifiedKey, CertificateErro
     }
     let key = PrivateKeyDer::from_pem_slice(material.key.expose().as_bytes())
         .map_err(|_| CertificateError::Key)?;
-    let signing_key =
-        rustls::crypto::ring::sign::any_supported_type(&key).map_err(|_| CertificateError::Key)?;
+    let signing_key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
+        .map_err(|_| CertificateError::Key)?;
     let certified = CertifiedKey::new(chain, signing_key);
     // A key that does not belong to the leaf would fail every handshake for its hosts; skipping
     // it lets a wildcard or the default certificate answer instead. Key types that cannot

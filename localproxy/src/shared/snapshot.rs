@@ -67,7 +67,7 @@ pub struct Summary {
     pub routes: usize,
     /// Endpoints accepting new requests, by target group.
     pub ready_endpoints: BTreeMap<String, usize>,
-    /// Loaded certificates: hosts and fingerprint.
+    /// Certificates that loaded (skipped ones are left out): hosts and fingerprint.
     pub certificates: Vec<CertificateSummary>,
 }
 
@@ -91,6 +91,7 @@ impl Snapshot {
         metrics: &Metrics,
     ) -> Self {
         let router = Arc::new(Router::new(model));
+        let certificates = CertStore::build(&model.certificates, &previous.certificates, metrics);
         let summary = Summary {
             version,
             stack: model.stack.to_string(),
@@ -104,7 +105,9 @@ impl Snapshot {
             certificates: model
                 .certificates
                 .iter()
-                .map(|certificate| CertificateSummary {
+                .enumerate()
+                .filter(|(position, _)| certificates.is_loaded(*position))
+                .map(|(_, certificate)| CertificateSummary {
                     hosts: certificate.hosts.clone(),
                     fingerprint: match &certificate.source {
                         weir_model::CertificateSource::Secret { material, .. } => {
@@ -121,11 +124,7 @@ impl Snapshot {
             config,
             Shared {
                 router,
-                certificates: Arc::new(CertStore::build(
-                    &model.certificates,
-                    &previous.certificates,
-                    metrics,
-                )),
+                certificates: Arc::new(certificates),
                 https_redirects: Arc::new(HttpsRedirects::new(model)),
                 summary,
             },

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -24,6 +24,12 @@ pub struct Shared {
     pub config: ProxyConfig,
     /// Metrics.
     pub metrics: Metrics,
+    /// The TLS server configuration, built by the first HTTPS listener and shared by the
+    /// others, so that every worker resumes the sessions (cache and ticket keys) of all.
+    pub tls_config: OnceLock<Arc<rustls::ServerConfig>>,
+    /// Wakes HTTP/1.1 keep-alive connections idling between requests, longest idle first, to
+    /// close: a listener at its connection cap sheds them so that new clients get in.
+    pub idle_connections: tokio::sync::Notify,
     serving: AtomicBool,
     swap: Mutex<()>,
     /// Turns true once: listeners stop accepting, connections finish their request and close.
@@ -39,6 +45,13 @@ impl Shared {
     /// A receiver that turns `true` once shutdown has begun; for loops that check it often.
     pub fn shutdown_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
         self.shutdown.subscribe()
+    }
+
+    /// Closes up to `count` HTTP/1.1 connections idling between requests, longest idle first.
+    pub fn shed_idle(&self, count: usize) {
+        for _ in 0..count {
+            self.idle_connections.notify_one();
+        }
     }
 
     /// Resolves once shutdown has begun.
@@ -64,6 +77,8 @@ impl Proxy {
                 snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
                 config,
                 metrics: Metrics::new(),
+                tls_config: OnceLock::new(),
+                idle_connections: tokio::sync::Notify::new(),
                 serving: AtomicBool::new(false),
                 swap: Mutex::new(()),
                 shutdown: tokio::sync::watch::Sender::new(false),

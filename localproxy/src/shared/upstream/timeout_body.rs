@@ -1,4 +1,5 @@
-//! Incoming bodies (requests, upstream responses) with a read timeout.
+//! Incoming bodies (requests, upstream responses) with a read timeout, and for request bodies
+//! a minimum rate ([`BodyAllowance`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,7 +9,48 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
+
+/// The time a request body may take as a whole: the body timeout, plus one second for every
+/// `min_rate` bytes received. A client that trickles its body (a byte a second, never pausing
+/// long enough for the pause timeout) runs out of allowance and is cut off; a large upload at
+/// any reasonable rate never does.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyAllowance {
+    pause: Duration,
+    started: Instant,
+    min_rate: u64,
+    received: u64,
+}
+
+impl BodyAllowance {
+    /// Starts the clock now: pauses of at most `pause`, at least `min_rate` bytes a second on
+    /// average beyond the first `pause` (0: no minimum rate).
+    pub fn new(pause: Duration, min_rate: u64) -> Self {
+        Self {
+            pause,
+            started: Instant::now(),
+            min_rate,
+            received: 0,
+        }
+    }
+
+    /// Counts `bytes` more of the body received.
+    pub fn received(&mut self, bytes: usize) {
+        self.received = self.received.saturating_add(bytes as u64);
+    }
+
+    /// When the next read must have brought bytes: the pause limit from now, or the end of the
+    /// rate allowance, whichever comes first.
+    pub fn next_deadline(&self) -> Instant {
+        let pause = Instant::now() + self.pause;
+        if self.min_rate == 0 {
+            return pause;
+        }
+        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
+        pause.min(self.started + self.pause + earned)
+    }
+}
 
 /// Why a streamed body failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,21 +63,28 @@ pub enum BodyError {
     Io(#[from] hyper::Error),
 }
 
-/// An incoming body whose every pause is bounded by a timeout.
+/// An incoming body whose every pause is bounded by a timeout (and, for request bodies, whose
+/// whole by a [`BodyAllowance`]).
 #[derive(Debug)]
 pub struct TimeoutBody {
     /// `None` for a body known to be empty.
     inner: Option<Incoming>,
-    timeout: Duration,
+    allowance: BodyAllowance,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl TimeoutBody {
     /// Wraps `inner`; a pause longer than `timeout` between frames fails the body.
     pub fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self::with_min_rate(inner, timeout, 0)
+    }
+
+    /// Wraps a request body `inner`: pauses of at most `timeout`, and on average at least
+    /// `min_rate` bytes a second beyond the first `timeout` (see [`BodyAllowance`]).
+    pub fn with_min_rate(inner: Incoming, timeout: Duration, min_rate: u64) -> Self {
         Self {
             inner: Some(inner),
-            timeout,
+            allowance: BodyAllowance::new(timeout, min_rate),
             sleep: None,
         }
     }
@@ -44,7 +93,7 @@ impl TimeoutBody {
     pub fn empty() -> Self {
         Self {
             inner: None,
-            timeout: Duration::ZERO,
+            allowance: BodyAllowance::new(Duration::ZERO, 0),
             sleep: None,
         }
     }
@@ -65,13 +114,20 @@ impl Body for TimeoutBody {
         match Pin::new(inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.sleep = None;
+                if let Some(data) = frame
+                    .as_ref()
+                    .and_then(|frame| frame.as_ref().ok())
+                    .and_then(Frame::data_ref)
+                {
+                    this.allowance.received(data.len());
+                }
                 Poll::Ready(frame.map(|frame| frame.map_err(BodyError::Io)))
             }
             Poll::Pending => {
-                let timeout = this.timeout;
+                let deadline = this.allowance.next_deadline();
                 let sleep = this
                     .sleep
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
                 ready!(sleep.as_mut().poll(cx));
                 Poll::Ready(Some(Err(BodyError::Timeout)))
             }
