@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! tests/fixtures/conformance/CASE/manifests.yaml + expected.txt
+//!   (CASE: a feature of kubernetes-sigs/ingress-controller-conformance, or docs-path-table,
+//!    the Kubernetes docs' path-matching table)
 //!   ├─► weir-translate tests/conformance.rs          the model's matcher
 //!   ├─► localproxy tests/conformance_corpus.rs       weir-proxy file mode, real sockets
 //!   └─► controller/cli tests/run_localproxy_conformance.rs
@@ -144,6 +146,11 @@ pub fn cases() -> Vec<Case> {
             "default-backend",
             include_str!("../fixtures/conformance/default-backend/manifests.yaml"),
             include_str!("../fixtures/conformance/default-backend/expected.txt"),
+        ),
+        case(
+            "docs-path-table",
+            include_str!("../fixtures/conformance/docs-path-table/manifests.yaml"),
+            include_str!("../fixtures/conformance/docs-path-table/expected.txt"),
         ),
         case(
             "load-balancing",
