@@ -5,6 +5,7 @@
 
 mod corpus;
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use weir_model::{Action, DesiredLoadBalancer};
@@ -55,17 +56,28 @@ fn served_by(model: &DesiredLoadBalancer, host: &str, path: &str) -> String {
 }
 
 /// The answers the model gives an expectation: for one request the Service serving it (or the
-/// fixed status); for a spread, one answer per ready endpoint of the Service it forwards to
-/// (`SERVICE/ENDPOINT`), as though each of them answered once.
-fn answers(model: Option<&DesiredLoadBalancer>, expect: &corpus::Expect) -> Vec<String> {
+/// fixed status); for a spread, one answer per ready endpoint of the Service it forwards to,
+/// named as its echo backend would name itself (`SERVICE/FIXTURE-ADDRESS`), as though each of
+/// them answered once.
+fn answers(
+    model: Option<&DesiredLoadBalancer>,
+    backends: &[corpus::Backend],
+    expect: &corpus::Expect,
+) -> Vec<String> {
     let Some(model) = model else {
         return vec!["404".to_owned()];
+    };
+    let backend_name = |service: &str, ip: IpAddr| {
+        backends
+            .iter()
+            .find(|backend| backend.service == service && IpAddr::V4(backend.ip) == ip)
+            .map_or_else(|| format!("{service}/{ip}"), |backend| backend.name.clone())
     };
     match (expect.want, model.route(expect.host, expect.path).action()) {
         (corpus::Want::Spread { .. }, Action::Forward { target_group }) => model.target_groups
             [target_group]
             .ready_targets()
-            .map(|target| format!("{}/{}", target_group.service, target.ip))
+            .map(|target| backend_name(&target_group.service, target.ip))
             .collect(),
         _ => vec![served_by(model, expect.host, expect.path)],
     }
@@ -80,6 +92,7 @@ fn the_conformance_corpus_answers_as_expected() {
         stacking: Stacking::PerClass,
     };
     for case in corpus::cases() {
+        let backends = case.backends();
         let yaml = case
             .served(&|_| 8080, "discovery.k8s.io/v1")
             .join("\n---\n");
@@ -92,7 +105,7 @@ fn the_conformance_corpus_answers_as_expected() {
             .first()
             .and_then(|stack| stack.desired.as_ref());
         for expect in &case.expected {
-            if let Err(wrong) = expect.judge(&answers(desired, expect)) {
+            if let Err(wrong) = expect.judge(&answers(desired, &backends, expect)) {
                 panic!("{}: {wrong}", case.name);
             }
         }
