@@ -30,6 +30,7 @@ mod class;
 mod config;
 mod custom;
 mod gateway;
+mod gateway_api;
 mod grouping;
 mod hosts;
 mod listeners;
@@ -52,9 +53,9 @@ pub use weir_model::{DesiredLoadBalancer, StackId};
 pub use annotations::{ALB_PREFIX, KUBERNETES_KEYS, NAMES as ANNOTATION_NAMES, WEIR_PREFIX};
 pub use config::{ClassSelection, ControllerKind, Stacking, TranslateConfig};
 pub use gateway::{
-    Gateway, GatewayClass, GatewayTranslation, HttpRoute, RouteCondition, RouteParentStatus,
-    RouteStatus, translate_gateways,
+    GatewayTranslation, RouteCondition, RouteParentStatus, RouteStatus, translate_gateways,
 };
+pub use gateway_api::{Gateway, GatewayClass, HttpRoute};
 pub use reads::Reads;
 pub use snapshot::{ClusterSnapshot, GatewayApiObject, Kind, KubeObject, namespace_of, object_ref};
 

@@ -8,7 +8,7 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use weir_model::ObjectRef;
 
-use crate::gateway::{Gateway, GatewayClass, HttpRoute};
+use crate::gateway_api::{Gateway, GatewayClass, HttpRoute};
 
 /// The label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use weir_model::{Certificate, Diagnostic, HostMatch, Listener, ObjectRef, Protocol, Reason};
 
 use super::hostnames::parse_hostname;
-use super::types::{Gateway, GatewayListener};
 use crate::ControllerKind;
+use crate::gateway_api::{Gateway, GatewayListener};
 use crate::reads::RecordingSnapshot;
 use crate::snapshot::namespace_of;
 use crate::tls::secret_source;

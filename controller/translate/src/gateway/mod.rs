@@ -16,7 +16,6 @@ mod hostnames;
 mod listeners;
 mod rules;
 mod status;
-mod types;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,9 +26,9 @@ use weir_model::{
 };
 
 pub use status::{RouteCondition, RouteParentStatus, RouteStatus};
-pub use types::{Gateway, GatewayClass, HttpRoute};
 
 use crate::backends::BackendResolver;
+use crate::gateway_api::{Gateway, HttpRoute};
 use crate::reads::RecordingSnapshot;
 use crate::snapshot::namespace_of;
 use crate::{ClusterSnapshot, ControllerKind, StackTranslation, Translation};
@@ -182,7 +181,7 @@ fn translate_gateway(
         if !route_hosts.is_empty() {
             members.push(route_object.clone());
             // The API's default for absent rules: one rule matching every path, no backends.
-            let default_rules = [types::HttpRouteRule::default()];
+            let default_rules = [crate::gateway_api::HttpRouteRule::default()];
             let route_rules = match route.spec.rules.is_empty() {
                 true => &default_rules[..],
                 false => &route.spec.rules[..],
@@ -285,7 +284,7 @@ type Attachment = (Vec<HostMatch>, BTreeSet<u16>);
 /// accepted: `NoMatchingParent` (no such listener), `NotAllowedByListeners`, or
 /// `NoMatchingListenerHostname`.
 fn attach(
-    parent: &types::ParentReference,
+    parent: &crate::gateway_api::ParentReference,
     route_namespace: &str,
     gateway_namespace: &str,
     served: &[ServedListener],

@@ -8,12 +8,12 @@ use weir_model::{
     StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
 };
 
-use super::types::{
+use crate::backends::BackendResolver;
+use crate::custom::weighted;
+use crate::gateway_api::{
     HeaderFilter, HttpBackendRef, HttpRouteFilter, HttpRouteMatch, HttpRouteRule, NameValueMatch,
     PathModifier,
 };
-use crate::backends::BackendResolver;
-use crate::custom::weighted;
 use crate::paths::{PathError, parse_path};
 
 /// What a rule answers when none of its backends can be used (Gateway API: 500).
@@ -258,7 +258,7 @@ fn filters(
 }
 
 fn header_modifier(filter: &HeaderFilter) -> HeaderModifier {
-    let pairs = |list: &[super::types::HeaderValue]| {
+    let pairs = |list: &[crate::gateway_api::HeaderValue]| {
         list.iter()
             .map(|header| (header.name.to_ascii_lowercase(), header.value.clone()))
             .collect()
@@ -274,7 +274,7 @@ fn header_modifier(filter: &HeaderFilter) -> HeaderModifier {
     }
 }
 
-fn redirect_of(asked: &super::types::RequestRedirect) -> Result<Redirect, &'static str> {
+fn redirect_of(asked: &crate::gateway_api::RequestRedirect) -> Result<Redirect, &'static str> {
     let status = match asked.status_code.unwrap_or(302) {
         status @ (301 | 302 | 303 | 307 | 308) => status as u16,
         _ => return Err("statusCode must be 301, 302, 303, 307 or 308"),
