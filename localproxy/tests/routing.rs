@@ -1,6 +1,7 @@
-//! Ingress conformance over real sockets: manifests -> load_dir -> translate -> weir-proxy ->
-//! echo backends. Cases follow kubernetes-sigs/ingress-controller-conformance (path rules, host
-//! rules, default backend, load balancing) and the Kubernetes docs path-matching table.
+//! Routing over real sockets: manifests -> load_dir -> translate -> weir-proxy -> echo
+//! backends: hosts, default backends, endpoint conditions, failure statuses, headers, path
+//! normalization, bodies and replays. The conformance features and the Kubernetes docs'
+//! path-matching table run as the shared corpus (`tests/conformance_corpus.rs`).
 
 mod common;
 
@@ -21,62 +22,6 @@ fn rule(host: Option<&str>, paths: &[String]) -> String {
         .map(|host| format!("    - host: \"{host}\"\n      http:\n"))
         .unwrap_or_else(|| "    - http:\n".to_owned());
     format!("{host}        paths:\n{}", paths.concat())
-}
-
-#[tokio::test]
-async fn path_rules_conformance_and_docs_table() {
-    let names = [
-        "foo-exact",
-        "foo-prefix",
-        "aaa-bbb-prefix",
-        "aaa-prefix",
-        "root-exact",
-    ];
-    let mut documents = Vec::new();
-    for name in names {
-        documents.extend(service(name, &[Ep::ready(backend(name).await)]));
-    }
-    documents.push(ingress(
-        "path-rules",
-        &format!(
-            "  rules:\n{}",
-            rule(
-                Some("path-rules"),
-                &[
-                    path("/foo", "Exact", "foo-exact"),
-                    path("/foo", "Prefix", "foo-prefix"),
-                    path("/aaa/bbb", "Prefix", "aaa-bbb-prefix"),
-                    path("/aaa/", "Prefix", "aaa-prefix"),
-                    path("/", "Exact", "root-exact"),
-                ]
-            )
-        ),
-    ));
-    let manifests = Manifests::new(&documents);
-    let running = proxy(ProxyConfig::default()).await;
-    manifests.apply(&running.proxy);
-    for (request, want) in [
-        ("/foo", Some("foo-exact")),
-        ("/foo/", Some("foo-prefix")),
-        ("/foo/bar", Some("foo-prefix")),
-        ("/foobar", None),
-        ("/aaa/bbb", Some("aaa-bbb-prefix")),
-        ("/aaa/bbb/", Some("aaa-bbb-prefix")),
-        ("/aaa/bbb/ccc", Some("aaa-bbb-prefix")),
-        ("/aaa/bbbxyz", Some("aaa-prefix")),
-        ("/aaa/ccc", Some("aaa-prefix")),
-        ("/aaa", Some("aaa-prefix")),
-        ("/aaaccc", None),
-        ("/", Some("root-exact")),
-        ("/ccc", None),
-        ("/foo?x=1", Some("foo-exact")),
-    ] {
-        let reply = get(running.http, "path-rules", request).await;
-        assert_eq!(reply.backend(), want, "{request}: {reply:?}");
-        if want.is_none() {
-            assert_eq!(reply.status, 404, "{request}");
-        }
-    }
 }
 
 #[tokio::test]
@@ -330,6 +275,11 @@ async fn paths_are_normalized_before_routing_and_forwarded_as_routed() {
     assert_eq!(
         (reply.backend(), reply.body.lines().nth(1)),
         (Some("public"), Some("GET /public/a"))
+    );
+    // The query string plays no part in routing.
+    assert_eq!(
+        get(running.http, "p", "/admin?x=/public").await.backend(),
+        Some("admin")
     );
     // `%2F` stays encoded: one segment, which does not match prefix `/admin`.
     assert_eq!(get(running.http, "p", "/admin%2Fx").await.status, 404);

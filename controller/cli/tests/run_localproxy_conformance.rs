@@ -3,27 +3,31 @@
 //! in-cluster path: each case applied to a real kube-apiserver, published by
 //! `weir-controller run --provider localproxy`, served by `weir-proxy --from-cluster`, and
 //! every expected answer asked over HTTP. EndpointSlices become `discovery.k8s.io/v1beta1`
-//! (what a 1.20 API server serves), each pointing at a loopback echo backend named after its
-//! Service.
+//! (what a 1.20 API server serves), each endpoint at its own loopback echo backend
+//! (`SERVICE/FIXTURE-ADDRESS`, see the corpus).
 
 mod common;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use common::cluster::{eventually, free_port};
-use common::localproxy::{Proxy, served, start_backend, start_controller, start_proxy};
+use common::localproxy::{Proxy, served, start_backend_at, start_controller, start_proxy};
 use weir_e2e::ApiServer;
 
 #[path = "../../translate/tests/corpus/mod.rs"]
 mod corpus;
 
-/// The answer `proxy` gives every request of `case` at one moment, against `expected.txt`.
+/// The answers `proxy` gives every expectation of `case` at one moment, against
+/// `expected.txt`.
 fn mismatches(proxy: &Proxy, case: &corpus::Case) -> Vec<String> {
     case.expected
         .iter()
         .filter_map(|expect| {
-            let got = served(proxy.http, expect.host, expect.path);
-            (got != expect.want).then(|| format!("{expect:?} got {got}"))
+            let answers: Vec<String> = (0..expect.requests())
+                .map(|_| served(proxy.http, expect.host, expect.path))
+                .collect();
+            expect.judge(&answers).err()
         })
         .collect()
 }
@@ -42,10 +46,10 @@ async fn the_conformance_corpus_is_served_as_expected_through_the_cluster() {
         }
         let mut ports = HashMap::new();
         let mut backends = Vec::new();
-        for service in case.services() {
-            let (port, process) = start_backend(&server, &service);
-            ports.insert(service, port);
-            backends.push(process);
+        for backend in case.backends() {
+            let port = *ports.entry(backend.service).or_insert_with(free_port);
+            let addr = SocketAddr::from((backend.ip, port));
+            backends.push(start_backend_at(&server, &backend.name, addr));
         }
         let documents = case.served(&|service| ports[service], "discovery.k8s.io/v1beta1");
         server.apply_yaml(&documents.join("\n---\n"));

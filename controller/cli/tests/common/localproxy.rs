@@ -3,7 +3,7 @@
 //! load that records every failed request.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -159,12 +159,21 @@ pub fn keep_alive_load(
 /// Starts a demo echo backend called `name` on a free loopback port.
 pub fn start_backend(server: &ApiServer, name: &str) -> (u16, Process) {
     let port = free_port();
+    let process = start_backend_at(server, name, SocketAddr::from(([127, 0, 0, 1], port)));
+    (port, process)
+}
+
+/// Starts a demo echo backend called `name` on `addr`; its log is named after it (a `/` in
+/// the name becomes `@`).
+pub fn start_backend_at(server: &ApiServer, name: &str, addr: SocketAddr) -> Process {
     let mut command = Command::new(weir_proxy());
     command
         .args(["demo-backend", "--name", name, "--addr"])
-        .arg(format!("127.0.0.1:{port}"));
-    let log = server.dir().join(format!("backend-{name}.log"));
-    (port, Process::start(command, log))
+        .arg(addr.to_string());
+    let log = server
+        .dir()
+        .join(format!("backend-{}.log", name.replace('/', "@")));
+    Process::start(command, log)
 }
 
 /// Starts `weir-controller run --provider localproxy` as `identity` with the shipped
