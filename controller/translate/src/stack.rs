@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use weir_model::{
-    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, Reason, Route,
-    RouteConditions, RouteFilters, RouteSource, StackId, VirtualHost,
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, Reason, Route, RouteConditions,
+    RouteFilters, RouteSource, StackId, VirtualHost,
 };
 
 use crate::backends::BackendResolver;
@@ -14,8 +14,8 @@ use crate::custom;
 use crate::grouping::Member;
 use crate::hosts::parse_host;
 use crate::paths::{PathError, parse_path};
+use crate::precedence::{self, RouteKey};
 use crate::reads::{Reads, RecordingSnapshot};
-use crate::shadowing;
 use crate::snapshot::namespace_of;
 use crate::{ClusterSnapshot, StackTranslation, Stacking, alb_settings, listeners, tls};
 
@@ -141,30 +141,19 @@ pub(crate) fn translate_stack(
                         continue;
                     }
                 };
-                let key = RouteKey {
-                    kind: path_match.kind,
-                    length: Reverse(path_match.path.len()),
-                    path: path_match.path.clone(),
-                    specificity: Specificity::of(&conditions),
-                    position,
-                    rule: rule_index,
-                    path_index,
-                };
                 let source = RouteSource {
                     ingress: object.clone(),
                     rule: rule_index,
                     path: path_index,
                 };
-                routes.push((
-                    key,
-                    Route {
-                        path: path_match,
-                        conditions,
-                        action,
-                        filters: RouteFilters::default(),
-                        source,
-                    },
-                ));
+                let route = Route {
+                    path: path_match,
+                    conditions,
+                    action,
+                    filters: RouteFilters::default(),
+                    source,
+                };
+                routes.push((RouteKey::new(&route, position), route));
             }
         }
         certificates.extend(tls::certificates(
@@ -188,7 +177,7 @@ pub(crate) fn translate_stack(
     let virtual_hosts = hosts
         .into_iter()
         .map(|(key, (declared_by, routes))| VirtualHost {
-            routes: shadowing::ordered_routes(&key.host, routes, &mut diagnostics),
+            routes: precedence::ordered_routes(&key.host, routes, &mut diagnostics),
             host: key.host,
             redirect_to_https_port: host_redirects[declared_by],
         })
@@ -240,40 +229,6 @@ impl HostKey {
             HostMatch::Any => (2, Reverse(0)),
         };
         Self { tier, host }
-    }
-}
-
-/// Route precedence within a host: Exact before Prefix, longer paths first, then the more
-/// specific conditions ([`Specificity`]), then group order, then manifest order.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct RouteKey {
-    kind: PathKind,
-    length: Reverse<usize>,
-    path: String,
-    specificity: Specificity,
-    position: usize,
-    rule: usize,
-    path_index: usize,
-}
-
-/// Gateway API's order among routes of equal path: a method condition first, then more header
-/// clauses, then more query clauses (weir adds: then more source-ip ranges).
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Specificity {
-    method: Reverse<bool>,
-    headers: Reverse<usize>,
-    query: Reverse<usize>,
-    source_ips: Reverse<usize>,
-}
-
-impl Specificity {
-    fn of(conditions: &RouteConditions) -> Self {
-        Self {
-            method: Reverse(!conditions.methods.is_empty()),
-            headers: Reverse(conditions.headers.len()),
-            query: Reverse(conditions.query.len()),
-            source_ips: Reverse(conditions.source_ips.len()),
-        }
     }
 }
 

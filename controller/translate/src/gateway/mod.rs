@@ -21,14 +21,15 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use weir_model::{
-    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, PathKind, Reason, Route,
-    StackId, VirtualHost,
+    Action, DesiredLoadBalancer, Diagnostic, HostMatch, ObjectRef, Reason, Route, StackId,
+    VirtualHost,
 };
 
 pub use status::{RouteCondition, RouteParentStatus, RouteStatus};
 
 use crate::backends::BackendResolver;
 use crate::gateway_api::{Gateway, HttpRoute};
+use crate::precedence::RouteKey;
 use crate::reads::RecordingSnapshot;
 use crate::snapshot::namespace_of;
 use crate::{ClusterSnapshot, ControllerKind, StackTranslation, Translation};
@@ -228,7 +229,7 @@ fn translate_gateway(
     let virtual_hosts = hosts
         .into_iter()
         .map(|(key, routes)| VirtualHost {
-            routes: crate::shadowing::ordered_routes(&key.host, routes, &mut diagnostics),
+            routes: crate::precedence::ordered_routes(&key.host, routes, &mut diagnostics),
             host: key.host,
             redirect_to_https_port: None,
         })
@@ -360,37 +361,5 @@ impl HostKey {
             HostMatch::Any => (2, Reverse(0)),
         };
         Self { tier, host }
-    }
-}
-
-/// Gateway API precedence within a host: Exact paths, then longer prefixes, then a method
-/// match, more header matches, more query matches, then the oldest route, then rule and match
-/// order.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct RouteKey {
-    kind: PathKind,
-    length: Reverse<usize>,
-    path: String,
-    method: Reverse<bool>,
-    headers: Reverse<usize>,
-    query: Reverse<usize>,
-    position: usize,
-    rule: usize,
-    match_index: usize,
-}
-
-impl RouteKey {
-    fn new(route: &Route, position: usize) -> Self {
-        Self {
-            kind: route.path.kind,
-            length: Reverse(route.path.path.len()),
-            path: route.path.path.clone(),
-            method: Reverse(!route.conditions.methods.is_empty()),
-            headers: Reverse(route.conditions.headers.len()),
-            query: Reverse(route.conditions.query.len()),
-            position,
-            rule: route.source.rule,
-            match_index: route.source.path,
-        }
     }
 }
