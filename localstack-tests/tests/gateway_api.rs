@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use localstack_tests::{Emulator, assert_converged, take_counts};
-use weir_model::{Action, DesiredLoadBalancer, Diagnostic, Provider, Reason, normalize_host};
-use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit, glob};
+use weir_model::{Action, DesiredLoadBalancer, Diagnostic, Provider, Reason};
+use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit};
 use weir_translate::{ClusterSnapshot, ControllerKind, translate_gateways};
 
 /// The Gateway `name` of the base manifests plus `file`, translated for ALB, with its
@@ -45,20 +45,10 @@ fn stack(file: &str, name: &str) -> (DesiredLoadBalancer, AlbView, Vec<Diagnosti
 /// ALB semantics over the rendered rules: the first by priority whose host glob, one of whose
 /// path globs and whose method condition match; else the listener's default.
 fn alb_answer(view: &AlbView, method: &str, host: &str, path: &str) -> String {
-    let host = normalize_host(host);
-    let rule = view.rules.iter().find(|rule| {
-        rule.host
-            .as_deref()
-            .is_none_or(|pattern| glob::host_matches(pattern, &host))
-            && (rule.paths.is_empty()
-                || rule
-                    .paths
-                    .iter()
-                    .any(|pattern| glob::path_matches(pattern, path)))
-            && (rule.conditions.methods.is_empty()
-                || rule.conditions.methods.iter().any(|m| m == method))
-            && rule.conditions.headers.is_empty()
-            && rule.conditions.query.is_empty()
+    let rule = view.first_match(host, path, |conditions| {
+        (conditions.methods.is_empty() || conditions.methods.iter().any(|m| m == method))
+            && conditions.headers.is_empty()
+            && conditions.query.is_empty()
     });
     let action = match rule {
         Some(rule) => &rule.action,

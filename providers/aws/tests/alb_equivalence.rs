@@ -415,19 +415,9 @@ fn alb_first_match(
     request: &Request,
 ) -> String {
     let view = render(desired);
-    let host = normalize_host(host);
-    let rule = view.rules.iter().find(|rule| {
-        rule.host
-            .as_deref()
-            .is_none_or(|glob_value| glob::host_matches(glob_value, &host))
-            && (rule.paths.is_empty()
-                || rule
-                    .paths
-                    .iter()
-                    .any(|pattern| glob::path_matches(pattern, path)))
-            && alb_conditions_hold(&rule.conditions, request)
-    });
-    match rule {
+    match view.first_match(host, path, |conditions| {
+        alb_conditions_hold(conditions, request)
+    }) {
         Some(rule) => action_name(&rule.action),
         None => match &view.listeners[0].default {
             ListenerDefault::Action(action) => action_name(action),

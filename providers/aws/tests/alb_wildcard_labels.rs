@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use weir_model::{
     Action, DesiredLoadBalancer, HostMatch, ObjectRef, PathKind, PathMatch, Route, RouteDecision,
-    RouteSource, StackId, TargetGroupKey, VirtualHost, normalize_host,
+    RouteSource, StackId, TargetGroupKey, VirtualHost,
 };
-use weir_provider_aws::{ListenerDefault, glob, render};
+use weir_provider_aws::{ListenerDefault, render};
 use weir_proxy::shared::router::Router;
 
 const REQUEST_HOSTS: [&str; 9] = [
@@ -141,18 +141,7 @@ fn name(action: &Action) -> String {
 
 fn alb_first_match(desired: &DesiredLoadBalancer, host: &str, path: &str) -> String {
     let view = render(desired);
-    let host = normalize_host(host);
-    let rule = view.rules.iter().find(|rule| {
-        rule.host
-            .as_deref()
-            .is_none_or(|pattern| glob::host_matches(pattern, &host))
-            && (rule.paths.is_empty()
-                || rule
-                    .paths
-                    .iter()
-                    .any(|pattern| glob::path_matches(pattern, path)))
-    });
-    match rule {
+    match view.first_match(host, path, |_| true) {
         Some(rule) => name(&rule.action),
         None => match &view.listeners[0].default {
             ListenerDefault::Action(action) => name(action),

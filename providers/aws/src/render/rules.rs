@@ -35,6 +35,32 @@ pub struct AlbView {
     pub rules: Vec<AlbRule>,
 }
 
+impl AlbView {
+    /// ALB's own evaluation of a request on a routing listener: the first rule by priority whose
+    /// host glob (when it has one), one of whose path globs (when it has any) and whose other
+    /// conditions, as `conditions_hold` judges them, match. `None`: the listener's default
+    /// answers. Tests hold it against the model's matcher and the proxy's router.
+    pub fn first_match(
+        &self,
+        host: &str,
+        path: &str,
+        conditions_hold: impl Fn(&MatchConditions) -> bool,
+    ) -> Option<&AlbRule> {
+        let host = weir_model::normalize_host(host);
+        self.rules.iter().find(|rule| {
+            rule.host
+                .as_deref()
+                .is_none_or(|pattern| glob::host_matches(pattern, &host))
+                && (rule.paths.is_empty()
+                    || rule
+                        .paths
+                        .iter()
+                        .any(|pattern| glob::path_matches(pattern, path)))
+                && conditions_hold(&rule.conditions)
+        })
+    }
+}
+
 /// One ALB listener.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AlbListener {
