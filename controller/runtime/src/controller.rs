@@ -135,7 +135,7 @@ pub async fn run<P: Provider + 'static>(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let leader = *leadership.borrow();
-        let ready = synced_changes.borrow().len() == Kind::ALL.len();
+        let ready = synced_changes.borrow().len() == Kind::CORE.len();
         health.set_ready(ready);
         metrics.set_leader(leader);
         match (&mut term, leader && ready) {

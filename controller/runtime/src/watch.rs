@@ -234,9 +234,9 @@ fn object_key(
     kind: Kind,
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
 ) -> ObjectKey {
-    let namespace = match kind {
-        Kind::IngressClass => String::new(),
-        _ => namespace_of(meta).to_owned(),
+    let namespace = match kind.cluster_scoped() {
+        true => String::new(),
+        false => namespace_of(meta).to_owned(),
     };
     (namespace, meta.name.clone().unwrap_or_default())
 }
