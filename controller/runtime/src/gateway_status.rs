@@ -7,9 +7,10 @@
 //! RouteStatus (per Gateway) ─► our parents[] entries; another controller's entries kept ─► HTTPRoute.status
 //! ```
 //!
-//! Each condition carries the object's `observedGeneration`; its `lastTransitionTime` is kept
-//! from the current status while the condition's status is unchanged, so an unchanged status
-//! is written as exactly what the server already holds (and the write is skipped).
+//! Each condition carries the object's `observedGeneration` and a message (never empty); its
+//! `lastTransitionTime` is kept from the current status while the condition's status is
+//! unchanged, so an unchanged status is written as exactly what the server already holds (and
+//! the write is skipped).
 
 use serde_json::{Value, json};
 use weir_model::{LoadBalancerAddress, ObjectRef};
@@ -223,6 +224,10 @@ impl Stamp<'_> {
         (status, reason, message): (bool, &str, &str),
         previous: &[Value],
     ) -> Value {
+        let message = match message {
+            "" => default_message(type_, status),
+            given => given.to_owned(),
+        };
         let status = if status { "True" } else { "False" };
         let since = previous
             .iter()
@@ -241,6 +246,19 @@ impl Stamp<'_> {
             "observedGeneration": self.generation.unwrap_or(0),
             "lastTransitionTime": since,
         })
+    }
+}
+
+/// The message of a condition translation gave none: the API allows an empty one, but
+/// Kubernetes 1.20 (as built here) refuses `""` where a string is required, and a reader is
+/// better told in words.
+fn default_message(type_: &str, status: bool) -> String {
+    match (type_, status) {
+        ("Accepted", true) => "accepted by weir".into(),
+        ("ResolvedRefs", true) => "every reference resolves".into(),
+        ("Programmed", true) => "the load balancer serves it".into(),
+        (type_, true) => format!("{type_} holds"),
+        (type_, false) => format!("{type_} does not hold"),
     }
 }
 
