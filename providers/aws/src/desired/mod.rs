@@ -170,15 +170,24 @@ pub struct ListenerSpec {
     pub waits_for_certificate: bool,
 }
 
-/// One desired rule of every routing listener.
+/// One desired rule of the routing listeners.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSpec {
     /// Its priority from [`crate::render`].
     pub priority: u32,
     /// Its conditions.
     pub conditions: Conditions,
+    /// The ports of the routing listeners that carry it; empty: every one.
+    pub listener_ports: Vec<u16>,
     /// Its action.
     pub action: ActionRef,
+}
+
+impl RuleSpec {
+    /// Whether the routing listener of `port` carries this rule.
+    pub fn on_listener(&self, port: u16) -> bool {
+        self.listener_ports.is_empty() || self.listener_ports.contains(&port)
+    }
 }
 
 /// One desired target group.
@@ -362,6 +371,7 @@ impl StackSpec {
                         paths,
                         matches: rule.conditions.clone(),
                     },
+                    listener_ports: rule.listener_ports.clone(),
                     action: ActionRef::from(&rule.action),
                 }
             })
