@@ -4,7 +4,12 @@
 # No package registry ships a prebuilt kube-apiserver, so the binary is built once from Debian
 # bookworm's `kubernetes` source package (the full upstream tree, vendor/ included) with Debian's
 # Go 1.19, and cached OUTSIDE the repository:
-#   ${WEIR_KUBE_APISERVER:-$HOME/.cache/weir/kube-apiserver-v1.20.2/kube-apiserver}
+#   ${WEIR_KUBE_APISERVER:-$HOME/.cache/weir/kube-apiserver-v1.20.2-r1/kube-apiserver}
+# One source change is made before the build (patch_reflect2, below): the vendored
+# modern-go/reflect2 v1.0.1 calls the runtime's map iterator the way Go before 1.18 did, and
+# with Go 1.19 every custom resource write (which encodes the object's metadata map through
+# it) crashes the server with "unexpected fault address". The cache directory's name says the
+# binary carries that change ("-r1"), so a binary built without it is never picked up.
 # When the binary is cached this takes well under a second (it only checks that etcd, Debian's
 # `etcd-server`, is installed, and installs it when it is not). A build takes ~3 min on 2 cores
 # plus the apt downloads, and ~1.8 GB of disk that is freed afterwards.
@@ -19,7 +24,7 @@ readonly GO_PACKAGE=golang-1.19-go
 readonly GO_BIN=/usr/lib/go-1.19/bin
 readonly SRC_LIST=/etc/apt/sources.list.d/weir-deb-src.sources
 
-BIN="${WEIR_KUBE_APISERVER:-$HOME/.cache/weir/kube-apiserver-$KUBE_VERSION/kube-apiserver}"
+BIN="${WEIR_KUBE_APISERVER:-$HOME/.cache/weir/kube-apiserver-$KUBE_VERSION-r1/kube-apiserver}"
 CACHE_DIR="$(dirname "$BIN")"
 
 log() { printf '==> kube-apiserver.sh: %s\n' "$*" >&2; }
@@ -99,6 +104,56 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
   printf '%s\n' "$content" | as_root tee "$SRC_LIST" >/dev/null || die "could not write $SRC_LIST"
 }
 
+# Go 1.18 changed reflect.mapiterinit: the caller allocates the whole iterator and passes it in,
+# where Go 1.17 returned one. reflect2 v1.0.1 (vendored by Kubernetes 1.20) still expects the
+# old form and declares only the iterator's first two fields, so the runtime writes past the
+# allocation. This declares the Go 1.18+ signature and the runtime's full iterator layout (Go
+# 1.19's runtime.hiter) and allocates it in UnsafeIterate.
+patch_reflect2() {
+  local dir="$1/vendor/github.com/modern-go/reflect2"
+  grep -q 'func mapiterinit(rtype unsafe.Pointer, m unsafe.Pointer) \*hiter' "$dir/unsafe_link.go" ||
+    die "reflect2's mapiterinit is not the v1.0.1 declaration; the patch does not apply"
+  python3 - "$dir" <<'PY' || die "patching reflect2 failed"
+import pathlib, sys
+d = pathlib.Path(sys.argv[1])
+link = d / "unsafe_link.go"
+text = link.read_text()
+text = text.replace(
+    "func mapiterinit(rtype unsafe.Pointer, m unsafe.Pointer) *hiter",
+    "func mapiterinit(rtype unsafe.Pointer, m unsafe.Pointer, it *hiter)")
+start = text.index("type hiter struct {")
+end = text.index("}", start) + 1
+text = text[:start] + """type hiter struct {
+	key         unsafe.Pointer
+	value       unsafe.Pointer
+	t           unsafe.Pointer
+	h           unsafe.Pointer
+	buckets     unsafe.Pointer
+	bptr        unsafe.Pointer
+	overflow    unsafe.Pointer
+	oldoverflow unsafe.Pointer
+	startBucket uintptr
+	offset      uint8
+	wrapped     bool
+	B           uint8
+	i           uint8
+	bucket      uintptr
+	checkBucket uintptr
+}""" + text[end:]
+link.write_text(text)
+unsafe_map = d / "unsafe_map.go"
+text = unsafe_map.read_text()
+old = "\t\thiter:      mapiterinit(type2.rtype, *(*unsafe.Pointer)(obj)),\n"
+if old not in text:
+    sys.exit("UnsafeIterate is not the v1.0.1 one")
+text = text.replace(
+    "\treturn &UnsafeMapIterator{\n" + old,
+    "\tit := new(hiter)\n\tmapiterinit(type2.rtype, *(*unsafe.Pointer)(obj), it)\n"
+    "\treturn &UnsafeMapIterator{\n\t\thiter:      it,\n")
+unsafe_map.write_text(text)
+PY
+}
+
 build() {
   ensure_deb_src
   apt_updated=0 # the new source must be read
@@ -123,6 +178,8 @@ build() {
   local src
   src="$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
   [[ -n "$src" && -f "$src/Makefile" ]] || die "no kubernetes source tree with a Makefile under $work"
+  log "patching the vendored reflect2 for Go 1.18+ map iteration"
+  patch_reflect2 "$src"
 
   local attempt log_file="$work/build.log" started=$SECONDS
   for attempt in 1 2; do

@@ -81,6 +81,7 @@ impl ClusterRun {
             concurrency: self.concurrency,
             resync: self.resync,
             status_source: None,
+            gateway_controller: self.kind,
         };
         let admin = tokio::net::TcpListener::bind(self.admin_addr)
             .await

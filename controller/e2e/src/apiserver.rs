@@ -140,7 +140,8 @@ impl ApiServer {
     /// before a server binds it) and waits until `/readyz` answers `ok`.
     ///
     /// The binaries come from `WEIR_KUBE_APISERVER` (default
-    /// `~/.cache/weir/kube-apiserver-v1.20.2/kube-apiserver`) and `WEIR_ETCD` (default `etcd` on
+    /// `~/.cache/weir/kube-apiserver-v1.20.2-r1/kube-apiserver`, the build of
+    /// `scripts/kube-apiserver.sh` that serves custom resources) and `WEIR_ETCD` (default `etcd` on
     /// `PATH`).
     ///
     /// # Panics
@@ -496,7 +497,7 @@ impl Binaries {
                 .map(PathBuf::from)
                 .unwrap_or_default()
                 .join(format!(
-                    ".cache/weir/kube-apiserver-{KUBE_VERSION}/kube-apiserver"
+                    ".cache/weir/kube-apiserver-{KUBE_VERSION}-r1/kube-apiserver"
                 )),
         };
         assert!(

@@ -150,6 +150,24 @@ async fn base_renders_validates_and_applies() {
             ("discovery.k8s.io", "endpointslices", "get,list,watch"),
             ("networking.k8s.io", "ingresses", "patch,update"),
             ("networking.k8s.io", "ingresses/status", "patch,update"),
+            (
+                "gateway.networking.k8s.io",
+                "gatewayclasses",
+                "get,list,watch"
+            ),
+            ("gateway.networking.k8s.io", "gateways", "get,list,watch"),
+            ("gateway.networking.k8s.io", "httproutes", "get,list,watch"),
+            ("gateway.networking.k8s.io", "gateways", "patch,update"),
+            (
+                "gateway.networking.k8s.io",
+                "gateways/status",
+                "patch,update"
+            ),
+            (
+                "gateway.networking.k8s.io",
+                "httproutes/status",
+                "patch,update"
+            ),
             ("events.k8s.io", "events", "create,patch"),
             ("", "events", "create,patch"),
         ])

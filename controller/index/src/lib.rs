@@ -22,6 +22,7 @@
 //! No kube client, no tokio, no I/O: every rule here is tested with plain objects.
 #![warn(missing_docs)]
 
+mod gateways;
 mod leavers;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,8 +30,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::networking::v1::Ingress;
 use weir_model::{Diagnostic, ObjectRef, StackId};
 use weir_translate::{
-    ClusterSnapshot, IgnoredIngress, Kind, KubeObject, Membership, StackTranslation, Standing,
-    TranslateConfig, Translation, membership, namespace_of, translate_stack,
+    ClusterSnapshot, ControllerKind, IgnoredIngress, Kind, KubeObject, Membership,
+    StackTranslation, Standing, TranslateConfig, Translation, membership, namespace_of,
+    translate_stack,
 };
 
 pub use leavers::Leaver;
@@ -51,6 +53,12 @@ pub struct Index {
     stacks: BTreeMap<StackId, StackEntry>,
     by_service: BTreeMap<ObjectKey, BTreeSet<StackId>>,
     by_secret: BTreeMap<ObjectKey, BTreeSet<StackId>>,
+    /// The controller whose GatewayClasses' Gateways become stacks; `None`: Gateway API objects
+    /// are kept but form no stacks.
+    gateway_controller: Option<ControllerKind>,
+    /// Gateways that hold [`FINALIZER`] but are no stack of ours (being deleted, another
+    /// class): their stack is deleted, then they let go.
+    gateway_leavers: BTreeSet<ObjectKey>,
 }
 
 /// What the index knows of one Ingress.
@@ -86,6 +94,8 @@ impl Index {
             stacks: BTreeMap::new(),
             by_service: BTreeMap::new(),
             by_secret: BTreeMap::new(),
+            gateway_controller: None,
+            gateway_leavers: BTreeSet::new(),
         }
     }
 
@@ -111,12 +121,19 @@ impl Index {
         }
         let relevant = match (&object, self.snapshot.ingress(&namespace, &name)) {
             (KubeObject::Ingress(new), Some(old)) => translation_inputs_differ(old, new),
+            (KubeObject::GatewayApi(new), _) => self.gateway_api_inputs_differ(new),
             _ => true,
         };
+        if relevant && kind == Kind::HttpRoute {
+            // The Gateways it named before the change.
+            self.route_gateway_stacks(&namespace, &name, &mut affected);
+        }
         self.snapshot.insert(object);
         if relevant {
             self.after_change(kind, &namespace, &name, &mut affected);
-        } else {
+        } else if kind == Kind::Gateway {
+            self.refresh_gateway(&(namespace, name), &mut BTreeSet::new());
+        } else if kind == Kind::Ingress {
             // Only status, finalizers or bookkeeping changed (often weir's own writes): the
             // finalizer bookkeeping is refreshed, nothing is requeued.
             self.refresh_membership(&(namespace, name), &mut BTreeSet::new());
@@ -131,6 +148,9 @@ impl Index {
         if kind == Kind::EndpointSlice {
             self.slice_readers(namespace, name, &mut affected);
         }
+        if kind == Kind::HttpRoute {
+            self.route_gateway_stacks(namespace, name, &mut affected);
+        }
         self.snapshot.remove(kind, namespace, name);
         self.after_change(kind, namespace, name, &mut affected);
         affected
@@ -139,6 +159,17 @@ impl Index {
     /// Translates one stack from its current members and remembers what it read, so that later
     /// changes to those objects requeue it.
     pub fn translate(&mut self, stack: &StackId) -> StackTranslation {
+        if let StackId::Gateway { .. } = stack {
+            return match self.translate_gateway(stack) {
+                Some(gateway) => gateway.translation,
+                None => StackTranslation {
+                    stack: stack.clone(),
+                    desired: None,
+                    diagnostics: Vec::new(),
+                    reads: weir_translate::Reads::default(),
+                },
+            };
+        }
         let members = self
             .stacks
             .get(stack)
@@ -183,10 +214,16 @@ impl Index {
                 .values()
                 .filter_map(|entry| entry.left.clone()),
         );
+        stacks.extend(
+            self.gateway_leavers
+                .iter()
+                .map(|(namespace, name)| gateway_stack(namespace, name)),
+        );
         stacks.into_iter().collect()
     }
 
-    /// The member Ingresses of `stack`, ordered by namespace and name.
+    /// The member Ingresses of `stack`, ordered by namespace and name (for a Gateway stack: the
+    /// Gateway, while it is one of ours).
     pub fn members(&self, stack: &StackId) -> Vec<ObjectKey> {
         self.stacks
             .get(stack)
@@ -240,6 +277,9 @@ impl Index {
             Kind::Service => readers(&self.by_service, &key, affected),
             Kind::EndpointSlice => self.slice_readers(namespace, name, affected),
             Kind::Secret => readers(&self.by_secret, &key, affected),
+            Kind::GatewayClass => self.refresh_gateways_of_class(name, affected),
+            Kind::Gateway => self.refresh_gateway(&key, affected),
+            Kind::HttpRoute => self.route_gateway_stacks(namespace, name, affected),
         }
     }
 
@@ -369,6 +409,14 @@ fn translation_inputs_differ(old: &Ingress, new: &Ingress) -> bool {
         || old.metadata.annotations != new.metadata.annotations
         || old.metadata.labels != new.metadata.labels
         || old.metadata.deletion_timestamp != new.metadata.deletion_timestamp
+}
+
+/// The stack of the Gateway `namespace/name`.
+pub fn gateway_stack(namespace: &str, name: &str) -> StackId {
+    StackId::Gateway {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    }
 }
 
 /// Adds the stacks that read `key` to `affected`.

@@ -6,6 +6,9 @@
 //!    └ synced ─► /readyz            └ leader term: every stack + the provider's orphans
 //! Elector (Lease) ─► leadership: a lost Lease aborts the workers at once
 //! ```
+//!
+//! The Gateway API kinds are watched only where the server serves them (their CRDs are
+//! installed, checked once at start-up); `/readyz` waits only for the kinds watched.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -21,10 +24,11 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_index::Index;
 use weir_model::{Diagnostic, Provider, StackId};
-use weir_translate::{Kind, TranslateConfig};
+use weir_translate::{ControllerKind, Kind, TranslateConfig};
 
 use crate::admin::{Health, serve_admin};
 use crate::events::EventSink;
+use crate::gateway_writes::GatewayWrites;
 use crate::ingress_writes::IngressWrites;
 use crate::lease::{Elector, LeaseSettings};
 use crate::locking::lock;
@@ -32,7 +36,9 @@ use crate::metrics::Metrics;
 use crate::queue::WorkQueue;
 use crate::reconcile::Reconciler;
 use crate::status_source::StatusSource;
-use crate::watch::{Feed, slice_version, spawn_watchers};
+use crate::watch::{
+    Feed, gateway_api_served, slice_version, spawn_gateway_watchers, spawn_watchers,
+};
 
 /// How long a stack whose reconcile panicked waits before the next try.
 const PANIC_RETRY: Duration = Duration::from_secs(30);
@@ -53,6 +59,8 @@ pub struct RunSettings {
     /// proxies' Service or Nodes): they replace the provider's, and every stack is reconciled
     /// again when they change. `None`: the provider's addresses.
     pub status_source: Option<StatusSource>,
+    /// Whose GatewayClasses' Gateways are ours, where the server serves the Gateway API.
+    pub gateway_controller: ControllerKind,
 }
 
 /// Why the controller could not run.
@@ -61,6 +69,9 @@ pub enum RunError {
     /// The API server could not say which EndpointSlice version it serves.
     #[error("asking the API server for discovery.k8s.io/v1: {0}")]
     Discovery(#[source] kube::Error),
+    /// The API server could not say whether it serves the Gateway API.
+    #[error("asking the API server for gateway.networking.k8s.io/v1: {0}")]
+    GatewayDiscovery(#[source] kube::Error),
 }
 
 /// Runs the controller until `shutdown` completes, then stops writing and gives the Lease up.
@@ -95,7 +106,23 @@ pub async fn run<P: Provider + 'static>(
 
     let slices = slice_version(&client).await.map_err(RunError::Discovery)?;
     tracing::info!(?slices, "EndpointSlice API chosen");
-    let index = Arc::new(Mutex::new(Index::new(settings.translate.clone())));
+    let gateway_api = gateway_api_served(&client)
+        .await
+        .map_err(RunError::GatewayDiscovery)?;
+    let mut watched: BTreeSet<Kind> = Kind::CORE.into_iter().collect();
+    let mut index = Index::new(settings.translate.clone());
+    if gateway_api {
+        tracing::info!(
+            "Gateway API v1 is served: watching GatewayClasses, Gateways and HTTPRoutes"
+        );
+        watched.extend(Kind::GATEWAY_API);
+        index = index.with_gateways(settings.gateway_controller);
+    } else {
+        tracing::info!(
+            "Gateway API is not installed (no gateway.networking.k8s.io/v1): serving Ingresses only"
+        );
+    }
+    let index = Arc::new(Mutex::new(index));
     let queue = Arc::new(WorkQueue::new());
     let (synced, mut synced_changes) = watch::channel(BTreeSet::new());
     let (left_out, left_out_reports) = tokio::sync::mpsc::unbounded_channel();
@@ -108,6 +135,9 @@ pub async fn run<P: Provider + 'static>(
     };
     let mut watchers = JoinSet::new();
     spawn_watchers(&client, slices, &feed, &mut watchers);
+    if gateway_api {
+        spawn_gateway_watchers(&client, &feed, &mut watchers);
+    }
 
     let elector = Elector::spawn(client.clone(), settings.lease.clone());
     let mut leadership = elector.leadership();
@@ -120,13 +150,16 @@ pub async fn run<P: Provider + 'static>(
     let mut reconciler = Reconciler::new(
         index.clone(),
         provider,
-        IngressWrites::new(client),
+        IngressWrites::new(client.clone()),
         events,
         metrics.clone(),
         leadership.clone(),
         settings.resync,
     );
     reconciler.status_source = settings.status_source.clone();
+    if gateway_api {
+        reconciler.gateway_writes = Some(GatewayWrites::new(client, settings.gateway_controller));
+    }
     let reconciler = Arc::new(reconciler);
     let mut status_source = settings.status_source.clone();
 
@@ -135,7 +168,7 @@ pub async fn run<P: Provider + 'static>(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let leader = *leadership.borrow();
-        let ready = synced_changes.borrow().len() == Kind::ALL.len();
+        let ready = watched.is_subset(&synced_changes.borrow());
         health.set_ready(ready);
         metrics.set_leader(leader);
         match (&mut term, leader && ready) {

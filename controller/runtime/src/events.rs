@@ -1,4 +1,4 @@
-//! Kubernetes Events on Ingresses, so `kubectl describe ingress` tells a user what is wrong and
+//! Kubernetes Events on Ingresses (and Gateways and HTTPRoutes), so `kubectl describe ingress` tells a user what is wrong and
 //! where. Deciding *when* to publish (only what is new) is the reconciler's job; this module
 //! only publishes, within the Events API's size limits, and never fails a reconcile over it.
 //!
@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Resource as _;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -89,14 +90,22 @@ impl EventSink {
         series.recorder.clone()
     }
 
-    /// Publishes one Event on `ingress`. A failure is logged, not returned: Events are advice,
-    /// and a reconcile must not fail (or repeat) over one.
     /// A Warning Event for one diagnostic on `ingress`: the diagnostic's reason, its field as
     /// the action (so two problems with one reason stay two Events), `field: message` as note.
     pub(crate) async fn publish_diagnostic(&self, ingress: &Ingress, diagnostic: &Diagnostic) {
+        self.publish_diagnostic_on(&ingress.object_ref(&()), diagnostic)
+            .await;
+    }
+
+    /// [`EventSink::publish_diagnostic`] on any object (a Gateway, an HTTPRoute).
+    pub(crate) async fn publish_diagnostic_on(
+        &self,
+        reference: &ObjectReference,
+        diagnostic: &Diagnostic,
+    ) {
         let note = format!("{}: {}", diagnostic.field, diagnostic.message);
-        self.publish(
-            ingress,
+        self.publish_on(
+            reference,
             true,
             diagnostic.reason.as_str(),
             &diagnostic.field,
@@ -105,9 +114,24 @@ impl EventSink {
         .await;
     }
 
+    /// Publishes one Event on `ingress`. A failure is logged, not returned: Events are advice,
+    /// and a reconcile must not fail (or repeat) over one.
     pub(crate) async fn publish(
         &self,
         ingress: &Ingress,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        note: &str,
+    ) {
+        self.publish_on(&ingress.object_ref(&()), warning, reason, action, note)
+            .await;
+    }
+
+    /// [`EventSink::publish`] on any object (a Gateway, an HTTPRoute).
+    pub(crate) async fn publish_on(
+        &self,
+        reference: &ObjectReference,
         warning: bool,
         reason: &str,
         action: &str,
@@ -124,7 +148,7 @@ impl EventSink {
             action: truncate(action, REASON_LIMIT),
             secondary: None,
         };
-        let reference = ingress.object_ref(&());
+        let reference = reference.clone();
         let identity = Identity {
             namespace: reference.namespace.clone(),
             name: reference.name.clone(),
@@ -139,7 +163,7 @@ impl EventSink {
                 .metrics
                 .event_published(if warning { "Warning" } else { "Normal" }),
             Err(error) => tracing::warn!(
-                ingress = %format!("{}/{}", reference.namespace.unwrap_or_default(), reference.name.unwrap_or_default()),
+                object = %format!("{}/{}", reference.namespace.unwrap_or_default(), reference.name.unwrap_or_default()),
                 reason,
                 %error,
                 "could not publish an Event"

@@ -2,9 +2,9 @@
 //! queue, reconciles drive the provider, and the leader writes status, Events and finalizers.
 //!
 //! ```text
-//! kube watchers (5 kinds) ─► weir_index::Index ─► WorkQueue ─► workers ─► Reconciler
-//!                                                                           │
-//!          Ingress finalizer / status, Events ◄── leader only ◄─ Provider::ensure / delete
+//! kube watchers (5 kinds, + 3 Gateway API) ─► weir_index::Index ─► WorkQueue ─► workers ─► Reconciler
+//!                                                                                              │
+//!   Ingress / Gateway / HTTPRoute finalizer, status, Events ◄── leader only ◄─ Provider::ensure / delete
 //! ```
 //!
 //! This crate owns everything that talks to the Kubernetes API; translation and the index stay
@@ -13,6 +13,8 @@
 pub mod admin;
 mod controller;
 mod events;
+mod gateway_status;
+mod gateway_writes;
 mod ingress_writes;
 pub mod lease;
 mod locking;
@@ -28,4 +30,4 @@ pub use lease::{Elector, LeaseSettings};
 pub use metrics::{Metrics, register_provider_calls};
 pub use queue::WorkQueue;
 pub use status_source::{SourcedStatus, StatusSender, StatusSource};
-pub use watch::{SliceVersion, slice_version};
+pub use watch::{SliceVersion, gateway_api_served, slice_version};

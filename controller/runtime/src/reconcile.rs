@@ -8,6 +8,9 @@
 //!        └─ then: Ingresses that left the stack let go of the finalizer
 //! ```
 //!
+//! A Gateway stack takes its own path (`gateway.rs`): the Gateway holds the finalizer, and its
+//! status and its HTTPRoutes' status are written back.
+//!
 //! Every write to Kubernetes is made only while this process holds the Lease, and only when it
 //! changes something. A provider error becomes one Warning Event per member (repeated only when
 //! the error changes) and a requeue after [`ProviderError::requeue_after`].
@@ -24,6 +27,7 @@ use weir_model::{Diagnostic, LoadBalancerStatus, Provider, ProviderError, Severi
 use weir_translate::StackTranslation;
 
 use crate::events::EventSink;
+use crate::gateway_writes::GatewayWrites;
 use crate::ingress_writes::{IngressWrites, status_matches};
 use crate::locking::lock;
 use crate::metrics::Metrics;
@@ -88,6 +92,8 @@ pub(crate) struct Reconciler<P> {
     pub(crate) resync: Duration,
     /// Where the status addresses come from, when not from the provider.
     pub(crate) status_source: Option<StatusSource>,
+    /// Writes to Gateway API objects; `None` where the Gateway API is not watched.
+    pub(crate) gateway_writes: Option<GatewayWrites>,
     memory: Mutex<HashMap<StackId, StackMemory>>,
     /// The stacks of this leader term's first pass not yet reconciled; `None` outside a pass.
     sweep: Mutex<Option<BTreeSet<StackId>>>,
@@ -121,6 +127,7 @@ impl<P: Provider> Reconciler<P> {
             leadership,
             resync,
             status_source: None,
+            gateway_writes: None,
             memory: Mutex::default(),
             sweep: Mutex::default(),
         }
@@ -133,8 +140,15 @@ impl<P: Provider> Reconciler<P> {
     /// reconcile converges on the next one.
     pub(crate) async fn reconcile(&self, stack: &StackId) -> Option<Duration> {
         let started = Instant::now();
-        let work = self.take_work(stack);
-        let result = self.converge(stack, &work).await;
+        let result = match stack {
+            StackId::Gateway { namespace, name } => {
+                self.converge_gateway(stack, namespace, name).await
+            }
+            _ => {
+                let work = self.take_work(stack);
+                self.converge(stack, &work).await
+            }
+        };
         let label = result
             .as_ref()
             .map_or_else(ReconcileError::metric_label, |()| "ok");
@@ -500,6 +514,8 @@ fn key(ingress: &Ingress) -> String {
         ingress.metadata.name.as_deref().unwrap_or_default()
     )
 }
+
+mod gateway;
 
 #[cfg(test)]
 #[path = "reconcile_tests.rs"]

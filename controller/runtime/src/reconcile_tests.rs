@@ -21,6 +21,9 @@ use harness::*;
 #[path = "reconcile_tests/status_source.rs"]
 mod status_source;
 
+#[path = "reconcile_tests/gateway.rs"]
+mod gateway;
+
 // ---------------------------------------------------------------------------------------------
 // The scenarios.
 

@@ -1,5 +1,12 @@
 //! Watchers for the five kinds weir reads, feeding the index and queueing the stacks each change
-//! affects. Standbys run them too, so a new leader starts with warm caches.
+//! affects, plus GatewayClass, Gateway and HTTPRoute where the server serves
+//! `gateway.networking.k8s.io/v1`. Standbys run them too, so a new leader starts with warm
+//! caches.
+//!
+//! The Gateway API kinds are watched as `DynamicObject`s and converted with serde into the
+//! translate crate's own types: those hold only the fields weir reads (plus the status, kept
+//! whole), so they need no generated CRD bindings, and an object that does not convert is
+//! logged and skipped instead of stopping the watch.
 //!
 //! EndpointSlices are watched as `discovery.k8s.io/v1` where the server has it and as `v1beta1`
 //! otherwise (Kubernetes 1.19 and 1.20), converted to the v1 type translation reads. Secrets are
@@ -22,7 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_index::{Index, ObjectKey};
 use weir_model::Diagnostic;
-use weir_translate::{Kind, KubeObject, namespace_of};
+use weir_translate::{GatewayApiObject, Kind, KubeObject, namespace_of};
 
 use crate::locking::lock;
 use crate::metrics::Metrics;
@@ -62,6 +69,79 @@ pub async fn slice_version(client: &kube::Client) -> Result<SliceVersion, kube::
         Ok(_) => Ok(SliceVersion::V1beta1),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(SliceVersion::V1beta1),
         Err(error) => Err(error),
+    }
+}
+
+/// The Gateway API group and version weir watches.
+pub(crate) const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
+
+/// Asks the server whether it serves the Gateway API v1 kinds weir reads (GatewayClass,
+/// Gateway, HTTPRoute): their CRDs are installed.
+///
+/// # Errors
+/// The server could not be asked (anything but "not found").
+pub async fn gateway_api_served(client: &kube::Client) -> Result<bool, kube::Error> {
+    match client.list_api_group_resources(GATEWAY_API).await {
+        Ok(list) => Ok(["gatewayclasses", "gateways", "httproutes"]
+            .iter()
+            .all(|plural| {
+                list.resources
+                    .iter()
+                    .any(|resource| resource.name == *plural)
+            })),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// The API resource of a Gateway API kind (`kind`, `plural`) at [`GATEWAY_API`].
+pub(crate) fn gateway_api_resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", kind),
+        plural,
+    )
+}
+
+/// Starts one watcher per Gateway API kind.
+pub(crate) fn spawn_gateway_watchers(client: &kube::Client, feed: &Feed, tasks: &mut JoinSet<()>) {
+    let kinds: [(Kind, &str, &str); 3] = [
+        (Kind::GatewayClass, "GatewayClass", "gatewayclasses"),
+        (Kind::Gateway, "Gateway", "gateways"),
+        (Kind::HttpRoute, "HTTPRoute", "httproutes"),
+    ];
+    for (kind, name, plural) in kinds {
+        let api =
+            Api::<DynamicObject>::all_with(client.clone(), &gateway_api_resource(name, plural));
+        tasks.spawn(run(
+            watcher(api, watcher::Config::default()),
+            kind,
+            move |object| gateway_api_object(kind, object),
+            feed.clone(),
+        ));
+    }
+}
+
+/// A Gateway API object as the translate crate's type; one that does not convert is logged
+/// and skipped.
+fn gateway_api_object(kind: Kind, object: DynamicObject) -> Option<KubeObject> {
+    let name = format!(
+        "{}/{}",
+        object.metadata.namespace.as_deref().unwrap_or_default(),
+        object.metadata.name.as_deref().unwrap_or_default()
+    );
+    let converted = serde_json::to_value(object).and_then(|value| {
+        Ok(match kind {
+            Kind::GatewayClass => GatewayApiObject::GatewayClass(serde_json::from_value(value)?),
+            Kind::Gateway => GatewayApiObject::Gateway(serde_json::from_value(value)?),
+            _ => GatewayApiObject::HttpRoute(serde_json::from_value(value)?),
+        })
+    });
+    match converted {
+        Ok(object) => Some(KubeObject::GatewayApi(object)),
+        Err(error) => {
+            tracing::warn!(kind = kind.as_str(), object = %name, %error, "could not be read; skipped");
+            None
+        }
     }
 }
 
@@ -234,9 +314,9 @@ fn object_key(
     kind: Kind,
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
 ) -> ObjectKey {
-    let namespace = match kind {
-        Kind::IngressClass => String::new(),
-        _ => namespace_of(meta).to_owned(),
+    let namespace = match kind.cluster_scoped() {
+        true => String::new(),
+        false => namespace_of(meta).to_owned(),
     };
     (namespace, meta.name.clone().unwrap_or_default())
 }

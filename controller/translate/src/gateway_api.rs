@@ -34,6 +34,10 @@ pub struct Gateway {
     /// The Gateway's spec.
     #[serde(default)]
     pub spec: GatewaySpec,
+    /// The status as the API server holds it, kept whole (translation never reads it): the
+    /// controller writes its own parts back and leaves the rest (another controller's) alone.
+    #[serde(default)]
+    pub status: Option<serde_json::Value>,
 }
 
 /// `Gateway.spec`.
@@ -142,6 +146,10 @@ pub struct HttpRoute {
     /// The route's spec.
     #[serde(default)]
     pub spec: HttpRouteSpec,
+    /// The status as the API server holds it, kept whole (translation never reads it): the
+    /// controller writes its own parts back and leaves the rest (another controller's) alone.
+    #[serde(default)]
+    pub status: Option<serde_json::Value>,
 }
 
 /// `HTTPRoute.spec`.

@@ -10,7 +10,9 @@
 //! ```
 //!
 //! Gateway API objects (GatewayClass, Gateway, HTTPRoute) go through [`translate_gateways`]
-//! into the same model, one stack per Gateway, with each route's status.
+//! into the same model, one stack per Gateway, with each route's status; the controller's
+//! index translates one Gateway at a time with [`translate_gateway_stack`], which also says
+//! each listener's status.
 //!
 //! The controller's index calls [`membership`] when an Ingress (or IngressClass) changes and
 //! [`translate_stack`] for one affected stack at a time; the [`Reads`] it returns say which
@@ -53,7 +55,8 @@ pub use weir_model::{DesiredLoadBalancer, StackId};
 pub use annotations::{ALB_PREFIX, KUBERNETES_KEYS, NAMES as ANNOTATION_NAMES, WEIR_PREFIX};
 pub use config::{ClassSelection, ControllerKind, Stacking, TranslateConfig};
 pub use gateway::{
-    GatewayTranslation, RouteCondition, RouteParentStatus, RouteStatus, translate_gateways,
+    GatewayStackTranslation, GatewayTranslation, ListenerStatus, RouteCondition, RouteParentStatus,
+    RouteStatus, gateway_is_ours, translate_gateway_stack, translate_gateways,
 };
 pub use gateway_api::{Gateway, GatewayClass, HttpRoute};
 pub use reads::Reads;

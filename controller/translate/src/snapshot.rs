@@ -26,6 +26,8 @@ pub enum KubeObject {
     EndpointSlice(Box<EndpointSlice>),
     /// `v1` Secret.
     Secret(Box<Secret>),
+    /// A Gateway API object (`gateway.networking.k8s.io/v1`).
+    GatewayApi(GatewayApiObject),
 }
 
 impl KubeObject {
@@ -37,6 +39,7 @@ impl KubeObject {
             Self::Service(_) => Kind::Service,
             Self::EndpointSlice(_) => Kind::EndpointSlice,
             Self::Secret(_) => Kind::Secret,
+            Self::GatewayApi(object) => object.kind(),
         }
     }
 
@@ -48,6 +51,7 @@ impl KubeObject {
             Self::Service(object) => &object.metadata,
             Self::EndpointSlice(object) => &object.metadata,
             Self::Secret(object) => &object.metadata,
+            Self::GatewayApi(object) => object.metadata(),
         }
     }
 
@@ -59,13 +63,14 @@ impl KubeObject {
             Self::Service(object) => &mut object.metadata,
             Self::EndpointSlice(object) => &mut object.metadata,
             Self::Secret(object) => &mut object.metadata,
+            Self::GatewayApi(object) => object.metadata_mut(),
         }
     }
 }
 
-/// One Gateway API object (`gateway.networking.k8s.io/v1`). Kept apart from [`KubeObject`]:
-/// the controller's index and watches do not handle these kinds yet; `plan` and the proxy's
-/// file mode read them from files.
+/// One Gateway API object (`gateway.networking.k8s.io/v1`): read from files by `plan` and the
+/// proxy's file mode, and watched by `run` (as [`KubeObject::GatewayApi`]) when the cluster
+/// serves the Gateway API.
 #[derive(Clone, Debug)]
 pub enum GatewayApiObject {
     /// A GatewayClass (cluster-scoped).
@@ -74,6 +79,35 @@ pub enum GatewayApiObject {
     Gateway(Box<Gateway>),
     /// An HTTPRoute.
     HttpRoute(Box<HttpRoute>),
+}
+
+impl GatewayApiObject {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::GatewayClass(_) => Kind::GatewayClass,
+            Self::Gateway(_) => Kind::Gateway,
+            Self::HttpRoute(_) => Kind::HttpRoute,
+        }
+    }
+
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::GatewayClass(object) => &object.metadata,
+            Self::Gateway(object) => &object.metadata,
+            Self::HttpRoute(object) => &object.metadata,
+        }
+    }
+
+    /// The object's metadata, to change.
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Self::GatewayClass(object) => &mut object.metadata,
+            Self::Gateway(object) => &mut object.metadata,
+            Self::HttpRoute(object) => &mut object.metadata,
+        }
+    }
 }
 
 /// The kinds of object translation reads.
@@ -89,17 +123,44 @@ pub enum Kind {
     EndpointSlice,
     /// `v1` Secret.
     Secret,
+    /// `gateway.networking.k8s.io/v1` GatewayClass (cluster-scoped).
+    GatewayClass,
+    /// `gateway.networking.k8s.io/v1` Gateway.
+    Gateway,
+    /// `gateway.networking.k8s.io/v1` HTTPRoute.
+    HttpRoute,
 }
 
 impl Kind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
+        Kind::Ingress,
+        Kind::IngressClass,
+        Kind::Service,
+        Kind::EndpointSlice,
+        Kind::Secret,
+        Kind::GatewayClass,
+        Kind::Gateway,
+        Kind::HttpRoute,
+    ];
+
+    /// The kinds every cluster serves (Ingress and what it reads); the Gateway API kinds exist
+    /// only where their CRDs are installed.
+    pub const CORE: [Kind; 5] = [
         Kind::Ingress,
         Kind::IngressClass,
         Kind::Service,
         Kind::EndpointSlice,
         Kind::Secret,
     ];
+
+    /// The Gateway API kinds weir reads.
+    pub const GATEWAY_API: [Kind; 3] = [Kind::GatewayClass, Kind::Gateway, Kind::HttpRoute];
+
+    /// Whether objects of this kind have no namespace.
+    pub fn cluster_scoped(self) -> bool {
+        matches!(self, Self::IngressClass | Self::GatewayClass)
+    }
 
     /// The kind's name as Kubernetes spells it.
     pub fn as_str(self) -> &'static str {
@@ -109,6 +170,9 @@ impl Kind {
             Self::Service => "Service",
             Self::EndpointSlice => "EndpointSlice",
             Self::Secret => "Secret",
+            Self::GatewayClass => "GatewayClass",
+            Self::Gateway => "Gateway",
+            Self::HttpRoute => "HTTPRoute",
         }
     }
 }
@@ -164,6 +228,7 @@ impl ClusterSnapshot {
             KubeObject::Secret(secret) => {
                 self.secrets.insert(key(&secret.metadata), *secret);
             }
+            KubeObject::GatewayApi(object) => self.insert_gateway_api(object),
         }
     }
 
@@ -184,6 +249,15 @@ impl ClusterSnapshot {
             Kind::Secret => {
                 self.secrets.remove(&key);
             }
+            Kind::GatewayClass => {
+                self.gateway_classes.remove(name);
+            }
+            Kind::Gateway => {
+                self.gateways.remove(&key);
+            }
+            Kind::HttpRoute => {
+                self.http_routes.remove(&key);
+            }
         }
     }
 
@@ -203,6 +277,9 @@ impl ClusterSnapshot {
             Kind::Service => self.services.len(),
             Kind::EndpointSlice => self.slice_services.len(),
             Kind::Secret => self.secrets.len(),
+            Kind::GatewayClass => self.gateway_classes.len(),
+            Kind::Gateway => self.gateways.len(),
+            Kind::HttpRoute => self.http_routes.len(),
         }
     }
 
@@ -219,6 +296,13 @@ impl ClusterSnapshot {
             Kind::Service => self.services.keys().cloned().collect(),
             Kind::EndpointSlice => self.slice_services.keys().cloned().collect(),
             Kind::Secret => self.secrets.keys().cloned().collect(),
+            Kind::GatewayClass => self
+                .gateway_classes
+                .keys()
+                .map(|name| (String::new(), name.clone()))
+                .collect(),
+            Kind::Gateway => self.gateways.keys().cloned().collect(),
+            Kind::HttpRoute => self.http_routes.keys().cloned().collect(),
         }
     }
 
@@ -285,6 +369,17 @@ impl ClusterSnapshot {
     /// The GatewayClass called `name`.
     pub fn gateway_class(&self, name: &str) -> Option<&GatewayClass> {
         self.gateway_classes.get(name)
+    }
+
+    /// The Gateway `namespace/name`.
+    pub fn gateway(&self, namespace: &str, name: &str) -> Option<&Gateway> {
+        self.gateways.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// The HTTPRoute `namespace/name`.
+    pub fn http_route(&self, namespace: &str, name: &str) -> Option<&HttpRoute> {
+        self.http_routes
+            .get(&(namespace.to_owned(), name.to_owned()))
     }
 
     /// Every Gateway, ordered by namespace and name.

@@ -382,3 +382,55 @@ fn redirects() {
     assert_eq!(redirect.host.as_deref(), Some("example.org"));
     assert_eq!(redirect.status, 302);
 }
+
+/// The controller's index translates one Gateway at a time: over every conformance fixture,
+/// each Gateway's own translation is the one `translate_gateways` gives it, and its route
+/// statuses are that Gateway's share of the whole.
+#[test]
+fn one_gateway_at_a_time_translates_as_all_at_once() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-api");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml") && name != "base-manifests.yaml")
+        .collect();
+    files.sort();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let snapshot = load(&files, "weir.dev/localproxy");
+    let whole = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+    assert!(whole.translation.stacks.len() > 1);
+    let mut parents = 0;
+    for stack in &whole.translation.stacks {
+        let weir_model::StackId::Gateway { namespace, name } = &stack.stack else {
+            panic!("{}", stack.stack)
+        };
+        let one = weir_translate::translate_gateway_stack(
+            &snapshot,
+            ControllerKind::LocalProxy,
+            namespace,
+            name,
+        )
+        .unwrap();
+        let json = |value: &Option<DesiredLoadBalancer>| serde_json::to_string(value).unwrap();
+        assert_eq!(
+            json(&one.translation.desired),
+            json(&stack.desired),
+            "{name}"
+        );
+        assert_eq!(one.translation.diagnostics, stack.diagnostics, "{name}");
+        assert_eq!(one.translation.reads, stack.reads, "{name}");
+        for status in &one.route_statuses {
+            let all = whole
+                .route_statuses
+                .iter()
+                .find(|whole| whole.route == status.route)
+                .unwrap();
+            for parent in &status.parents {
+                assert!(all.parents.contains(parent), "{name}: {parent:?}");
+                parents += 1;
+            }
+        }
+    }
+    let all_parents: usize = whole.route_statuses.iter().map(|s| s.parents.len()).sum();
+    assert_eq!(parents, all_parents);
+}

@@ -83,7 +83,7 @@ impl ManifestSource {
             }
             models.extend(stack.desired);
         }
-        Ok(super::merge::merge(models).unwrap_or_else(|| self.empty_model()))
+        Ok(weir_provider_localproxy::merge::merge(models).unwrap_or_else(|| self.empty_model()))
     }
 
     /// The current fingerprint of the folder (missing files and folders count as empty).

@@ -4,4 +4,3 @@
 
 pub mod cluster;
 pub mod manifests;
-pub mod merge;

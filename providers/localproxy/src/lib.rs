@@ -1,6 +1,6 @@
-//! weir's localproxy provider: publishes each class stack as a versioned wire snapshot into
-//! objects in the controller's namespace (Secrets: they hold TLS keys), and reads it back on
-//! the proxy's side.
+//! weir's localproxy provider: publishes each class stack (with the Gateways of the GatewayClass
+//! of the same name merged in) as a versioned wire snapshot into objects in the controller's
+//! namespace (Secrets: they hold TLS keys), and reads it back on the proxy's side.
 //!
 //! ```text
 //! controller: DesiredLoadBalancer ─► wire::split ─► routes chunks + endpoint buckets
@@ -16,7 +16,9 @@
 #![warn(missing_docs)]
 
 pub mod cluster;
+mod fleet;
 pub mod layout;
+pub mod merge;
 pub mod provider;
 pub mod published;
 pub mod reader;
@@ -24,6 +26,7 @@ pub mod store;
 pub mod wire;
 
 pub use cluster::{IndexEvent, KubeStore, watch_index};
+pub use fleet::MEMBERS_ANNOTATION;
 pub use layout::Layout;
 pub use provider::LocalProxyProvider;
 pub use reader::{ReadError, ReadSnapshot, Reader};

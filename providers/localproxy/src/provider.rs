@@ -1,5 +1,6 @@
-//! [`LocalProxyProvider`]: `ensure` publishes a stack's snapshot, `delete` removes it,
-//! `owned_stacks` lists the published indexes.
+//! [`LocalProxyProvider`]: `ensure` publishes the snapshot of a stack's fleet (its class, with
+//! the Gateways of the GatewayClass of that name merged in: see `fleet`), `delete` takes the
+//! stack out of it, `owned_stacks` lists the stacks the published indexes name.
 //!
 //! ```text
 //! ensure(model) ─► wire::split ─► routes document + endpoint buckets
@@ -17,6 +18,7 @@ use weir_model::{
     ProviderError, StackId,
 };
 
+use crate::fleet::{Fleets, MEMBERS_ANNOTATION};
 use crate::layout::{
     Index, Layout, MANAGED_BY, MANAGED_BY_LABEL, PART_LABEL, Part, ROUTE_SHARDS, SHA_ANNOTATION,
     SHARD_LIMIT, STACK_ANNOTATION, STACK_LABEL, sha256_hex,
@@ -33,6 +35,7 @@ pub struct LocalProxyProvider<S> {
     addresses: Vec<LoadBalancerAddress>,
     calls: Calls,
     memory: Memory,
+    fleets: Fleets,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +54,7 @@ impl<S: SnapshotStore> LocalProxyProvider<S> {
             addresses,
             calls: Calls::default(),
             memory: Memory::default(),
+            fleets: Fleets::default(),
         }
     }
 
@@ -81,7 +85,12 @@ impl<S: SnapshotStore> LocalProxyProvider<S> {
         self.store.delete(name).await.map_err(classify)
     }
 
-    async fn publish(&self, desired: &DesiredLoadBalancer) -> Result<(), ProviderError> {
+    /// Publishes a fleet's merged model; its index names the `members` merged into it.
+    async fn publish(
+        &self,
+        desired: &DesiredLoadBalancer,
+        members: &[StackId],
+    ) -> Result<(), ProviderError> {
         let layout = Layout::for_stack(&desired.stack)
             .map_err(|error| ProviderError::new(ErrorKind::Unsupported, error.to_string()))?;
         let stack = desired.stack.to_string();
@@ -135,15 +144,13 @@ impl<S: SnapshotStore> LocalProxyProvider<S> {
                 ProviderError::new(ErrorKind::Permanent, "encoding the index").with_source(error)
             })?;
             let sha = sha256_hex(&data);
-            self.put(object(
-                &layout,
-                &stack,
-                layout.index_name(),
-                "index",
-                data,
-                &sha,
-            ))
-            .await?;
+            let mut index_object =
+                object(&layout, &stack, layout.index_name(), "index", data, &sha);
+            let members: Vec<String> = members.iter().map(StackId::to_string).collect();
+            index_object
+                .annotations
+                .insert(MEMBERS_ANNOTATION.to_owned(), members.join(","));
+            self.put(index_object).await?;
             tracing::debug!(stack = %stack, generation = index.generation, "snapshot published");
         }
         let named: BTreeSet<String> = index
@@ -313,22 +320,58 @@ fn classify(error: StoreError) -> ProviderError {
 }
 
 impl<S: SnapshotStore> Provider for LocalProxyProvider<S> {
+    /// Publishes the snapshot of the fleet serving `desired` (its class, or its Gateway's
+    /// GatewayClass) with `desired` merged into the fleet's other stacks.
     async fn ensure(
         &self,
         desired: &DesiredLoadBalancer,
     ) -> Result<LoadBalancerStatus, ProviderError> {
-        self.publish(desired).await?;
+        let fleet = Fleets::fleet_of(desired)
+            .map_err(|error| ProviderError::new(ErrorKind::Unsupported, error.to_string()))?;
+        let _publishing = self.fleets.lock(&fleet).await;
+        let (merged, members) = self.fleets.set(&fleet, desired);
+        if let Err(error) = self.publish(&merged, &members).await {
+            if error.kind() == ErrorKind::InvalidSpec {
+                // This stack does not fit: the fleet's other stacks publish without it.
+                self.fleets.remove(&fleet, &desired.stack);
+            }
+            return Err(error);
+        }
         Ok(LoadBalancerStatus {
             addresses: self.addresses.clone(),
             left_out: Vec::new(),
         })
     }
 
+    /// Takes `stack` out of its fleet's snapshot: republishes the fleet's other stacks, or
+    /// deletes the snapshot when `stack` was its only one.
     async fn delete(&self, stack: &StackId) -> Result<(), ProviderError> {
-        let Ok(layout) = Layout::for_stack(stack) else {
+        let remembered = self.fleets.fleet_holding(stack);
+        let fleet = match (&remembered, stack) {
+            (Some(fleet), _) => fleet.clone(),
+            (None, StackId::Class(class)) => class.clone(),
+            (None, _) => match self.published_fleet_of(stack).await? {
+                Some(fleet) => fleet,
+                None => return Ok(()),
+            },
+        };
+        let Ok(layout) = Layout::for_class(&fleet) else {
             return Ok(());
         };
-        self.memory.forget(&stack.to_string());
+        let _publishing = self.fleets.lock(&fleet).await;
+        if let Some((merged, members)) = self.fleets.remove(&fleet, stack) {
+            return self.publish(&merged, &members).await;
+        }
+        let others = self
+            .published_members(&layout)
+            .await?
+            .is_some_and(|members| members.iter().any(|member| member != stack));
+        if others {
+            // Not remembered yet (a restart): they publish the fleet without it when they are
+            // ensured.
+            return Ok(());
+        }
+        self.memory.forget(&layout.stack().to_string());
         // The index first: a reader never finds an index whose parts are gone.
         self.delete_object(&layout.index_name()).await?;
         for object in self.list(&layout.selector()).await? {
@@ -338,15 +381,63 @@ impl<S: SnapshotStore> Provider for LocalProxyProvider<S> {
     }
 
     async fn owned_stacks(&self) -> Result<Vec<StackId>, ProviderError> {
-        let selector = format!("{PART_LABEL}=index,{MANAGED_BY_LABEL}={MANAGED_BY}");
-        let mut stacks: Vec<StackId> = self
-            .list(&selector)
-            .await?
-            .iter()
-            .filter_map(|object| object.annotations.get(STACK_ANNOTATION)?.parse().ok())
-            .collect();
+        let mut stacks: Vec<StackId> = self.indexes().await?.iter().flat_map(members_of).collect();
         stacks.sort();
         stacks.dedup();
         Ok(stacks)
+    }
+}
+
+impl<S: SnapshotStore> LocalProxyProvider<S> {
+    /// Every published index object.
+    async fn indexes(&self) -> Result<Vec<StoredObject>, ProviderError> {
+        let selector = format!("{PART_LABEL}=index,{MANAGED_BY_LABEL}={MANAGED_BY}");
+        self.list(&selector).await
+    }
+
+    /// The fleet whose published index names `stack` among its members.
+    async fn published_fleet_of(&self, stack: &StackId) -> Result<Option<String>, ProviderError> {
+        Ok(self
+            .indexes()
+            .await?
+            .iter()
+            .find(|object| members_of(object).contains(stack))
+            .and_then(
+                |object| match object.annotations.get(STACK_ANNOTATION)?.parse() {
+                    Ok(StackId::Class(fleet)) => Some(fleet),
+                    _ => None,
+                },
+            ))
+    }
+
+    /// The members the published index of `layout` names; `None` when there is none.
+    async fn published_members(
+        &self,
+        layout: &Layout,
+    ) -> Result<Option<Vec<StackId>>, ProviderError> {
+        let name = layout.index_name();
+        Ok(self
+            .list(&layout.selector())
+            .await?
+            .iter()
+            .find(|object| object.name == name)
+            .map(members_of))
+    }
+}
+
+/// The stacks an index object says it serves: its members, or (written before fleets merged
+/// stacks) its own stack.
+fn members_of(object: &StoredObject) -> Vec<StackId> {
+    match object.annotations.get(MEMBERS_ANNOTATION) {
+        Some(members) => members
+            .split(',')
+            .filter_map(|member| member.parse().ok())
+            .collect(),
+        None => object
+            .annotations
+            .get(STACK_ANNOTATION)
+            .and_then(|stack| stack.parse().ok())
+            .into_iter()
+            .collect(),
     }
 }

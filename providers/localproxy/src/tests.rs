@@ -627,3 +627,82 @@ async fn a_new_provider_over_a_published_store_writes_nothing() {
     assert_eq!(lists(&next), 1);
     assert_eq!(store.take_writes(), Vec::<String>::new());
 }
+
+/// A Gateway of GatewayClass `weir` with one route for `gateway.example.com`.
+fn gateway_model(name: &str) -> DesiredLoadBalancer {
+    let mut gateway = model();
+    gateway.stack = StackId::Gateway {
+        namespace: "shop".into(),
+        name: name.into(),
+    };
+    gateway.members = vec![ObjectRef::namespaced("Gateway", "shop", name)];
+    gateway.virtual_hosts = vec![VirtualHost {
+        host: HostMatch::Exact(format!("{name}.example.com")),
+        routes: vec![route(PathKind::Prefix, "/", "cart")],
+        redirect_to_https_port: None,
+    }];
+    gateway.certificates = Vec::new();
+    gateway
+}
+
+#[tokio::test]
+async fn gateways_of_a_gatewayclass_join_the_fleet_of_that_class() {
+    let store = MemoryStore::default();
+    let provider = provider(&store);
+    let front = gateway_model("front");
+    provider.ensure(&front).await.unwrap();
+    provider.ensure(&model()).await.unwrap();
+    let mut reader = Reader::new(store.clone());
+    let served = read(&store, &mut reader).await.unwrap();
+    assert_eq!(served.stack, StackId::Class("weir".into()));
+    let hosts: Vec<String> = served
+        .virtual_hosts
+        .iter()
+        .map(|vhost| vhost.host.as_str().to_owned())
+        .collect();
+    assert!(hosts.contains(&"front.example.com".to_owned()), "{hosts:?}");
+    assert!(hosts.contains(&"shop.example.com".to_owned()), "{hosts:?}");
+    assert_eq!(
+        provider.owned_stacks().await.unwrap(),
+        vec![StackId::Class("weir".into()), front.stack.clone()]
+    );
+    // The class stack leaves: the Gateway is still served.
+    provider
+        .delete(&StackId::Class("weir".into()))
+        .await
+        .unwrap();
+    let served = read(&store, &mut reader).await.unwrap();
+    let hosts: Vec<&str> = served
+        .virtual_hosts
+        .iter()
+        .map(|v| v.host.as_str())
+        .collect();
+    assert_eq!(hosts, vec!["front.example.com"]);
+    assert_eq!(
+        provider.owned_stacks().await.unwrap(),
+        vec![front.stack.clone()]
+    );
+    // The last member leaves: the snapshot is gone.
+    provider.delete(&front.stack).await.unwrap();
+    assert!(store.objects().is_empty(), "{:?}", store.objects().keys());
+}
+
+#[tokio::test]
+async fn after_a_restart_a_stack_shared_with_others_is_left_to_them() {
+    let store = MemoryStore::default();
+    let before = provider(&store);
+    before.ensure(&gateway_model("front")).await.unwrap();
+    before.ensure(&model()).await.unwrap();
+    assert_eq!(before.owned_stacks().await.unwrap().len(), 2);
+    // A new process knows nothing yet: deleting the Gateway it has not seen must not delete
+    // the snapshot the class stack shares; the class's next ensure publishes it alone.
+    let restarted = provider(&store);
+    let front = gateway_model("front").stack;
+    restarted.delete(&front).await.unwrap();
+    assert!(!store.objects().is_empty());
+    restarted.ensure(&model()).await.unwrap();
+    assert_eq!(
+        restarted.owned_stacks().await.unwrap(),
+        vec![StackId::Class("weir".into())]
+    );
+}

@@ -23,6 +23,7 @@ use weir_model::{
 use weir_translate::{ControllerKind, KubeObject, TranslateConfig};
 
 use crate::events::EventSink;
+use crate::gateway_writes::GatewayWrites;
 use crate::ingress_writes::IngressWrites;
 use crate::locking::lock;
 use crate::metrics::Metrics;
@@ -75,10 +76,11 @@ impl Test {
         ));
         let client = kube::Client::new(service, "default");
         let metrics = Metrics::new(&mut Registry::default());
-        let reconciler = Reconciler::new(
-            Arc::new(Mutex::new(Index::new(TranslateConfig::for_controller(
-                ControllerKind::AwsAlb,
-            )))),
+        let mut reconciler = Reconciler::new(
+            Arc::new(Mutex::new(
+                Index::new(TranslateConfig::for_controller(ControllerKind::AwsAlb))
+                    .with_gateways(ControllerKind::AwsAlb),
+            )),
             Arc::new(FakeProvider {
                 outcomes: Mutex::new(outcomes.iter().copied().collect()),
                 log: log.clone(),
@@ -86,11 +88,12 @@ impl Test {
                 demote: AtomicBool::new(false),
             }),
             IngressWrites::new(client.clone()),
-            EventSink::new(client, INSTANCE, metrics.clone()),
+            EventSink::new(client.clone(), INSTANCE, metrics.clone()),
             metrics,
             leadership,
             Duration::from_secs(600),
         );
+        reconciler.gateway_writes = Some(GatewayWrites::new(client, ControllerKind::AwsAlb));
         Self {
             reconciler,
             log,
@@ -115,6 +118,11 @@ impl Test {
     /// The log so far.
     pub(super) fn log(&self) -> Vec<String> {
         lock(&self.log).clone()
+    }
+
+    /// The JSON bodies of the requests so far (`null` for none).
+    pub(super) fn bodies(&self) -> Vec<Value> {
+        lock(&self.bodies).clone()
     }
 
     /// Drops the reconciler (and with it every client), lets the server check that its script
@@ -183,6 +191,18 @@ impl Step {
             method: Method::PATCH,
             uri: uri.to_owned(),
             body: Expect::Exact(body),
+            reply: Reply::Json(reply),
+            lose_the_lease: false,
+        }
+    }
+
+    /// A JSON merge patch of `uri` whose body holds every field of `fields` (see
+    /// [`Step::event`]), answered with `reply`: for bodies with generated times.
+    pub(super) fn patch_containing(uri: &str, fields: Value, reply: Value) -> Self {
+        Self {
+            method: Method::PATCH,
+            uri: uri.to_owned(),
+            body: Expect::Contains(fields),
             reply: Reply::Json(reply),
             lose_the_lease: false,
         }

@@ -13,11 +13,13 @@
 //! out; the rest of the Gateway is served.
 
 mod hostnames;
+mod listener_status;
 mod listeners;
 mod rules;
 mod status;
 
 use std::cmp::Reverse;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use weir_model::{
@@ -25,6 +27,7 @@ use weir_model::{
     VirtualHost,
 };
 
+pub use listener_status::ListenerStatus;
 pub use status::{RouteCondition, RouteParentStatus, RouteStatus};
 
 use crate::backends::BackendResolver;
@@ -61,18 +64,71 @@ pub fn translate_gateways(
     let routes = ordered_routes(snapshot);
     let mut statuses: BTreeMap<(String, String), RouteStatus> = BTreeMap::new();
     for gateway in snapshot.gateways() {
-        let class_name = &gateway.spec.gateway_class_name;
-        let ours = snapshot
-            .gateway_class(class_name)
-            .is_some_and(|class| class.spec.controller_name == controller.controller_name());
-        if !ours {
+        if !gateway_is_ours(snapshot, gateway, controller) {
             continue;
         }
-        let stack = translate_gateway(gateway, controller, &routes, snapshot, &mut statuses);
-        result.translation.stacks.push(stack);
+        let stack = translate_gateway(gateway, controller, &routes, snapshot);
+        for status in stack.route_statuses {
+            let key = (
+                status.route.namespace.clone().unwrap_or_default(),
+                status.route.name.clone(),
+            );
+            match statuses.entry(key) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(status);
+                }
+                Entry::Occupied(mut occupied) => occupied.get_mut().parents.extend(status.parents),
+            }
+        }
+        result.translation.stacks.push(stack.translation);
     }
     result.route_statuses = statuses.into_values().collect();
     result
+}
+
+/// The translation of one Gateway's stack and the status of what it serves, as
+/// [`translate_gateway_stack`] computes it.
+#[derive(Clone, Debug)]
+pub struct GatewayStackTranslation {
+    /// The stack (`gateway:NAMESPACE/NAME`), with what it read.
+    pub translation: StackTranslation,
+    /// Per HTTPRoute naming this Gateway: its conditions towards this Gateway only.
+    pub route_statuses: Vec<RouteStatus>,
+    /// One entry per listener of the Gateway, in spec order.
+    pub listeners: Vec<ListenerStatus>,
+}
+
+/// Translates the one Gateway `namespace/name` with the HTTPRoutes attached to it: what the
+/// controller's index calls for a Gateway stack, so a change translates only the stacks it
+/// affects. `None` when the Gateway is absent or its GatewayClass is not `controller`'s.
+/// [`translate_gateways`] is this, for every Gateway of ours.
+pub fn translate_gateway_stack(
+    snapshot: &ClusterSnapshot,
+    controller: ControllerKind,
+    namespace: &str,
+    name: &str,
+) -> Option<GatewayStackTranslation> {
+    let gateway = snapshot.gateway(namespace, name)?;
+    if !gateway_is_ours(snapshot, gateway, controller) {
+        return None;
+    }
+    Some(translate_gateway(
+        gateway,
+        controller,
+        &ordered_routes(snapshot),
+        snapshot,
+    ))
+}
+
+/// Whether `gateway`'s GatewayClass exists and names `controller`.
+pub fn gateway_is_ours(
+    snapshot: &ClusterSnapshot,
+    gateway: &Gateway,
+    controller: ControllerKind,
+) -> bool {
+    snapshot
+        .gateway_class(&gateway.spec.gateway_class_name)
+        .is_some_and(|class| class.spec.controller_name == controller.controller_name())
 }
 
 /// HTTPRoutes in Gateway API's order: oldest first, then by namespace/name.
@@ -97,8 +153,7 @@ fn translate_gateway(
     controller: ControllerKind,
     routes: &[&HttpRoute],
     snapshot: &ClusterSnapshot,
-    statuses: &mut BTreeMap<(String, String), RouteStatus>,
-) -> StackTranslation {
+) -> GatewayStackTranslation {
     let namespace = namespace_of(&gateway.metadata).to_owned();
     let name = gateway.metadata.name.clone().unwrap_or_default();
     let object = ObjectRef::namespaced("Gateway", &namespace, &name);
@@ -113,6 +168,9 @@ fn translate_gateway(
         listeners::listeners(gateway, controller, &object, &recording, &mut diagnostics);
     let mut members = vec![object.clone()];
     let mut hosts: BTreeMap<HostKey, Vec<(RouteKey, Route)>> = BTreeMap::new();
+    let mut statuses = Vec::new();
+    // Listener name -> the routes attached to it.
+    let mut attached_routes: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
 
     for (position, route) in routes.iter().enumerate() {
         let route_namespace = namespace_of(&route.metadata);
@@ -142,7 +200,13 @@ fn translate_gateway(
                 &route_hostnames,
             );
             let accepted = match &attached {
-                Ok((hosts, ports)) => {
+                Ok((hosts, ports, listener_names)) => {
+                    for listener_name in listener_names {
+                        attached_routes
+                            .entry(listener_name.clone())
+                            .or_default()
+                            .insert((route_namespace.to_owned(), route_object.name.clone()));
+                    }
                     if ports.len() < listeners.len() {
                         diagnostics.push(Diagnostic::warning(
                             &route_object,
@@ -215,15 +279,10 @@ fn translate_gateway(
         for parent in &mut parents {
             parent.conditions.push(resolved.clone());
         }
-        let key = (route_namespace.to_owned(), route_object.name.clone());
-        statuses
-            .entry(key)
-            .or_insert_with(|| RouteStatus {
-                route: route_object.clone(),
-                parents: Vec::new(),
-            })
-            .parents
-            .extend(parents);
+        statuses.push(RouteStatus {
+            route: route_object.clone(),
+            parents,
+        });
     }
 
     let virtual_hosts = hosts
@@ -237,6 +296,8 @@ fn translate_gateway(
     diagnostics.append(&mut resolver.diagnostics);
     diagnostics.sort();
     diagnostics.dedup();
+    let listener_statuses =
+        listener_status::listener_statuses(gateway, &served, &attached_routes, &diagnostics);
     let desired = DesiredLoadBalancer {
         stack: stack.clone(),
         ingress_class: gateway.spec.gateway_class_name.clone(),
@@ -248,11 +309,15 @@ fn translate_gateway(
         certificates,
         settings: BTreeMap::new(),
     };
-    StackTranslation {
-        stack,
-        desired: Some(desired),
-        diagnostics,
-        reads: recording.into_reads(),
+    GatewayStackTranslation {
+        translation: StackTranslation {
+            stack,
+            desired: Some(desired),
+            diagnostics,
+            reads: recording.into_reads(),
+        },
+        route_statuses: statuses,
+        listeners: listener_statuses,
     }
 }
 
@@ -278,8 +343,9 @@ fn route_hostnames(
     hosts
 }
 
-/// What a parentRef attaches: the route's hosts and the ports of the listeners they came from.
-type Attachment = (Vec<HostMatch>, BTreeSet<u16>);
+/// What a parentRef attaches: the route's hosts, the ports of the listeners they came from and
+/// those listeners' names.
+type Attachment = (Vec<HostMatch>, BTreeSet<u16>, BTreeSet<String>);
 
 /// The hosts a parentRef attaches the route with, or the Gateway API reason it is not
 /// accepted: `NoMatchingParent` (no such listener), `NotAllowedByListeners`, or
@@ -324,10 +390,12 @@ fn attach(
     }
     let mut hosts = Vec::new();
     let mut ports = BTreeSet::new();
+    let mut names = BTreeSet::new();
     for listener in allowed {
         let listener_hosts = intersect(route_hostnames, &listener.hostname);
         if !listener_hosts.is_empty() {
             ports.insert(listener.port);
+            names.insert(listener.name.clone());
         }
         for host in listener_hosts {
             if !hosts.contains(&host) {
@@ -341,7 +409,7 @@ fn attach(
             "none of the route's hostnames matches a listener's hostname".into(),
         ));
     }
-    Ok((hosts, ports))
+    Ok((hosts, ports, names))
 }
 
 /// Virtual host precedence: exact hosts, then wildcards with more labels first, then no host.

@@ -1,5 +1,6 @@
 //! Several stacks served at one address: the file mode's Ingress stack and its Gateways share
-//! the proxy's two listeners, so their models are merged into one.
+//! the proxy's two listeners, and so do a proxy fleet's class stack and the Gateways of its
+//! GatewayClass in cluster mode, so their models are merged into one.
 //!
 //! Virtual hosts keep the model's precedence (exact hosts, then wildcards with longer patterns
 //! first, then the host-less routes). Stacks that declare the same host have their routes put
