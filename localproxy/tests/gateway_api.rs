@@ -1,8 +1,8 @@
 //! Gateway API conformance scenarios over real sockets: the manifests of
 //! kubernetes-sigs/gateway-api `conformance/` (kept in
 //! `controller/translate/tests/fixtures/gateway-api`, see its README) served by weir-proxy's
-//! file mode, with the requests and expected answers of the Go tests. Each infra Service gets
-//! an EndpointSlice pointing at a loopback echo backend named after it.
+//! file mode, with the requests and expected answers of the Go tests. Each backend Service of
+//! the base manifests gets an EndpointSlice pointing at a loopback echo backend named after it.
 
 mod common;
 
@@ -19,6 +19,17 @@ use tokio_rustls::TlsConnector;
 use weir_proxy::ProxyConfig;
 
 const NS: &str = "gateway-conformance-infra";
+const WEB: &str = "gateway-conformance-web-backend";
+const APP: &str = "gateway-conformance-app-backend";
+/// The base manifests' Services that get a loopback echo backend named after them.
+const BACKENDS: [(&str, &str); 6] = [
+    (NS, "infra-backend-v1"),
+    (NS, "infra-backend-v2"),
+    (NS, "infra-backend-v3"),
+    (WEB, "web-backend"),
+    (APP, "app-backend-v1"),
+    (APP, "app-backend-v2"),
+];
 /// The names the suite's TLS Secret must cover for the HTTPS scenarios.
 const TLS_NAMES: [&str; 5] = [
     "example.org",
@@ -49,17 +60,16 @@ impl Scenario {
                     .replace("{GATEWAY_CLASS_NAME}", "weir"),
             );
         }
-        for version in 1..=3 {
-            let name = format!("infra-backend-v{version}");
-            let addr = backend(&name).await;
-            // The base Services name their 8080 port only for v1 (`first-port`).
-            let port_name = if version == 1 {
+        for (namespace, name) in BACKENDS {
+            let addr = backend(name).await;
+            // The base Services name their 8080 port only for infra v1 (`first-port`).
+            let port_name = if name == "infra-backend-v1" {
                 "\n    name: first-port"
             } else {
                 ""
             };
             documents.push(format!(
-                "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {name}-1\n  namespace: {NS}\n  labels:\n    kubernetes.io/service-name: {name}\naddressType: IPv4\nendpoints:\n  - addresses: [\"{}\"]\nports:\n  - port: {}{port_name}\n",
+                "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {name}-1\n  namespace: {namespace}\n  labels:\n    kubernetes.io/service-name: {name}\naddressType: IPv4\nendpoints:\n  - addresses: [\"{}\"]\nports:\n  - port: {}{port_name}\n",
                 addr.ip(),
                 addr.port()
             ));
@@ -605,4 +615,55 @@ async fn plain_http_is_never_misdirected() {
         .get("second-example.org", "/detect-misdirected-requests")
         .await;
     assert_eq!(answer(&reply), v(2));
+}
+
+#[tokio::test]
+async fn reference_grant_permits_a_backend_in_another_namespace() {
+    let scenario = Scenario::new(&["httproute-reference-grant.yaml"]).await;
+    assert_eq!(
+        answer(&scenario.get("gw", "/").await),
+        Some("web-backend".into())
+    );
+}
+
+#[tokio::test]
+async fn backend_refs_no_grant_permits_answer_500() {
+    for file in [
+        "httproute-invalid-reference-grant.yaml",
+        "httproute-invalid-cross-namespace-backend-ref.yaml",
+    ] {
+        let scenario = Scenario::new(&[file]).await;
+        assert_eq!(scenario.get("gw", "/").await.status, 500, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn a_grant_for_one_service_leaves_its_sibling_answering_500() {
+    let scenario =
+        Scenario::new(&["httproute-partially-invalid-via-invalid-reference-grant.yaml"]).await;
+    assert_eq!(scenario.get("gw", "/v2").await.status, 500);
+    assert_eq!(
+        answer(&scenario.get("gw", "/").await),
+        Some("app-backend-v1".into())
+    );
+}
+
+#[tokio::test]
+async fn a_route_of_a_selected_namespace_is_served() {
+    let scenario = Scenario::new(&["httproute-cross-namespace.yaml"]).await;
+    assert_eq!(
+        answer(&scenario.get("gw", "/").await),
+        Some("web-backend".into())
+    );
+}
+
+#[tokio::test]
+async fn missing_and_unknown_backends_answer_500() {
+    for file in [
+        "httproute-invalid-nonexistent-backendref.yaml",
+        "httproute-invalid-backendref-unknown-kind.yaml",
+    ] {
+        let scenario = Scenario::new(&[file]).await;
+        assert_eq!(scenario.get("gw", "/v2").await.status, 500, "{file}");
+    }
 }

@@ -53,9 +53,10 @@ pub use weir_model::{DesiredLoadBalancer, StackId};
 pub use annotations::{ALB_PREFIX, KUBERNETES_KEYS, NAMES as ANNOTATION_NAMES, WEIR_PREFIX};
 pub use config::{ClassSelection, ControllerKind, Stacking, TranslateConfig};
 pub use gateway::{
-    GatewayTranslation, RouteCondition, RouteParentStatus, RouteStatus, translate_gateways,
+    GatewayTranslation, ListenerStatus, RouteCondition, RouteParentStatus, RouteStatus,
+    translate_gateways,
 };
-pub use gateway_api::{Gateway, GatewayClass, HttpRoute};
+pub use gateway_api::{Gateway, GatewayClass, HttpRoute, ReferenceGrant};
 pub use reads::Reads;
 pub use snapshot::{ClusterSnapshot, GatewayApiObject, Kind, KubeObject, namespace_of, object_ref};
 

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use weir_model::ObjectRef;
 
-use crate::gateway_api::{Gateway, GatewayClass, HttpRoute};
+use crate::gateway_api::{Gateway, GatewayClass, HttpRoute, ReferenceGrant};
 
 /// The label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -74,6 +74,13 @@ pub enum GatewayApiObject {
     Gateway(Box<Gateway>),
     /// An HTTPRoute.
     HttpRoute(Box<HttpRoute>),
+    /// A ReferenceGrant (`v1` or `v1beta1`): permits cross-namespace backendRefs and
+    /// certificateRefs into its namespace.
+    ReferenceGrant(Box<ReferenceGrant>),
+    /// A core `v1` Namespace, of which only the labels are kept: listeners'
+    /// `allowedRoutes.namespaces.selector` select routes by them. Filed here because only the
+    /// Gateway API front end reads Namespaces.
+    Namespace(Box<Namespace>),
 }
 
 /// The kinds of object translation reads.
@@ -128,6 +135,10 @@ pub struct ClusterSnapshot {
     gateway_classes: BTreeMap<String, GatewayClass>,
     gateways: BTreeMap<(String, String), Gateway>,
     http_routes: BTreeMap<(String, String), HttpRoute>,
+    /// By namespace (the namespace references go to), then name.
+    reference_grants: BTreeMap<String, BTreeMap<String, ReferenceGrant>>,
+    /// The labels of each Namespace, by name.
+    namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl ClusterSnapshot {
@@ -279,7 +290,50 @@ impl ClusterSnapshot {
             GatewayApiObject::HttpRoute(route) => {
                 self.http_routes.insert(key(&route.metadata), *route);
             }
+            GatewayApiObject::ReferenceGrant(grant) => {
+                let (namespace, name) = key(&grant.metadata);
+                self.reference_grants
+                    .entry(namespace)
+                    .or_default()
+                    .insert(name, *grant);
+            }
+            GatewayApiObject::Namespace(namespace) => {
+                let name = namespace.metadata.name.clone().unwrap_or_default();
+                let labels = namespace.metadata.labels.unwrap_or_default();
+                self.namespace_labels.insert(name, labels);
+            }
         }
+    }
+
+    /// Removes a ReferenceGrant; an absent one is fine.
+    pub fn remove_reference_grant(&mut self, namespace: &str, name: &str) {
+        if let Some(grants) = self.reference_grants.get_mut(namespace) {
+            grants.remove(name);
+            if grants.is_empty() {
+                self.reference_grants.remove(namespace);
+            }
+        }
+    }
+
+    /// Removes a Namespace; an absent one is fine.
+    pub fn remove_namespace(&mut self, name: &str) {
+        self.namespace_labels.remove(name);
+    }
+
+    /// The ReferenceGrants of `namespace` (which permit references into it), ordered by name.
+    pub fn reference_grants<'s>(
+        &'s self,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'s ReferenceGrant> + use<'s> {
+        self.reference_grants
+            .get(namespace)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
+    /// The labels of Namespace `name`, if the snapshot holds it.
+    pub fn namespace_labels(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespace_labels.get(name)
     }
 
     /// The GatewayClass called `name`.

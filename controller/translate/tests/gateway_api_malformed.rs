@@ -228,3 +228,64 @@ fn routes_not_accepted_say_why() {
     assert!(has(diagnostics, "no-section", "spec.parentRefs[0]"));
     assert!(model.virtual_hosts.is_empty());
 }
+
+#[test]
+fn a_listener_with_an_unusable_namespace_selector_admits_no_routes() {
+    let gateway = |name: &str, namespaces: &str| {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: {name}, namespace: infra}}\nspec:\n  gatewayClassName: weir\n  listeners:\n  - {{name: http, port: 80, protocol: HTTP, allowedRoutes: {{namespaces: {namespaces}}}}}\n---\n"
+        )
+    };
+    let text = [
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: weir}\nspec: {controllerName: weir.dev/localproxy}\n---\n".to_owned(),
+        gateway("no-selector", "{from: Selector}"),
+        gateway("bad-operator", "{from: Selector, selector: {matchExpressions: [{key: a, operator: Gt, values: ['1']}]}}"),
+        gateway("unknown-from", "{from: Everywhere}"),
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\nspec:\n  parentRefs: [{name: no-selector}, {name: bad-operator}, {name: unknown-from}]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: infra, labels: {a: '2'}}\n".to_owned(),
+    ]
+    .concat();
+    let mut snapshot = ClusterSnapshot::default();
+    weir_manifests::load_str(&text, Path::new("gateways.yaml"), &mut snapshot).unwrap();
+    let translation = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+    for (name, field) in [
+        (
+            "no-selector",
+            "spec.listeners[0].allowedRoutes.namespaces.selector",
+        ),
+        (
+            "bad-operator",
+            "spec.listeners[0].allowedRoutes.namespaces.selector",
+        ),
+        (
+            "unknown-from",
+            "spec.listeners[0].allowedRoutes.namespaces.from",
+        ),
+    ] {
+        let stack = translation
+            .translation
+            .stacks
+            .iter()
+            .find(|stack| stack.stack.to_string() == format!("gateway:infra/{name}"))
+            .unwrap();
+        assert!(
+            stack
+                .diagnostics
+                .iter()
+                .any(|d| d.object.name == name && d.field == field),
+            "{name}: {:#?}",
+            stack.diagnostics
+        );
+        assert!(
+            stack.desired.as_ref().unwrap().virtual_hosts.is_empty(),
+            "{name}"
+        );
+    }
+    let status = &translation.route_statuses[0];
+    assert_eq!(status.parents.len(), 3);
+    for parent in &status.parents {
+        assert_eq!(
+            parent.conditions[0].reason, "NotAllowedByListeners",
+            "{parent:?}"
+        );
+    }
+}

@@ -12,9 +12,11 @@
 //! Pure, like the Ingress front end: a bad listener, route, rule or match is reported and left
 //! out; the rest of the Gateway is served.
 
+mod grants;
 mod hostnames;
 mod listeners;
 mod rules;
+mod selector;
 mod status;
 
 use std::cmp::Reverse;
@@ -25,7 +27,7 @@ use weir_model::{
     VirtualHost,
 };
 
-pub use status::{RouteCondition, RouteParentStatus, RouteStatus};
+pub use status::{ListenerStatus, RouteCondition, RouteParentStatus, RouteStatus};
 
 use crate::backends::BackendResolver;
 use crate::gateway_api::{Gateway, HttpRoute};
@@ -49,6 +51,8 @@ pub struct GatewayTranslation {
     pub translation: Translation,
     /// Per HTTPRoute naming a Gateway of ours: its Accepted and ResolvedRefs conditions.
     pub route_statuses: Vec<RouteStatus>,
+    /// Per listener of a Gateway of ours: its ResolvedRefs condition.
+    pub listener_statuses: Vec<ListenerStatus>,
 }
 
 /// Translates every Gateway whose GatewayClass's `controllerName` is `controller`'s, with the
@@ -68,7 +72,14 @@ pub fn translate_gateways(
         if !ours {
             continue;
         }
-        let stack = translate_gateway(gateway, controller, &routes, snapshot, &mut statuses);
+        let stack = translate_gateway(
+            gateway,
+            controller,
+            &routes,
+            snapshot,
+            &mut statuses,
+            &mut result.listener_statuses,
+        );
         result.translation.stacks.push(stack);
     }
     result.route_statuses = statuses.into_values().collect();
@@ -98,6 +109,7 @@ fn translate_gateway(
     routes: &[&HttpRoute],
     snapshot: &ClusterSnapshot,
     statuses: &mut BTreeMap<(String, String), RouteStatus>,
+    listener_statuses: &mut Vec<ListenerStatus>,
 ) -> StackTranslation {
     let namespace = namespace_of(&gateway.metadata).to_owned();
     let name = gateway.metadata.name.clone().unwrap_or_default();
@@ -109,8 +121,13 @@ fn translate_gateway(
     let recording = RecordingSnapshot::new(snapshot);
     let mut resolver = BackendResolver::new(&recording);
     let mut diagnostics = Vec::new();
-    let (served, listeners, certificates) =
-        listeners::listeners(gateway, controller, &object, &recording, &mut diagnostics);
+    let listeners::GatewayListeners {
+        served,
+        ports: listeners,
+        certificates,
+        statuses: mut gateway_listener_statuses,
+    } = listeners::listeners(gateway, controller, &object, &recording, &mut diagnostics);
+    listener_statuses.append(&mut gateway_listener_statuses);
     let mut members = vec![object.clone()];
     let mut hosts: BTreeMap<HostKey, Vec<(RouteKey, Route)>> = BTreeMap::new();
 
@@ -140,6 +157,7 @@ fn translate_gateway(
                 &namespace,
                 &served,
                 &route_hostnames,
+                &recording,
             );
             let accepted = match &attached {
                 Ok((hosts, ports)) => {
@@ -290,6 +308,7 @@ fn attach(
     gateway_namespace: &str,
     served: &[ServedListener],
     route_hostnames: &[HostMatch],
+    snapshot: &RecordingSnapshot<'_>,
 ) -> Result<Attachment, (&'static str, String)> {
     let selected: Vec<&ServedListener> = served
         .iter()
@@ -311,15 +330,22 @@ fn attach(
     }
     let allowed: Vec<&&ServedListener> = selected
         .iter()
-        .filter(|listener| {
-            listener.allows_http_routes
-                && (listener.all_namespaces || route_namespace == gateway_namespace)
-        })
+        .filter(|listener| listener.admits(route_namespace, gateway_namespace, snapshot))
         .collect();
     if allowed.is_empty() {
         return Err((
             "NotAllowedByListeners",
-            "the listeners' allowedRoutes do not admit this route".into(),
+            "the listeners' allowedRoutes (namespaces, kinds) do not admit this route".into(),
+        ));
+    }
+    let allowed: Vec<&&ServedListener> = allowed
+        .into_iter()
+        .filter(|listener| listener.served)
+        .collect();
+    if allowed.is_empty() {
+        return Err((
+            "NoMatchingParent",
+            "the listeners it names are not served by weir (see the Gateway's diagnostics)".into(),
         ));
     }
     let mut hosts = Vec::new();

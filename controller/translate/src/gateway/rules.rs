@@ -8,6 +8,7 @@ use weir_model::{
     StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
 };
 
+use super::grants::{Referent, Referrer, permitted};
 use crate::backends::BackendResolver;
 use crate::custom::weighted;
 use crate::gateway_api::{
@@ -342,6 +343,7 @@ fn backends(
                 let diagnostic_reason = match reason {
                     "BackendNotFound" => Reason::ServiceNotFound,
                     "InvalidKind" => Reason::UnsupportedBackend,
+                    "RefNotPermitted" => Reason::RefNotPermitted,
                     _ => Reason::InvalidField,
                 };
                 diagnostics.push(Diagnostic::warning(
@@ -381,11 +383,22 @@ fn backend_target(
         return Err(("InvalidKind", "backendRefs must name core Services".into()));
     }
     let target_namespace = backend.namespace.as_deref().unwrap_or(namespace);
-    if target_namespace != namespace {
+    let from = Referrer {
+        group: super::GROUP,
+        kind: "HTTPRoute",
+        namespace,
+    };
+    let to = Referent {
+        group: "",
+        kind: "Service",
+        namespace: target_namespace,
+        name: &backend.name,
+    };
+    if !permitted(resolver.snapshot(), from, to) {
         return Err((
             "RefNotPermitted",
             format!(
-                "Service {target_namespace}/{} is in another namespace, which needs a ReferenceGrant (not read by weir yet)",
+                "Service {target_namespace}/{} is in another namespace and no ReferenceGrant there permits HTTPRoutes of {namespace} to refer to it",
                 backend.name
             ),
         ));
@@ -404,11 +417,11 @@ fn backend_target(
         .ok()
         .filter(|weight| *weight <= 1_000_000)
         .ok_or(("UnsupportedValue", "weight must be 0-1000000".to_owned()))?;
-    let service = resolver.snapshot().service(namespace, &backend.name);
+    let service = resolver.snapshot().service(target_namespace, &backend.name);
     let Some(service) = service else {
         return Err((
             "BackendNotFound",
-            format!("Service {namespace}/{} not found", backend.name),
+            format!("Service {target_namespace}/{} not found", backend.name),
         ));
     };
     let has_port = service
@@ -419,7 +432,10 @@ fn backend_target(
     if !has_port {
         return Err((
             "BackendNotFound",
-            format!("Service {namespace}/{} has no port {port}", backend.name),
+            format!(
+                "Service {target_namespace}/{} has no port {port}",
+                backend.name
+            ),
         ));
     }
     let ingress_backend = IngressBackend {
@@ -432,7 +448,7 @@ fn backend_target(
             }),
         }),
     };
-    match resolver.resolve(&ingress_backend, namespace, object, field) {
+    match resolver.resolve(&ingress_backend, target_namespace, object, field) {
         Action::Forward { target_group } => Ok(WeightedTarget {
             target_group,
             weight,
@@ -440,7 +456,7 @@ fn backend_target(
         _ => Err((
             "BackendNotFound",
             format!(
-                "Service {namespace}/{} cannot be forwarded to",
+                "Service {target_namespace}/{} cannot be forwarded to",
                 backend.name
             ),
         )),

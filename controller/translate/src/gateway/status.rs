@@ -67,3 +67,15 @@ impl fmt::Display for RouteCondition {
         Ok(())
     }
 }
+
+/// `Gateway.status.listeners[]`: one listener's standing, as far as translation decides it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListenerStatus {
+    /// The Gateway.
+    pub gateway: ObjectRef,
+    /// The listener's name.
+    pub name: String,
+    /// `ResolvedRefs`: `False` with `RefNotPermitted` (a certificateRef to another namespace
+    /// that no ReferenceGrant permits), `InvalidCertificateRef` or `InvalidRouteKinds`.
+    pub conditions: Vec<RouteCondition>,
+}
