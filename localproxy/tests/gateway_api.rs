@@ -667,3 +667,24 @@ async fn missing_and_unknown_backends_answer_500() {
         assert_eq!(scenario.get("gw", "/v2").await.status, 500, "{file}");
     }
 }
+
+#[tokio::test]
+async fn regular_expression_paths_match_whole_paths_between_exact_and_prefix() {
+    let scenario = Scenario::new(&["../gateway-api-weir/httproute-path-regex.yaml"]).await;
+    for (path, want) in [
+        ("/v1/users", v(1)),
+        ("/v2/users", v(2)),
+        ("/v10/teams", v(2)),
+        ("/v1/teams", v(2)),
+        ("/v1/users/7", v(3)),
+        ("/v1", v(3)),
+        ("/V2/users", None),
+        ("/v2/users/7", None),
+    ] {
+        let reply = scenario.get("gw", path).await;
+        assert_eq!(answer(&reply), want, "{path}");
+        if want.is_none() {
+            assert_eq!(reply.status, 404, "{path}");
+        }
+    }
+}

@@ -101,7 +101,7 @@ fn a_bad_rule_or_match_leaves_only_itself_out() {
     filters: [{type: ExtensionRef}]
     backendRefs: [{name: web, port: 8080}]
   - matches:
-    - path: {type: RegularExpression, value: "/re.*"}
+    - path: {type: Glob, value: "/re*"}
     - path: {type: Exact, value: /kept}
     - headers: [{name: x, type: RegularExpression, value: "("}]
     backendRefs: [{name: web, port: 8080}]"#,
@@ -288,4 +288,36 @@ fn a_listener_with_an_unusable_namespace_selector_admits_no_routes() {
             "{parent:?}"
         );
     }
+}
+
+#[test]
+fn regular_expression_paths_match_whole_paths_between_exact_and_prefix_paths() {
+    let translation = translate(&route(
+        "regex",
+        "  parentRefs: [{name: gw}]\n  hostnames: [r.com]\n  rules:\n  - matches: [{path: {type: Exact, value: /v1/users}}]\n    filters: [{type: RequestRedirect, requestRedirect: {hostname: exact.example}}]\n  - matches: [{path: {type: RegularExpression, value: '/v[0-9]+/users'}}]\n    backendRefs: [{name: web, port: 8080}]\n  - matches: [{path: {type: PathPrefix, value: /v1}}, {path: {type: RegularExpression, value: '/(unclosed'}}]\n    filters: [{type: RequestRedirect, requestRedirect: {hostname: prefix.example}}]",
+    ));
+    let (model, diagnostics) = only_stack(&translation);
+    let answer = |path: &str| model.route("r.com", path).action().to_string();
+    assert!(
+        answer("/v1/users").contains("exact.example"),
+        "{}",
+        answer("/v1/users")
+    );
+    assert!(
+        answer("/v2/users").starts_with("forward"),
+        "{}",
+        answer("/v2/users")
+    );
+    assert!(
+        answer("/v1/users/7").contains("prefix.example"),
+        "not a whole-path match"
+    );
+    assert!(answer("/v1/teams").contains("prefix.example"));
+    assert_eq!(answer("/V2/users"), "fixed-response 404", "case-sensitive");
+    assert!(
+        has(diagnostics, "regex", "spec.rules[2].matches[1].path.value"),
+        "{diagnostics:#?}"
+    );
+    let on_route = diagnostics.iter().filter(|d| d.object.name == "regex");
+    assert_eq!(on_route.count(), 1, "{diagnostics:#?}");
 }

@@ -193,7 +193,13 @@ fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
         Action, HeaderCondition, PathRewrite, Redirect, RouteConditions, StringMatch, UrlRewrite,
     };
     let mut desired = model(
-        &["/regex", "/prefix-redirect", "/rewrite", "/ok"],
+        &[
+            "/regex",
+            "/prefix-redirect",
+            "/rewrite",
+            "/regex-path",
+            "/ok",
+        ],
         json!({}),
         json!([]),
     );
@@ -224,11 +230,22 @@ fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
                     path: None,
                 })
             }
+            "/regex-path" => {
+                route.path.kind = weir_model::PathKind::RegularExpression;
+                route.path.path = "/v[0-9]+/users".into();
+            }
             _ => {}
         }
     }
     let found = problems(&desired);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(
+        found.iter().any(
+            |problem| problem.message.contains("regular-expression path")
+                && problem.field.ends_with(".path")
+        ),
+        "{found:#?}"
+    );
     assert!(
         found
             .iter()

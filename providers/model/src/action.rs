@@ -142,7 +142,8 @@ pub enum PathRewrite {
     /// Replace the whole path.
     Full(String),
     /// Replace the part the route's Prefix path matched (`/api` of `/api/x` with `/v2` gives
-    /// `/v2/x`; with `/` gives `/x`). On an Exact route it replaces the whole path.
+    /// `/v2/x`; with `/` gives `/x`). On an Exact or RegularExpression route it replaces the
+    /// whole path.
     Prefix(String),
 }
 
@@ -153,7 +154,7 @@ impl PathRewrite {
             Self::Full(full) => full.clone(),
             Self::Prefix(replacement) => {
                 let rest = match matched.kind {
-                    crate::PathKind::Exact => "",
+                    crate::PathKind::Exact | crate::PathKind::RegularExpression => "",
                     // The root prefix matched the leading `/` itself.
                     crate::PathKind::Prefix if matched.path == "/" => &path[path.len().min(1)..],
                     crate::PathKind::Prefix => path.get(matched.path.len()..).unwrap_or_default(),

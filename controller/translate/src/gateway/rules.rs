@@ -3,9 +3,9 @@
 
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend, ServiceBackendPort};
 use weir_model::{
-    Action, Diagnostic, HeaderCondition, HeaderModifier, ObjectRef, PathMatch, PathRewrite,
-    QueryCondition, QueryPair, Reason, Redirect, Route, RouteConditions, RouteFilters, RouteSource,
-    StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
+    Action, Diagnostic, HeaderCondition, HeaderModifier, ObjectRef, PathKind, PathMatch,
+    PathRewrite, QueryCondition, QueryPair, Reason, Redirect, Route, RouteConditions, RouteFilters,
+    RouteSource, StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
 };
 
 use super::grants::{Referent, Referrer, permitted};
@@ -106,22 +106,36 @@ fn match_parts(
         .as_ref()
         .and_then(|path| path.value.as_deref())
         .unwrap_or("/");
-    let kind = match path_type {
-        "Exact" => "Exact",
-        "PathPrefix" => "Prefix",
+    let path = match path_type {
+        "RegularExpression" => match regex_path(value) {
+            Ok(path) => path,
+            Err(message) => {
+                problem(format!("{field}.path.value"), Reason::InvalidPath, message);
+                return None;
+            }
+        },
+        "Exact" | "PathPrefix" => {
+            let kind = if path_type == "Exact" {
+                "Exact"
+            } else {
+                "Prefix"
+            };
+            match parse_path(kind, Some(value)) {
+                Ok(path) => path,
+                Err(PathError::Path(message) | PathError::PathType(message)) => {
+                    problem(format!("{field}.path.value"), Reason::InvalidPath, message);
+                    return None;
+                }
+            }
+        }
         other => {
             problem(
                 format!("{field}.path.type"),
                 Reason::UnsupportedByProvider,
-                format!("path type {other:?} is not supported (Exact or PathPrefix)"),
+                format!(
+                    "path type {other:?} is not supported (Exact, PathPrefix or RegularExpression)"
+                ),
             );
-            return None;
-        }
-    };
-    let path = match parse_path(kind, Some(value)) {
-        Ok(path) => path,
-        Err(PathError::Path(message) | PathError::PathType(message)) => {
-            problem(format!("{field}.path.value"), Reason::InvalidPath, message);
             return None;
         }
     };
@@ -176,6 +190,24 @@ fn match_parts(
         });
     }
     Some((path, conditions))
+}
+
+/// Longest regular-expression path accepted (Gateway API's limit on a path value).
+const MAX_REGEX_PATH_LENGTH: usize = 1024;
+
+/// A `RegularExpression` path: the pattern must compile (anchored, size-limited).
+fn regex_path(pattern: &str) -> Result<PathMatch, String> {
+    if pattern.is_empty() || pattern.len() > MAX_REGEX_PATH_LENGTH {
+        return Err(format!(
+            "a regular-expression path must be 1-{MAX_REGEX_PATH_LENGTH} characters"
+        ));
+    }
+    anchored_regex(pattern)
+        .map(|_| PathMatch {
+            kind: PathKind::RegularExpression,
+            path: pattern.to_owned(),
+        })
+        .map_err(|error| format!("{pattern:?} is not a valid regular expression: {error}"))
 }
 
 fn string_match(entry: &NameValueMatch) -> Result<StringMatch, String> {

@@ -160,22 +160,19 @@ fn filters() -> impl Strategy<Value = RouteFilters> {
 
 fn route() -> impl Strategy<Value = Route> {
     (
-        any::<bool>(),
+        prop::sample::select(vec![
+            PathKind::Exact,
+            PathKind::Prefix,
+            PathKind::RegularExpression,
+        ]),
         "/[a-z/]{0,6}",
         conditions(),
         action(),
         filters(),
         0usize..4,
     )
-        .prop_map(|(exact, path, conditions, action, filters, rule)| Route {
-            path: PathMatch {
-                kind: if exact {
-                    PathKind::Exact
-                } else {
-                    PathKind::Prefix
-                },
-                path,
-            },
+        .prop_map(|(kind, path, conditions, action, filters, rule)| Route {
+            path: PathMatch { kind, path },
             conditions,
             action,
             filters,
