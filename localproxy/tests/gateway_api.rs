@@ -688,3 +688,19 @@ async fn regular_expression_paths_match_whole_paths_between_exact_and_prefix() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_invalid_backend_refs_share_of_the_requests_gets_500() {
+    let scenario =
+        Scenario::new(&["../gateway-api-weir/httproute-partially-invalid-weights.yaml"]).await;
+    let mut failed = 0;
+    for _ in 0..300 {
+        let reply = scenario.get("gw", "/").await;
+        match reply.status {
+            500 => failed += 1,
+            _ => assert_eq!(answer(&reply), v(1)),
+        }
+    }
+    // One part in three; 300 requests put 100 +- 30 well inside 3.5 standard deviations.
+    assert!((60..=140).contains(&failed), "{failed} of 300 answered 500");
+}

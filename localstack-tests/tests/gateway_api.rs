@@ -193,7 +193,7 @@ async fn paths_methods_and_weights() {
     let (desired, view, diagnostics) = stack("httproute-weight.yaml", "same-namespace");
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
     apply(&desired).await;
-    let Action::WeightedForward { targets } = &view.rules[0].action else {
+    let Action::WeightedForward { targets, .. } = &view.rules[0].action else {
         panic!("{:?}", view.rules[0].action);
     };
     let weights: Vec<u32> = targets.iter().map(|target| target.weight).collect();

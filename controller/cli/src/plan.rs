@@ -365,7 +365,7 @@ fn describe_action(model: &DesiredLoadBalancer, action: &Action) -> String {
                 .map_or(0, |group| group.ready_targets().count());
             format!("{action} ({ready} ready)")
         }
-        Action::WeightedForward { targets } => {
+        Action::WeightedForward { targets, .. } => {
             let ready: usize = targets
                 .iter()
                 .filter_map(|target| model.target_groups.get(&target.target_group))

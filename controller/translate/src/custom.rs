@@ -376,7 +376,10 @@ pub(crate) fn weighted(mut targets: Vec<WeightedTarget>) -> Action {
         };
     }
     targets.retain(|target| target.weight > 0);
-    Action::WeightedForward { targets }
+    Action::WeightedForward {
+        targets,
+        failed_weight: 0,
+    }
 }
 
 /// The conditions `conditions.NAME` adds to the paths whose backend is `NAME` (none without

@@ -313,7 +313,7 @@ fn weights_are_kept() {
     let RouteDecision::Route(route) = model.route("gw", "/") else {
         panic!("no route");
     };
-    let Action::WeightedForward { targets } = &route.action else {
+    let Action::WeightedForward { targets, .. } = &route.action else {
         panic!("{:?}", route.action);
     };
     let weights: Vec<(String, u32)> = targets

@@ -162,10 +162,22 @@ fn unresolvable_backends_answer_500_and_set_resolved_refs_false() {
         let accepted = &status.parents[0].conditions[0];
         assert!(accepted.status, "{name} is still accepted");
     }
-    assert!(matches!(
-        model.route("d.com", "/").action(),
-        Action::Forward { .. }
-    ));
+    // One of two equal backendRefs is missing: half the requests get 500 (HTTPBackendRef).
+    let Action::WeightedForward {
+        targets,
+        failed_weight,
+    } = model.route("d.com", "/").action()
+    else {
+        panic!("{:?}", model.route("d.com", "/").action());
+    };
+    assert_eq!(
+        (targets.len(), targets[0].weight, *failed_weight),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        model.route("d.com", "/").action().to_string(),
+        "forward infra/web:8080*1,500*1"
+    );
 }
 
 #[test]

@@ -101,7 +101,11 @@ async fn forward(
                 let query = request.uri().query();
                 return Ok(answer.response(downstream.tls, &host, &path, query));
             }
-            Resolved::Forward(forwarding) => (forwarding.pick(), forwarding.extras.clone()),
+            Resolved::Forward(forwarding) => match forwarding.pick() {
+                Some(pool) => (pool, forwarding.extras.clone()),
+                // The share of backends that could not be used (Gateway API: 500).
+                None => return Ok(fixed(StatusCode::INTERNAL_SERVER_ERROR)),
+            },
         }
     };
     let rewritten = extras.as_ref().and_then(|extras| {

@@ -180,8 +180,10 @@ fn plain(
         };
         match snapshot.resolve(snapshot.router.route_request(&route_request)) {
             // Filters (header changes, rewrites, timeouts) are the general path's.
-            Resolved::Forward(forwarding) if forwarding.extras.is_none() => {
-                let pool = forwarding.pick();
+            Resolved::Forward(forwarding)
+                if forwarding.extras.is_none() && !forwarding.has_failed_share() =>
+            {
+                let pool = forwarding.pick()?;
                 if pool.endpoints.is_empty() {
                     return None;
                 }

@@ -20,6 +20,8 @@ pub struct Forwarding {
     /// The target groups' pools with their weights (positive; one entry with weight 1 for a
     /// plain forward).
     pub targets: Vec<(Arc<TargetPool>, u32)>,
+    /// The weight of backends that could not be used: that share is answered with 500.
+    failed_weight: u32,
     total: u64,
     /// The route's filters and matched path, when it has filters.
     pub extras: Option<Arc<RouteExtras>>,
@@ -29,34 +31,56 @@ impl Forwarding {
     /// A forwarding over weighted pools (zero weights are dropped; translation guarantees a
     /// positive total, and an empty list picks an empty pool: 503).
     pub fn new(targets: Vec<(Arc<TargetPool>, u32)>, extras: Option<Arc<RouteExtras>>) -> Self {
+        Self::with_failed_weight(targets, 0, extras)
+    }
+
+    /// [`Forwarding::new`] where a share of `failed_weight` (backends that could not be used)
+    /// is answered with 500.
+    pub fn with_failed_weight(
+        targets: Vec<(Arc<TargetPool>, u32)>,
+        failed_weight: u32,
+        extras: Option<Arc<RouteExtras>>,
+    ) -> Self {
         let targets: Vec<_> = targets.into_iter().filter(|(_, w)| *w > 0).collect();
-        let total = targets.iter().map(|(_, weight)| u64::from(*weight)).sum();
+        let total = targets
+            .iter()
+            .map(|(_, weight)| u64::from(*weight))
+            .sum::<u64>()
+            + u64::from(failed_weight);
         Self {
             targets,
+            failed_weight,
             total,
             extras,
         }
     }
 
-    /// The pool of one request: at random in proportion to the weights.
-    pub fn pick(&self) -> Arc<TargetPool> {
-        if self.targets.len() == 1 {
-            return Arc::clone(&self.targets[0].0);
+    /// Whether some requests are answered with 500 (the share of failed backends). The lane
+    /// leaves such routes to the general path, so that each request is picked once.
+    pub fn has_failed_share(&self) -> bool {
+        self.failed_weight > 0
+    }
+
+    /// The pool of one request, at random in proportion to the weights; `None` for the share
+    /// of failed backends, which is answered with 500.
+    pub fn pick(&self) -> Option<Arc<TargetPool>> {
+        if self.targets.len() == 1 && self.failed_weight == 0 {
+            return Some(Arc::clone(&self.targets[0].0));
         }
         let Ok(total) = usize::try_from(self.total) else {
-            return Arc::default();
+            return Some(Arc::default());
         };
         if total == 0 {
-            return Arc::default();
+            return Some(Arc::default());
         }
         let mut ticket = random_below(total) as u64;
         for (pool, weight) in &self.targets {
             if ticket < u64::from(*weight) {
-                return Arc::clone(pool);
+                return Some(Arc::clone(pool));
             }
             ticket -= u64::from(*weight);
         }
-        Arc::default()
+        None
     }
 }
 
@@ -315,8 +339,23 @@ mod tests {
             None,
         );
         let heavy_picks = (0..10_000)
-            .filter(|_| Arc::ptr_eq(&forwarding.pick(), &heavy))
+            .filter(|_| {
+                forwarding
+                    .pick()
+                    .is_some_and(|pool| Arc::ptr_eq(&pool, &heavy))
+            })
             .count();
         assert!((8_500..9_500).contains(&heavy_picks), "{heavy_picks}");
+    }
+
+    #[test]
+    fn the_failed_share_picks_no_pool() {
+        let pool = Arc::new(TargetPool::default());
+        let forwarding = Forwarding::with_failed_weight(vec![(Arc::clone(&pool), 3)], 1, None);
+        assert!(forwarding.has_failed_share());
+        let failed = (0..10_000).filter(|_| forwarding.pick().is_none()).count();
+        assert!((2_000..3_000).contains(&failed), "{failed}");
+        let all_failed = Forwarding::with_failed_weight(Vec::new(), 1, None);
+        assert!(all_failed.pick().is_none());
     }
 }

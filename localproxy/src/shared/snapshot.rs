@@ -309,11 +309,15 @@ fn resolve_action(
         Action::Forward { target_group } => {
             Resolved::Forward(Forwarding::new(vec![(pool_of(target_group), 1)], extras))
         }
-        Action::WeightedForward { targets } => Resolved::Forward(Forwarding::new(
+        Action::WeightedForward {
+            targets,
+            failed_weight,
+        } => Resolved::Forward(Forwarding::with_failed_weight(
             targets
                 .iter()
                 .map(|target| (pool_of(&target.target_group), target.weight))
                 .collect(),
+            *failed_weight,
             extras,
         )),
         Action::FixedResponse {

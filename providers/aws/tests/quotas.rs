@@ -261,3 +261,34 @@ fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
         .collect();
     assert_eq!(rendered, ["/ok"]);
 }
+
+#[test]
+fn a_failed_backend_share_is_a_warning_and_the_alb_forwards_it_to_the_usable_backends() {
+    use weir_model::{Action, WeightedTarget};
+    let mut desired = model(&["/half"], json!({}), json!([]));
+    let route = &mut desired.virtual_hosts[0].routes[0];
+    let Action::Forward { target_group } = route.action.clone() else {
+        panic!("{:?}", route.action);
+    };
+    route.action = Action::WeightedForward {
+        targets: vec![WeightedTarget {
+            target_group: target_group.clone(),
+            weight: 1,
+        }],
+        failed_weight: 1,
+    };
+    let found = problems(&desired);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert!(
+        found[0]
+            .message
+            .starts_with("unsupported on aws: answering 500"),
+        "{}",
+        found[0].message
+    );
+    let view = render(&desired);
+    assert_eq!(view.rules.len(), 1, "the route is still rendered");
+    let spec = weir_provider_aws::ActionRef::from(&view.rules[0].action);
+    assert_eq!(spec, weir_provider_aws::ActionRef::Forward(target_group));
+}

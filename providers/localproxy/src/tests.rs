@@ -425,6 +425,7 @@ fn model_with_every_routing_feature() -> DesiredLoadBalancer {
                 weight: 20,
             },
         ],
+        failed_weight: 0,
     };
     conditional.filters = RouteFilters {
         request_headers: HeaderModifier {

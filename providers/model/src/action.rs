@@ -17,11 +17,16 @@ pub enum Action {
         target_group: TargetGroupKey,
     },
     /// Forward to one of several target groups, each request picked at random in proportion
-    /// to the weights. Holds at least two targets and a positive total weight (translation
-    /// turns one target into [`Action::Forward`] and a zero total into a fixed 500).
+    /// to the weights. Holds at least two targets, or one target and a `failed_weight`, and a
+    /// positive total weight (translation turns one target into [`Action::Forward`] and a zero
+    /// total into a fixed 500).
     WeightedForward {
         /// The targets in the order they were declared.
         targets: Vec<WeightedTarget>,
+        /// The weight of backends that could not be used (Gateway API: backendRefs that do
+        /// not resolve): that share of the requests is answered with 500.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        failed_weight: u32,
     },
     /// Answer with a redirect.
     Redirect(Redirect),
@@ -54,7 +59,7 @@ impl Action {
     pub fn target_groups(&self) -> Vec<&TargetGroupKey> {
         match self {
             Self::Forward { target_group } => vec![target_group],
-            Self::WeightedForward { targets } => {
+            Self::WeightedForward { targets, .. } => {
                 targets.iter().map(|target| &target.target_group).collect()
             }
             Self::Redirect(_) | Self::FixedResponse { .. } => Vec::new(),
@@ -66,11 +71,17 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Forward { target_group } => write!(f, "forward {target_group}"),
-            Self::WeightedForward { targets } => {
-                let parts: Vec<String> = targets
+            Self::WeightedForward {
+                targets,
+                failed_weight,
+            } => {
+                let mut parts: Vec<String> = targets
                     .iter()
                     .map(|target| format!("{}*{}", target.target_group, target.weight))
                     .collect();
+                if *failed_weight > 0 {
+                    parts.push(format!("500*{failed_weight}"));
+                }
                 write!(f, "forward {}", parts.join(","))
             }
             Self::Redirect(redirect) => write!(f, "{redirect}"),
@@ -80,6 +91,10 @@ impl fmt::Display for Action {
             },
         }
     }
+}
+
+fn is_zero(weight: &u32) -> bool {
+    *weight == 0
 }
 
 /// One target of a weighted forward.

@@ -17,8 +17,11 @@ use crate::gateway_api::{
 };
 use crate::paths::{PathError, parse_path};
 
-/// What a rule answers when none of its backends can be used (Gateway API: 500).
+/// What a rule answers for the share of its backends that cannot be used (Gateway API: 500).
 const INVALID_BACKEND_STATUS: u16 = 500;
+
+/// Gateway API's largest backendRef weight.
+const MAX_WEIGHT: u32 = 1_000_000;
 
 /// Why a rule's backendRefs do not all resolve: a Gateway API `ResolvedRefs` reason and message.
 pub(crate) type RefProblem = (&'static str, String);
@@ -355,8 +358,9 @@ fn path_modifier(modifier: Option<&PathModifier>) -> Result<Option<PathRewrite>,
     }
 }
 
-/// The forward of a rule's backendRefs; unusable ones are left out (reported, and named in
-/// `ref_problems` for the route's ResolvedRefs condition), none usable answers 500.
+/// The forward of a rule's backendRefs. An unusable one is reported and named in
+/// `ref_problems` (the route's ResolvedRefs condition), and its weight's share of the requests
+/// is answered with 500 (`HTTPBackendRef`'s rule); none usable answers 500.
 fn backends(
     rule: &HttpRouteRule,
     namespace: &str,
@@ -367,11 +371,13 @@ fn backends(
     ref_problems: &mut Vec<RefProblem>,
 ) -> Action {
     let mut targets = Vec::new();
+    let mut failed_weight: u32 = 0;
     for (index, backend) in rule.backend_refs.iter().enumerate() {
         let backend_field = format!("{field}.backendRefs[{index}]");
         match backend_target(backend, namespace, object, &backend_field, resolver) {
             Ok(target) => targets.push(target),
             Err((reason, message)) => {
+                failed_weight = failed_weight.saturating_add(declared_weight(backend).unwrap_or(0));
                 let diagnostic_reason = match reason {
                     "BackendNotFound" => Reason::ServiceNotFound,
                     "InvalidKind" => Reason::UnsupportedBackend,
@@ -382,7 +388,7 @@ fn backends(
                     object,
                     backend_field,
                     diagnostic_reason,
-                    format!("{message}; the backend gets no requests (with none left, the rule answers {INVALID_BACKEND_STATUS})"),
+                    format!("{message}; its share of the requests is answered with {INVALID_BACKEND_STATUS}"),
                 ));
                 ref_problems.push((reason, message));
             }
@@ -399,7 +405,24 @@ fn backends(
     if targets.is_empty() {
         return Action::status(INVALID_BACKEND_STATUS);
     }
-    weighted(targets)
+    if failed_weight == 0 {
+        return weighted(targets);
+    }
+    targets.retain(|target| target.weight > 0);
+    if targets.is_empty() {
+        return Action::status(INVALID_BACKEND_STATUS);
+    }
+    Action::WeightedForward {
+        targets,
+        failed_weight,
+    }
+}
+
+/// A backendRef's weight (default 1), if it is one Gateway API allows (0-1,000,000).
+fn declared_weight(backend: &HttpBackendRef) -> Option<u32> {
+    u32::try_from(backend.weight.unwrap_or(1))
+        .ok()
+        .filter(|weight| *weight <= MAX_WEIGHT)
 }
 
 fn backend_target(
@@ -445,10 +468,8 @@ fn backend_target(
             "port (1-65535) is required for a Service".into(),
         ));
     };
-    let weight = u32::try_from(backend.weight.unwrap_or(1))
-        .ok()
-        .filter(|weight| *weight <= 1_000_000)
-        .ok_or(("UnsupportedValue", "weight must be 0-1000000".to_owned()))?;
+    let weight = declared_weight(backend)
+        .ok_or(("UnsupportedValue", format!("weight must be 0-{MAX_WEIGHT}")))?;
     let service = resolver.snapshot().service(target_namespace, &backend.name);
     let Some(service) = service else {
         return Err((

@@ -201,7 +201,7 @@ pub fn unsupported(route: &Route) -> Option<String> {
 pub fn unsupported_action(action: &Action) -> Option<String> {
     match action {
         Action::Forward { .. } => None,
-        Action::WeightedForward { targets } => check_weighted(targets).err(),
+        Action::WeightedForward { targets, .. } => check_weighted(targets).err(),
         Action::FixedResponse {
             status,
             content_type,

@@ -93,17 +93,22 @@ fn action() -> impl Strategy<Value = Action> {
         service.clone().prop_map(|service| Action::Forward {
             target_group: key(service)
         }),
-        prop::collection::vec((service, 0u32..100), 2..4).prop_map(|targets| {
-            Action::WeightedForward {
-                targets: targets
-                    .into_iter()
-                    .map(|(service, weight)| WeightedTarget {
-                        target_group: key(service),
-                        weight,
-                    })
-                    .collect(),
-            }
-        }),
+        (
+            prop::collection::vec((service, 0u32..100), 1..4),
+            prop_oneof![Just(0u32), 1u32..50]
+        )
+            .prop_map(|(targets, failed_weight)| {
+                Action::WeightedForward {
+                    targets: targets
+                        .into_iter()
+                        .map(|(service, weight)| WeightedTarget {
+                            target_group: key(service),
+                            weight,
+                        })
+                        .collect(),
+                    failed_weight,
+                }
+            }),
         (
             prop::option::of(prop::sample::select(vec!["http", "https"])),
             prop::option::of(text()),
