@@ -704,3 +704,64 @@ async fn an_invalid_backend_refs_share_of_the_requests_gets_500() {
     // One part in three; 300 requests put 100 +- 30 well inside 3.5 standard deviations.
     assert!((60..=140).contains(&failed), "{failed} of 300 answered 500");
 }
+
+#[tokio::test]
+async fn backend_request_header_modifiers_apply_to_their_backend_only() {
+    let scenario = Scenario::new(&["httproute-request-header-modifier-backend.yaml"]).await;
+    let reply = scenario
+        .send("GET", "gw", "/set", &[("X-Header-Set", "some-other-value")])
+        .await;
+    assert_eq!(answer(&reply), v(1));
+    assert_eq!(seen(&reply, "X-Header-Set"), ["set-overwrites-values"]);
+    let reply = scenario
+        .send("GET", "gw", "/add", &[("X-Header-Add", "some-other-value")])
+        .await;
+    assert_eq!(
+        seen(&reply, "X-Header-Add"),
+        ["add-appends-values", "some-other-value"]
+    );
+    let reply = scenario
+        .send("GET", "gw", "/remove", &[("X-Header-Remove", "val")])
+        .await;
+    assert!(seen(&reply, "X-Header-Remove").is_empty(), "{reply:?}");
+    let reply = scenario
+        .send(
+            "GET",
+            "gw",
+            "/multiple",
+            &[
+                ("X-Header-Set-2", "set-val-2"),
+                ("X-Header-Add-2", "add-val-2"),
+                ("X-Header-Add-3", "add-val-3"),
+                ("X-Header-Remove-1", "val"),
+                ("X-Header-Remove-2", "val"),
+            ],
+        )
+        .await;
+    assert_eq!(seen(&reply, "X-Header-Set-1"), ["header-set-1"]);
+    assert_eq!(seen(&reply, "X-Header-Set-2"), ["header-set-2"]);
+    assert_eq!(seen(&reply, "X-Header-Add-1"), ["header-add-1"]);
+    assert_eq!(
+        seen(&reply, "X-Header-Add-2"),
+        ["add-val-2", "header-add-2"]
+    );
+    assert!(seen(&reply, "X-Header-Remove-1").is_empty(), "{reply:?}");
+    assert!(seen(&reply, "X-Header-Remove-2").is_empty(), "{reply:?}");
+}
+
+#[tokio::test]
+async fn each_weighted_backend_gets_its_own_header() {
+    let scenario = Scenario::new(&["httproute-request-header-modifier-backend-weights.yaml"]).await;
+    let mut by_backend: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..100 {
+        let reply = scenario.get("gw", "/").await;
+        let backend = answer(&reply).expect("a backend answers");
+        assert_eq!(
+            seen(&reply, "Backend"),
+            std::slice::from_ref(&backend),
+            "{reply:?}"
+        );
+        *by_backend.entry(backend).or_default() += 1;
+    }
+    assert_eq!(by_backend.len(), 2, "{by_backend:?}");
+}

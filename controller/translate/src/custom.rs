@@ -16,8 +16,8 @@ use k8s_openapi::api::networking::v1::{
 };
 use serde_json::{Map, Value};
 use weir_model::{
-    Action, HeaderCondition, IpCidr, QueryCondition, QueryPair, Redirect, RouteConditions,
-    StringMatch, WeightedTarget,
+    Action, BackendFilters, HeaderCondition, IpCidr, QueryCondition, QueryPair, Redirect,
+    RouteConditions, StringMatch, WeightedTarget,
 };
 
 use crate::annotations::{self, Annotation};
@@ -354,6 +354,7 @@ fn forward(
                 target_group,
                 // At most MAX_WEIGHT, checked above.
                 weight: u32::try_from(weight).unwrap_or(u32::MAX),
+                filters: BackendFilters::default(),
             }),
             // Unresolvable: reported by the resolver; the route answers as any such backend.
             unresolved => return Ok(unresolved),

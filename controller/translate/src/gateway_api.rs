@@ -361,9 +361,10 @@ pub struct HttpBackendRef {
     /// The weight (default 1).
     #[serde(default)]
     pub weight: Option<i64>,
-    /// Per-backend filters (not supported by weir).
+    /// Filters for the requests forwarded to this backend only (weir: RequestHeaderModifier
+    /// and ResponseHeaderModifier).
     #[serde(default)]
-    pub filters: Vec<serde_json::Value>,
+    pub filters: Vec<HttpRouteFilter>,
 }
 
 /// `rules[].timeouts`.

@@ -612,3 +612,47 @@ fn certificate_refs_to_other_namespaces_need_a_reference_grant() {
         assert_eq!(refused, !resolved.0, "{file}: {:#?}", stack.diagnostics);
     }
 }
+
+#[test]
+fn backend_filters_stay_with_their_backend() {
+    let translation = translate(&["httproute-request-header-modifier-backend-weights.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    let route = route_of_model(model, "/");
+    let Action::WeightedForward { targets, .. } = &route.action else {
+        panic!("{:?}", route.action);
+    };
+    let set: Vec<(String, Vec<(String, String)>)> = targets
+        .iter()
+        .map(|target| {
+            (
+                target.target_group.service.clone(),
+                target.filters.request_headers.set.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        set,
+        [
+            (v(1), vec![("backend".to_owned(), v(1))]),
+            (v(2), vec![("backend".to_owned(), v(2))]),
+        ]
+    );
+
+    // One backend with filters is still a weighted forward: a plain forward has no room.
+    let translation = translate(&["httproute-request-header-modifier-backend.yaml"]);
+    let model = gateway(&translation, "same-namespace");
+    let route = route_of_model(model, "/set");
+    let Action::WeightedForward { targets, .. } = &route.action else {
+        panic!("{:?}", route.action);
+    };
+    assert_eq!(targets.len(), 1);
+    assert!(route.filters.is_empty(), "the rule itself has no filters");
+}
+
+fn route_of_model<'a>(model: &'a DesiredLoadBalancer, path: &str) -> &'a weir_model::Route {
+    match model.route("gw", path) {
+        RouteDecision::Route(route) => route,
+        RouteDecision::Default(action) => panic!("{path}: default {action}"),
+    }
+}

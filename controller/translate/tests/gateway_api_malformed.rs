@@ -333,3 +333,22 @@ fn regular_expression_paths_match_whole_paths_between_exact_and_prefix_paths() {
     let on_route = diagnostics.iter().filter(|d| d.object.name == "regex");
     assert_eq!(on_route.count(), 1, "{diagnostics:#?}");
 }
+
+#[test]
+fn a_backend_filter_weir_cannot_apply_makes_that_backend_unusable() {
+    let translation = translate(&route(
+        "mirror",
+        "  parentRefs: [{name: gw}]\n  hostnames: [m.com]\n  rules:\n  - backendRefs:\n    - {name: web, port: 8080}\n    - name: web\n      port: 8080\n      filters: [{type: RequestMirror, requestMirror: {backendRef: {name: web, port: 8080}}}]",
+    ));
+    let (model, diagnostics) = only_stack(&translation);
+    assert!(
+        has(diagnostics, "mirror", "spec.rules[0].backendRefs[1]"),
+        "{diagnostics:#?}"
+    );
+    assert_eq!(
+        model.route("m.com", "/").action().to_string(),
+        "forward infra/web:8080*1,500*1"
+    );
+    let status = &translation.route_statuses[0].parents[0].conditions[1];
+    assert_eq!((status.status, status.reason), (false, "UnsupportedValue"));
+}

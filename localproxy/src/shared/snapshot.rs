@@ -312,10 +312,16 @@ fn resolve_action(
         Action::WeightedForward {
             targets,
             failed_weight,
-        } => Resolved::Forward(Forwarding::with_failed_weight(
+        } => Resolved::Forward(Forwarding::with_failures(
             targets
                 .iter()
-                .map(|target| (pool_of(&target.target_group), target.weight))
+                .map(|target| {
+                    (
+                        pool_of(&target.target_group),
+                        target.weight,
+                        target.filters.clone(),
+                    )
+                })
                 .collect(),
             *failed_weight,
             extras,

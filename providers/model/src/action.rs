@@ -17,9 +17,9 @@ pub enum Action {
         target_group: TargetGroupKey,
     },
     /// Forward to one of several target groups, each request picked at random in proportion
-    /// to the weights. Holds at least two targets, or one target and a `failed_weight`, and a
-    /// positive total weight (translation turns one target into [`Action::Forward`] and a zero
-    /// total into a fixed 500).
+    /// to the weights. Holds at least two targets, or one target with a `failed_weight` or
+    /// filters, and a positive total weight (translation turns one plain target into
+    /// [`Action::Forward`] and a zero total into a fixed 500).
     WeightedForward {
         /// The targets in the order they were declared.
         targets: Vec<WeightedTarget>,
@@ -104,6 +104,28 @@ pub struct WeightedTarget {
     pub target_group: TargetGroupKey,
     /// Its weight (0 receives nothing).
     pub weight: u32,
+    /// Header changes for the requests forwarded to this target only (Gateway API's
+    /// per-backendRef filters), applied after the route's.
+    #[serde(skip_serializing_if = "BackendFilters::is_empty")]
+    pub filters: BackendFilters,
+}
+
+/// The header changes of one target of a weighted forward.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct BackendFilters {
+    /// Changes to the request's headers before it is forwarded to the target.
+    #[serde(skip_serializing_if = "HeaderModifier::is_empty")]
+    pub request_headers: HeaderModifier,
+    /// Changes to the target's response headers.
+    #[serde(skip_serializing_if = "HeaderModifier::is_empty")]
+    pub response_headers: HeaderModifier,
+}
+
+impl BackendFilters {
+    /// Whether nothing is changed.
+    pub fn is_empty(&self) -> bool {
+        self.request_headers.is_empty() && self.response_headers.is_empty()
+    }
 }
 
 /// A redirect. Unset parts keep the request's.

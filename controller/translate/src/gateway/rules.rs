@@ -3,9 +3,9 @@
 
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend, ServiceBackendPort};
 use weir_model::{
-    Action, Diagnostic, HeaderCondition, HeaderModifier, ObjectRef, PathKind, PathMatch,
-    PathRewrite, QueryCondition, QueryPair, Reason, Redirect, Route, RouteConditions, RouteFilters,
-    RouteSource, StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
+    Action, BackendFilters, Diagnostic, HeaderCondition, HeaderModifier, ObjectRef, PathKind,
+    PathMatch, PathRewrite, QueryCondition, QueryPair, Reason, Redirect, Route, RouteConditions,
+    RouteFilters, RouteSource, StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
 };
 
 use super::grants::{Referent, Referrer, permitted};
@@ -393,19 +393,12 @@ fn backends(
                 ref_problems.push((reason, message));
             }
         }
-        if !backend.filters.is_empty() {
-            diagnostics.push(Diagnostic::warning(
-                object,
-                format!("{field}.backendRefs[{index}].filters"),
-                Reason::UnsupportedByProvider,
-                "per-backend filters are not supported; they are ignored",
-            ));
-        }
     }
     if targets.is_empty() {
         return Action::status(INVALID_BACKEND_STATUS);
     }
-    if failed_weight == 0 {
+    let filtered = targets.iter().any(|target| !target.filters.is_empty());
+    if failed_weight == 0 && !filtered {
         return weighted(targets);
     }
     targets.retain(|target| target.weight > 0);
@@ -416,6 +409,40 @@ fn backends(
         targets,
         failed_weight,
     }
+}
+
+/// A backendRef's own filters; `UnsupportedValue` for a type weir does not apply per backend
+/// (the backend is then unusable, rather than forwarded to without the filter).
+fn backend_filters(list: &[HttpRouteFilter]) -> Result<BackendFilters, RefProblem> {
+    let mut filters = BackendFilters::default();
+    for (index, filter) in list.iter().enumerate() {
+        let modifier = match filter.type_.as_str() {
+            "RequestHeaderModifier" => filter.request_header_modifier.as_ref(),
+            "ResponseHeaderModifier" => filter.response_header_modifier.as_ref(),
+            other => {
+                return Err((
+                    "UnsupportedValue",
+                    format!(
+                        "filters[{index}]: type {other:?} is not supported on a backendRef (RequestHeaderModifier, ResponseHeaderModifier)"
+                    ),
+                ));
+            }
+        };
+        let Some(modifier) = modifier else {
+            return Err((
+                "UnsupportedValue",
+                format!(
+                    "filters[{index}]: the {} settings are missing",
+                    filter.type_
+                ),
+            ));
+        };
+        match filter.type_.as_str() {
+            "RequestHeaderModifier" => filters.request_headers = header_modifier(modifier),
+            _ => filters.response_headers = header_modifier(modifier),
+        }
+    }
+    Ok(filters)
 }
 
 /// A backendRef's weight (default 1), if it is one Gateway API allows (0-1,000,000).
@@ -468,6 +495,7 @@ fn backend_target(
             "port (1-65535) is required for a Service".into(),
         ));
     };
+    let filters = backend_filters(&backend.filters)?;
     let weight = declared_weight(backend)
         .ok_or(("UnsupportedValue", format!("weight must be 0-{MAX_WEIGHT}")))?;
     let service = resolver.snapshot().service(target_namespace, &backend.name);
@@ -505,6 +533,7 @@ fn backend_target(
         Action::Forward { target_group } => Ok(WeightedTarget {
             target_group,
             weight,
+            filters,
         }),
         _ => Err((
             "BackendNotFound",

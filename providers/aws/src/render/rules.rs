@@ -201,6 +201,11 @@ pub fn unsupported(route: &Route) -> Option<String> {
 pub fn unsupported_action(action: &Action) -> Option<String> {
     match action {
         Action::Forward { .. } => None,
+        Action::WeightedForward { targets, .. }
+            if targets.iter().any(|target| !target.filters.is_empty()) =>
+        {
+            Some("header modifiers on one backend of a forward (an ALB transform applies to the whole rule)".to_owned())
+        }
         Action::WeightedForward { targets, .. } => check_weighted(targets).err(),
         Action::FixedResponse {
             status,

@@ -6,10 +6,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
 use weir_model::{
-    Action, DesiredLoadBalancer, EndpointConditions, HeaderCondition, HeaderModifier, HostMatch,
-    IpCidr, ObjectRef, PathKind, PathMatch, PathRewrite, QueryCondition, QueryPair, Redirect,
-    Route, RouteConditions, RouteFilters, RouteSource, StackId, StringMatch, Target, TargetGroup,
-    TargetGroupKey, UrlRewrite, VirtualHost, WeightedTarget,
+    Action, BackendFilters, DesiredLoadBalancer, EndpointConditions, HeaderCondition,
+    HeaderModifier, HostMatch, IpCidr, ObjectRef, PathKind, PathMatch, PathRewrite, QueryCondition,
+    QueryPair, Redirect, Route, RouteConditions, RouteFilters, RouteSource, StackId, StringMatch,
+    Target, TargetGroup, TargetGroupKey, UrlRewrite, VirtualHost, WeightedTarget,
 };
 
 use super::{EndpointSets, Routes, join, split};
@@ -104,6 +104,13 @@ fn action() -> impl Strategy<Value = Action> {
                         .map(|(service, weight)| WeightedTarget {
                             target_group: key(service),
                             weight,
+                            filters: BackendFilters {
+                                request_headers: HeaderModifier {
+                                    set: vec![("x-backend".into(), service.to_owned())],
+                                    ..HeaderModifier::default()
+                                },
+                                response_headers: HeaderModifier::default(),
+                            },
                         })
                         .collect(),
                     failed_weight,

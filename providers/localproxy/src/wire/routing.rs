@@ -48,6 +48,12 @@ pub struct Weighted {
     pub group: GroupKey,
     /// Its weight.
     pub weight: u32,
+    /// Changes to the headers of requests forwarded to this target only.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub request_headers: HeaderChanges,
+    /// Changes to this target's response headers.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub response_headers: HeaderChanges,
 }
 
 /// A redirect; unset parts keep the request's.
@@ -213,6 +219,10 @@ impl Action {
                     .map(|target| Weighted {
                         group: group_key(&target.target_group),
                         weight: target.weight,
+                        request_headers: HeaderChanges::from_model(&target.filters.request_headers),
+                        response_headers: HeaderChanges::from_model(
+                            &target.filters.response_headers,
+                        ),
                     })
                     .collect();
                 match *failed_weight {
@@ -451,6 +461,10 @@ fn model_targets(targets: Vec<Weighted>) -> Vec<model::WeightedTarget> {
         .map(|target| model::WeightedTarget {
             target_group: model_key(&target.group),
             weight: target.weight,
+            filters: model::BackendFilters {
+                request_headers: target.request_headers.into_model(),
+                response_headers: target.response_headers.into_model(),
+            },
         })
         .collect()
 }
