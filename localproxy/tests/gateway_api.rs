@@ -1,8 +1,8 @@
 //! Gateway API conformance scenarios over real sockets: the manifests of
 //! kubernetes-sigs/gateway-api `conformance/` (kept in
 //! `controller/translate/tests/fixtures/gateway-api`, see its README) served by weir-proxy's
-//! file mode, with the requests and expected answers of the Go tests. Each infra Service gets
-//! an EndpointSlice pointing at a loopback echo backend named after it.
+//! file mode, with the requests and expected answers of the Go tests. Each backend Service of
+//! the base manifests gets an EndpointSlice pointing at a loopback echo backend named after it.
 
 mod common;
 
@@ -19,6 +19,17 @@ use tokio_rustls::TlsConnector;
 use weir_proxy::ProxyConfig;
 
 const NS: &str = "gateway-conformance-infra";
+const WEB: &str = "gateway-conformance-web-backend";
+const APP: &str = "gateway-conformance-app-backend";
+/// The base manifests' Services that get a loopback echo backend named after them.
+const BACKENDS: [(&str, &str); 6] = [
+    (NS, "infra-backend-v1"),
+    (NS, "infra-backend-v2"),
+    (NS, "infra-backend-v3"),
+    (WEB, "web-backend"),
+    (APP, "app-backend-v1"),
+    (APP, "app-backend-v2"),
+];
 /// The names the suite's TLS Secret must cover for the HTTPS scenarios.
 const TLS_NAMES: [&str; 5] = [
     "example.org",
@@ -49,17 +60,16 @@ impl Scenario {
                     .replace("{GATEWAY_CLASS_NAME}", "weir"),
             );
         }
-        for version in 1..=3 {
-            let name = format!("infra-backend-v{version}");
-            let addr = backend(&name).await;
-            // The base Services name their 8080 port only for v1 (`first-port`).
-            let port_name = if version == 1 {
+        for (namespace, name) in BACKENDS {
+            let addr = backend(name).await;
+            // The base Services name their 8080 port only for infra v1 (`first-port`).
+            let port_name = if name == "infra-backend-v1" {
                 "\n    name: first-port"
             } else {
                 ""
             };
             documents.push(format!(
-                "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {name}-1\n  namespace: {NS}\n  labels:\n    kubernetes.io/service-name: {name}\naddressType: IPv4\nendpoints:\n  - addresses: [\"{}\"]\nports:\n  - port: {}{port_name}\n",
+                "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {name}-1\n  namespace: {namespace}\n  labels:\n    kubernetes.io/service-name: {name}\naddressType: IPv4\nendpoints:\n  - addresses: [\"{}\"]\nports:\n  - port: {}{port_name}\n",
                 addr.ip(),
                 addr.port()
             ));
@@ -605,4 +615,153 @@ async fn plain_http_is_never_misdirected() {
         .get("second-example.org", "/detect-misdirected-requests")
         .await;
     assert_eq!(answer(&reply), v(2));
+}
+
+#[tokio::test]
+async fn reference_grant_permits_a_backend_in_another_namespace() {
+    let scenario = Scenario::new(&["httproute-reference-grant.yaml"]).await;
+    assert_eq!(
+        answer(&scenario.get("gw", "/").await),
+        Some("web-backend".into())
+    );
+}
+
+#[tokio::test]
+async fn backend_refs_no_grant_permits_answer_500() {
+    for file in [
+        "httproute-invalid-reference-grant.yaml",
+        "httproute-invalid-cross-namespace-backend-ref.yaml",
+    ] {
+        let scenario = Scenario::new(&[file]).await;
+        assert_eq!(scenario.get("gw", "/").await.status, 500, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn a_grant_for_one_service_leaves_its_sibling_answering_500() {
+    let scenario =
+        Scenario::new(&["httproute-partially-invalid-via-invalid-reference-grant.yaml"]).await;
+    assert_eq!(scenario.get("gw", "/v2").await.status, 500);
+    assert_eq!(
+        answer(&scenario.get("gw", "/").await),
+        Some("app-backend-v1".into())
+    );
+}
+
+#[tokio::test]
+async fn a_route_of_a_selected_namespace_is_served() {
+    let scenario = Scenario::new(&["httproute-cross-namespace.yaml"]).await;
+    assert_eq!(
+        answer(&scenario.get("gw", "/").await),
+        Some("web-backend".into())
+    );
+}
+
+#[tokio::test]
+async fn missing_and_unknown_backends_answer_500() {
+    for file in [
+        "httproute-invalid-nonexistent-backendref.yaml",
+        "httproute-invalid-backendref-unknown-kind.yaml",
+    ] {
+        let scenario = Scenario::new(&[file]).await;
+        assert_eq!(scenario.get("gw", "/v2").await.status, 500, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn regular_expression_paths_match_whole_paths_between_exact_and_prefix() {
+    let scenario = Scenario::new(&["../gateway-api-weir/httproute-path-regex.yaml"]).await;
+    for (path, want) in [
+        ("/v1/users", v(1)),
+        ("/v2/users", v(2)),
+        ("/v10/teams", v(2)),
+        ("/v1/teams", v(2)),
+        ("/v1/users/7", v(3)),
+        ("/v1", v(3)),
+        ("/V2/users", None),
+        ("/v2/users/7", None),
+    ] {
+        let reply = scenario.get("gw", path).await;
+        assert_eq!(answer(&reply), want, "{path}");
+        if want.is_none() {
+            assert_eq!(reply.status, 404, "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_backend_refs_share_of_the_requests_gets_500() {
+    let scenario =
+        Scenario::new(&["../gateway-api-weir/httproute-partially-invalid-weights.yaml"]).await;
+    let mut failed = 0;
+    for _ in 0..300 {
+        let reply = scenario.get("gw", "/").await;
+        match reply.status {
+            500 => failed += 1,
+            _ => assert_eq!(answer(&reply), v(1)),
+        }
+    }
+    // One part in three; 300 requests put 100 +- 30 well inside 3.5 standard deviations.
+    assert!((60..=140).contains(&failed), "{failed} of 300 answered 500");
+}
+
+#[tokio::test]
+async fn backend_request_header_modifiers_apply_to_their_backend_only() {
+    let scenario = Scenario::new(&["httproute-request-header-modifier-backend.yaml"]).await;
+    let reply = scenario
+        .send("GET", "gw", "/set", &[("X-Header-Set", "some-other-value")])
+        .await;
+    assert_eq!(answer(&reply), v(1));
+    assert_eq!(seen(&reply, "X-Header-Set"), ["set-overwrites-values"]);
+    let reply = scenario
+        .send("GET", "gw", "/add", &[("X-Header-Add", "some-other-value")])
+        .await;
+    assert_eq!(
+        seen(&reply, "X-Header-Add"),
+        ["add-appends-values", "some-other-value"]
+    );
+    let reply = scenario
+        .send("GET", "gw", "/remove", &[("X-Header-Remove", "val")])
+        .await;
+    assert!(seen(&reply, "X-Header-Remove").is_empty(), "{reply:?}");
+    let reply = scenario
+        .send(
+            "GET",
+            "gw",
+            "/multiple",
+            &[
+                ("X-Header-Set-2", "set-val-2"),
+                ("X-Header-Add-2", "add-val-2"),
+                ("X-Header-Add-3", "add-val-3"),
+                ("X-Header-Remove-1", "val"),
+                ("X-Header-Remove-2", "val"),
+            ],
+        )
+        .await;
+    assert_eq!(seen(&reply, "X-Header-Set-1"), ["header-set-1"]);
+    assert_eq!(seen(&reply, "X-Header-Set-2"), ["header-set-2"]);
+    assert_eq!(seen(&reply, "X-Header-Add-1"), ["header-add-1"]);
+    assert_eq!(
+        seen(&reply, "X-Header-Add-2"),
+        ["add-val-2", "header-add-2"]
+    );
+    assert!(seen(&reply, "X-Header-Remove-1").is_empty(), "{reply:?}");
+    assert!(seen(&reply, "X-Header-Remove-2").is_empty(), "{reply:?}");
+}
+
+#[tokio::test]
+async fn each_weighted_backend_gets_its_own_header() {
+    let scenario = Scenario::new(&["httproute-request-header-modifier-backend-weights.yaml"]).await;
+    let mut by_backend: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..100 {
+        let reply = scenario.get("gw", "/").await;
+        let backend = answer(&reply).expect("a backend answers");
+        assert_eq!(
+            seen(&reply, "Backend"),
+            std::slice::from_ref(&backend),
+            "{reply:?}"
+        );
+        *by_backend.entry(backend).or_default() += 1;
+    }
+    assert_eq!(by_backend.len(), 2, "{by_backend:?}");
 }

@@ -194,7 +194,7 @@ async fn paths_methods_and_weights() {
     let (desired, view, diagnostics) = stack("httproute-weight.yaml", "same-namespace");
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
     apply(&desired).await;
-    let Action::WeightedForward { targets } = &view.rules[0].action else {
+    let Action::WeightedForward { targets, .. } = &view.rules[0].action else {
         panic!("{:?}", view.rules[0].action);
     };
     let weights: Vec<u32> = targets.iter().map(|target| target.weight).collect();
@@ -233,4 +233,63 @@ async fn redirects_and_filters_alb_lacks() {
         );
         assert!(view.rules.iter().all(|rule| rule.host.is_none()), "{file}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_grants_and_namespace_selectors() {
+    let (desired, view, diagnostics) = stack("httproute-reference-grant.yaml", "same-namespace");
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    apply(&desired).await;
+    assert_eq!(alb_answer(&view, "GET", "gw", "/"), "web-backend");
+    assert!(
+        desired
+            .target_groups
+            .keys()
+            .any(|key| key.namespace == "gateway-conformance-web-backend"),
+        "{:?}",
+        desired.target_groups.keys()
+    );
+
+    let (desired, view, _) = stack(
+        "httproute-partially-invalid-via-invalid-reference-grant.yaml",
+        "same-namespace",
+    );
+    apply(&desired).await;
+    assert_eq!(alb_answer(&view, "GET", "gw", "/v2"), "500");
+    assert_eq!(alb_answer(&view, "GET", "gw", "/"), "app-backend-v1");
+
+    let (desired, view, diagnostics) =
+        stack("httproute-cross-namespace.yaml", "backend-namespaces");
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    apply(&desired).await;
+    assert_eq!(alb_answer(&view, "GET", "gw", "/"), "web-backend");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regex_paths_and_backend_filters_are_unsupported_on_aws() {
+    let (desired, view, diagnostics) = stack(
+        "../gateway-api-weir/httproute-path-regex.yaml",
+        "same-namespace",
+    );
+    assert!(
+        unsupported_on_aws(&diagnostics, "path-regex", "spec.rules[1].matches[0].path"),
+        "{diagnostics:#?}"
+    );
+    apply(&desired).await;
+    assert_eq!(alb_answer(&view, "GET", "gw", "/v1/users"), v(1));
+    assert_eq!(alb_answer(&view, "GET", "gw", "/v1/teams"), v(3));
+
+    let (desired, _, diagnostics) = stack(
+        "httproute-request-header-modifier-backend-weights.yaml",
+        "same-namespace",
+    );
+    assert!(
+        unsupported_on_aws(
+            &diagnostics,
+            "request-header-modifier-backend-weights",
+            "spec.rules[0].matches[0]"
+        ),
+        "{diagnostics:#?}"
+    );
+    apply(&desired).await;
 }

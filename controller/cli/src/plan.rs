@@ -7,7 +7,7 @@ use weir_index::Index;
 use weir_model::{Action, CertificateSource, DesiredLoadBalancer, Diagnostic, ObjectRef, Severity};
 use weir_provider_aws::{AlbView, ListenerDefault, QuotaLimits, fit};
 use weir_translate::{
-    ClusterSnapshot, ControllerKind, IgnoredIngress, RouteStatus, TranslateConfig,
+    ClusterSnapshot, ControllerKind, IgnoredIngress, ListenerStatus, RouteStatus, TranslateConfig,
     translate_gateways,
 };
 
@@ -25,6 +25,10 @@ pub struct Plan {
     /// The status of each HTTPRoute that names a Gateway of this controller.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub route_statuses: Vec<RouteStatus>,
+    /// The listeners of this controller's Gateways with a condition that does not hold
+    /// (e.g. `ResolvedRefs=False` for a certificateRef no ReferenceGrant permits).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listener_problems: Vec<ListenerStatus>,
 }
 
 /// The plan of one stack.
@@ -105,6 +109,11 @@ impl Plan {
             diagnostics: translation.diagnostics,
             ignored: translation.ignored.into_iter().map(ignored_plan).collect(),
             route_statuses: gateways.route_statuses,
+            listener_problems: gateways
+                .listener_statuses
+                .into_iter()
+                .filter(|status| status.conditions.iter().any(|condition| !condition.status))
+                .collect(),
         }
     }
 
@@ -142,6 +151,12 @@ impl Plan {
                 for condition in &parent.conditions {
                     let _ = writeln!(out, "  {condition}");
                 }
+            }
+        }
+        for status in &self.listener_problems {
+            let _ = writeln!(out, "{} listener {}:", status.gateway, status.name);
+            for condition in &status.conditions {
+                let _ = writeln!(out, "  {condition}");
             }
         }
         if !self.diagnostics.is_empty() {
@@ -350,7 +365,7 @@ fn describe_action(model: &DesiredLoadBalancer, action: &Action) -> String {
                 .map_or(0, |group| group.ready_targets().count());
             format!("{action} ({ready} ready)")
         }
-        Action::WeightedForward { targets } => {
+        Action::WeightedForward { targets, .. } => {
             let ready: usize = targets
                 .iter()
                 .filter_map(|target| model.target_groups.get(&target.target_group))

@@ -298,8 +298,8 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
     assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
 }
 
-/// The shipped role lets the controller read the three kinds and write Gateway finalizers and
-/// Gateway and HTTPRoute status, and nothing else of Gateway API: asked of the authorizer with
+/// The shipped role lets the controller read the three kinds and ReferenceGrants and write
+/// Gateway finalizers and Gateway and HTTPRoute status, and nothing else of Gateway API: asked of the authorizer with
 /// the ServiceAccount's own token (SelfSubjectAccessReview), the CRDs installed.
 #[tokio::test]
 async fn the_controller_role_reads_gateway_api_and_writes_only_finalizers_and_status() {
@@ -326,7 +326,10 @@ async fn the_controller_role_reads_gateway_api_and_writes_only_finalizers_and_st
         ("delete", "httproutes", "", "shop", false),
         ("update", "gatewayclasses", "", "", false),
         ("patch", "gatewayclasses", "status", "", false),
-        ("list", "referencegrants", "", "", false),
+        ("list", "referencegrants", "", "", true),
+        ("watch", "referencegrants", "", "", true),
+        ("patch", "referencegrants", "", "shop", false),
+        ("create", "referencegrants", "", "shop", false),
     ] {
         let review: SelfSubjectAccessReview = serde_json::from_value(json!({
             "spec": {"resourceAttributes": {

@@ -244,3 +244,69 @@ fn without_gateway_support_gateway_objects_form_no_stacks() {
     assert!(index.stacks().is_empty());
     assert_eq!(index.count(Kind::Gateway), 1);
 }
+
+fn grant(namespace: &str, generation: i64) -> KubeObject {
+    KubeObject::GatewayApi(GatewayApiObject::ReferenceGrant(object(json!({
+        "metadata": {"name": "from-shop", "namespace": namespace, "generation": generation},
+        "spec": {
+            "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "shop"}],
+            "to": [{"group": "", "kind": "Service"}]
+        }
+    }))))
+}
+
+fn namespace(name: &str, labels: Value) -> KubeObject {
+    KubeObject::GatewayApi(GatewayApiObject::Namespace(object(json!({
+        "metadata": {"name": name, "labels": labels}
+    }))))
+}
+
+#[test]
+fn reference_grants_and_namespace_labels_requeue_the_stacks_that_consulted_them() {
+    let mut index = index();
+    index.apply(class("weir", "weir.dev/localproxy"));
+    index.apply(gateway("front", "weir", 1, json!({})));
+    // A route in `shop` whose backend lives in `payments`: the grants of `payments` decide.
+    let KubeObject::GatewayApi(GatewayApiObject::HttpRoute(mut cross)) =
+        route("pay", &["front"], "checkout", 1)
+    else {
+        unreachable!()
+    };
+    cross.spec.rules[0].backend_refs[0].namespace = Some("payments".into());
+    index.apply(KubeObject::GatewayApi(GatewayApiObject::HttpRoute(cross)));
+    index.translate(&stack("front"));
+    assert_eq!(index.apply(grant("payments", 1)), set(&[stack("front")]));
+    assert_eq!(index.apply(grant("elsewhere", 1)), set(&[]));
+    // Its status written back (same generation) is nothing to translate again.
+    assert_eq!(index.apply(grant("payments", 1)), set(&[]));
+    assert_eq!(
+        index.delete(Kind::ReferenceGrant, "payments", "from-shop"),
+        set(&[stack("front")])
+    );
+
+    // A listener that selects route namespaces by label reads the route's Namespace.
+    let selecting = KubeObject::GatewayApi(GatewayApiObject::Gateway(object(json!({
+        "metadata": {"name": "shared", "namespace": "shop", "generation": 1},
+        "spec": {"gatewayClassName": "weir", "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {
+                "from": "Selector", "selector": {"matchLabels": {"shared-gateway": "yes"}}}}}
+        ]}
+    }))));
+    index.apply(selecting);
+    index.apply(route("web", &["shared"], "web", 1));
+    index.translate(&stack("shared"));
+    assert_eq!(
+        index.apply(namespace("shop", json!({"shared-gateway": "yes"}))),
+        set(&[stack("shared")])
+    );
+    assert_eq!(
+        index.apply(namespace("shop", json!({"shared-gateway": "yes"}))),
+        set(&[]),
+        "the same labels again"
+    );
+    assert_eq!(
+        index.apply(namespace("other", json!({"shared-gateway": "yes"}))),
+        set(&[])
+    );
+    assert_eq!(index.delete(Kind::Namespace, "", "shop"), set(&[stack("shared")]));
+}

@@ -78,6 +78,16 @@ impl Index {
                 .snapshot
                 .http_route(namespace, name)
                 .map(|route| &route.metadata),
+            GatewayApiObject::ReferenceGrant(_) => self
+                .snapshot
+                .reference_grants(namespace)
+                .find(|grant| grant.metadata.name.as_deref() == Some(name))
+                .map(|grant| &grant.metadata),
+            // Only a Namespace's labels are read (and kept).
+            GatewayApiObject::Namespace(_) => {
+                return self.snapshot.namespace_labels(name)
+                    != Some(meta.labels.as_ref().unwrap_or(&Default::default()));
+            }
         };
         old.is_none_or(|old| {
             old.generation.is_none()

@@ -53,6 +53,10 @@ pub struct Index {
     stacks: BTreeMap<StackId, StackEntry>,
     by_service: BTreeMap<ObjectKey, BTreeSet<StackId>>,
     by_secret: BTreeMap<ObjectKey, BTreeSet<StackId>>,
+    /// Stacks by the namespaces whose ReferenceGrants their translation consulted.
+    by_grant_namespace: BTreeMap<String, BTreeSet<StackId>>,
+    /// Stacks by the Namespaces whose labels their translation matched.
+    by_namespace_labels: BTreeMap<String, BTreeSet<StackId>>,
     /// The controller whose GatewayClasses' Gateways become stacks; `None`: Gateway API objects
     /// are kept but form no stacks.
     gateway_controller: Option<ControllerKind>,
@@ -82,6 +86,8 @@ struct StackEntry {
     members: BTreeSet<ObjectKey>,
     services: BTreeSet<ObjectKey>,
     secrets: BTreeSet<ObjectKey>,
+    grant_namespaces: BTreeSet<String>,
+    label_namespaces: BTreeSet<String>,
 }
 
 impl Index {
@@ -94,6 +100,8 @@ impl Index {
             stacks: BTreeMap::new(),
             by_service: BTreeMap::new(),
             by_secret: BTreeMap::new(),
+            by_grant_namespace: BTreeMap::new(),
+            by_namespace_labels: BTreeMap::new(),
             gateway_controller: None,
             gateway_leavers: BTreeSet::new(),
         }
@@ -280,6 +288,8 @@ impl Index {
             Kind::GatewayClass => self.refresh_gateways_of_class(name, affected),
             Kind::Gateway => self.refresh_gateway(&key, affected),
             Kind::HttpRoute => self.route_gateway_stacks(namespace, name, affected),
+            Kind::ReferenceGrant => readers(&self.by_grant_namespace, namespace, affected),
+            Kind::Namespace => readers(&self.by_namespace_labels, name, affected),
         }
     }
 
@@ -374,18 +384,12 @@ impl Index {
         };
         entry.services = translation.reads.services.clone();
         entry.secrets = translation.reads.secrets.clone();
-        for key in &entry.services {
-            self.by_service
-                .entry(key.clone())
-                .or_default()
-                .insert(stack.clone());
-        }
-        for key in &entry.secrets {
-            self.by_secret
-                .entry(key.clone())
-                .or_default()
-                .insert(stack.clone());
-        }
+        entry.grant_namespaces = translation.reads.reference_grant_namespaces.clone();
+        entry.label_namespaces = translation.reads.namespace_labels.clone();
+        link(&mut self.by_service, &entry.services, stack);
+        link(&mut self.by_secret, &entry.secrets, stack);
+        link(&mut self.by_grant_namespace, &entry.grant_namespaces, stack);
+        link(&mut self.by_namespace_labels, &entry.label_namespaces, stack);
     }
 
     fn forget_reads(&mut self, stack: &StackId) {
@@ -397,6 +401,12 @@ impl Index {
         }
         for key in std::mem::take(&mut entry.secrets) {
             unlink(&mut self.by_secret, &key, stack);
+        }
+        for namespace in std::mem::take(&mut entry.grant_namespaces) {
+            unlink(&mut self.by_grant_namespace, &namespace, stack);
+        }
+        for namespace in std::mem::take(&mut entry.label_namespaces) {
+            unlink(&mut self.by_namespace_labels, &namespace, stack);
         }
     }
 }
@@ -420,15 +430,23 @@ pub fn gateway_stack(namespace: &str, name: &str) -> StackId {
 }
 
 /// Adds the stacks that read `key` to `affected`.
-fn readers(
-    map: &BTreeMap<ObjectKey, BTreeSet<StackId>>,
-    key: &ObjectKey,
+/// Adds the stacks that read `key` to `affected`.
+fn readers<K: Ord + ?Sized, Q: Ord + std::borrow::Borrow<K>>(
+    map: &BTreeMap<Q, BTreeSet<StackId>>,
+    key: &K,
     affected: &mut BTreeSet<StackId>,
 ) {
     affected.extend(map.get(key).into_iter().flatten().cloned());
 }
 
-fn unlink(map: &mut BTreeMap<ObjectKey, BTreeSet<StackId>>, key: &ObjectKey, stack: &StackId) {
+/// Files `stack` under each of `keys`.
+fn link<K: Ord + Clone>(map: &mut BTreeMap<K, BTreeSet<StackId>>, keys: &BTreeSet<K>, stack: &StackId) {
+    for key in keys {
+        map.entry(key.clone()).or_default().insert(stack.clone());
+    }
+}
+
+fn unlink<K: Ord>(map: &mut BTreeMap<K, BTreeSet<StackId>>, key: &K, stack: &StackId) {
     if let Some(stacks) = map.get_mut(key) {
         stacks.remove(stack);
         if stacks.is_empty() {

@@ -15,6 +15,9 @@ pub(crate) enum Parsed {
 /// The Gateway API version weir reads.
 const GATEWAY_API_V1: &str = "gateway.networking.k8s.io/v1";
 
+/// The older Gateway API version ReferenceGrant is still served as (same schema as v1).
+const GATEWAY_API_V1BETA1: &str = "gateway.networking.k8s.io/v1beta1";
+
 /// The zone key of a v1beta1 EndpointSlice's `topology` map.
 const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
@@ -67,7 +70,17 @@ pub(crate) fn objects(value: Value) -> Result<Vec<Parsed>, (String, String)> {
                 parse(value).map_err(fail)?,
             ))]);
         }
-        (_, "GatewayClass" | "Gateway" | "HTTPRoute")
+        (GATEWAY_API_V1 | GATEWAY_API_V1BETA1, "ReferenceGrant") => {
+            return Ok(vec![Parsed::GatewayApi(GatewayApiObject::ReferenceGrant(
+                parse(value).map_err(fail)?,
+            ))]);
+        }
+        ("v1", "Namespace") => {
+            return Ok(vec![Parsed::GatewayApi(GatewayApiObject::Namespace(
+                parse(value).map_err(fail)?,
+            ))]);
+        }
+        (_, "GatewayClass" | "Gateway" | "HTTPRoute" | "ReferenceGrant")
             if api_version.starts_with("gateway.networking.k8s.io/") =>
         {
             return Err(fail(format!(
@@ -168,6 +181,32 @@ mod tests {
         let (kind, message) = objects(old).err().unwrap();
         assert_eq!(kind, "gateway.networking.k8s.io/v1beta1/HTTPRoute");
         assert!(message.contains(GATEWAY_API_V1), "{message}");
+    }
+
+    #[test]
+    fn reference_grants_of_v1_and_v1beta1_and_namespaces_are_read() {
+        for version in [GATEWAY_API_V1, GATEWAY_API_V1BETA1] {
+            let grant = serde_json::json!({"apiVersion": version, "kind": "ReferenceGrant",
+                "metadata": {"name": "g", "namespace": "backends"},
+                "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "apps"}],
+                    "to": [{"group": "", "kind": "Service"}]}});
+            let parsed = objects(grant).unwrap();
+            let [Parsed::GatewayApi(GatewayApiObject::ReferenceGrant(grant))] = parsed.as_slice()
+            else {
+                panic!("expected one ReferenceGrant: {parsed:?}");
+            };
+            assert_eq!(grant.spec.from[0].namespace, "apps");
+            assert_eq!(grant.spec.to[0].name, None);
+        }
+        let namespace = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "apps", "labels": {"team": "a"}}});
+        let parsed = objects(namespace).unwrap();
+        assert!(matches!(
+            parsed.as_slice(),
+            [Parsed::GatewayApi(GatewayApiObject::Namespace(_))]
+        ));
+        let old = serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "ReferenceGrant", "metadata": {"name": "x"}});
+        assert!(objects(old).is_err());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //!                                                              └► GatewayApiObject ─┘
 //! ```
 //!
-//! Gateway API objects (GatewayClass, Gateway, HTTPRoute of `gateway.networking.k8s.io/v1`)
-//! are read into the same snapshot for `weir_translate::translate_gateways`.
+//! Gateway API objects (GatewayClass, Gateway, HTTPRoute of `gateway.networking.k8s.io/v1`,
+//! ReferenceGrant of `v1` or `v1beta1`) and Namespaces (for listeners' route selectors) are
+//! read into the same snapshot for `weir_translate::translate_gateways`.
 //!
 //! Files are read in path order and documents in file order; a later object with the same
 //! namespace/name replaces an earlier one. Kinds weir does not read (Deployments, ConfigMaps,

@@ -37,7 +37,8 @@ use crate::queue::WorkQueue;
 use crate::reconcile::Reconciler;
 use crate::status_source::StatusSource;
 use crate::watch::{
-    Feed, gateway_api_served, slice_version, spawn_gateway_watchers, spawn_watchers,
+    Feed, gateway_api_served, reference_grant_version, slice_version,
+    spawn_gateway_reference_watchers, spawn_gateway_watchers, spawn_watchers,
 };
 
 /// How long a stack whose reconcile panicked waits before the next try.
@@ -111,11 +112,20 @@ pub async fn run<P: Provider + 'static>(
         .map_err(RunError::GatewayDiscovery)?;
     let mut watched: BTreeSet<Kind> = Kind::CORE.into_iter().collect();
     let mut index = Index::new(settings.translate.clone());
+    let mut reference_grants = None;
     if gateway_api {
+        reference_grants = reference_grant_version(&client)
+            .await
+            .map_err(RunError::GatewayDiscovery)?;
         tracing::info!(
-            "Gateway API v1 is served: watching GatewayClasses, Gateways and HTTPRoutes"
+            reference_grants = reference_grants.unwrap_or("not installed"),
+            "Gateway API v1 is served: watching GatewayClasses, Gateways, HTTPRoutes, Namespaces and ReferenceGrants"
         );
         watched.extend(Kind::GATEWAY_API);
+        watched.insert(Kind::Namespace);
+        if reference_grants.is_some() {
+            watched.insert(Kind::ReferenceGrant);
+        }
         index = index.with_gateways(settings.gateway_controller);
     } else {
         tracing::info!(
@@ -137,6 +147,7 @@ pub async fn run<P: Provider + 'static>(
     spawn_watchers(&client, slices, &feed, &mut watchers);
     if gateway_api {
         spawn_gateway_watchers(&client, &feed, &mut watchers);
+        spawn_gateway_reference_watchers(&client, reference_grants, &feed, &mut watchers);
     }
 
     let elector = Elector::spawn(client.clone(), settings.lease.clone());

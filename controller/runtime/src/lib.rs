@@ -30,4 +30,4 @@ pub use lease::{Elector, LeaseSettings};
 pub use metrics::{Metrics, register_provider_calls};
 pub use queue::WorkQueue;
 pub use status_source::{SourcedStatus, StatusSender, StatusSource};
-pub use watch::{SliceVersion, gateway_api_served, slice_version};
+pub use watch::{SliceVersion, gateway_api_served, reference_grant_version, slice_version};

@@ -17,7 +17,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use futures::{Stream, StreamExt as _};
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
@@ -94,6 +94,64 @@ pub async fn gateway_api_served(client: &kube::Client) -> Result<bool, kube::Err
     }
 }
 
+/// The Gateway API versions that serve ReferenceGrants, newest first.
+const REFERENCE_GRANT_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
+
+/// Asks the server which version of the Gateway API serves ReferenceGrants (`v1`, else
+/// `v1beta1`); `None` when neither does (the CRD is not installed: cross-namespace references
+/// are then never permitted).
+///
+/// # Errors
+/// The server could not be asked (anything but "not found").
+pub async fn reference_grant_version(
+    client: &kube::Client,
+) -> Result<Option<&'static str>, kube::Error> {
+    for version in REFERENCE_GRANT_VERSIONS {
+        match client
+            .list_api_group_resources(&format!("gateway.networking.k8s.io/{version}"))
+            .await
+        {
+            Ok(list) if list.resources.iter().any(|r| r.name == "referencegrants") => {
+                return Ok(Some(version));
+            }
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(None)
+}
+
+/// Starts the watchers of what Gateway API translation reads beside the three kinds: every
+/// Namespace (listeners select routes by their Namespace's labels) and, when served at
+/// `grants` (a version), the ReferenceGrants.
+pub(crate) fn spawn_gateway_reference_watchers(
+    client: &kube::Client,
+    grants: Option<&'static str>,
+    feed: &Feed,
+    tasks: &mut JoinSet<()>,
+) {
+    tasks.spawn(run(
+        watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default()),
+        Kind::Namespace,
+        |object| Some(KubeObject::GatewayApi(GatewayApiObject::Namespace(Box::new(object)))),
+        feed.clone(),
+    ));
+    if let Some(version) = grants {
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("gateway.networking.k8s.io", version, "ReferenceGrant"),
+            "referencegrants",
+        );
+        let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+        tasks.spawn(run(
+            watcher(api, watcher::Config::default()),
+            Kind::ReferenceGrant,
+            |object| gateway_api_object(Kind::ReferenceGrant, object),
+            feed.clone(),
+        ));
+    }
+}
+
 /// The API resource of a Gateway API kind (`kind`, `plural`) at [`GATEWAY_API`].
 pub(crate) fn gateway_api_resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(
@@ -133,6 +191,9 @@ fn gateway_api_object(kind: Kind, object: DynamicObject) -> Option<KubeObject> {
         Ok(match kind {
             Kind::GatewayClass => GatewayApiObject::GatewayClass(serde_json::from_value(value)?),
             Kind::Gateway => GatewayApiObject::Gateway(serde_json::from_value(value)?),
+            Kind::ReferenceGrant => {
+                GatewayApiObject::ReferenceGrant(serde_json::from_value(value)?)
+            }
             _ => GatewayApiObject::HttpRoute(serde_json::from_value(value)?),
         })
     });

@@ -16,8 +16,8 @@ use k8s_openapi::api::networking::v1::{
 };
 use serde_json::{Map, Value};
 use weir_model::{
-    Action, HeaderCondition, IpCidr, QueryCondition, QueryPair, Redirect, RouteConditions,
-    StringMatch, WeightedTarget,
+    Action, BackendFilters, HeaderCondition, IpCidr, QueryCondition, QueryPair, Redirect,
+    RouteConditions, StringMatch, WeightedTarget,
 };
 
 use crate::annotations::{self, Annotation};
@@ -354,6 +354,7 @@ fn forward(
                 target_group,
                 // At most MAX_WEIGHT, checked above.
                 weight: u32::try_from(weight).unwrap_or(u32::MAX),
+                filters: BackendFilters::default(),
             }),
             // Unresolvable: reported by the resolver; the route answers as any such backend.
             unresolved => return Ok(unresolved),
@@ -376,7 +377,10 @@ pub(crate) fn weighted(mut targets: Vec<WeightedTarget>) -> Action {
         };
     }
     targets.retain(|target| target.weight > 0);
-    Action::WeightedForward { targets }
+    Action::WeightedForward {
+        targets,
+        failed_weight: 0,
+    }
 }
 
 /// The conditions `conditions.NAME` adds to the paths whose backend is `NAME` (none without

@@ -2,7 +2,7 @@
 //! it uses. Unknown fields are ignored, as a client of a newer API would; absent fields take
 //! the API's defaults where translation reads them.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::Deserialize;
 
 /// A GatewayClass: which controller serves the Gateways of this class.
@@ -107,6 +107,9 @@ pub struct RouteNamespaces {
     /// `Same` (default), `All` or `Selector`.
     #[serde(default)]
     pub from: Option<String>,
+    /// For `Selector`: the labels of the namespaces whose routes may attach.
+    #[serde(default)]
+    pub selector: Option<LabelSelector>,
 }
 
 /// `allowedRoutes.kinds[]`.
@@ -366,9 +369,10 @@ pub struct HttpBackendRef {
     /// The weight (default 1).
     #[serde(default)]
     pub weight: Option<i64>,
-    /// Per-backend filters (not supported by weir).
+    /// Filters for the requests forwarded to this backend only (weir: RequestHeaderModifier
+    /// and ResponseHeaderModifier).
     #[serde(default)]
-    pub filters: Vec<serde_json::Value>,
+    pub filters: Vec<HttpRouteFilter>,
 }
 
 /// `rules[].timeouts`.
@@ -381,4 +385,57 @@ pub struct HttpRouteTimeouts {
     /// One backend request.
     #[serde(default)]
     pub backend_request: Option<String>,
+}
+
+/// A ReferenceGrant (`gateway.networking.k8s.io/v1` or `v1beta1`): lets objects of other
+/// namespaces refer to objects of its own namespace (a route to a Service, a Gateway to a
+/// Secret). Without one, Gateway API refuses every cross-namespace reference.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ReferenceGrant {
+    /// The object's metadata; its namespace is the one references go to.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The grant's spec.
+    #[serde(default)]
+    pub spec: ReferenceGrantSpec,
+}
+
+/// `ReferenceGrant.spec`: a reference is permitted when it comes from one of `from` and goes to
+/// one of `to`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ReferenceGrantSpec {
+    /// The referring objects: group, kind and namespace.
+    #[serde(default)]
+    pub from: Vec<ReferenceGrantFrom>,
+    /// The objects of the grant's namespace they may refer to.
+    #[serde(default)]
+    pub to: Vec<ReferenceGrantTo>,
+}
+
+/// `ReferenceGrant.spec.from[]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ReferenceGrantFrom {
+    /// The referring object's API group (`""` is the core group).
+    #[serde(default)]
+    pub group: String,
+    /// The referring object's kind, e.g. `HTTPRoute` or `Gateway`.
+    #[serde(default)]
+    pub kind: String,
+    /// The referring object's namespace.
+    #[serde(default)]
+    pub namespace: String,
+}
+
+/// `ReferenceGrant.spec.to[]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ReferenceGrantTo {
+    /// The referred object's API group (`""` is the core group).
+    #[serde(default)]
+    pub group: String,
+    /// The referred object's kind, e.g. `Service` or `Secret`.
+    #[serde(default)]
+    pub kind: String,
+    /// The referred object's name; absent grants every object of that kind.
+    #[serde(default)]
+    pub name: Option<String>,
 }

@@ -58,7 +58,7 @@ pub use gateway::{
     GatewayStackTranslation, GatewayTranslation, ListenerStatus, RouteCondition, RouteParentStatus,
     RouteStatus, gateway_is_ours, translate_gateway_stack, translate_gateways,
 };
-pub use gateway_api::{Gateway, GatewayClass, HttpRoute};
+pub use gateway_api::{Gateway, GatewayClass, HttpRoute, ReferenceGrant};
 pub use reads::Reads;
 pub use snapshot::{ClusterSnapshot, GatewayApiObject, Kind, KubeObject, namespace_of, object_ref};
 

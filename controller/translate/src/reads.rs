@@ -2,12 +2,13 @@
 //! stacks that read it (and nothing re-parses annotations to find out).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::ClusterSnapshot;
+use crate::gateway_api::ReferenceGrant;
 
 /// The objects one stack's translation looked up, whether they exist or not: a Service created
 /// after an Ingress that names it must still requeue the Ingress's stack.
@@ -18,6 +19,10 @@ pub struct Reads {
     pub services: BTreeSet<(String, String)>,
     /// TLS Secrets by (namespace, name).
     pub secrets: BTreeSet<(String, String)>,
+    /// Namespaces whose ReferenceGrants were consulted (for a cross-namespace reference).
+    pub reference_grant_namespaces: BTreeSet<String>,
+    /// Namespaces whose labels were matched against a listener's route selector.
+    pub namespace_labels: BTreeSet<String>,
 }
 
 /// A view of a [`ClusterSnapshot`] that records every lookup a stack's translation makes.
@@ -57,6 +62,27 @@ impl<'a> RecordingSnapshot<'a> {
             .secrets
             .insert((namespace.to_owned(), name.to_owned()));
         self.snapshot.secret(namespace, name)
+    }
+
+    /// The ReferenceGrants of `namespace`, recorded as read.
+    pub(crate) fn reference_grants(
+        &self,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a ReferenceGrant> + use<'a> {
+        self.reads
+            .borrow_mut()
+            .reference_grant_namespaces
+            .insert(namespace.to_owned());
+        self.snapshot.reference_grants(namespace)
+    }
+
+    /// The labels of Namespace `name`, recorded as read.
+    pub(crate) fn namespace_labels(&self, name: &str) -> Option<&'a BTreeMap<String, String>> {
+        self.reads
+            .borrow_mut()
+            .namespace_labels
+            .insert(name.to_owned());
+        self.snapshot.namespace_labels(name)
     }
 
     /// Everything looked up so far.

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use weir_model::ObjectRef;
 
-use crate::gateway_api::{Gateway, GatewayClass, HttpRoute};
+use crate::gateway_api::{Gateway, GatewayClass, HttpRoute, ReferenceGrant};
 
 /// The label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -79,6 +79,13 @@ pub enum GatewayApiObject {
     Gateway(Box<Gateway>),
     /// An HTTPRoute.
     HttpRoute(Box<HttpRoute>),
+    /// A ReferenceGrant (`v1` or `v1beta1`): permits cross-namespace backendRefs and
+    /// certificateRefs into its namespace.
+    ReferenceGrant(Box<ReferenceGrant>),
+    /// A core `v1` Namespace, of which only the labels are kept: listeners'
+    /// `allowedRoutes.namespaces.selector` select routes by them. Filed here because only the
+    /// Gateway API front end reads Namespaces.
+    Namespace(Box<Namespace>),
 }
 
 impl GatewayApiObject {
@@ -88,6 +95,8 @@ impl GatewayApiObject {
             Self::GatewayClass(_) => Kind::GatewayClass,
             Self::Gateway(_) => Kind::Gateway,
             Self::HttpRoute(_) => Kind::HttpRoute,
+            Self::ReferenceGrant(_) => Kind::ReferenceGrant,
+            Self::Namespace(_) => Kind::Namespace,
         }
     }
 
@@ -97,6 +106,8 @@ impl GatewayApiObject {
             Self::GatewayClass(object) => &object.metadata,
             Self::Gateway(object) => &object.metadata,
             Self::HttpRoute(object) => &object.metadata,
+            Self::ReferenceGrant(object) => &object.metadata,
+            Self::Namespace(object) => &object.metadata,
         }
     }
 
@@ -106,6 +117,8 @@ impl GatewayApiObject {
             Self::GatewayClass(object) => &mut object.metadata,
             Self::Gateway(object) => &mut object.metadata,
             Self::HttpRoute(object) => &mut object.metadata,
+            Self::ReferenceGrant(object) => &mut object.metadata,
+            Self::Namespace(object) => &mut object.metadata,
         }
     }
 }
@@ -129,11 +142,15 @@ pub enum Kind {
     Gateway,
     /// `gateway.networking.k8s.io/v1` HTTPRoute.
     HttpRoute,
+    /// `gateway.networking.k8s.io` ReferenceGrant (`v1` or `v1beta1`).
+    ReferenceGrant,
+    /// `v1` Namespace (cluster-scoped), for its labels.
+    Namespace,
 }
 
 impl Kind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Ingress,
         Kind::IngressClass,
         Kind::Service,
@@ -142,6 +159,8 @@ impl Kind {
         Kind::GatewayClass,
         Kind::Gateway,
         Kind::HttpRoute,
+        Kind::ReferenceGrant,
+        Kind::Namespace,
     ];
 
     /// The kinds every cluster serves (Ingress and what it reads); the Gateway API kinds exist
@@ -159,7 +178,10 @@ impl Kind {
 
     /// Whether objects of this kind have no namespace.
     pub fn cluster_scoped(self) -> bool {
-        matches!(self, Self::IngressClass | Self::GatewayClass)
+        matches!(
+            self,
+            Self::IngressClass | Self::GatewayClass | Self::Namespace
+        )
     }
 
     /// The kind's name as Kubernetes spells it.
@@ -173,6 +195,8 @@ impl Kind {
             Self::GatewayClass => "GatewayClass",
             Self::Gateway => "Gateway",
             Self::HttpRoute => "HTTPRoute",
+            Self::ReferenceGrant => "ReferenceGrant",
+            Self::Namespace => "Namespace",
         }
     }
 }
@@ -192,6 +216,10 @@ pub struct ClusterSnapshot {
     gateway_classes: BTreeMap<String, GatewayClass>,
     gateways: BTreeMap<(String, String), Gateway>,
     http_routes: BTreeMap<(String, String), HttpRoute>,
+    /// By namespace (the namespace references go to), then name.
+    reference_grants: BTreeMap<String, BTreeMap<String, ReferenceGrant>>,
+    /// The labels of each Namespace, by name.
+    namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl ClusterSnapshot {
@@ -258,6 +286,8 @@ impl ClusterSnapshot {
             Kind::HttpRoute => {
                 self.http_routes.remove(&key);
             }
+            Kind::ReferenceGrant => self.remove_reference_grant(namespace, name),
+            Kind::Namespace => self.remove_namespace(name),
         }
     }
 
@@ -280,6 +310,8 @@ impl ClusterSnapshot {
             Kind::GatewayClass => self.gateway_classes.len(),
             Kind::Gateway => self.gateways.len(),
             Kind::HttpRoute => self.http_routes.len(),
+            Kind::ReferenceGrant => self.reference_grants.values().map(BTreeMap::len).sum(),
+            Kind::Namespace => self.namespace_labels.len(),
         }
     }
 
@@ -303,6 +335,18 @@ impl ClusterSnapshot {
                 .collect(),
             Kind::Gateway => self.gateways.keys().cloned().collect(),
             Kind::HttpRoute => self.http_routes.keys().cloned().collect(),
+            Kind::ReferenceGrant => self
+                .reference_grants
+                .iter()
+                .flat_map(|(namespace, grants)| {
+                    grants.keys().map(|name| (namespace.clone(), name.clone()))
+                })
+                .collect(),
+            Kind::Namespace => self
+                .namespace_labels
+                .keys()
+                .map(|name| (String::new(), name.clone()))
+                .collect(),
         }
     }
 
@@ -363,7 +407,50 @@ impl ClusterSnapshot {
             GatewayApiObject::HttpRoute(route) => {
                 self.http_routes.insert(key(&route.metadata), *route);
             }
+            GatewayApiObject::ReferenceGrant(grant) => {
+                let (namespace, name) = key(&grant.metadata);
+                self.reference_grants
+                    .entry(namespace)
+                    .or_default()
+                    .insert(name, *grant);
+            }
+            GatewayApiObject::Namespace(namespace) => {
+                let name = namespace.metadata.name.clone().unwrap_or_default();
+                let labels = namespace.metadata.labels.unwrap_or_default();
+                self.namespace_labels.insert(name, labels);
+            }
         }
+    }
+
+    /// Removes a ReferenceGrant; an absent one is fine.
+    pub fn remove_reference_grant(&mut self, namespace: &str, name: &str) {
+        if let Some(grants) = self.reference_grants.get_mut(namespace) {
+            grants.remove(name);
+            if grants.is_empty() {
+                self.reference_grants.remove(namespace);
+            }
+        }
+    }
+
+    /// Removes a Namespace; an absent one is fine.
+    pub fn remove_namespace(&mut self, name: &str) {
+        self.namespace_labels.remove(name);
+    }
+
+    /// The ReferenceGrants of `namespace` (which permit references into it), ordered by name.
+    pub fn reference_grants<'s>(
+        &'s self,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'s ReferenceGrant> + use<'s> {
+        self.reference_grants
+            .get(namespace)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
+    /// The labels of Namespace `name`, if the snapshot holds it.
+    pub fn namespace_labels(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespace_labels.get(name)
     }
 
     /// The GatewayClass called `name`.

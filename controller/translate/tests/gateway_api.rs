@@ -9,7 +9,8 @@ use weir_model::{
     Action, DesiredLoadBalancer, HeaderList, PathRewrite, RouteDecision, RouteRequest,
 };
 use weir_translate::{
-    ClusterSnapshot, ControllerKind, GatewayTranslation, RouteStatus, translate_gateways,
+    ClusterSnapshot, ControllerKind, GatewayTranslation, RouteStatus, StackTranslation,
+    translate_gateways,
 };
 
 const NS: &str = "gateway-conformance-infra";
@@ -312,7 +313,7 @@ fn weights_are_kept() {
     let RouteDecision::Route(route) = model.route("gw", "/") else {
         panic!("no route");
     };
-    let Action::WeightedForward { targets } = &route.action else {
+    let Action::WeightedForward { targets, .. } = &route.action else {
         panic!("{:?}", route.action);
     };
     let weights: Vec<(String, u32)> = targets
@@ -433,4 +434,280 @@ fn one_gateway_at_a_time_translates_as_all_at_once() {
     }
     let all_parents: usize = whole.route_statuses.iter().map(|s| s.parents.len()).sum();
     assert_eq!(parents, all_parents);
+}
+
+/// The conditions (type, status, reason) route `name` has towards its first parent.
+fn route_conditions(
+    translation: &GatewayTranslation,
+    name: &str,
+) -> Vec<(&'static str, bool, &'static str)> {
+    let status = translation
+        .route_statuses
+        .iter()
+        .find(|status| status.route.name == name)
+        .unwrap_or_else(|| panic!("no status for route {name}"));
+    status.parents[0]
+        .conditions
+        .iter()
+        .map(|condition| (condition.type_, condition.status, condition.reason))
+        .collect()
+}
+
+/// The backend Service a forward goes to, as `namespace/name`, or the status.
+fn qualified_answer(model: &DesiredLoadBalancer, path: &str) -> String {
+    match model.route_request(&RouteRequest::get("gw", path)) {
+        RouteDecision::Route(route) => match &route.action {
+            Action::Forward { target_group } => {
+                format!("{}/{}", target_group.namespace, target_group.service)
+            }
+            other => name_of(other),
+        },
+        RouteDecision::Default(action) => name_of(action),
+    }
+}
+
+/// The stack of Gateway `name` of the infra namespace.
+fn stack_of<'a>(translation: &'a GatewayTranslation, name: &str) -> &'a StackTranslation {
+    translation
+        .translation
+        .stacks
+        .iter()
+        .find(|stack| stack.stack.to_string() == format!("gateway:{NS}/{name}"))
+        .unwrap_or_else(|| panic!("no stack for Gateway {name}"))
+}
+
+const WEB: &str = "gateway-conformance-web-backend";
+const APP: &str = "gateway-conformance-app-backend";
+
+#[test]
+fn reference_grant_permits_a_backend_in_another_namespace_until_it_is_deleted() {
+    let mut snapshot = load(&["httproute-reference-grant.yaml"], "weir.dev/localproxy");
+    let translation = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    assert_eq!(qualified_answer(model, "/"), format!("{WEB}/web-backend"));
+    let stack = stack_of(&translation, "same-namespace");
+    assert!(stack.reads.reference_grant_namespaces.contains(WEB));
+
+    snapshot.remove_reference_grant(WEB, "reference-grant");
+    let translation = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+    let model = gateway_except(&translation, "same-namespace", &["reference-grant"]);
+    assert_eq!(qualified_answer(model, "/"), "500");
+    assert_eq!(
+        route_conditions(&translation, "reference-grant"),
+        [
+            ("Accepted", true, "Accepted"),
+            ("ResolvedRefs", false, "RefNotPermitted")
+        ]
+    );
+}
+
+#[test]
+fn reference_grants_that_miss_on_any_side_permit_nothing() {
+    let translation = translate(&["httproute-invalid-reference-grant.yaml"]);
+    let model = gateway_except(&translation, "same-namespace", &["reference-grant"]);
+    assert_eq!(qualified_answer(model, "/"), "500");
+    assert_eq!(
+        route_conditions(&translation, "reference-grant")[1],
+        ("ResolvedRefs", false, "RefNotPermitted")
+    );
+    let stack = stack_of(&translation, "same-namespace");
+    assert!(
+        stack.diagnostics.iter().any(|diagnostic| diagnostic.field
+            == "spec.rules[0].backendRefs[0]"
+            && diagnostic.reason == weir_model::Reason::RefNotPermitted),
+        "{:#?}",
+        stack.diagnostics
+    );
+}
+
+#[test]
+fn a_grant_for_one_service_leaves_its_sibling_unpermitted() {
+    let translation = translate(&["httproute-partially-invalid-via-invalid-reference-grant.yaml"]);
+    let model = gateway_except(&translation, "same-namespace", &["invalid-reference-grant"]);
+    assert_eq!(qualified_answer(model, "/v2"), "500");
+    assert_eq!(
+        qualified_answer(model, "/"),
+        format!("{APP}/app-backend-v1")
+    );
+    assert_eq!(
+        route_conditions(&translation, "invalid-reference-grant"),
+        [
+            ("Accepted", true, "Accepted"),
+            ("ResolvedRefs", false, "RefNotPermitted")
+        ]
+    );
+}
+
+#[test]
+fn invalid_backend_refs_answer_500_with_the_reason_of_each() {
+    for (file, route, reason) in [
+        (
+            "httproute-invalid-cross-namespace-backend-ref.yaml",
+            "invalid-cross-namespace-backend-ref",
+            "RefNotPermitted",
+        ),
+        (
+            "httproute-invalid-nonexistent-backendref.yaml",
+            "invalid-nonexistent-backend-ref",
+            "BackendNotFound",
+        ),
+        (
+            "httproute-invalid-backendref-unknown-kind.yaml",
+            "invalid-backend-ref-unknown-kind",
+            "InvalidKind",
+        ),
+    ] {
+        let translation = translate(&[file]);
+        let model = gateway_except(&translation, "same-namespace", &[route]);
+        assert_eq!(qualified_answer(model, "/"), "500", "{file}");
+        assert_eq!(qualified_answer(model, "/v2"), "500", "{file}");
+        assert_eq!(
+            route_conditions(&translation, route),
+            [
+                ("Accepted", true, "Accepted"),
+                ("ResolvedRefs", false, reason)
+            ],
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_route_of_a_selected_namespace_attaches_across_namespaces() {
+    let translation = translate(&["httproute-cross-namespace.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "backend-namespaces");
+    assert_eq!(qualified_answer(model, "/"), format!("{WEB}/web-backend"));
+    let stack = stack_of(&translation, "backend-namespaces");
+    assert!(stack.reads.namespace_labels.contains(WEB));
+}
+
+#[test]
+fn a_route_of_an_unselected_namespace_is_not_allowed_by_listeners() {
+    let mut snapshot = load(&["httproute-cross-namespace.yaml"], "weir.dev/localproxy");
+    // Without its Namespace (and so its labels), the route's namespace is not selected.
+    snapshot.remove_namespace(WEB);
+    let translation = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+    assert_eq!(
+        route_conditions(&translation, "cross-namespace")[0],
+        ("Accepted", false, "NotAllowedByListeners")
+    );
+    let model = gateway_except(&translation, "backend-namespaces", &["cross-namespace"]);
+    assert!(model.virtual_hosts.is_empty());
+}
+
+#[test]
+fn a_listener_for_other_route_kinds_does_not_allow_http_routes() {
+    let translation = translate(&["httproute-disallowed-kind.yaml"]);
+    assert_eq!(
+        route_conditions(&translation, "disallowed-kind"),
+        [
+            ("Accepted", false, "NotAllowedByListeners"),
+            ("ResolvedRefs", true, "ResolvedRefs")
+        ]
+    );
+}
+
+/// The ResolvedRefs condition (status, reason) of Gateway `gateway`'s listener `listener`.
+fn listener_resolved(
+    translation: &GatewayTranslation,
+    gateway: &str,
+    listener: &str,
+) -> (bool, &'static str) {
+    let status = translation
+        .listener_statuses
+        .iter()
+        .find(|status| status.gateway.name == gateway && status.name == listener)
+        .unwrap_or_else(|| panic!("no status for {gateway}/{listener}"));
+    let condition = status
+        .conditions
+        .iter()
+        .find(|condition| condition.type_ == "ResolvedRefs")
+        .expect("a ResolvedRefs condition");
+    (condition.status, condition.reason)
+}
+
+#[test]
+fn certificate_refs_to_other_namespaces_need_a_reference_grant() {
+    for (file, resolved) in [
+        (
+            "gateway-secret-missing-reference-grant",
+            (false, "RefNotPermitted"),
+        ),
+        (
+            "gateway-secret-invalid-reference-grant",
+            (false, "RefNotPermitted"),
+        ),
+        (
+            "gateway-secret-reference-grant-all-in-namespace",
+            (true, "ResolvedRefs"),
+        ),
+        (
+            "gateway-secret-reference-grant-specific",
+            (true, "ResolvedRefs"),
+        ),
+    ] {
+        let translation = translate(&[
+            &format!("{file}.yaml"),
+            "../gateway-api-weir/certificate.yaml",
+        ]);
+        assert_eq!(
+            listener_resolved(&translation, file, "https"),
+            resolved,
+            "{file}"
+        );
+        let stack = stack_of(&translation, file);
+        let certificates = &stack.desired.as_ref().unwrap().certificates;
+        assert_eq!(certificates.len(), usize::from(resolved.0), "{file}");
+        let refused = stack
+            .diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.reason == weir_model::Reason::RefNotPermitted);
+        assert_eq!(refused, !resolved.0, "{file}: {:#?}", stack.diagnostics);
+    }
+}
+
+#[test]
+fn backend_filters_stay_with_their_backend() {
+    let translation = translate(&["httproute-request-header-modifier-backend-weights.yaml"]);
+    accepted_and_resolved(&translation.route_statuses);
+    let model = gateway(&translation, "same-namespace");
+    let route = route_of_model(model, "/");
+    let Action::WeightedForward { targets, .. } = &route.action else {
+        panic!("{:?}", route.action);
+    };
+    let set: Vec<(String, Vec<(String, String)>)> = targets
+        .iter()
+        .map(|target| {
+            (
+                target.target_group.service.clone(),
+                target.filters.request_headers.set.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        set,
+        [
+            (v(1), vec![("backend".to_owned(), v(1))]),
+            (v(2), vec![("backend".to_owned(), v(2))]),
+        ]
+    );
+
+    // One backend with filters is still a weighted forward: a plain forward has no room.
+    let translation = translate(&["httproute-request-header-modifier-backend.yaml"]);
+    let model = gateway(&translation, "same-namespace");
+    let route = route_of_model(model, "/set");
+    let Action::WeightedForward { targets, .. } = &route.action else {
+        panic!("{:?}", route.action);
+    };
+    assert_eq!(targets.len(), 1);
+    assert!(route.filters.is_empty(), "the rule itself has no filters");
+}
+
+fn route_of_model<'a>(model: &'a DesiredLoadBalancer, path: &str) -> &'a weir_model::Route {
+    match model.route("gw", path) {
+        RouteDecision::Route(route) => route,
+        RouteDecision::Default(action) => panic!("{path}: default {action}"),
+    }
 }

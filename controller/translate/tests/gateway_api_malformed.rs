@@ -101,7 +101,7 @@ fn a_bad_rule_or_match_leaves_only_itself_out() {
     filters: [{type: ExtensionRef}]
     backendRefs: [{name: web, port: 8080}]
   - matches:
-    - path: {type: RegularExpression, value: "/re.*"}
+    - path: {type: Glob, value: "/re*"}
     - path: {type: Exact, value: /kept}
     - headers: [{name: x, type: RegularExpression, value: "("}]
     backendRefs: [{name: web, port: 8080}]"#,
@@ -162,10 +162,22 @@ fn unresolvable_backends_answer_500_and_set_resolved_refs_false() {
         let accepted = &status.parents[0].conditions[0];
         assert!(accepted.status, "{name} is still accepted");
     }
-    assert!(matches!(
-        model.route("d.com", "/").action(),
-        Action::Forward { .. }
-    ));
+    // One of two equal backendRefs is missing: half the requests get 500 (HTTPBackendRef).
+    let Action::WeightedForward {
+        targets,
+        failed_weight,
+    } = model.route("d.com", "/").action()
+    else {
+        panic!("{:?}", model.route("d.com", "/").action());
+    };
+    assert_eq!(
+        (targets.len(), targets[0].weight, *failed_weight),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        model.route("d.com", "/").action().to_string(),
+        "forward infra/web:8080*1,500*1"
+    );
 }
 
 #[test]
@@ -227,4 +239,116 @@ fn routes_not_accepted_say_why() {
     );
     assert!(has(diagnostics, "no-section", "spec.parentRefs[0]"));
     assert!(model.virtual_hosts.is_empty());
+}
+
+#[test]
+fn a_listener_with_an_unusable_namespace_selector_admits_no_routes() {
+    let gateway = |name: &str, namespaces: &str| {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: {name}, namespace: infra}}\nspec:\n  gatewayClassName: weir\n  listeners:\n  - {{name: http, port: 80, protocol: HTTP, allowedRoutes: {{namespaces: {namespaces}}}}}\n---\n"
+        )
+    };
+    let text = [
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: weir}\nspec: {controllerName: weir.dev/localproxy}\n---\n".to_owned(),
+        gateway("no-selector", "{from: Selector}"),
+        gateway("bad-operator", "{from: Selector, selector: {matchExpressions: [{key: a, operator: Gt, values: ['1']}]}}"),
+        gateway("unknown-from", "{from: Everywhere}"),
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\nspec:\n  parentRefs: [{name: no-selector}, {name: bad-operator}, {name: unknown-from}]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: infra, labels: {a: '2'}}\n".to_owned(),
+    ]
+    .concat();
+    let mut snapshot = ClusterSnapshot::default();
+    weir_manifests::load_str(&text, Path::new("gateways.yaml"), &mut snapshot).unwrap();
+    let translation = translate_gateways(&snapshot, ControllerKind::LocalProxy);
+    for (name, field) in [
+        (
+            "no-selector",
+            "spec.listeners[0].allowedRoutes.namespaces.selector",
+        ),
+        (
+            "bad-operator",
+            "spec.listeners[0].allowedRoutes.namespaces.selector",
+        ),
+        (
+            "unknown-from",
+            "spec.listeners[0].allowedRoutes.namespaces.from",
+        ),
+    ] {
+        let stack = translation
+            .translation
+            .stacks
+            .iter()
+            .find(|stack| stack.stack.to_string() == format!("gateway:infra/{name}"))
+            .unwrap();
+        assert!(
+            stack
+                .diagnostics
+                .iter()
+                .any(|d| d.object.name == name && d.field == field),
+            "{name}: {:#?}",
+            stack.diagnostics
+        );
+        assert!(
+            stack.desired.as_ref().unwrap().virtual_hosts.is_empty(),
+            "{name}"
+        );
+    }
+    let status = &translation.route_statuses[0];
+    assert_eq!(status.parents.len(), 3);
+    for parent in &status.parents {
+        assert_eq!(
+            parent.conditions[0].reason, "NotAllowedByListeners",
+            "{parent:?}"
+        );
+    }
+}
+
+#[test]
+fn regular_expression_paths_match_whole_paths_between_exact_and_prefix_paths() {
+    let translation = translate(&route(
+        "regex",
+        "  parentRefs: [{name: gw}]\n  hostnames: [r.com]\n  rules:\n  - matches: [{path: {type: Exact, value: /v1/users}}]\n    filters: [{type: RequestRedirect, requestRedirect: {hostname: exact.example}}]\n  - matches: [{path: {type: RegularExpression, value: '/v[0-9]+/users'}}]\n    backendRefs: [{name: web, port: 8080}]\n  - matches: [{path: {type: PathPrefix, value: /v1}}, {path: {type: RegularExpression, value: '/(unclosed'}}]\n    filters: [{type: RequestRedirect, requestRedirect: {hostname: prefix.example}}]",
+    ));
+    let (model, diagnostics) = only_stack(&translation);
+    let answer = |path: &str| model.route("r.com", path).action().to_string();
+    assert!(
+        answer("/v1/users").contains("exact.example"),
+        "{}",
+        answer("/v1/users")
+    );
+    assert!(
+        answer("/v2/users").starts_with("forward"),
+        "{}",
+        answer("/v2/users")
+    );
+    assert!(
+        answer("/v1/users/7").contains("prefix.example"),
+        "not a whole-path match"
+    );
+    assert!(answer("/v1/teams").contains("prefix.example"));
+    assert_eq!(answer("/V2/users"), "fixed-response 404", "case-sensitive");
+    assert!(
+        has(diagnostics, "regex", "spec.rules[2].matches[1].path.value"),
+        "{diagnostics:#?}"
+    );
+    let on_route = diagnostics.iter().filter(|d| d.object.name == "regex");
+    assert_eq!(on_route.count(), 1, "{diagnostics:#?}");
+}
+
+#[test]
+fn a_backend_filter_weir_cannot_apply_makes_that_backend_unusable() {
+    let translation = translate(&route(
+        "mirror",
+        "  parentRefs: [{name: gw}]\n  hostnames: [m.com]\n  rules:\n  - backendRefs:\n    - {name: web, port: 8080}\n    - name: web\n      port: 8080\n      filters: [{type: RequestMirror, requestMirror: {backendRef: {name: web, port: 8080}}}]",
+    ));
+    let (model, diagnostics) = only_stack(&translation);
+    assert!(
+        has(diagnostics, "mirror", "spec.rules[0].backendRefs[1]"),
+        "{diagnostics:#?}"
+    );
+    assert_eq!(
+        model.route("m.com", "/").action().to_string(),
+        "forward infra/web:8080*1,500*1"
+    );
+    let status = &translation.route_statuses[0].parents[0].conditions[1];
+    assert_eq!((status.status, status.reason), (false, "UnsupportedValue"));
 }

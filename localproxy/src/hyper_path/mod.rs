@@ -67,7 +67,7 @@ async fn forward(
     let host = request_host(&request)?.to_owned();
     let path = normalize_path(request.uri().path())
         .map_err(|_| ProxyError::BadRequest("invalid request path"))?;
-    let (pool, extras) = {
+    let (picked, extras) = {
         // A short-lived guard, released before any await: the request keeps only what it
         // uses from this snapshot, the target pool, for as long as it runs.
         let snapshot = shared.snapshot.load();
@@ -102,7 +102,11 @@ async fn forward(
                 let query = request.uri().query();
                 return Ok(answer.response(downstream.tls, &host, &path, query));
             }
-            Resolved::Forward(forwarding) => (forwarding.pick(), forwarding.extras.clone()),
+            Resolved::Forward(forwarding) => match forwarding.pick() {
+                Some(picked) => (picked, forwarding.extras.clone()),
+                // The share of backends that could not be used (Gateway API: 500).
+                None => return Ok(fixed(StatusCode::INTERNAL_SERVER_ERROR)),
+            },
         }
     };
     let rewritten = extras.as_ref().and_then(|extras| {
@@ -138,6 +142,9 @@ async fn forward(
             parts.headers.insert(header::HOST, value);
         }
     }
+    if let Some(own) = &picked.filters {
+        modify_headers(&mut parts.headers, &own.request_headers);
+    }
     set_forwarded(
         &mut parts.headers,
         Forwarded {
@@ -165,7 +172,7 @@ async fn forward(
         None => &shared.config,
     };
     let (response, lease) =
-        exchange::send(&pool, upstream_request, config, &shared.metrics).await?;
+        exchange::send(&picked.pool, upstream_request, config, &shared.metrics).await?;
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         // This path never asks for an upgrade (WebSocket is the lane's): a 101 would leave the
         // client believing the connection switched protocols.
@@ -178,6 +185,9 @@ async fn forward(
     remove_hop_by_hop(&mut parts.headers);
     if let Some(extras) = &extras {
         modify_headers(&mut parts.headers, &extras.filters.response_headers);
+    }
+    if let Some(own) = &picked.filters {
+        modify_headers(&mut parts.headers, &own.response_headers);
     }
     parts.version = version;
     Ok(Response::from_parts(

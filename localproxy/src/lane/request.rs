@@ -181,8 +181,8 @@ fn plain(
         };
         match snapshot.resolve(snapshot.router.route_request(&route_request)) {
             // Filters (header changes, rewrites, timeouts) are the general path's.
-            Resolved::Forward(forwarding) if forwarding.extras.is_none() => {
-                let pool = forwarding.pick();
+            Resolved::Forward(forwarding) if forwarding.is_plain() => {
+                let pool = forwarding.pick()?.pool;
                 if pool.endpoints.is_empty() {
                     return None;
                 }

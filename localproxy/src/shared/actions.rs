@@ -9,7 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
-use weir_model::{HeaderModifier, PathMatch, Redirect, RequestHeaders, RouteFilters};
+use weir_model::{
+    BackendFilters, HeaderModifier, PathMatch, Redirect, RequestHeaders, RouteFilters,
+};
 
 use crate::shared::upstream::balancer::{TargetPool, random_below};
 use crate::shared::upstream::body::ProxyBody;
@@ -20,43 +22,106 @@ pub struct Forwarding {
     /// The target groups' pools with their weights (positive; one entry with weight 1 for a
     /// plain forward).
     pub targets: Vec<(Arc<TargetPool>, u32)>,
+    /// By target (same order): its own header changes, if any.
+    backend_filters: Vec<Option<Arc<BackendFilters>>>,
+    /// The weight of backends that could not be used: that share is answered with 500.
+    failed_weight: u32,
     total: u64,
     /// The route's filters and matched path, when it has filters.
     pub extras: Option<Arc<RouteExtras>>,
+}
+
+/// The target one request goes to.
+#[derive(Debug)]
+pub struct Picked {
+    /// Its pool.
+    pub pool: Arc<TargetPool>,
+    /// Its own header changes (Gateway API per-backendRef filters), applied after the route's.
+    pub filters: Option<Arc<BackendFilters>>,
 }
 
 impl Forwarding {
     /// A forwarding over weighted pools (zero weights are dropped; translation guarantees a
     /// positive total, and an empty list picks an empty pool: 503).
     pub fn new(targets: Vec<(Arc<TargetPool>, u32)>, extras: Option<Arc<RouteExtras>>) -> Self {
-        let targets: Vec<_> = targets.into_iter().filter(|(_, w)| *w > 0).collect();
-        let total = targets.iter().map(|(_, weight)| u64::from(*weight)).sum();
+        let targets = targets
+            .into_iter()
+            .map(|(pool, weight)| (pool, weight, BackendFilters::default()))
+            .collect();
+        Self::with_failures(targets, 0, extras)
+    }
+
+    /// A forwarding over weighted pools with their own filters, where a share of
+    /// `failed_weight` (backends that could not be used) is answered with 500.
+    pub fn with_failures(
+        targets: Vec<(Arc<TargetPool>, u32, BackendFilters)>,
+        failed_weight: u32,
+        extras: Option<Arc<RouteExtras>>,
+    ) -> Self {
+        let mut pools = Vec::with_capacity(targets.len());
+        let mut backend_filters = Vec::with_capacity(targets.len());
+        for (pool, weight, filters) in targets.into_iter().filter(|(_, w, _)| *w > 0) {
+            pools.push((pool, weight));
+            backend_filters.push((!filters.is_empty()).then(|| Arc::new(filters)));
+        }
+        let total = pools
+            .iter()
+            .map(|(_, weight)| u64::from(*weight))
+            .sum::<u64>()
+            + u64::from(failed_weight);
         Self {
-            targets,
+            targets: pools,
+            backend_filters,
+            failed_weight,
             total,
             extras,
         }
     }
 
-    /// The pool of one request: at random in proportion to the weights.
-    pub fn pick(&self) -> Arc<TargetPool> {
-        if self.targets.len() == 1 {
-            return Arc::clone(&self.targets[0].0);
+    /// Whether the lane may forward these requests: no route filters, no share answered with
+    /// 500 and no per-target filters (the general path does those, picking each request once).
+    pub fn is_plain(&self) -> bool {
+        self.extras.is_none()
+            && self.failed_weight == 0
+            && self.backend_filters.iter().all(Option::is_none)
+    }
+
+    /// The target of one request, at random in proportion to the weights; `None` for the
+    /// share of failed backends, which is answered with 500.
+    pub fn pick(&self) -> Option<Picked> {
+        let index = self.pick_index()?;
+        Some(match self.targets.get(index) {
+            Some((pool, _)) => Picked {
+                pool: Arc::clone(pool),
+                filters: self.backend_filters.get(index).cloned().flatten(),
+            },
+            None => Picked {
+                pool: Arc::default(),
+                filters: None,
+            },
+        })
+    }
+
+    /// The index of the picked target (past the end: an empty pool), `None` for the failed
+    /// share.
+    fn pick_index(&self) -> Option<usize> {
+        if self.targets.len() == 1 && self.failed_weight == 0 {
+            return Some(0);
         }
         let Ok(total) = usize::try_from(self.total) else {
-            return Arc::default();
+            return Some(usize::MAX);
         };
         if total == 0 {
-            return Arc::default();
+            return Some(usize::MAX);
         }
         let mut ticket = random_below(total) as u64;
-        for (pool, weight) in &self.targets {
+        for (index, (_, weight)) in self.targets.iter().enumerate() {
             if ticket < u64::from(*weight) {
-                return Arc::clone(pool);
+                return Some(index);
             }
             ticket -= u64::from(*weight);
         }
-        Arc::default()
+        None
     }
 }
 
@@ -315,8 +380,57 @@ mod tests {
             None,
         );
         let heavy_picks = (0..10_000)
-            .filter(|_| Arc::ptr_eq(&forwarding.pick(), &heavy))
+            .filter(|_| {
+                forwarding
+                    .pick()
+                    .is_some_and(|picked| Arc::ptr_eq(&picked.pool, &heavy))
+            })
             .count();
         assert!((8_500..9_500).contains(&heavy_picks), "{heavy_picks}");
+    }
+
+    #[test]
+    fn the_failed_share_picks_no_pool() {
+        let pool = Arc::new(TargetPool::default());
+        let forwarding = Forwarding::with_failures(
+            vec![(Arc::clone(&pool), 3, BackendFilters::default())],
+            1,
+            None,
+        );
+        assert!(!forwarding.is_plain());
+        let failed = (0..10_000).filter(|_| forwarding.pick().is_none()).count();
+        assert!((2_000..3_000).contains(&failed), "{failed}");
+        let all_failed = Forwarding::with_failures(Vec::new(), 1, None);
+        assert!(all_failed.pick().is_none());
+    }
+
+    #[test]
+    fn a_picked_target_brings_its_own_filters() {
+        let plain = Arc::new(TargetPool::default());
+        let filtered = Arc::new(TargetPool::default());
+        let filters = BackendFilters {
+            request_headers: HeaderModifier {
+                set: vec![("x-backend".into(), "filtered".into())],
+                ..HeaderModifier::default()
+            },
+            response_headers: HeaderModifier::default(),
+        };
+        let forwarding = Forwarding::with_failures(
+            vec![
+                (Arc::clone(&plain), 1, BackendFilters::default()),
+                (Arc::clone(&filtered), 1, filters.clone()),
+            ],
+            0,
+            None,
+        );
+        assert!(!forwarding.is_plain());
+        for _ in 0..100 {
+            let picked = forwarding.pick().unwrap();
+            let own = picked.filters.as_deref();
+            match Arc::ptr_eq(&picked.pool, &filtered) {
+                true => assert_eq!(own, Some(&filters)),
+                false => assert_eq!(own, None),
+            }
+        }
     }
 }

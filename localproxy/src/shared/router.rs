@@ -14,10 +14,13 @@
 //! path ─► exact[path] ┐
 //!         prefix[path[..i]] for every i where path[i] == '/', and prefix[path] ├─ min ─► route
 //!         prefix "/" ┘                                             (none ─► default action)
+//!         regex[i] for the host's regular-expression paths ┘
 //! ```
 //!
 //! A lookup costs one hash probe per host candidate plus one per `/` in the path, independent
-//! of the number of rules.
+//! of the number of rules, plus one regex match per regular-expression path of the chosen host
+//! (Gateway API `RegularExpression`; patterns are compiled once, with a size limit, and the
+//! `regex` crate matches in time linear in the path).
 //!
 //! Routes with conditions (method, headers, query, client address) share a path key with
 //! others: each key holds its candidates in model order, cut after the first one without
@@ -28,9 +31,10 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use regex::Regex;
 use weir_model::{
     Action, CompiledConditions, DesiredLoadBalancer, HostMatch, PathKind, RouteRequest,
-    normalize_host,
+    anchored_regex, normalize_host,
 };
 
 /// Where a request goes, as an index into the table of actions the router was built with.
@@ -70,6 +74,9 @@ struct PathIndex {
     prefix: HashMap<String, Candidates>,
     /// The action ids of `/` prefix routes (they match every path).
     root_prefix: Candidates,
+    /// Regular-expression paths in model order, each compiled once; a pattern that does not
+    /// compile (translation rejects those) matches nothing, as in the model.
+    regex: Vec<(Option<Regex>, usize)>,
 }
 
 /// Action ids of the routes of one path key, ascending, ending at the first route without
@@ -122,6 +129,11 @@ impl Router {
                     .conditions
                     .push(conditional.then(|| route.conditions.compile()));
                 let candidates = match route.path.kind {
+                    PathKind::RegularExpression => {
+                        let pattern = anchored_regex(&route.path.path).ok();
+                        paths.regex.push((pattern, id));
+                        continue;
+                    }
                     PathKind::Exact => paths.exact.entry(route.path.path.clone()).or_default(),
                     PathKind::Prefix if route.path.path == "/" => &mut paths.root_prefix,
                     PathKind::Prefix => paths.prefix.entry(route.path.path.clone()).or_default(),
@@ -199,6 +211,13 @@ impl PathIndex {
             candidates.and_then(|candidates| candidates.ids.iter().copied().find(|&id| holds(id)))
         };
         let mut best = min_some(first(self.exact.get(path)), first(Some(&self.root_prefix)));
+        let regex = self.regex.iter().find(|(pattern, id)| {
+            pattern
+                .as_ref()
+                .is_some_and(|pattern| pattern.is_match(path))
+                && holds(*id)
+        });
+        best = min_some(best, regex.map(|(_, id)| *id));
         if !self.prefix.is_empty() {
             best = min_some(best, first(self.prefix.get(path)));
             for (at, byte) in path.bytes().enumerate() {
@@ -388,7 +407,12 @@ mod tests {
     }
 
     fn arb_rule_path() -> impl Strategy<Value = PathMatch> {
-        prop_oneof![
+        let regex = prop::sample::select(vec!["/x.*", "/(x|y)/z", "(/[xy]+)+", "/xy?", "/z(/.*)?"])
+            .prop_map(|pattern| PathMatch {
+                kind: PathKind::RegularExpression,
+                path: pattern.to_owned(),
+            });
+        let literal = prop_oneof![
             Just("/".to_owned()),
             "(/(x|y|xy|z)){1,3}",
             "(/(x|y|xy|z)){1,2}/",
@@ -402,7 +426,8 @@ mod tests {
                 };
                 PathMatch { kind, path }
             })
-        })
+        });
+        prop_oneof![4 => literal, 1 => regex]
     }
 
     fn arb_action() -> impl Strategy<Value = Action> {

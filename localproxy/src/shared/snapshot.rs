@@ -309,11 +309,21 @@ fn resolve_action(
         Action::Forward { target_group } => {
             Resolved::Forward(Forwarding::new(vec![(pool_of(target_group), 1)], extras))
         }
-        Action::WeightedForward { targets } => Resolved::Forward(Forwarding::new(
+        Action::WeightedForward {
+            targets,
+            failed_weight,
+        } => Resolved::Forward(Forwarding::with_failures(
             targets
                 .iter()
-                .map(|target| (pool_of(&target.target_group), target.weight))
+                .map(|target| {
+                    (
+                        pool_of(&target.target_group),
+                        target.weight,
+                        target.filters.clone(),
+                    )
+                })
                 .collect(),
+            *failed_weight,
             extras,
         )),
         Action::FixedResponse {

@@ -72,6 +72,11 @@ impl ManifestSource {
                 }
             }
         }
+        for status in &gateways.listener_statuses {
+            for condition in status.conditions.iter().filter(|c| !c.status) {
+                tracing::warn!(gateway = %status.gateway, listener = %status.name, %condition, "listener status");
+            }
+        }
         let mut models = Vec::new();
         for stack in translation
             .stacks

@@ -193,7 +193,13 @@ fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
         Action, HeaderCondition, PathRewrite, Redirect, RouteConditions, StringMatch, UrlRewrite,
     };
     let mut desired = model(
-        &["/regex", "/prefix-redirect", "/rewrite", "/ok"],
+        &[
+            "/regex",
+            "/prefix-redirect",
+            "/rewrite",
+            "/regex-path",
+            "/ok",
+        ],
         json!({}),
         json!([]),
     );
@@ -224,11 +230,22 @@ fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
                     path: None,
                 })
             }
+            "/regex-path" => {
+                route.path.kind = weir_model::PathKind::RegularExpression;
+                route.path.path = "/v[0-9]+/users".into();
+            }
             _ => {}
         }
     }
     let found = problems(&desired);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(
+        found.iter().any(
+            |problem| problem.message.contains("regular-expression path")
+                && problem.field.ends_with(".path")
+        ),
+        "{found:#?}"
+    );
     assert!(
         found
             .iter()
@@ -267,4 +284,77 @@ fn a_host_too_long_for_an_alb_condition_names_the_field_of_its_source() {
         route.source.ingress.kind = "HTTPRoute".into();
     }
     assert_eq!(fields(&desired), ["spec.hostnames"]);
+}
+
+#[test]
+fn a_failed_backend_share_is_a_warning_and_the_alb_forwards_it_to_the_usable_backends() {
+    use weir_model::{Action, WeightedTarget};
+    let mut desired = model(&["/half"], json!({}), json!([]));
+    let route = &mut desired.virtual_hosts[0].routes[0];
+    let Action::Forward { target_group } = route.action.clone() else {
+        panic!("{:?}", route.action);
+    };
+    route.action = Action::WeightedForward {
+        targets: vec![WeightedTarget {
+            target_group: target_group.clone(),
+            weight: 1,
+            filters: Default::default(),
+        }],
+        failed_weight: 1,
+    };
+    let found = problems(&desired);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert!(
+        found[0]
+            .message
+            .starts_with("unsupported on aws: answering 500"),
+        "{}",
+        found[0].message
+    );
+    let view = render(&desired);
+    assert_eq!(view.rules.len(), 1, "the route is still rendered");
+    let spec = weir_provider_aws::ActionRef::from(&view.rules[0].action);
+    assert_eq!(spec, weir_provider_aws::ActionRef::Forward(target_group));
+}
+
+#[test]
+fn header_modifiers_on_one_backend_are_unsupported_and_that_route_is_left_out() {
+    use weir_model::{Action, BackendFilters, HeaderModifier, WeightedTarget};
+    let mut desired = model(&["/own", "/ok"], json!({}), json!([]));
+    let route = &mut desired.virtual_hosts[0].routes[0];
+    assert_eq!(route.path.path, "/own");
+    let Action::Forward { target_group } = route.action.clone() else {
+        panic!("{:?}", route.action);
+    };
+    route.action = Action::WeightedForward {
+        targets: vec![WeightedTarget {
+            target_group,
+            weight: 1,
+            filters: BackendFilters {
+                request_headers: HeaderModifier {
+                    set: vec![("backend".into(), "s0".into())],
+                    ..HeaderModifier::default()
+                },
+                response_headers: HeaderModifier::default(),
+            },
+        }],
+        failed_weight: 0,
+    };
+    let found = problems(&desired);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .message
+            .starts_with("unsupported on aws: header modifiers on one backend"),
+        "{}",
+        found[0].message
+    );
+    let view = render(&desired);
+    let rendered: Vec<&str> = view
+        .rules
+        .iter()
+        .map(|rule| rule.paths[0].as_str())
+        .collect();
+    assert_eq!(rendered, ["/ok"]);
 }

@@ -420,12 +420,15 @@ fn model_with_every_routing_feature() -> DesiredLoadBalancer {
             WeightedTarget {
                 target_group: key("cart"),
                 weight: 80,
+                filters: Default::default(),
             },
             WeightedTarget {
                 target_group: key("web"),
                 weight: 20,
+                filters: Default::default(),
             },
         ],
+        failed_weight: 0,
     };
     conditional.filters = RouteFilters {
         request_headers: HeaderModifier {

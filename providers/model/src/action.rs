@@ -17,11 +17,16 @@ pub enum Action {
         target_group: TargetGroupKey,
     },
     /// Forward to one of several target groups, each request picked at random in proportion
-    /// to the weights. Holds at least two targets and a positive total weight (translation
-    /// turns one target into [`Action::Forward`] and a zero total into a fixed 500).
+    /// to the weights. Holds at least two targets, or one target with a `failed_weight` or
+    /// filters, and a positive total weight (translation turns one plain target into
+    /// [`Action::Forward`] and a zero total into a fixed 500).
     WeightedForward {
         /// The targets in the order they were declared.
         targets: Vec<WeightedTarget>,
+        /// The weight of backends that could not be used (Gateway API: backendRefs that do
+        /// not resolve): that share of the requests is answered with 500.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        failed_weight: u32,
     },
     /// Answer with a redirect.
     Redirect(Redirect),
@@ -54,7 +59,7 @@ impl Action {
     pub fn target_groups(&self) -> Vec<&TargetGroupKey> {
         match self {
             Self::Forward { target_group } => vec![target_group],
-            Self::WeightedForward { targets } => {
+            Self::WeightedForward { targets, .. } => {
                 targets.iter().map(|target| &target.target_group).collect()
             }
             Self::Redirect(_) | Self::FixedResponse { .. } => Vec::new(),
@@ -66,11 +71,17 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Forward { target_group } => write!(f, "forward {target_group}"),
-            Self::WeightedForward { targets } => {
-                let parts: Vec<String> = targets
+            Self::WeightedForward {
+                targets,
+                failed_weight,
+            } => {
+                let mut parts: Vec<String> = targets
                     .iter()
                     .map(|target| format!("{}*{}", target.target_group, target.weight))
                     .collect();
+                if *failed_weight > 0 {
+                    parts.push(format!("500*{failed_weight}"));
+                }
                 write!(f, "forward {}", parts.join(","))
             }
             Self::Redirect(redirect) => write!(f, "{redirect}"),
@@ -82,6 +93,10 @@ impl fmt::Display for Action {
     }
 }
 
+fn is_zero(weight: &u32) -> bool {
+    *weight == 0
+}
+
 /// One target of a weighted forward.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct WeightedTarget {
@@ -89,6 +104,28 @@ pub struct WeightedTarget {
     pub target_group: TargetGroupKey,
     /// Its weight (0 receives nothing).
     pub weight: u32,
+    /// Header changes for the requests forwarded to this target only (Gateway API's
+    /// per-backendRef filters), applied after the route's.
+    #[serde(skip_serializing_if = "BackendFilters::is_empty")]
+    pub filters: BackendFilters,
+}
+
+/// The header changes of one target of a weighted forward.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct BackendFilters {
+    /// Changes to the request's headers before it is forwarded to the target.
+    #[serde(skip_serializing_if = "HeaderModifier::is_empty")]
+    pub request_headers: HeaderModifier,
+    /// Changes to the target's response headers.
+    #[serde(skip_serializing_if = "HeaderModifier::is_empty")]
+    pub response_headers: HeaderModifier,
+}
+
+impl BackendFilters {
+    /// Whether nothing is changed.
+    pub fn is_empty(&self) -> bool {
+        self.request_headers.is_empty() && self.response_headers.is_empty()
+    }
 }
 
 /// A redirect. Unset parts keep the request's.
@@ -142,7 +179,8 @@ pub enum PathRewrite {
     /// Replace the whole path.
     Full(String),
     /// Replace the part the route's Prefix path matched (`/api` of `/api/x` with `/v2` gives
-    /// `/v2/x`; with `/` gives `/x`). On an Exact route it replaces the whole path.
+    /// `/v2/x`; with `/` gives `/x`). On an Exact or RegularExpression route it replaces the
+    /// whole path.
     Prefix(String),
 }
 
@@ -153,7 +191,7 @@ impl PathRewrite {
             Self::Full(full) => full.clone(),
             Self::Prefix(replacement) => {
                 let rest = match matched.kind {
-                    crate::PathKind::Exact => "",
+                    crate::PathKind::Exact | crate::PathKind::RegularExpression => "",
                     // The root prefix matched the leading `/` itself.
                     crate::PathKind::Prefix if matched.path == "/" => &path[path.len().min(1)..],
                     crate::PathKind::Prefix => path.get(matched.path.len()..).unwrap_or_default(),

@@ -107,6 +107,8 @@ pub enum Reason {
     /// A certificate the Ingress names does not exist in the provider or cannot be served
     /// (e.g. an ACM certificate that is not issued).
     CertificateUnusable,
+    /// A reference to an object of another namespace that no ReferenceGrant there permits.
+    RefNotPermitted,
 }
 
 impl Reason {
@@ -127,6 +129,7 @@ impl Reason {
             Self::QuotaExceeded => "QuotaExceeded",
             Self::UnsupportedByProvider => "UnsupportedByProvider",
             Self::CertificateUnusable => "CertificateUnusable",
+            Self::RefNotPermitted => "RefNotPermitted",
         }
     }
 }

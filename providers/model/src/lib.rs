@@ -24,7 +24,8 @@ mod target;
 mod tls;
 
 pub use action::{
-    Action, HeaderModifier, PathRewrite, Redirect, RouteFilters, UrlRewrite, WeightedTarget,
+    Action, BackendFilters, HeaderModifier, PathRewrite, Redirect, RouteFilters, UrlRewrite,
+    WeightedTarget,
 };
 pub use conditions::{
     CompiledConditions, HeaderCondition, HeaderList, IpCidr, NoHeaders, QueryCondition, QueryPair,

@@ -189,9 +189,10 @@ impl RouteSource {
 /// A path condition with Kubernetes semantics.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct PathMatch {
-    /// Exact or element-wise prefix.
+    /// Exact, regular expression or element-wise prefix.
     pub kind: PathKind,
-    /// The path. For [`PathKind::Prefix`] a trailing `/` is removed (except for `/` itself).
+    /// The path (for [`PathKind::RegularExpression`] the pattern). For [`PathKind::Prefix`] a
+    /// trailing `/` is removed (except for `/` itself).
     pub path: String,
 }
 
@@ -200,6 +201,11 @@ pub struct PathMatch {
 pub enum PathKind {
     /// The request path equals the path, case-sensitively (`/foo` does not match `/foo/`).
     Exact,
+    /// The whole request path matches the path as a regular expression (the `regex` crate's
+    /// syntax, anchored at both ends, compiled with a size limit: [`crate::anchored_regex`]).
+    /// Gateway API's implementation-specific `RegularExpression`. Ordered after Exact and
+    /// before Prefix paths, longer patterns first.
+    RegularExpression,
     /// The request path starts with the path's `/`-separated elements (`/foo` matches `/foo`,
     /// `/foo/` and `/foo/bar`, not `/foobar`). `ImplementationSpecific` paths use this too.
     Prefix,

@@ -109,6 +109,8 @@ impl PathMatch {
     pub fn matches(&self, request_path: &str) -> bool {
         match self.kind {
             PathKind::Exact => request_path == self.path,
+            PathKind::RegularExpression => crate::anchored_regex(&self.path)
+                .is_ok_and(|pattern| pattern.is_match(request_path)),
             PathKind::Prefix => {
                 self.path == "/"
                     || request_path
@@ -195,6 +197,25 @@ mod tests {
             assert_eq!(rule.matches(request), *want, "{rule:?} vs {request}");
         }
     }
+
+    #[test]
+    fn regular_expression_paths_match_the_whole_path_case_sensitively() {
+        let pattern = PathMatch {
+            kind: PathKind::RegularExpression,
+            path: "/v[0-9]+/(users|teams)".into(),
+        };
+        assert!(pattern.matches("/v2/users"));
+        assert!(pattern.matches("/v10/teams"));
+        assert!(!pattern.matches("/v2/users/1"), "anchored at the end");
+        assert!(!pattern.matches("/api/v2/users"), "anchored at the start");
+        assert!(!pattern.matches("/V2/users"), "case-sensitive");
+        let invalid = PathMatch {
+            kind: PathKind::RegularExpression,
+            path: "/(".into(),
+        };
+        assert!(!invalid.matches("/("), "an invalid pattern matches nothing");
+    }
+
     fn route_with(path: PathMatch, conditions: crate::RouteConditions, name: &str) -> Route {
         Route {
             path,

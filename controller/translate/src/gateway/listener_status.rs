@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use weir_model::Diagnostic;
+use weir_model::{Diagnostic, ObjectRef};
 
 use super::listeners::ServedListener;
 use super::status::RouteCondition;
@@ -16,6 +16,8 @@ use crate::gateway_api::Gateway;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListenerStatus {
+    /// The Gateway.
+    pub gateway: ObjectRef,
     /// The listener's name.
     pub name: String,
     /// The route kinds it accepts (`HTTPRoute`, or none when `allowedRoutes.kinds` names only
@@ -27,12 +29,16 @@ pub struct ListenerStatus {
     pub conditions: Vec<RouteCondition>,
 }
 
-/// One status per listener of `gateway`, in spec order. `served` are the listeners weir serves,
-/// `attached` the routes attached to each by listener name, `diagnostics` the stack's (those
-/// whose field is under `spec.listeners[i]` say what is wrong with listener `i`).
+/// One status per listener of `gateway` (`object`), in spec order. `served` are the listeners
+/// with a valid port and hostname (each says whether weir serves it), `resolved_refs` the
+/// `ResolvedRefs` condition of each of them by name, `attached` the routes attached to each by
+/// listener name, `diagnostics` the stack's (those whose field is under `spec.listeners[i]` say
+/// what is wrong with listener `i`).
 pub(crate) fn listener_statuses(
     gateway: &Gateway,
+    object: &ObjectRef,
     served: &[ServedListener],
+    resolved_refs: &BTreeMap<String, RouteCondition>,
     attached: &BTreeMap<String, BTreeSet<(String, String)>>,
     diagnostics: &[Diagnostic],
 ) -> Vec<ListenerStatus> {
@@ -53,8 +59,8 @@ pub(crate) fn listener_statuses(
                             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
                 })
                 .collect();
-            let served = served.iter().find(|served| served.name == listener.name);
-            let accepted = match served {
+            let checked = served.iter().find(|served| served.name == listener.name);
+            let accepted = match checked.filter(|checked| checked.served) {
                 Some(_) => RouteCondition::new("Accepted", true, "Accepted", ""),
                 None => {
                     let problem = problems.first();
@@ -69,27 +75,13 @@ pub(crate) fn listener_statuses(
                     RouteCondition::new("Accepted", false, reason, message.unwrap_or_default())
                 }
             };
-            let certificate_problem = problems
-                .iter()
-                .find(|problem| problem.field.contains(".tls"));
-            let takes_routes = served.is_none_or(|served| served.allows_http_routes);
-            let resolved = match (certificate_problem, takes_routes) {
-                (Some(problem), _) => {
-                    let reason = match problem.field.ends_with(".namespace") {
-                        true => "RefNotPermitted",
-                        false => "InvalidCertificateRef",
-                    };
-                    RouteCondition::new("ResolvedRefs", false, reason, problem.message.clone())
-                }
-                (None, false) => RouteCondition::new(
-                    "ResolvedRefs",
-                    false,
-                    "InvalidRouteKinds",
-                    "allowedRoutes.kinds names no kind weir serves (HTTPRoute)",
-                ),
-                (None, true) => RouteCondition::new("ResolvedRefs", true, "ResolvedRefs", ""),
-            };
+            let takes_routes = checked.is_none_or(|checked| checked.allows_http_routes);
+            let resolved = resolved_refs
+                .get(&listener.name)
+                .cloned()
+                .unwrap_or_else(|| RouteCondition::new("ResolvedRefs", true, "ResolvedRefs", ""));
             ListenerStatus {
+                gateway: object.clone(),
                 name: listener.name.clone(),
                 supported_kinds: match takes_routes {
                     true => vec!["HTTPRoute"],

@@ -1,17 +1,22 @@
-//! A Gateway's listeners: which ones weir can serve, their hostnames and their certificates.
+//! A Gateway's listeners: which ones weir can serve, their hostnames, their certificates, and
+//! which routes they admit (`allowedRoutes`).
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use weir_model::{Certificate, Diagnostic, HostMatch, Listener, ObjectRef, Protocol, Reason};
 
+use super::grants::{Referent, Referrer, permitted};
 use super::hostnames::parse_hostname;
+use super::selector::selects;
+use super::status::RouteCondition;
 use crate::ControllerKind;
-use crate::gateway_api::{Gateway, GatewayListener};
+use crate::gateway_api::{AllowedRoutes, Gateway, GatewayListener};
 use crate::reads::RecordingSnapshot;
 use crate::snapshot::namespace_of;
 use crate::tls::secret_source;
 
-/// One listener weir serves.
+/// One listener of a Gateway, as routes see it when they attach.
 #[derive(Clone, Debug)]
 pub(crate) struct ServedListener {
     /// Its name (`sectionName`).
@@ -20,109 +25,274 @@ pub(crate) struct ServedListener {
     pub(crate) port: u16,
     /// Its hostname; [`HostMatch::Any`] when it has none.
     pub(crate) hostname: HostMatch,
-    /// Whether routes of every namespace may attach (`from: All`), else only the Gateway's.
-    pub(crate) all_namespaces: bool,
-    /// Whether HTTPRoutes may attach (`allowedRoutes.kinds` empty or naming HTTPRoute).
+    /// The namespaces whose routes may attach (`allowedRoutes.namespaces`).
+    pub(crate) namespaces: AllowedNamespaces,
+    /// Whether HTTPRoutes may attach (`allowedRoutes.kinds`, by default those of the protocol).
     pub(crate) allows_http_routes: bool,
+    /// Whether weir serves it. A listener it leaves out (a protocol or port it cannot serve)
+    /// is kept so that a route naming it gets Gateway API's reason (`NotAllowedByListeners`
+    /// for a TLS listener that takes TLSRoutes only, else `NoMatchingParent`).
+    pub(crate) served: bool,
 }
 
-/// The served listeners of `gateway` and the model's listeners by port, with the
-/// certificates of its HTTPS listeners. A listener weir cannot serve is reported and left out.
+/// `allowedRoutes.namespaces.from`, with its selector.
+#[derive(Clone, Debug)]
+pub(crate) enum AllowedNamespaces {
+    /// The Gateway's namespace only (the default).
+    Same,
+    /// Every namespace.
+    All,
+    /// The namespaces whose labels the selector selects.
+    Selector(LabelSelector),
+    /// No namespace (`from: None`, or a selector weir cannot evaluate, reported).
+    Nothing,
+}
+
+impl ServedListener {
+    /// Whether an HTTPRoute of `route_namespace` may attach to this listener of a Gateway in
+    /// `gateway_namespace`. A selector needs the route's Namespace in the snapshot (its labels
+    /// are what it selects); an absent Namespace is not selected.
+    pub(crate) fn admits(
+        &self,
+        route_namespace: &str,
+        gateway_namespace: &str,
+        snapshot: &RecordingSnapshot<'_>,
+    ) -> bool {
+        self.allows_http_routes
+            && match &self.namespaces {
+                AllowedNamespaces::Same => route_namespace == gateway_namespace,
+                AllowedNamespaces::All => true,
+                AllowedNamespaces::Selector(selector) => snapshot
+                    .namespace_labels(route_namespace)
+                    .is_some_and(|labels| selects(selector, labels) == Ok(true)),
+                AllowedNamespaces::Nothing => false,
+            }
+    }
+}
+
+/// What translation needs of a Gateway's listeners.
+#[derive(Debug, Default)]
+pub(crate) struct GatewayListeners {
+    /// Every listener with a valid port and hostname, served or not.
+    pub(crate) served: Vec<ServedListener>,
+    /// The model's listeners by port.
+    pub(crate) ports: BTreeMap<u16, Listener>,
+    /// The certificates of the HTTPS listeners.
+    pub(crate) certificates: Vec<Certificate>,
+    /// Each listener's `ResolvedRefs` condition, by listener name.
+    pub(crate) resolved_refs: BTreeMap<String, RouteCondition>,
+}
+
+/// The listeners of `gateway`; a listener weir cannot serve is reported and left out of the
+/// model.
 pub(crate) fn listeners(
     gateway: &Gateway,
     controller: ControllerKind,
     object: &ObjectRef,
     snapshot: &RecordingSnapshot<'_>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> (
-    Vec<ServedListener>,
-    BTreeMap<u16, Listener>,
-    Vec<Certificate>,
-) {
+) -> GatewayListeners {
     let namespace = namespace_of(&gateway.metadata);
-    let mut served = Vec::new();
-    let mut ports: BTreeMap<u16, Listener> = BTreeMap::new();
-    let mut certificates = Vec::new();
+    let mut result = GatewayListeners::default();
     for (index, listener) in gateway.spec.listeners.iter().enumerate() {
         let field = format!("spec.listeners[{index}]");
-        let Some((port, protocol, hostname)) = check(listener, object, &field, diagnostics) else {
+        let Some((port, hostname)) = check(listener, object, &field, diagnostics) else {
             continue;
         };
-        if controller == ControllerKind::LocalProxy && !proxy_serves(port, protocol) {
-            diagnostics.push(Diagnostic::warning(
-                object,
-                format!("{field}.port"),
-                Reason::UnsupportedByProvider,
-                format!("weir-proxy serves HTTP listeners on port 80 (at --http-addr) and HTTPS listeners on port 443 (at --https-addr); this {protocol} listener on port {port} is left out, with the routes attached only to it"),
-            ));
-            continue;
-        }
-        if let Some(existing) = ports.get(&port)
-            && existing.protocol != protocol
-        {
-            diagnostics.push(Diagnostic::warning(
-                object,
-                format!("{field}.protocol"),
-                Reason::InvalidField,
-                format!(
-                    "port {port} already has a {} listener; this {protocol} listener is left out",
-                    existing.protocol
-                ),
-            ));
-            continue;
-        }
-        if protocol == Protocol::Https {
-            certificates.extend(listener_certificates(
-                listener,
-                &hostname,
-                namespace,
+        let protocol = protocol(listener, object, &field, diagnostics);
+        let mut problems = Vec::new();
+        let allows_http_routes = allows_http_routes(
+            listener.allowed_routes.as_ref(),
+            protocol.is_some(),
+            object,
+            &field,
+            diagnostics,
+            &mut problems,
+        );
+        let namespaces = allowed_namespaces(
+            listener.allowed_routes.as_ref(),
+            object,
+            &field,
+            diagnostics,
+        );
+        let mut served = false;
+        if let Some(protocol) = protocol
+            && servable(
+                port,
+                protocol,
+                controller,
+                &result.ports,
                 object,
                 &field,
-                snapshot,
                 diagnostics,
-            ));
-        }
-        ports.entry(port).or_insert(Listener {
-            protocol,
-            redirect_to_https_port: None,
-        });
-        let allowed = listener.allowed_routes.as_ref();
-        let from = allowed
-            .and_then(|allowed| allowed.namespaces.as_ref())
-            .and_then(|namespaces| namespaces.from.as_deref())
-            .unwrap_or("Same");
-        let all_namespaces = match from {
-            "Same" => false,
-            "All" => true,
-            other => {
-                diagnostics.push(Diagnostic::warning(
+            )
+        {
+            served = true;
+            if protocol == Protocol::Https {
+                result.certificates.extend(listener_certificates(
+                    listener,
+                    &hostname,
+                    namespace,
                     object,
-                    format!("{field}.allowedRoutes.namespaces.from"),
-                    Reason::UnsupportedByProvider,
-                    format!("{other:?} is not supported (Same or All); only routes of the Gateway's namespace attach"),
+                    &field,
+                    snapshot,
+                    diagnostics,
+                    &mut problems,
                 ));
-                false
+            }
+            result.ports.entry(port).or_insert(Listener {
+                protocol,
+                redirect_to_https_port: None,
+            });
+        }
+        let resolved = match problems.first() {
+            None => RouteCondition::new("ResolvedRefs", true, "ResolvedRefs", ""),
+            Some((reason, message)) => {
+                RouteCondition::new("ResolvedRefs", false, reason, message.clone())
             }
         };
-        let allows_http_routes = allowed.is_none_or(|allowed| {
-            allowed.kinds.is_empty()
-                || allowed.kinds.iter().any(|kind| {
-                    kind.kind == "HTTPRoute"
-                        && kind
-                            .group
-                            .as_deref()
-                            .is_none_or(|group| group == super::GROUP)
-                })
-        });
-        served.push(ServedListener {
+        result
+            .resolved_refs
+            .insert(listener.name.clone(), resolved);
+        result.served.push(ServedListener {
             name: listener.name.clone(),
             port,
             hostname,
-            all_namespaces,
+            namespaces,
             allows_http_routes,
+            served,
         });
     }
-    (served, ports, certificates)
+    result
+}
+
+/// Why a listener's references do not all resolve: a Gateway API reason and a message.
+type ListenerProblem = (&'static str, String);
+
+/// Whether weir serves a listener with a supported protocol on `port` (reported if not):
+/// weir-proxy only HTTP on 80 and HTTPS on 443; one protocol per port.
+fn servable(
+    port: u16,
+    protocol: Protocol,
+    controller: ControllerKind,
+    ports: &BTreeMap<u16, Listener>,
+    object: &ObjectRef,
+    field: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    if controller == ControllerKind::LocalProxy && !proxy_serves(port, protocol) {
+        diagnostics.push(Diagnostic::warning(
+            object,
+            format!("{field}.port"),
+            Reason::UnsupportedByProvider,
+            format!("weir-proxy serves HTTP listeners on port 80 (at --http-addr) and HTTPS listeners on port 443 (at --https-addr); this {protocol} listener on port {port} is left out, with the routes attached only to it"),
+        ));
+        return false;
+    }
+    if let Some(existing) = ports.get(&port)
+        && existing.protocol != protocol
+    {
+        diagnostics.push(Diagnostic::warning(
+            object,
+            format!("{field}.protocol"),
+            Reason::InvalidField,
+            format!(
+                "port {port} already has a {} listener; this {protocol} listener is left out",
+                existing.protocol
+            ),
+        ));
+        return false;
+    }
+    true
+}
+
+/// `allowedRoutes.namespaces` of a listener; an invalid selector admits nothing (reported).
+fn allowed_namespaces(
+    allowed: Option<&AllowedRoutes>,
+    object: &ObjectRef,
+    field: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> AllowedNamespaces {
+    let namespaces = allowed.and_then(|allowed| allowed.namespaces.as_ref());
+    let from = namespaces
+        .and_then(|namespaces| namespaces.from.as_deref())
+        .unwrap_or("Same");
+    let field = format!("{field}.allowedRoutes.namespaces");
+    let mut refuse = |field: String, message: String| {
+        diagnostics.push(Diagnostic::warning(
+            object,
+            field,
+            Reason::InvalidField,
+            format!("{message}; the listener admits no routes"),
+        ));
+        AllowedNamespaces::Nothing
+    };
+    match from {
+        "Same" => AllowedNamespaces::Same,
+        "All" => AllowedNamespaces::All,
+        "None" => AllowedNamespaces::Nothing,
+        "Selector" => match namespaces.and_then(|namespaces| namespaces.selector.as_ref()) {
+            None => refuse(
+                format!("{field}.selector"),
+                "from: Selector needs a selector".into(),
+            ),
+            Some(selector) => match selects(selector, &BTreeMap::new()) {
+                Ok(_) => AllowedNamespaces::Selector(selector.clone()),
+                Err(message) => refuse(format!("{field}.selector"), message),
+            },
+        },
+        other => refuse(
+            format!("{field}.from"),
+            format!("{other:?} is not Same, All, Selector or None"),
+        ),
+    }
+}
+
+/// Whether `allowedRoutes.kinds` admits HTTPRoutes. Without kinds, a listener takes the kinds
+/// of its protocol: HTTPRoute for HTTP and HTTPS, none weir serves for the others. Kinds weir
+/// does not serve are reported (`InvalidRouteKinds` when none is left).
+fn allows_http_routes(
+    allowed: Option<&AllowedRoutes>,
+    http_protocol: bool,
+    object: &ObjectRef,
+    field: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+    problems: &mut Vec<ListenerProblem>,
+) -> bool {
+    let kinds = allowed
+        .map(|allowed| &allowed.kinds[..])
+        .unwrap_or_default();
+    if kinds.is_empty() {
+        return http_protocol;
+    }
+    let mut any_http_route = false;
+    for (index, kind) in kinds.iter().enumerate() {
+        let http_route = kind.kind == "HTTPRoute"
+            && kind
+                .group
+                .as_deref()
+                .is_none_or(|group| group == super::GROUP);
+        if http_route {
+            any_http_route = true;
+        } else if http_protocol {
+            diagnostics.push(Diagnostic::warning(
+                object,
+                format!("{field}.allowedRoutes.kinds[{index}]"),
+                Reason::UnsupportedByProvider,
+                format!(
+                    "route kind {:?} is not served by weir (HTTPRoute only)",
+                    kind.kind
+                ),
+            ));
+        }
+    }
+    if http_protocol && !any_http_route {
+        problems.push((
+            "InvalidRouteKinds",
+            "allowedRoutes.kinds names no kind weir serves (HTTPRoute)".into(),
+        ));
+    }
+    http_protocol && any_http_route
 }
 
 /// Whether weir-proxy serves a listener: its plain address stands for port 80, its TLS
@@ -134,28 +304,13 @@ fn proxy_serves(port: u16, protocol: Protocol) -> bool {
     )
 }
 
-/// The port, protocol and hostname of a listener weir can serve; `None` (reported) otherwise.
+/// The port and hostname of a listener; `None` (reported) when either is invalid.
 fn check(
     listener: &GatewayListener,
     object: &ObjectRef,
     field: &str,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<(u16, Protocol, HostMatch)> {
-    let protocol = match listener.protocol.as_str() {
-        "HTTP" => Protocol::Http,
-        "HTTPS" => Protocol::Https,
-        other => {
-            diagnostics.push(Diagnostic::warning(
-                object,
-                format!("{field}.protocol"),
-                Reason::UnsupportedByProvider,
-                format!(
-                    "protocol {other:?} is not supported (HTTP or HTTPS); the listener is left out"
-                ),
-            ));
-            return None;
-        }
-    };
+) -> Option<(u16, HostMatch)> {
     let Some(port) = u16::try_from(listener.port).ok().filter(|port| *port > 0) else {
         diagnostics.push(Diagnostic::warning(
             object,
@@ -180,10 +335,36 @@ fn check(
             return None;
         }
     };
-    Some((port, protocol, hostname))
+    Some((port, hostname))
+}
+
+/// The listener's protocol if weir serves it (HTTP or HTTPS); `None`, reported, otherwise.
+fn protocol(
+    listener: &GatewayListener,
+    object: &ObjectRef,
+    field: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Protocol> {
+    match listener.protocol.as_str() {
+        "HTTP" => Some(Protocol::Http),
+        "HTTPS" => Some(Protocol::Https),
+        other => {
+            diagnostics.push(Diagnostic::warning(
+                object,
+                format!("{field}.protocol"),
+                Reason::UnsupportedByProvider,
+                format!(
+                    "protocol {other:?} is not supported (HTTP or HTTPS); the listener is left out"
+                ),
+            ));
+            None
+        }
+    }
 }
 
 /// The certificates of an HTTPS listener, for its hostname (none: the default certificate).
+/// A reference that cannot be used is reported and named in `problems`.
+#[allow(clippy::too_many_arguments)]
 fn listener_certificates(
     listener: &GatewayListener,
     hostname: &HostMatch,
@@ -192,6 +373,7 @@ fn listener_certificates(
     field: &str,
     snapshot: &RecordingSnapshot<'_>,
     diagnostics: &mut Vec<Diagnostic>,
+    problems: &mut Vec<ListenerProblem>,
 ) -> Vec<Certificate> {
     let Some(tls) = &listener.tls else {
         diagnostics.push(Diagnostic::warning(
@@ -229,16 +411,36 @@ fn listener_certificates(
                 Reason::InvalidField,
                 "certificateRefs must name core Secrets; this one is ignored",
             ));
+            problems.push((
+                "InvalidCertificateRef",
+                format!("certificateRefs[{index}] is not a core Secret"),
+            ));
             continue;
         }
         let secret_namespace = reference.namespace.as_deref().unwrap_or(namespace);
-        if secret_namespace != namespace {
+        let from = Referrer {
+            group: super::GROUP,
+            kind: "Gateway",
+            namespace,
+        };
+        let to = Referent {
+            group: "",
+            kind: "Secret",
+            namespace: secret_namespace,
+            name: &reference.name,
+        };
+        if !permitted(snapshot, from, to) {
+            let message = format!(
+                "Secret {secret_namespace}/{} is in another namespace and no ReferenceGrant there permits Gateways of {namespace} to use it",
+                reference.name
+            );
             diagnostics.push(Diagnostic::warning(
                 object,
                 format!("{ref_field}.namespace"),
-                Reason::InvalidField,
-                "Secrets of other namespaces need a ReferenceGrant, which weir does not read yet; this one is ignored",
+                Reason::RefNotPermitted,
+                format!("{message}; it is ignored"),
             ));
+            problems.push(("RefNotPermitted", message));
             continue;
         }
         match secret_source(snapshot, secret_namespace, &reference.name) {
@@ -247,12 +449,15 @@ fn listener_certificates(
                 source,
                 origin: object.clone(),
             }),
-            Err((reason, message)) => diagnostics.push(Diagnostic::warning(
-                object,
-                format!("{ref_field}.name"),
-                reason,
-                format!("{message}; the listener serves without it"),
-            )),
+            Err((reason, message)) => {
+                diagnostics.push(Diagnostic::warning(
+                    object,
+                    format!("{ref_field}.name"),
+                    reason,
+                    format!("{message}; the listener serves without it"),
+                ));
+                problems.push(("InvalidCertificateRef", message));
+            }
         }
     }
     certificates

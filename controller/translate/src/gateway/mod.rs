@@ -12,10 +12,12 @@
 //! Pure, like the Ingress front end: a bad listener, route, rule or match is reported and left
 //! out; the rest of the Gateway is served.
 
+mod grants;
 mod hostnames;
 mod listener_status;
 mod listeners;
 mod rules;
+mod selector;
 mod status;
 
 use std::cmp::Reverse;
@@ -52,6 +54,8 @@ pub struct GatewayTranslation {
     pub translation: Translation,
     /// Per HTTPRoute naming a Gateway of ours: its Accepted and ResolvedRefs conditions.
     pub route_statuses: Vec<RouteStatus>,
+    /// Per listener of every Gateway of ours, in spec order: its status.
+    pub listener_statuses: Vec<ListenerStatus>,
 }
 
 /// Translates every Gateway whose GatewayClass's `controllerName` is `controller`'s, with the
@@ -80,6 +84,7 @@ pub fn translate_gateways(
                 Entry::Occupied(mut occupied) => occupied.get_mut().parents.extend(status.parents),
             }
         }
+        result.listener_statuses.extend(stack.listeners);
         result.translation.stacks.push(stack.translation);
     }
     result.route_statuses = statuses.into_values().collect();
@@ -164,8 +169,12 @@ fn translate_gateway(
     let recording = RecordingSnapshot::new(snapshot);
     let mut resolver = BackendResolver::new(&recording);
     let mut diagnostics = Vec::new();
-    let (served, listeners, certificates) =
-        listeners::listeners(gateway, controller, &object, &recording, &mut diagnostics);
+    let listeners::GatewayListeners {
+        served,
+        ports: listeners,
+        certificates,
+        resolved_refs,
+    } = listeners::listeners(gateway, controller, &object, &recording, &mut diagnostics);
     let mut members = vec![object.clone()];
     let mut hosts: BTreeMap<HostKey, Vec<(RouteKey, Route)>> = BTreeMap::new();
     let mut statuses = Vec::new();
@@ -180,7 +189,8 @@ fn translate_gateway(
             route.metadata.name.as_deref().unwrap_or_default(),
         );
         let mut parents = Vec::new();
-        let mut route_hosts: Vec<HostMatch> = Vec::new();
+        // Each host the route is attached with, and the ports of the listeners that took it.
+        let mut route_hosts: Vec<(HostMatch, BTreeSet<u16>)> = Vec::new();
         // Reported only in the stacks of Gateways the route names (below).
         let mut hostname_problems = Vec::new();
         let route_hostnames = route_hostnames(route, &route_object, &mut hostname_problems);
@@ -198,26 +208,20 @@ fn translate_gateway(
                 &namespace,
                 &served,
                 &route_hostnames,
+                &recording,
             );
             let accepted = match &attached {
-                Ok((hosts, ports, listener_names)) => {
+                Ok((hosts, listener_names)) => {
                     for listener_name in listener_names {
                         attached_routes
                             .entry(listener_name.clone())
                             .or_default()
                             .insert((route_namespace.to_owned(), route_object.name.clone()));
                     }
-                    if ports.len() < listeners.len() {
-                        diagnostics.push(Diagnostic::warning(
-                            &route_object,
-                            format!("spec.parentRefs[{index}]"),
-                            Reason::UnsupportedByProvider,
-                            format!("the route attaches to listeners on port(s) {ports:?} only, but weir serves a Gateway's routes on all its ports ({:?})", listeners.keys().collect::<Vec<_>>()),
-                        ));
-                    }
-                    for host in hosts {
-                        if !route_hosts.contains(host) {
-                            route_hosts.push(host.clone());
+                    for (host, ports) in hosts {
+                        match route_hosts.iter_mut().find(|(known, _)| known == host) {
+                            Some((_, known_ports)) => known_ports.extend(ports),
+                            None => route_hosts.push((host.clone(), ports.clone())),
                         }
                     }
                     status::RouteCondition::new("Accepted", true, "Accepted", "")
@@ -261,11 +265,18 @@ fn translate_gateway(
                     &mut diagnostics,
                     &mut ref_problems,
                 );
-                for host in &route_hosts {
+                for (host, ports) in &route_hosts {
                     let entry = hosts.entry(HostKey::new(host.clone())).or_default();
+                    // A route on every listener of the Gateway needs no listener scope.
+                    let scope: Vec<u16> = match ports.len() < listeners.len() {
+                        true => ports.iter().copied().collect(),
+                        false => Vec::new(),
+                    };
                     for model_route in &rule_routes {
-                        let key = RouteKey::new(model_route, position);
-                        entry.push((key, model_route.clone()));
+                        let mut model_route = model_route.clone();
+                        model_route.conditions.listener_ports = scope.clone();
+                        let key = RouteKey::new(&model_route, position);
+                        entry.push((key, model_route));
                     }
                 }
             }
@@ -296,8 +307,14 @@ fn translate_gateway(
     diagnostics.append(&mut resolver.diagnostics);
     diagnostics.sort();
     diagnostics.dedup();
-    let listener_statuses =
-        listener_status::listener_statuses(gateway, &served, &attached_routes, &diagnostics);
+    let listener_statuses = listener_status::listener_statuses(
+        gateway,
+        &object,
+        &served,
+        &resolved_refs,
+        &attached_routes,
+        &diagnostics,
+    );
     let desired = DesiredLoadBalancer {
         stack: stack.clone(),
         ingress_class: gateway.spec.gateway_class_name.clone(),
@@ -343,9 +360,9 @@ fn route_hostnames(
     hosts
 }
 
-/// What a parentRef attaches: the route's hosts, the ports of the listeners they came from and
-/// those listeners' names.
-type Attachment = (Vec<HostMatch>, BTreeSet<u16>, BTreeSet<String>);
+/// What a parentRef attaches: each of the route's hosts with the ports of the listeners that
+/// admit it, and those listeners' names.
+type Attachment = (Vec<(HostMatch, BTreeSet<u16>)>, BTreeSet<String>);
 
 /// The hosts a parentRef attaches the route with, or the Gateway API reason it is not
 /// accepted: `NoMatchingParent` (no such listener), `NotAllowedByListeners`, or
@@ -356,6 +373,7 @@ fn attach(
     gateway_namespace: &str,
     served: &[ServedListener],
     route_hostnames: &[HostMatch],
+    snapshot: &RecordingSnapshot<'_>,
 ) -> Result<Attachment, (&'static str, String)> {
     let selected: Vec<&ServedListener> = served
         .iter()
@@ -377,29 +395,37 @@ fn attach(
     }
     let allowed: Vec<&&ServedListener> = selected
         .iter()
-        .filter(|listener| {
-            listener.allows_http_routes
-                && (listener.all_namespaces || route_namespace == gateway_namespace)
-        })
+        .filter(|listener| listener.admits(route_namespace, gateway_namespace, snapshot))
         .collect();
     if allowed.is_empty() {
         return Err((
             "NotAllowedByListeners",
-            "the listeners' allowedRoutes do not admit this route".into(),
+            "the listeners' allowedRoutes (namespaces, kinds) do not admit this route".into(),
         ));
     }
-    let mut hosts = Vec::new();
-    let mut ports = BTreeSet::new();
+    let allowed: Vec<&&ServedListener> = allowed
+        .into_iter()
+        .filter(|listener| listener.served)
+        .collect();
+    if allowed.is_empty() {
+        return Err((
+            "NoMatchingParent",
+            "the listeners it names are not served by weir (see the Gateway's diagnostics)".into(),
+        ));
+    }
+    let mut hosts: Vec<(HostMatch, BTreeSet<u16>)> = Vec::new();
     let mut names = BTreeSet::new();
     for listener in allowed {
         let listener_hosts = intersect(route_hostnames, &listener.hostname);
         if !listener_hosts.is_empty() {
-            ports.insert(listener.port);
             names.insert(listener.name.clone());
         }
         for host in listener_hosts {
-            if !hosts.contains(&host) {
-                hosts.push(host);
+            match hosts.iter_mut().find(|(known, _)| *known == host) {
+                Some((_, ports)) => {
+                    ports.insert(listener.port);
+                }
+                None => hosts.push((host, BTreeSet::from([listener.port]))),
             }
         }
     }
@@ -409,7 +435,7 @@ fn attach(
             "none of the route's hostnames matches a listener's hostname".into(),
         ));
     }
-    Ok((hosts, ports, names))
+    Ok((hosts, names))
 }
 
 /// Virtual host precedence: exact hosts, then wildcards with more labels first, then no host.

@@ -3,11 +3,12 @@
 
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend, ServiceBackendPort};
 use weir_model::{
-    Action, Diagnostic, HeaderCondition, HeaderModifier, ObjectRef, PathMatch, PathRewrite,
-    QueryCondition, QueryPair, Reason, Redirect, Route, RouteConditions, RouteFilters, RouteSource,
-    StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
+    Action, BackendFilters, Diagnostic, HeaderCondition, HeaderModifier, ObjectRef, PathKind,
+    PathMatch, PathRewrite, QueryCondition, QueryPair, Reason, Redirect, Route, RouteConditions,
+    RouteFilters, RouteSource, StringMatch, UrlRewrite, WeightedTarget, anchored_regex,
 };
 
+use super::grants::{Referent, Referrer, permitted};
 use crate::backends::BackendResolver;
 use crate::custom::weighted;
 use crate::gateway_api::{
@@ -16,8 +17,11 @@ use crate::gateway_api::{
 };
 use crate::paths::{PathError, parse_path};
 
-/// What a rule answers when none of its backends can be used (Gateway API: 500).
+/// What a rule answers for the share of its backends that cannot be used (Gateway API: 500).
 const INVALID_BACKEND_STATUS: u16 = 500;
+
+/// Gateway API's largest backendRef weight.
+const MAX_WEIGHT: u32 = 1_000_000;
 
 /// Why a rule's backendRefs do not all resolve: a Gateway API `ResolvedRefs` reason and message.
 pub(crate) type RefProblem = (&'static str, String);
@@ -105,22 +109,36 @@ fn match_parts(
         .as_ref()
         .and_then(|path| path.value.as_deref())
         .unwrap_or("/");
-    let kind = match path_type {
-        "Exact" => "Exact",
-        "PathPrefix" => "Prefix",
+    let path = match path_type {
+        "RegularExpression" => match regex_path(value) {
+            Ok(path) => path,
+            Err(message) => {
+                problem(format!("{field}.path.value"), Reason::InvalidPath, message);
+                return None;
+            }
+        },
+        "Exact" | "PathPrefix" => {
+            let kind = if path_type == "Exact" {
+                "Exact"
+            } else {
+                "Prefix"
+            };
+            match parse_path(kind, Some(value)) {
+                Ok(path) => path,
+                Err(PathError::Path(message) | PathError::PathType(message)) => {
+                    problem(format!("{field}.path.value"), Reason::InvalidPath, message);
+                    return None;
+                }
+            }
+        }
         other => {
             problem(
                 format!("{field}.path.type"),
                 Reason::UnsupportedByProvider,
-                format!("path type {other:?} is not supported (Exact or PathPrefix)"),
+                format!(
+                    "path type {other:?} is not supported (Exact, PathPrefix or RegularExpression)"
+                ),
             );
-            return None;
-        }
-    };
-    let path = match parse_path(kind, Some(value)) {
-        Ok(path) => path,
-        Err(PathError::Path(message) | PathError::PathType(message)) => {
-            problem(format!("{field}.path.value"), Reason::InvalidPath, message);
             return None;
         }
     };
@@ -175,6 +193,24 @@ fn match_parts(
         });
     }
     Some((path, conditions))
+}
+
+/// Longest regular-expression path accepted (Gateway API's limit on a path value).
+const MAX_REGEX_PATH_LENGTH: usize = 1024;
+
+/// A `RegularExpression` path: the pattern must compile (anchored, size-limited).
+fn regex_path(pattern: &str) -> Result<PathMatch, String> {
+    if pattern.is_empty() || pattern.len() > MAX_REGEX_PATH_LENGTH {
+        return Err(format!(
+            "a regular-expression path must be 1-{MAX_REGEX_PATH_LENGTH} characters"
+        ));
+    }
+    anchored_regex(pattern)
+        .map(|_| PathMatch {
+            kind: PathKind::RegularExpression,
+            path: pattern.to_owned(),
+        })
+        .map_err(|error| format!("{pattern:?} is not a valid regular expression: {error}"))
 }
 
 fn string_match(entry: &NameValueMatch) -> Result<StringMatch, String> {
@@ -322,8 +358,9 @@ fn path_modifier(modifier: Option<&PathModifier>) -> Result<Option<PathRewrite>,
     }
 }
 
-/// The forward of a rule's backendRefs; unusable ones are left out (reported, and named in
-/// `ref_problems` for the route's ResolvedRefs condition), none usable answers 500.
+/// The forward of a rule's backendRefs. An unusable one is reported and named in
+/// `ref_problems` (the route's ResolvedRefs condition), and its weight's share of the requests
+/// is answered with 500 (`HTTPBackendRef`'s rule); none usable answers 500.
 fn backends(
     rule: &HttpRouteRule,
     namespace: &str,
@@ -334,38 +371,85 @@ fn backends(
     ref_problems: &mut Vec<RefProblem>,
 ) -> Action {
     let mut targets = Vec::new();
+    let mut failed_weight: u32 = 0;
     for (index, backend) in rule.backend_refs.iter().enumerate() {
         let backend_field = format!("{field}.backendRefs[{index}]");
         match backend_target(backend, namespace, object, &backend_field, resolver) {
             Ok(target) => targets.push(target),
             Err((reason, message)) => {
+                failed_weight = failed_weight.saturating_add(declared_weight(backend).unwrap_or(0));
                 let diagnostic_reason = match reason {
                     "BackendNotFound" => Reason::ServiceNotFound,
                     "InvalidKind" => Reason::UnsupportedBackend,
+                    "RefNotPermitted" => Reason::RefNotPermitted,
                     _ => Reason::InvalidField,
                 };
                 diagnostics.push(Diagnostic::warning(
                     object,
                     backend_field,
                     diagnostic_reason,
-                    format!("{message}; the backend gets no requests (with none left, the rule answers {INVALID_BACKEND_STATUS})"),
+                    format!("{message}; its share of the requests is answered with {INVALID_BACKEND_STATUS}"),
                 ));
                 ref_problems.push((reason, message));
             }
-        }
-        if !backend.filters.is_empty() {
-            diagnostics.push(Diagnostic::warning(
-                object,
-                format!("{field}.backendRefs[{index}].filters"),
-                Reason::UnsupportedByProvider,
-                "per-backend filters are not supported; they are ignored",
-            ));
         }
     }
     if targets.is_empty() {
         return Action::status(INVALID_BACKEND_STATUS);
     }
-    weighted(targets)
+    let filtered = targets.iter().any(|target| !target.filters.is_empty());
+    if failed_weight == 0 && !filtered {
+        return weighted(targets);
+    }
+    targets.retain(|target| target.weight > 0);
+    if targets.is_empty() {
+        return Action::status(INVALID_BACKEND_STATUS);
+    }
+    Action::WeightedForward {
+        targets,
+        failed_weight,
+    }
+}
+
+/// A backendRef's own filters; `UnsupportedValue` for a type weir does not apply per backend
+/// (the backend is then unusable, rather than forwarded to without the filter).
+fn backend_filters(list: &[HttpRouteFilter]) -> Result<BackendFilters, RefProblem> {
+    let mut filters = BackendFilters::default();
+    for (index, filter) in list.iter().enumerate() {
+        let modifier = match filter.type_.as_str() {
+            "RequestHeaderModifier" => filter.request_header_modifier.as_ref(),
+            "ResponseHeaderModifier" => filter.response_header_modifier.as_ref(),
+            other => {
+                return Err((
+                    "UnsupportedValue",
+                    format!(
+                        "filters[{index}]: type {other:?} is not supported on a backendRef (RequestHeaderModifier, ResponseHeaderModifier)"
+                    ),
+                ));
+            }
+        };
+        let Some(modifier) = modifier else {
+            return Err((
+                "UnsupportedValue",
+                format!(
+                    "filters[{index}]: the {} settings are missing",
+                    filter.type_
+                ),
+            ));
+        };
+        match filter.type_.as_str() {
+            "RequestHeaderModifier" => filters.request_headers = header_modifier(modifier),
+            _ => filters.response_headers = header_modifier(modifier),
+        }
+    }
+    Ok(filters)
+}
+
+/// A backendRef's weight (default 1), if it is one Gateway API allows (0-1,000,000).
+fn declared_weight(backend: &HttpBackendRef) -> Option<u32> {
+    u32::try_from(backend.weight.unwrap_or(1))
+        .ok()
+        .filter(|weight| *weight <= MAX_WEIGHT)
 }
 
 fn backend_target(
@@ -381,11 +465,22 @@ fn backend_target(
         return Err(("InvalidKind", "backendRefs must name core Services".into()));
     }
     let target_namespace = backend.namespace.as_deref().unwrap_or(namespace);
-    if target_namespace != namespace {
+    let from = Referrer {
+        group: super::GROUP,
+        kind: "HTTPRoute",
+        namespace,
+    };
+    let to = Referent {
+        group: "",
+        kind: "Service",
+        namespace: target_namespace,
+        name: &backend.name,
+    };
+    if !permitted(resolver.snapshot(), from, to) {
         return Err((
             "RefNotPermitted",
             format!(
-                "Service {target_namespace}/{} is in another namespace, which needs a ReferenceGrant (not read by weir yet)",
+                "Service {target_namespace}/{} is in another namespace and no ReferenceGrant there permits HTTPRoutes of {namespace} to refer to it",
                 backend.name
             ),
         ));
@@ -400,15 +495,14 @@ fn backend_target(
             "port (1-65535) is required for a Service".into(),
         ));
     };
-    let weight = u32::try_from(backend.weight.unwrap_or(1))
-        .ok()
-        .filter(|weight| *weight <= 1_000_000)
-        .ok_or(("UnsupportedValue", "weight must be 0-1000000".to_owned()))?;
-    let service = resolver.snapshot().service(namespace, &backend.name);
+    let filters = backend_filters(&backend.filters)?;
+    let weight = declared_weight(backend)
+        .ok_or(("UnsupportedValue", format!("weight must be 0-{MAX_WEIGHT}")))?;
+    let service = resolver.snapshot().service(target_namespace, &backend.name);
     let Some(service) = service else {
         return Err((
             "BackendNotFound",
-            format!("Service {namespace}/{} not found", backend.name),
+            format!("Service {target_namespace}/{} not found", backend.name),
         ));
     };
     let has_port = service
@@ -419,7 +513,10 @@ fn backend_target(
     if !has_port {
         return Err((
             "BackendNotFound",
-            format!("Service {namespace}/{} has no port {port}", backend.name),
+            format!(
+                "Service {target_namespace}/{} has no port {port}",
+                backend.name
+            ),
         ));
     }
     let ingress_backend = IngressBackend {
@@ -432,15 +529,16 @@ fn backend_target(
             }),
         }),
     };
-    match resolver.resolve(&ingress_backend, namespace, object, field) {
+    match resolver.resolve(&ingress_backend, target_namespace, object, field) {
         Action::Forward { target_group } => Ok(WeightedTarget {
             target_group,
             weight,
+            filters,
         }),
         _ => Err((
             "BackendNotFound",
             format!(
-                "Service {namespace}/{} cannot be forwarded to",
+                "Service {target_namespace}/{} cannot be forwarded to",
                 backend.name
             ),
         )),

@@ -67,3 +67,4 @@ impl fmt::Display for RouteCondition {
         Ok(())
     }
 }
+

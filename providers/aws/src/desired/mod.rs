@@ -102,14 +102,19 @@ impl From<&Action> for ActionRef {
         let refused = Self::Fixed(500);
         match action {
             Action::Forward { target_group } => Self::Forward(target_group.clone()),
-            Action::WeightedForward { targets } => {
-                let mut targets: Vec<_> = targets
-                    .iter()
-                    .map(|target| (target.target_group.clone(), target.weight))
-                    .collect();
-                targets.sort();
-                Self::Weighted(targets)
-            }
+            // The share of failed backends goes to the usable ones: an ALB forward cannot
+            // answer part of the requests itself (`fit` warns about it).
+            Action::WeightedForward { targets, .. } => match targets.as_slice() {
+                [only] => Self::Forward(only.target_group.clone()),
+                _ => {
+                    let mut targets: Vec<_> = targets
+                        .iter()
+                        .map(|target| (target.target_group.clone(), target.weight))
+                        .collect();
+                    targets.sort();
+                    Self::Weighted(targets)
+                }
+            },
             Action::FixedResponse {
                 status,
                 content_type,

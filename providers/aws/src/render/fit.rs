@@ -176,6 +176,17 @@ fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
                 format!("unsupported on aws: {problem}; the ALB leaves this route out (its requests get the next matching rule)"),
             ));
         }
+        if let Action::WeightedForward { failed_weight, .. } = &route.action
+            && *failed_weight > 0
+            && unsupported(route).is_none()
+        {
+            problems.push(Diagnostic::warning(
+                &source.ingress,
+                source.field(),
+                Reason::UnsupportedByProvider,
+                format!("unsupported on aws: answering 500 for the share of unusable backends (weight {failed_weight}); an ALB forward sends that share to the usable ones"),
+            ));
+        }
         if host.as_str().len() + 2 > MAX_CONDITION_VALUE_LENGTH {
             problems.push(Diagnostic::error(
                 &source.ingress,

@@ -145,9 +145,13 @@ pub enum Host {
 /// One route.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
-    /// Exact path match when true, element-wise prefix otherwise.
+    /// Exact path match when true, element-wise prefix otherwise (unless `regex`).
     pub exact: bool,
-    /// The path.
+    /// The path is a regular expression the whole request path must match (Gateway API
+    /// `RegularExpression`); absent means false, so snapshots without such routes are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regex: bool,
+    /// The path (or the pattern).
     pub path: String,
     /// What else a request must satisfy.
     #[serde(default, skip_serializing_if = "Conditions::is_empty")]
@@ -300,6 +304,7 @@ pub fn split(desired: &model::DesiredLoadBalancer) -> (Routes, Vec<EndpointSets>
                     .iter()
                     .map(|route| Route {
                         exact: route.path.kind == model::PathKind::Exact,
+                        regex: route.path.kind == model::PathKind::RegularExpression,
                         path: route.path.path.clone(),
                         conditions: Conditions::from_model(&route.conditions),
                         action: Action::from_model(&route.action),
@@ -428,9 +433,10 @@ pub fn join(
         for route in vhost.routes {
             out.push(model::Route {
                 path: model::PathMatch {
-                    kind: match route.exact {
-                        true => model::PathKind::Exact,
-                        false => model::PathKind::Prefix,
+                    kind: match (route.regex, route.exact) {
+                        (true, _) => model::PathKind::RegularExpression,
+                        (false, true) => model::PathKind::Exact,
+                        (false, false) => model::PathKind::Prefix,
                     },
                     path: route.path,
                 },

@@ -6,10 +6,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
 use weir_model::{
-    Action, DesiredLoadBalancer, EndpointConditions, HeaderCondition, HeaderModifier, HostMatch,
-    IpCidr, ObjectRef, PathKind, PathMatch, PathRewrite, QueryCondition, QueryPair, Redirect,
-    Route, RouteConditions, RouteFilters, RouteSource, StackId, StringMatch, Target, TargetGroup,
-    TargetGroupKey, UrlRewrite, VirtualHost, WeightedTarget,
+    Action, BackendFilters, DesiredLoadBalancer, EndpointConditions, HeaderCondition,
+    HeaderModifier, HostMatch, IpCidr, ObjectRef, PathKind, PathMatch, PathRewrite, QueryCondition,
+    QueryPair, Redirect, Route, RouteConditions, RouteFilters, RouteSource, StackId, StringMatch,
+    Target, TargetGroup, TargetGroupKey, UrlRewrite, VirtualHost, WeightedTarget,
 };
 
 use super::{EndpointSets, Routes, join, split};
@@ -97,17 +97,29 @@ fn action() -> impl Strategy<Value = Action> {
         service.clone().prop_map(|service| Action::Forward {
             target_group: key(service)
         }),
-        prop::collection::vec((service, 0u32..100), 2..4).prop_map(|targets| {
-            Action::WeightedForward {
-                targets: targets
-                    .into_iter()
-                    .map(|(service, weight)| WeightedTarget {
-                        target_group: key(service),
-                        weight,
-                    })
-                    .collect(),
-            }
-        }),
+        (
+            prop::collection::vec((service, 0u32..100), 1..4),
+            prop_oneof![Just(0u32), 1u32..50]
+        )
+            .prop_map(|(targets, failed_weight)| {
+                Action::WeightedForward {
+                    targets: targets
+                        .into_iter()
+                        .map(|(service, weight)| WeightedTarget {
+                            target_group: key(service),
+                            weight,
+                            filters: BackendFilters {
+                                request_headers: HeaderModifier {
+                                    set: vec![("x-backend".into(), service.to_owned())],
+                                    ..HeaderModifier::default()
+                                },
+                                response_headers: HeaderModifier::default(),
+                            },
+                        })
+                        .collect(),
+                    failed_weight,
+                }
+            }),
         (
             prop::option::of(prop::sample::select(vec!["http", "https"])),
             prop::option::of(text()),
@@ -164,22 +176,19 @@ fn filters() -> impl Strategy<Value = RouteFilters> {
 
 fn route() -> impl Strategy<Value = Route> {
     (
-        any::<bool>(),
+        prop::sample::select(vec![
+            PathKind::Exact,
+            PathKind::Prefix,
+            PathKind::RegularExpression,
+        ]),
         "/[a-z/]{0,6}",
         conditions(),
         action(),
         filters(),
         0usize..4,
     )
-        .prop_map(|(exact, path, conditions, action, filters, rule)| Route {
-            path: PathMatch {
-                kind: if exact {
-                    PathKind::Exact
-                } else {
-                    PathKind::Prefix
-                },
-                path,
-            },
+        .prop_map(|(kind, path, conditions, action, filters, rule)| Route {
+            path: PathMatch { kind, path },
             conditions,
             action,
             filters,

@@ -17,6 +17,15 @@ pub enum Action {
     Forward(GroupKey),
     /// Forward to one of several target groups in proportion to the weights.
     Weighted(Vec<Weighted>),
+    /// [`Action::Weighted`] where a share of the requests (`failed_weight`, the weight of
+    /// backends that could not be used) is answered with 500. A variant of its own, so routes
+    /// without failed backends keep their encoding.
+    WeightedWithFailures {
+        /// The usable targets.
+        targets: Vec<Weighted>,
+        /// The weight answered with 500.
+        failed_weight: u32,
+    },
     /// Answer with a redirect.
     Redirect(Redirect),
     /// Answer directly.
@@ -39,6 +48,12 @@ pub struct Weighted {
     pub group: GroupKey,
     /// Its weight.
     pub weight: u32,
+    /// Changes to the headers of requests forwarded to this target only.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub request_headers: HeaderChanges,
+    /// Changes to this target's response headers.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub response_headers: HeaderChanges,
 }
 
 /// A redirect; unset parts keep the request's.
@@ -199,15 +214,29 @@ impl Action {
     pub fn from_model(action: &model::Action) -> Self {
         match action {
             model::Action::Forward { target_group } => Self::Forward(group_key(target_group)),
-            model::Action::WeightedForward { targets } => Self::Weighted(
-                targets
+            model::Action::WeightedForward {
+                targets,
+                failed_weight,
+            } => {
+                let targets = targets
                     .iter()
                     .map(|target| Weighted {
                         group: group_key(&target.target_group),
                         weight: target.weight,
+                        request_headers: HeaderChanges::from_model(&target.filters.request_headers),
+                        response_headers: HeaderChanges::from_model(
+                            &target.filters.response_headers,
+                        ),
                     })
-                    .collect(),
-            ),
+                    .collect();
+                match *failed_weight {
+                    0 => Self::Weighted(targets),
+                    failed_weight => Self::WeightedWithFailures {
+                        targets,
+                        failed_weight,
+                    },
+                }
+            }
             model::Action::Redirect(redirect) => Self::Redirect(Redirect {
                 scheme: redirect.scheme.clone(),
                 host: redirect.host.clone(),
@@ -238,13 +267,15 @@ impl Action {
                 target_group: model_key(&key),
             },
             Self::Weighted(targets) => model::Action::WeightedForward {
-                targets: targets
-                    .into_iter()
-                    .map(|target| model::WeightedTarget {
-                        target_group: model_key(&target.group),
-                        weight: target.weight,
-                    })
-                    .collect(),
+                targets: model_targets(targets),
+                failed_weight: 0,
+            },
+            Self::WeightedWithFailures {
+                targets,
+                failed_weight,
+            } => model::Action::WeightedForward {
+                targets: model_targets(targets),
+                failed_weight,
             },
             Self::Redirect(redirect) if REDIRECT_STATUSES.contains(&redirect.status) => {
                 model::Action::Redirect(model::Redirect {
@@ -428,4 +459,18 @@ impl HeaderChanges {
             remove: self.remove,
         }
     }
+}
+
+fn model_targets(targets: Vec<Weighted>) -> Vec<model::WeightedTarget> {
+    targets
+        .into_iter()
+        .map(|target| model::WeightedTarget {
+            target_group: model_key(&target.group),
+            weight: target.weight,
+            filters: model::BackendFilters {
+                request_headers: target.request_headers.into_model(),
+                response_headers: target.response_headers.into_model(),
+            },
+        })
+        .collect()
 }
