@@ -5,7 +5,7 @@
 //! and an HTTPRoute are served beside the shop's Ingresses by the fleet of class `weir`; the
 //! Gateway's and the route's status are written back, another controller's entry in the
 //! route's status survives, a route change re-routes, and deleting the Gateway removes its
-//! routes and the finalizer.
+//! routes, weir's entry in the route's status and the finalizer.
 //!
 //! Needs the `weir-proxy` binary next to `weir-controller` (`cargo build -p weir-proxy`).
 
@@ -294,6 +294,21 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
         let got = served(proxy.http, HOST, "/");
         (got == "404").then_some(()).ok_or(got)
     })
+    .await;
+    // The route keeps only the other controller's entry.
+    eventually(
+        "weir's route entry for the deleted Gateway is gone",
+        || async {
+            let route = routes(server)
+                .get("store")
+                .await
+                .map_err(|e| e.to_string())?;
+            let parents = route.data["status"]["parents"].clone();
+            (parents == json!([foreign_parent()]))
+                .then_some(())
+                .ok_or(parents.to_string())
+        },
+    )
     .await;
     assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
 }

@@ -139,18 +139,8 @@ pub(crate) fn route_parents(
     controller_name: &str,
     now: &str,
 ) -> Vec<Value> {
-    let route_namespace = status.route.namespace.as_deref().unwrap_or("default");
     let current = current_parents(route);
-    let ours_for_gateway = |entry: &Value| {
-        let parent = &entry["parentRef"];
-        entry.get("controllerName").and_then(Value::as_str) == Some(controller_name)
-            && parent.get("name").and_then(Value::as_str) == Some(gateway.name.as_str())
-            && parent
-                .get("namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(route_namespace)
-                == gateway.namespace.as_deref().unwrap_or_default()
-    };
+    let ours_for_gateway = |entry: &Value| ours_for(entry, route, gateway, controller_name);
     let stamp = Stamp {
         generation: route.metadata.generation,
         now,
@@ -200,6 +190,35 @@ pub(crate) fn route_parents(
     }
     parents.extend(ours.into_iter().flatten());
     parents
+}
+
+/// The route's `status.parents` without weir's entries for `gateway`, when it has any: the
+/// route no longer attaches to the Gateway (or the Gateway is gone). `None`: nothing to remove.
+pub(crate) fn without_gateway(
+    route: &HttpRoute,
+    gateway: &ObjectRef,
+    controller_name: &str,
+) -> Option<Vec<Value>> {
+    let current = current_parents(route);
+    let kept: Vec<Value> = current
+        .iter()
+        .filter(|entry| !ours_for(entry, route, gateway, controller_name))
+        .cloned()
+        .collect();
+    (kept.len() < current.len()).then_some(kept)
+}
+
+/// Whether a `status.parents[]` entry is weir's (`controller_name`) for `gateway`.
+fn ours_for(entry: &Value, route: &HttpRoute, gateway: &ObjectRef, controller_name: &str) -> bool {
+    let parent = &entry["parentRef"];
+    let route_namespace = weir_translate::namespace_of(&route.metadata);
+    entry.get("controllerName").and_then(Value::as_str) == Some(controller_name)
+        && parent.get("name").and_then(Value::as_str) == Some(gateway.name.as_str())
+        && parent
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(route_namespace)
+            == gateway.namespace.as_deref().unwrap_or_default()
 }
 
 /// What every condition written in one pass shares.

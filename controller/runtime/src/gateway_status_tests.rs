@@ -230,3 +230,25 @@ fn a_route_without_status_gets_our_entry() {
         json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "shop", "name": "front"})
     );
 }
+
+#[test]
+fn a_route_that_left_a_gateway_loses_only_our_entry_for_it() {
+    let ours = |gateway: &str| {
+        json!({"parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                             "namespace": "shop", "name": gateway},
+               "controllerName": "weir.dev/localproxy", "conditions": []})
+    };
+    let foreign = json!({"parentRef": {"name": "front"}, "controllerName": "example.com/other",
+                         "conditions": []});
+    let snapshot = snapshot(Some(
+        json!({"parents": [ours("front"), foreign, ours("back")]}),
+    ));
+    let route = route(&snapshot);
+    let front = ObjectRef::namespaced("Gateway", "shop", "front");
+    let kept = super::without_gateway(&route, &front, "weir.dev/localproxy").unwrap();
+    assert_eq!(kept, vec![foreign.clone(), ours("back")]);
+    // Nothing of ours for that Gateway: nothing to write.
+    let elsewhere = ObjectRef::namespaced("Gateway", "shop", "elsewhere");
+    assert!(super::without_gateway(&route, &elsewhere, "weir.dev/localproxy").is_none());
+    assert!(super::without_gateway(&route, &front, "weir.dev/aws-alb").is_none());
+}

@@ -5,7 +5,9 @@
 //!   ├─ a Gateway of ours: finalizer on it ─► provider.ensure ─► Events for new diagnostics
 //!   │                     ─► Gateway status (addresses, Accepted, Programmed, listeners)
 //!   │                     ─► each attached HTTPRoute: our parents[] entries for this Gateway
-//!   └─ none (gone, being deleted, another class): provider.delete ─► the Gateway lets go
+//!   │                     ─► routes that no longer name it: our entries for it taken out
+//!   └─ none (gone, being deleted, another class): provider.delete ─► routes' entries for it
+//!                                                 taken out ─► the Gateway lets go
 //! ```
 //!
 //! Every write happens only while this process holds the Lease and only when it changes
@@ -19,7 +21,7 @@ use weir_model::{
 use weir_translate::{Gateway, GatewayStackTranslation, HttpRoute, RouteStatus, namespace_of};
 
 use super::{ReconcileError, Reconciler, fingerprint};
-use crate::gateway_status::{Programmed, gateway_status, route_parents};
+use crate::gateway_status::{Programmed, gateway_status, route_parents, without_gateway};
 use crate::gateway_writes::holds_finalizer;
 use crate::locking::lock;
 use crate::status_source::SourcedStatus;
@@ -32,6 +34,8 @@ struct GatewayWork {
     gateway: Option<Gateway>,
     /// Each route naming the Gateway, with its status towards it, as last seen.
     routes: Vec<(RouteStatus, HttpRoute)>,
+    /// Routes that name it no more but still hold weir's status entry for it.
+    stale: Vec<HttpRoute>,
 }
 
 impl<P: Provider> Reconciler<P> {
@@ -52,6 +56,7 @@ impl<P: Provider> Reconciler<P> {
         let (Some(translation), Some(gateway)) = (&work.translation, &work.gateway) else {
             self.leader()?;
             self.provider.delete(stack).await?;
+            self.clear_stale(writes, &work, namespace, name).await?;
             if let Some(gateway) = &work.gateway
                 && holds_finalizer(gateway)
             {
@@ -129,6 +134,7 @@ impl<P: Provider> Reconciler<P> {
             self.leader()?;
             writes.set_route_parents(route, &parents).await?;
         }
+        self.clear_stale(writes, &work, namespace, name).await?;
         match result {
             Ok(provider_status) => {
                 let mut provider_status = provider_status;
@@ -145,11 +151,30 @@ impl<P: Provider> Reconciler<P> {
         }
     }
 
+    /// Takes weir's status entries for this Gateway out of the routes that no longer name it
+    /// (or whose Gateway is gone); another controller's entries stay.
+    async fn clear_stale(
+        &self,
+        writes: &crate::gateway_writes::GatewayWrites,
+        work: &GatewayWork,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), ReconcileError> {
+        let gateway_ref = ObjectRef::namespaced("Gateway", namespace, name);
+        for route in &work.stale {
+            if let Some(parents) = without_gateway(route, &gateway_ref, writes.controller_name()) {
+                self.leader()?;
+                writes.set_route_parents(route, &parents).await?;
+            }
+        }
+        Ok(())
+    }
+
     fn take_gateway_work(&self, stack: &StackId, namespace: &str, name: &str) -> GatewayWork {
         let mut index = lock(&self.index);
         let translation = index.translate_gateway(stack);
         let gateway = index.gateway(namespace, name).cloned();
-        let routes = translation
+        let routes: Vec<(RouteStatus, HttpRoute)> = translation
             .iter()
             .flat_map(|translation| &translation.route_statuses)
             .filter_map(|status| {
@@ -160,10 +185,31 @@ impl<P: Provider> Reconciler<P> {
                 Some((status.clone(), route.clone()))
             })
             .collect();
+        let attached: Vec<&ObjectRef> = routes.iter().map(|(status, _)| &status.route).collect();
+        let gateway_ref = ObjectRef::namespaced("Gateway", namespace, name);
+        let controller = self
+            .gateway_writes
+            .as_ref()
+            .map_or("", |writes| writes.controller_name());
+        let stale = index
+            .snapshot()
+            .http_routes()
+            .filter(|route| {
+                let route_ref = ObjectRef::namespaced(
+                    "HTTPRoute",
+                    namespace_of(&route.metadata),
+                    route.metadata.name.as_deref().unwrap_or_default(),
+                );
+                !attached.contains(&&route_ref)
+                    && without_gateway(route, &gateway_ref, controller).is_some()
+            })
+            .cloned()
+            .collect();
         GatewayWork {
             translation,
             gateway,
             routes,
+            stale,
         }
     }
 
