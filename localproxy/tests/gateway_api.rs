@@ -765,3 +765,19 @@ async fn each_weighted_backend_gets_its_own_header() {
     }
     assert_eq!(by_backend.len(), 2, "{by_backend:?}");
 }
+
+/// weir's own scenario: a route attached to the Gateway's `http` listener only redirects to
+/// https, one attached to `https` only serves the application; same host, same path.
+#[tokio::test]
+async fn routes_attached_to_one_listener_are_served_on_it_only() {
+    let scenario =
+        Scenario::new(&["../gateway-api-weir/gateway-redirect-to-https-listener.yaml"]).await;
+    let plain = scenario.get("example.org", "/shop").await;
+    assert_eq!(plain.status, 301, "{plain:?}");
+    assert_eq!(
+        response_header(&plain, "location"),
+        ["https://example.org/shop"]
+    );
+    let secure = scenario.tls_get("example.org", "example.org", "/shop").await;
+    assert_eq!(answer(&secure), v(1), "{secure:?}");
+}

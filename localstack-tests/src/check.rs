@@ -130,6 +130,7 @@ pub async fn assert_converged<A: AwsApi>(
             let expected: Vec<(Option<String>, Vec<String>)> = if routes {
                 view.rules
                     .iter()
+                    .filter(|rule| rule.on_listener(listener.info.port))
                     .map(|rule| {
                         let mut paths = rule.paths.clone();
                         paths.sort();

@@ -293,3 +293,28 @@ async fn regex_paths_and_backend_filters_are_unsupported_on_aws() {
     );
     apply(&desired).await;
 }
+
+/// weir's own scenario: the route attached to the `http` listener (a redirect to https) is a
+/// rule of port 80 only, the application's a rule of port 443 only (`assert_converged` compares
+/// each listener's rules on moto with the rendering's rules for that listener).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_attached_to_one_listener_are_rules_of_that_listener_only() {
+    let (desired, view, _) = stack(
+        "../gateway-api-weir/gateway-redirect-to-https-listener.yaml",
+        "redirect-to-https",
+    );
+    let on = |port: u16| {
+        let rule = view
+            .first_match(port, "example.org", "/shop", |_| true)
+            .expect("a rule");
+        match &rule.action {
+            Action::Forward { target_group } => target_group.service.clone(),
+            other => other.to_string(),
+        }
+    };
+    assert_eq!(on(443), v(1));
+    assert!(on(80).contains("https") && on(80).contains("301"), "{}", on(80));
+    // The suite's certificate is made at run time, so on moto the HTTPS listener waits for one
+    // and only port 80 exists: it must hold the redirect and not the application.
+    apply(&desired).await;
+}

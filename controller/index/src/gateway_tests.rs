@@ -308,5 +308,8 @@ fn reference_grants_and_namespace_labels_requeue_the_stacks_that_consulted_them(
         index.apply(namespace("other", json!({"shared-gateway": "yes"}))),
         set(&[])
     );
-    assert_eq!(index.delete(Kind::Namespace, "", "shop"), set(&[stack("shared")]));
+    assert_eq!(
+        index.delete(Kind::Namespace, "", "shop"),
+        set(&[stack("shared")])
+    );
 }

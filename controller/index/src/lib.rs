@@ -389,7 +389,11 @@ impl Index {
         link(&mut self.by_service, &entry.services, stack);
         link(&mut self.by_secret, &entry.secrets, stack);
         link(&mut self.by_grant_namespace, &entry.grant_namespaces, stack);
-        link(&mut self.by_namespace_labels, &entry.label_namespaces, stack);
+        link(
+            &mut self.by_namespace_labels,
+            &entry.label_namespaces,
+            stack,
+        );
     }
 
     fn forget_reads(&mut self, stack: &StackId) {
@@ -440,7 +444,11 @@ fn readers<K: Ord + ?Sized, Q: Ord + std::borrow::Borrow<K>>(
 }
 
 /// Files `stack` under each of `keys`.
-fn link<K: Ord + Clone>(map: &mut BTreeMap<K, BTreeSet<StackId>>, keys: &BTreeSet<K>, stack: &StackId) {
+fn link<K: Ord + Clone>(
+    map: &mut BTreeMap<K, BTreeSet<StackId>>,
+    keys: &BTreeSet<K>,
+    stack: &StackId,
+) {
     for key in keys {
         map.entry(key.clone()).or_default().insert(stack.clone());
     }

@@ -132,9 +132,16 @@ pub(crate) fn spawn_gateway_reference_watchers(
     tasks: &mut JoinSet<()>,
 ) {
     tasks.spawn(run(
-        watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default()),
+        watcher(
+            Api::<Namespace>::all(client.clone()),
+            watcher::Config::default(),
+        ),
         Kind::Namespace,
-        |object| Some(KubeObject::GatewayApi(GatewayApiObject::Namespace(Box::new(object)))),
+        |object| {
+            Some(KubeObject::GatewayApi(GatewayApiObject::Namespace(
+                Box::new(object),
+            )))
+        },
         feed.clone(),
     ));
     if let Some(version) = grants {

@@ -384,6 +384,32 @@ fn redirects() {
     assert_eq!(redirect.status, 302);
 }
 
+/// A route attached to one listener of a Gateway is served on that listener only: the
+/// redirect on plain HTTP, the application on HTTPS, for the same host and path.
+#[test]
+fn routes_attached_to_one_listener_are_served_on_it_only() {
+    let translation = translate(&["../gateway-api-weir/gateway-redirect-to-https-listener.yaml"]);
+    // The suite's certificate is made at run time: only its absence is reported.
+    let model = gateway_except(&translation, "redirect-to-https", &["redirect-to-https"]);
+    let on = |port: u16| match model
+        .route_request(&RouteRequest::get("example.org", "/").on_listener(port))
+    {
+        RouteDecision::Route(route) => name_of(&route.action),
+        RouteDecision::Default(action) => name_of(action),
+    };
+    assert_eq!(on(443), "infra-backend-v1");
+    assert!(on(80).contains("https"), "{}", on(80));
+    assert!(on(80).contains("301"), "{}", on(80));
+    accepted_and_resolved(&translation.route_statuses);
+    let mut listeners: Vec<Vec<u16>> = model.virtual_hosts[0]
+        .routes
+        .iter()
+        .map(|route| route.conditions.listener_ports.clone())
+        .collect();
+    listeners.sort();
+    assert_eq!(listeners, [vec![80], vec![443]]);
+}
+
 /// The controller's index translates one Gateway at a time: over every conformance fixture,
 /// each Gateway's own translation is the one `translate_gateways` gives it, and its route
 /// statuses are that Gateway's share of the whole.

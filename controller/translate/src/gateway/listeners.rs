@@ -151,9 +151,7 @@ pub(crate) fn listeners(
                 RouteCondition::new("ResolvedRefs", false, reason, message.clone())
             }
         };
-        result
-            .resolved_refs
-            .insert(listener.name.clone(), resolved);
+        result.resolved_refs.insert(listener.name.clone(), resolved);
         result.served.push(ServedListener {
             name: listener.name.clone(),
             port,
