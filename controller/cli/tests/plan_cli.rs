@@ -221,3 +221,25 @@ fn gateway_api_stacks_show_routes_filters_and_route_status() {
     assert_eq!(value["route_statuses"][0]["route"]["name"], "storefront");
     assert!(value["stacks"][0]["alb"]["rules"].as_array().unwrap().len() >= 2);
 }
+
+#[test]
+fn listeners_whose_certificate_no_reference_grant_permits_are_shown() {
+    let dir = temp_dir("listener-problems");
+    std::fs::write(
+        dir.join("gateway.yaml"),
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: weir}\nspec: {controllerName: weir.dev/localproxy}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: edge, namespace: shop}\nspec:\n  gatewayClassName: weir\n  listeners:\n  - name: https\n    port: 443\n    protocol: HTTPS\n    tls: {certificateRefs: [{name: cert, namespace: certs}]}\n  - {name: http, port: 80, protocol: HTTP}\n",
+    )
+    .unwrap();
+    let output = plan(&["--manifests", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("Gateway shop/edge listener https:\n  ResolvedRefs=False (RefNotPermitted)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("listener http:"),
+        "only listeners with a problem: {text}"
+    );
+}
