@@ -778,6 +778,8 @@ async fn routes_attached_to_one_listener_are_served_on_it_only() {
         response_header(&plain, "location"),
         ["https://example.org/shop"]
     );
-    let secure = scenario.tls_get("example.org", "example.org", "/shop").await;
+    let secure = scenario
+        .tls_get("example.org", "example.org", "/shop")
+        .await;
     assert_eq!(answer(&secure), v(1), "{secure:?}");
 }

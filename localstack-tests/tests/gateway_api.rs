@@ -313,7 +313,11 @@ async fn routes_attached_to_one_listener_are_rules_of_that_listener_only() {
         }
     };
     assert_eq!(on(443), v(1));
-    assert!(on(80).contains("https") && on(80).contains("301"), "{}", on(80));
+    assert!(
+        on(80).contains("https") && on(80).contains("301"),
+        "{}",
+        on(80)
+    );
     // The suite's certificate is made at run time, so on moto the HTTPS listener waits for one
     // and only port 80 exists: it must hold the redirect and not the application.
     apply(&desired).await;

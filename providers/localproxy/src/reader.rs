@@ -7,7 +7,7 @@ use weir_model::DesiredLoadBalancer;
 
 use crate::layout::{Index, Part, sha256_hex};
 use crate::store::{SnapshotStore, StoreError, StoredObject};
-use crate::wire::{self, EndpointSets, FORMAT, Routes, WireError};
+use crate::wire::{self, EndpointSets, Routes, WireError};
 
 /// Why an index could not be read into a model.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ impl<S: SnapshotStore> Reader<S> {
                 what: format!("index {}", index.name),
                 source,
             })?;
-        if decoded.format != FORMAT {
+        if !wire::readable(decoded.format) {
             return Err(WireError::Format {
                 what: format!("index {}", index.name),
                 found: decoded.format,

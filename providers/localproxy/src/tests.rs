@@ -486,12 +486,34 @@ async fn every_routing_feature_is_published_and_reads_back_as_the_same_model() {
 }
 
 #[tokio::test]
+async fn a_snapshot_of_the_previous_wire_format_is_read() {
+    let store = MemoryStore::default();
+    let desired = model();
+    provider(&store).ensure(&desired).await.unwrap();
+    let layout = Layout::for_class("weir").unwrap();
+    let index = store.get(&layout.index_name()).await.unwrap().unwrap();
+    let mut decoded: serde_json::Value = serde_json::from_slice(&index.data).unwrap();
+    decoded["format"] = crate::wire::OLDEST_READABLE.into();
+    store.tamper(&layout.index_name(), serde_json::to_vec(&decoded).unwrap());
+    let mut reader = Reader::new(store.clone());
+    assert_eq!(read(&store, &mut reader).await.unwrap(), desired);
+
+    // The routes and endpoint documents of an older writer join as well.
+    let (mut routes, mut buckets) = crate::wire::split(&desired);
+    routes.format = crate::wire::OLDEST_READABLE;
+    for bucket in &mut buckets {
+        bucket.format = crate::wire::OLDEST_READABLE;
+    }
+    assert_eq!(crate::wire::join(routes, buckets).unwrap(), desired);
+}
+
+#[tokio::test]
 async fn an_index_of_another_wire_format_is_refused_with_its_version_named() {
     let store = MemoryStore::default();
     provider(&store).ensure(&model()).await.unwrap();
     let mut reader = Reader::new(store.clone());
     let layout = Layout::for_class("weir").unwrap();
-    for format in [1, crate::wire::FORMAT + 1] {
+    for format in [crate::wire::OLDEST_READABLE - 1, crate::wire::FORMAT + 1] {
         let mut index = store.get(&layout.index_name()).await.unwrap().unwrap();
         let mut decoded: serde_json::Value = serde_json::from_slice(&index.data).unwrap();
         decoded["format"] = format.into();
@@ -501,7 +523,11 @@ async fn an_index_of_another_wire_format_is_refused_with_its_version_named() {
         let message = error.to_string();
         assert!(
             message.contains(&format!("wire format {format}"))
-                && message.contains(&format!("reads only {}", crate::wire::FORMAT)),
+                && message.contains(&format!(
+                    "reads only {} to {}",
+                    crate::wire::OLDEST_READABLE,
+                    crate::wire::FORMAT
+                )),
             "{message}"
         );
     }

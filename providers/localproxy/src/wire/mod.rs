@@ -25,8 +25,23 @@ pub use routing::{
     Redirect, Rewrite, Text, Weighted,
 };
 
-/// The wire format version; a reader refuses any other.
-pub const FORMAT: u32 = 2;
+/// The wire format version this build writes.
+///
+/// Format 3 adds to format 2 what Gateway API stacks carry: regular-expression paths,
+/// per-backend header changes, a failed share in weighted forwards and routes scoped to some
+/// listeners. A format 2 document is a format 3 document without them, so this build reads
+/// both ([`readable`]): a proxy rolled out before its controller keeps serving. A format 2
+/// reader refuses format 3 and keeps its last snapshot instead of misrouting what it cannot
+/// read (a regular expression taken for a literal path, say).
+pub const FORMAT: u32 = 3;
+
+/// The oldest wire format this build reads.
+pub const OLDEST_READABLE: u32 = 2;
+
+/// Whether this build reads documents of wire format `format`.
+pub fn readable(format: u32) -> bool {
+    (OLDEST_READABLE..=FORMAT).contains(&format)
+}
 
 /// How many endpoint buckets a stack's target groups are spread over.
 pub const ENDPOINT_BUCKETS: usize = 8;
@@ -45,7 +60,7 @@ pub enum WireError {
     },
     /// A document of another wire format version.
     #[error(
-        "{what} has wire format {found}, this build reads only {FORMAT}: run weir-proxy and weir-controller of the same release"
+        "{what} has wire format {found}, this build reads only {OLDEST_READABLE} to {FORMAT}: run weir-proxy and weir-controller of the same release"
     )]
     Format {
         /// Which document.
@@ -381,7 +396,7 @@ pub fn join(
     routes: Routes,
     buckets: Vec<EndpointSets>,
 ) -> Result<model::DesiredLoadBalancer, WireError> {
-    if routes.format != FORMAT {
+    if !readable(routes.format) {
         return Err(WireError::Format {
             what: "routes".into(),
             found: routes.format,
@@ -389,7 +404,7 @@ pub fn join(
     }
     let mut sets: BTreeMap<GroupKey, Vec<Endpoint>> = BTreeMap::new();
     for bucket in buckets {
-        if bucket.format != FORMAT {
+        if !readable(bucket.format) {
             return Err(WireError::Format {
                 what: "endpoints".into(),
                 found: bucket.format,
