@@ -235,7 +235,7 @@ fn listeners_whose_certificate_no_reference_grant_permits_are_shown() {
     assert!(output.status.success(), "{output:?}");
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
-        text.contains("Gateway shop/edge listener https:\n  ResolvedRefs=False (RefNotPermitted)"),
+        text.contains("Gateway shop/edge listener https:\n  Accepted=True (Accepted)\n  ResolvedRefs=False (RefNotPermitted)"),
         "{text}"
     );
     assert!(

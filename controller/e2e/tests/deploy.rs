@@ -157,6 +157,12 @@ async fn base_renders_validates_and_applies() {
             ),
             ("gateway.networking.k8s.io", "gateways", "get,list,watch"),
             ("gateway.networking.k8s.io", "httproutes", "get,list,watch"),
+            (
+                "gateway.networking.k8s.io",
+                "referencegrants",
+                "get,list,watch"
+            ),
+            ("", "namespaces", "list,watch"),
             ("gateway.networking.k8s.io", "gateways", "patch,update"),
             (
                 "gateway.networking.k8s.io",

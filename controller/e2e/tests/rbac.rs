@@ -9,7 +9,9 @@ use std::path::Path;
 use common::{allowed, assert_forbidden, ingress_with_service, namespace, start, step};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    Event as CoreEvent, Namespace, ObjectReference, Pod, Secret, Service,
+};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
@@ -125,6 +127,31 @@ async fn controller_reads_and_watches_cluster_wide() {
     allowed(
         "list endpointslices",
         step("slices", slices.list(&ListParams::default())).await,
+    );
+    // Gateway listeners select routes by their Namespace's labels: list and watch, no get.
+    allowed(
+        "list namespaces",
+        step(
+            "namespaces",
+            Api::<Namespace>::all(sa.clone()).list(&ListParams::default()),
+        )
+        .await,
+    );
+    assert_forbidden(
+        "get a namespace",
+        step("namespace", Api::<Namespace>::all(sa.clone()).get("shop")).await,
+    );
+    assert_forbidden(
+        "patch a namespace",
+        step(
+            "namespace",
+            Api::<Namespace>::all(sa.clone()).patch(
+                "shop",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": {"taken": "yes"}}})),
+            ),
+        )
+        .await,
     );
 
     // The watcher the controller runs (list, then watch; no streaming lists on 1.20) sees an
