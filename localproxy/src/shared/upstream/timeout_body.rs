@@ -1,5 +1,4 @@
-//! Incoming bodies (requests, upstream responses) with a read timeout, and for request bodies
-//! a minimum rate ([`BodyAllowance`]).
+//! Incoming request bodies with a read timeout and a minimum rate ([`BodyAllowance`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,13 +57,16 @@ pub enum BodyError {
     /// The peer paused longer than the body timeout.
     #[error("body read timed out")]
     Timeout,
-    /// The peer's connection failed.
+    /// The client's connection failed.
     #[error(transparent)]
     Io(#[from] hyper::Error),
+    /// The endpoint broke its response body (closed early, stalled, broke chunked framing).
+    #[error("upstream response body: {0}")]
+    Upstream(std::io::Error),
 }
 
-/// An incoming body whose every pause is bounded by a timeout (and, for request bodies, whose
-/// whole by a [`BodyAllowance`]).
+/// An incoming request body whose every pause is bounded by a timeout and whose whole by a
+/// [`BodyAllowance`].
 #[derive(Debug)]
 pub struct TimeoutBody {
     /// `None` for a body known to be empty.
@@ -74,11 +76,6 @@ pub struct TimeoutBody {
 }
 
 impl TimeoutBody {
-    /// Wraps `inner`; a pause longer than `timeout` between frames fails the body.
-    pub fn new(inner: Incoming, timeout: Duration) -> Self {
-        Self::with_min_rate(inner, timeout, 0)
-    }
-
     /// Wraps a request body `inner`: pauses of at most `timeout`, and on average at least
     /// `min_rate` bytes a second beyond the first `timeout` (see [`BodyAllowance`]).
     pub fn with_min_rate(inner: Incoming, timeout: Duration, min_rate: u64) -> Self {

@@ -1,6 +1,5 @@
-//! The HTTP/1.1 lane's upstream connection: a keep-alive connection to one endpoint with its
-//! read buffer. It lives beside the pool that keeps it idle, so that an endpoint can hold lane
-//! connections without the shared layer importing the lane.
+//! An upstream connection: a keep-alive HTTP/1.1 connection to one endpoint with its read
+//! buffer, which both request paths write requests to and read responses from.
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,16 +16,16 @@ const INITIAL_BUFFER: usize = 16 * 1024;
 
 /// A keep-alive HTTP/1.1 connection to one endpoint, with its read buffer.
 #[derive(Debug)]
-pub struct LaneConnection {
+pub struct UpstreamConnection {
     pub(crate) stream: TcpStream,
     /// Read area; `buffer[..filled]` holds bytes read and not yet passed on.
     pub(crate) buffer: Vec<u8>,
     pub(crate) filled: usize,
 }
 
-impl LaneConnection {
+impl UpstreamConnection {
     /// Connects to `addr` within `connect_timeout`; `None` (logged) when that fails.
-    pub(crate) async fn connect(addr: SocketAddr, connect_timeout: Duration) -> Option<Self> {
+    pub async fn connect(addr: SocketAddr, connect_timeout: Duration) -> Option<Self> {
         let stream = match timeout(connect_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
@@ -48,7 +47,7 @@ impl LaneConnection {
     }
 }
 
-impl Pooled for LaneConnection {
+impl Pooled for UpstreamConnection {
     /// An idle connection has nothing to read: readiness means the endpoint closed it, it
     /// broke, or it sent stray bytes; any of them makes it unusable.
     fn is_closed(&self) -> bool {
