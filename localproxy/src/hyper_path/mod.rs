@@ -45,7 +45,9 @@ pub async fn handle(
         .config
         .access_log
         .then(|| (request.method().to_string(), request.uri().to_string()));
-    let response = match forward(shared, downstream.clone(), request).await {
+    // Boxed: an HTTP/2 stream's task holds (and moves) this future, which is far smaller
+    // with the forwarding state behind a pointer.
+    let response = match Box::pin(forward(shared, downstream.clone(), request)).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     };

@@ -22,6 +22,7 @@ impl HeadSink for Http1Head<'_> {
     fn write(
         &mut self,
         response: &httparse::Response<'_, '_>,
+        _buffered: &[u8],
         status: u16,
         framing: Framing,
         closes_client: bool,

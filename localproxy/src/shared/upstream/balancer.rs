@@ -22,7 +22,7 @@ pub struct Endpoint {
     /// Milliseconds since [`Clock`]'s origin until which the endpoint is ejected.
     ejected_until: AtomicU64,
     /// Idle keep-alive HTTP/1.1 connections, used by both request paths.
-    pub pool: ConnectionPool<UpstreamConnection>,
+    pub pool: ConnectionPool<Box<UpstreamConnection>>,
 }
 
 impl Endpoint {

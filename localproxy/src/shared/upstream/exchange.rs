@@ -108,7 +108,7 @@ pub struct Checkout {
     /// The request's unit of the endpoint's in-flight count.
     pub in_flight: InFlight,
     /// The connection.
-    pub connection: UpstreamConnection,
+    pub connection: Box<UpstreamConnection>,
     /// Whether it came from the idle pool (it may have been closed by the endpoint meanwhile).
     pub reused: bool,
 }

@@ -9,12 +9,12 @@
 //! dropped before any response is sent once more (the endpoint closed an idle connection as we
 //! wrote to it).
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, request};
 use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
-use tokio::time::timeout;
 
 use crate::shared::config::ProxyConfig;
 use crate::shared::error::ProxyError;
@@ -81,8 +81,6 @@ pub async fn send(
             None => RequestFraming::Chunked,
         }
     };
-    let mut head = Vec::with_capacity(512);
-    write_request_head(parts, framing, &mut head);
     let asked = Asked {
         is_head: parts.method == Method::HEAD,
         websocket: false,
@@ -98,12 +96,22 @@ pub async fn send(
             reused,
         } = attempts.checkout(metrics).await?;
         let endpoint = &pool.endpoints[index];
-        match timeout(config.upstream_timeout, connection.stream.write_all(&head)).await {
-            Ok(Ok(())) => {}
+        connection.request_head.clear();
+        write_request_head(parts, framing, &mut connection.request_head);
+        let written = connection.within(config.upstream_timeout, async |connection| {
+            let UpstreamConnection {
+                stream,
+                request_head,
+                ..
+            } = connection;
+            stream.write_all(request_head).await
+        });
+        match written.await {
+            Some(Ok(())) => {}
             // The request did not go out whole, so no endpoint can have acted on it.
-            Ok(Err(_)) if reused || attempts.connect_failed(index, metrics) => continue,
-            Ok(Err(_)) => return Err(ProxyError::UpstreamConnect),
-            Err(_elapsed) => {
+            Some(Err(_)) if reused || attempts.connect_failed(index, metrics) => continue,
+            Some(Err(_)) => return Err(ProxyError::UpstreamConnect),
+            None => {
                 charge(endpoint, ProxyError::UpstreamTimeout, config, metrics);
                 return Err(ProxyError::UpstreamTimeout);
             }
@@ -123,19 +131,21 @@ pub async fn send(
             }
         }
         let mut sink = MapHead::default();
-        let read = read_response(&mut connection, asked, false, &mut sink);
-        let response = match timeout(config.upstream_timeout, read).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(HeadError::Closed)) if reused && stale_retry_left => {
+        let read = connection.within(config.upstream_timeout, async |connection| {
+            read_response(connection, asked, false, &mut sink).await
+        });
+        let response = match read.await {
+            Some(Ok(response)) => response,
+            Some(Err(HeadError::Closed)) if reused && stale_retry_left => {
                 stale_retry_left = false;
                 continue;
             }
-            Ok(Err(error)) => {
+            Some(Err(error)) => {
                 tracing::debug!(endpoint = %endpoint.addr, %error, "upstream exchange failed");
                 charge(endpoint, ProxyError::UpstreamProtocol, config, metrics);
                 return Err(ProxyError::UpstreamProtocol);
             }
-            Err(_elapsed) => {
+            None => {
                 charge(endpoint, ProxyError::UpstreamTimeout, config, metrics);
                 return Err(ProxyError::UpstreamTimeout);
             }
@@ -144,6 +154,7 @@ pub async fn send(
             connection,
             in_flight,
             &response,
+            sink.buffered.slice(response.head_len..),
             config.upstream_timeout,
             !answered_early,
         );
@@ -261,10 +272,13 @@ async fn write(
     bytes: &[u8],
     config: &ProxyConfig,
 ) -> Result<(), BodyFailure> {
-    match timeout(config.upstream_timeout, connection.stream.write_all(bytes)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(BodyFailure::EndpointStopped),
-        Err(_elapsed) => Err(BodyFailure::EndpointTimeout),
+    let written = connection.within(config.upstream_timeout, async |connection| {
+        connection.stream.write_all(bytes).await
+    });
+    match written.await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(_)) => Err(BodyFailure::EndpointStopped),
+        None => Err(BodyFailure::EndpointTimeout),
     }
 }
 
@@ -273,28 +287,37 @@ fn push_hex(out: &mut Vec<u8>, value: usize) {
     out.extend_from_slice(digits.as_bytes());
 }
 
-/// Builds the hyper response's status and header map from the endpoint's head.
+/// Builds the hyper response's status and header map from the endpoint's head. The bytes read
+/// with the head are copied once: the header values and the first body bytes are views of
+/// that one copy.
 #[derive(Debug, Default)]
 struct MapHead {
     status: StatusCode,
     headers: HeaderMap,
+    /// Every byte read with the head, the head first.
+    buffered: Bytes,
 }
 
 impl HeadSink for MapHead {
     fn write(
         &mut self,
         response: &httparse::Response<'_, '_>,
+        buffered: &[u8],
         status: u16,
         _framing: Framing,
         _closes_client: bool,
     ) {
         self.status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
         self.headers = HeaderMap::with_capacity(response.headers.len());
+        self.buffered = Bytes::copy_from_slice(buffered);
+        let base = buffered.as_ptr() as usize;
         for header in end_to_end(response) {
+            let start = header.value.as_ptr() as usize - base;
+            let value = self.buffered.slice(start..start + header.value.len());
             // httparse admits only token names and field-value bytes, which both accept.
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(header.name.as_bytes()),
-                HeaderValue::from_bytes(header.value),
+                HeaderValue::from_maybe_shared(value),
             ) {
                 self.headers.append(name, value);
             }

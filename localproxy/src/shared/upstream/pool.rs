@@ -9,6 +9,12 @@ pub trait Pooled {
     fn is_closed(&self) -> bool;
 }
 
+impl<C: Pooled> Pooled for Box<C> {
+    fn is_closed(&self) -> bool {
+        C::is_closed(self)
+    }
+}
+
 /// Idle keep-alive connections to one endpoint, sharded by thread.
 ///
 /// A connection is registered with the runtime of the thread that opened it; taking idle

@@ -23,7 +23,7 @@ use crate::shared::upstream::timeout_body::BodyError;
 #[derive(Debug)]
 pub struct UpstreamBody {
     /// `None` once the body ended or broke (the connection went back to the pool or closed).
-    connection: Option<UpstreamConnection>,
+    connection: Option<Box<UpstreamConnection>>,
     /// Held while the connection is in use.
     in_flight: Option<InFlight>,
     progress: BodyProgress,
@@ -33,30 +33,31 @@ pub struct UpstreamBody {
     reusable: bool,
     /// The longest pause allowed between reads (the upstream timeout).
     pause: Duration,
-    /// When the current pause runs out.
-    due: Instant,
+    /// When the current pause runs out, once a read found nothing.
+    due: Option<Instant>,
     /// Armed at most once per pause; re-armed only when it fires before `due`.
     timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl UpstreamBody {
-    /// The body of `head`, whose first bytes may already sit in `connection`'s buffer after
-    /// the head; every later read may pause at most `pause`. `reusable`: the request went out
-    /// whole, so the connection may serve another request after this body.
+    /// The body of `head`, whose first bytes (`buffered`, a copy of what `connection` read
+    /// after the head) came with it; every later read may pause at most `pause`. `reusable`:
+    /// the request went out whole, so the connection may serve another request after this
+    /// body.
     ///
     /// # Errors
     /// When the bytes that came with the head already break the body's framing (the client can
     /// still get a 502).
     pub fn new(
-        mut connection: UpstreamConnection,
+        mut connection: Box<UpstreamConnection>,
         in_flight: InFlight,
         head: &ResponseHead,
+        buffered: Bytes,
         pause: Duration,
         reusable: bool,
     ) -> io::Result<Self> {
         let mut progress = BodyProgress::new(head.framing);
-        let buffered = &connection.buffer[head.head_len..connection.filled];
-        let (pending, stray) = decode(&mut progress, buffered)?;
+        let (pending, stray) = decode(&mut progress, &buffered, Some(&buffered))?;
         connection.filled = 0;
         let mut body = Self {
             connection: Some(connection),
@@ -68,7 +69,7 @@ impl UpstreamBody {
                 && head.framing != Framing::UntilClose
                 && !stray,
             pause,
-            due: Instant::now() + pause,
+            due: None,
             timer: None,
         };
         if body.progress.ended() {
@@ -96,22 +97,28 @@ impl UpstreamBody {
 }
 
 /// The content in `bytes` and whether bytes followed the body's end (the connection then holds
-/// something that is no response of ours).
-fn decode(progress: &mut BodyProgress, bytes: &[u8]) -> io::Result<(Option<Bytes>, bool)> {
+/// something that is no response of ours). When `bytes` are `owned`, content in one piece is
+/// a view of them, not a copy.
+fn decode(
+    progress: &mut BodyProgress,
+    bytes: &[u8],
+    owned: Option<&Bytes>,
+) -> io::Result<(Option<Bytes>, bool)> {
     let mut at = 0;
-    let mut first = None;
+    let mut first: Option<(usize, &[u8])> = None;
     let mut joined: Option<BytesMut> = None;
     while at < bytes.len() && !progress.ended() {
         let decoded = progress.decode(&bytes[at..])?;
-        let content = &bytes[at..][decoded.content];
+        let start = at + decoded.content.start;
+        let content = &bytes[start..at + decoded.content.end];
         at += decoded.used;
         if content.is_empty() {
             continue;
         }
         match (&mut joined, first) {
             (Some(joined), _) => joined.extend_from_slice(content),
-            (None, None) => first = Some(content),
-            (None, Some(earlier)) => {
+            (None, None) => first = Some((start, content)),
+            (None, Some((_, earlier))) => {
                 let mut both = BytesMut::with_capacity(earlier.len() + content.len());
                 both.extend_from_slice(earlier);
                 both.extend_from_slice(content);
@@ -121,7 +128,10 @@ fn decode(progress: &mut BodyProgress, bytes: &[u8]) -> io::Result<(Option<Bytes
     }
     let content = match joined {
         Some(joined) => Some(joined.freeze()),
-        None => first.map(Bytes::copy_from_slice),
+        None => first.map(|(start, content)| match owned {
+            Some(owned) => owned.slice(start..start + content.len()),
+            None => Bytes::copy_from_slice(content),
+        }),
     };
     Ok((content, at < bytes.len()))
 }
@@ -157,8 +167,8 @@ impl Body for UpstreamBody {
                             "response body cut short",
                         )));
                     }
-                    this.due = Instant::now() + this.pause;
-                    match decode(&mut this.progress, &connection.buffer[..read]) {
+                    this.due = None;
+                    match decode(&mut this.progress, &connection.buffer[..read], None) {
                         Ok((content, stray)) => {
                             this.pending = content;
                             this.reusable &= !stray;
@@ -171,17 +181,18 @@ impl Body for UpstreamBody {
                 }
                 Poll::Ready(Err(error)) => return this.fail(BodyError::Upstream(error)),
                 Poll::Pending => {
-                    let due = this.due;
+                    let pause = this.pause;
+                    let due = *this.due.get_or_insert_with(|| Instant::now() + pause);
                     let timer = this.timer.get_or_insert_with(|| Box::pin(sleep_until(due)));
                     loop {
                         ready!(timer.as_mut().poll(cx));
-                        if Instant::now() >= this.due {
+                        if Instant::now() >= due {
                             return this.fail(BodyError::Upstream(io::Error::new(
                                 io::ErrorKind::TimedOut,
                                 "response body stalled",
                             )));
                         }
-                        timer.as_mut().reset(this.due);
+                        timer.as_mut().reset(due);
                     }
                 }
             }

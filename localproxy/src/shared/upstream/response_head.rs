@@ -79,10 +79,11 @@ impl ResponseHead {
 pub trait HeadSink {
     /// Takes the final response: `status`, the endpoint's headers (only those [`end_to_end`]
     /// accepts may pass), the framing the body keeps, and whether the client connection closes
-    /// after it.
+    /// after it. `buffered` is every byte read so far, the head first; the headers borrow it.
     fn write(
         &mut self,
         response: &httparse::Response<'_, '_>,
+        buffered: &[u8],
         status: u16,
         framing: Framing,
         closes_client: bool,
@@ -248,7 +249,7 @@ fn parse_head(
         }
     };
     let closes_client = closes_client || matches!(framing, Framing::UntilClose | Framing::Tunnel);
-    sink.write(&response, status, framing, closes_client);
+    sink.write(&response, bytes, status, framing, closes_client);
     Ok(Parsed::Final(ResponseHead {
         status,
         head_len,
