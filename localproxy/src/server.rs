@@ -1,21 +1,23 @@
 //! Listeners: accept, optional TLS, HTTP/1.1 or HTTP/2 (by ALPN or preface), limits.
 //!
 //! Each connection is one task. Limits enforced here: at most `max_connections` open
-//! connections per listener (at the cap, HTTP/1.1 connections idling between requests are
-//! closed, longest idle first, and further clients wait in the accept queue), a TLS handshake
+//! connections per listener (at the cap, idle connections are closed, longest idle first:
+//! lane connections between requests, hyper connections with no request waiting for its
+//! response (HTTP/2 with a GOAWAY); further clients wait in the accept queue), a TLS handshake
 //! timeout, the header-read and keep-alive idle timeouts, the request
 //! head size and header count (431), and HTTP/2 stream and header-list limits.
 
 use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 
 use crate::hyper_path::guard::FramingGuard;
@@ -239,12 +241,19 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = downstream.peer;
+    let activity = Arc::new(Activity::default());
     let service = {
         let shared = Arc::clone(&shared);
+        let activity = Arc::clone(&activity);
         service_fn(move |request| {
             let shared = Arc::clone(&shared);
             let downstream = downstream.clone();
-            async move { Ok::<_, Infallible>(handle(&shared, downstream, request).await) }
+            let waiting = activity.start();
+            async move {
+                let response = handle(&shared, downstream, request).await;
+                drop(waiting);
+                Ok::<_, Infallible>(response)
+            }
         })
     };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -252,16 +261,66 @@ async fn serve_connection<S>(
     // The connection is polled first: one handed off by the lane after shutdown began already
     // holds a whole request head, and gets to take it before the graceful shutdown (which
     // would drop a connection still detecting its protocol).
-    let result = tokio::select! {
-        biased;
-        result = connection.as_mut() => result,
-        () = shared.shutting_down() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    let result = loop {
+        let changed = activity.changed.notified();
+        let mut changed = std::pin::pin!(changed);
+        // Registered before the count is read, so that no change is missed.
+        changed.as_mut().enable();
+        let idle = activity.is_idle();
+        // Only polled (so queued, behind connections idle for longer) while idle.
+        let shed = shared.idle_connections.notified();
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => break result,
+            () = shared.shutting_down() => {
+                connection.as_mut().graceful_shutdown();
+                break connection.await;
+            }
+            // A listener at its connection cap: idle connections make room first. HTTP/2
+            // sends GOAWAY, HTTP/1 closes; neither cuts a request short.
+            () = shed, if idle => {
+                connection.as_mut().graceful_shutdown();
+                break connection.await;
+            }
+            () = changed => {}
         }
     };
     if let Err(error) = result {
         tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// The requests of one hyper connection still waiting for their response head: a connection
+/// with none is idle and may be shed at the connection cap.
+#[derive(Debug, Default)]
+struct Activity {
+    waiting: AtomicUsize,
+    /// Woken when the connection turns busy or idle.
+    changed: Notify,
+}
+
+impl Activity {
+    /// Counts a request until the returned guard drops.
+    fn start(self: &Arc<Self>) -> Waiting {
+        if self.waiting.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.changed.notify_waiters();
+        }
+        Waiting(Arc::clone(self))
+    }
+
+    fn is_idle(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) == 0
+    }
+}
+
+/// One request of an [`Activity`].
+struct Waiting(Arc<Activity>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.0.waiting.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.0.changed.notify_waiters();
+        }
     }
 }
 
