@@ -59,17 +59,16 @@ pub async fn serve_https(proxy: Proxy, listener: TcpListener) -> io::Result<()> 
     serve(proxy, listener, Some(TlsAcceptor::from(config))).await
 }
 
-/// Fails when another socket already holds `addr`, even one with `SO_REUSEPORT` (another
-/// weir-proxy, which would otherwise silently share the address and half the connections):
-/// binds it once without `SO_REUSEPORT` and releases it. Call before binding the workers'
-/// [`reuse_port_listener`]s; port 0 is not checked (each bind gets its own port).
+/// The listening socket for `addr`, which every worker accepts on (each through its own
+/// [`std::net::TcpListener::try_clone`]). Bound without `SO_REUSEPORT`, so that binding and
+/// listening is one step that fails when another process (another weir-proxy above all)
+/// holds the address: two proxies started at once cannot both bind it.
 ///
 /// # Errors
-/// `AddrInUse` (or whatever else the bind reports) naming nothing; the caller adds `addr`.
-pub fn check_address_free(addr: std::net::SocketAddr) -> io::Result<()> {
-    if addr.port() == 0 {
-        return Ok(());
-    }
+/// `AddrInUse` when the address is held, or whatever else binding reports; the caller names
+/// `addr`. Must be called inside a Tokio runtime; the returned listener can move to another
+/// runtime with [`TcpListener::from_std`].
+pub fn listener(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -77,23 +76,6 @@ pub fn check_address_free(addr: std::net::SocketAddr) -> io::Result<()> {
     };
     // Connections of an earlier process still in TIME_WAIT do not hold the address.
     socket.set_reuseaddr(true)?;
-    socket.bind(addr)
-}
-
-/// A listening socket with `SO_REUSEPORT`, so that several runtimes (one per core) can each
-/// accept on the same address; the kernel spreads connections over them.
-///
-/// # Errors
-/// If the address cannot be bound. Must be called inside a Tokio runtime; the returned
-/// listener can move to another runtime with [`TcpListener::from_std`].
-pub fn reuse_port_listener(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
     socket.bind(addr)?;
     socket.listen(1024)?.into_std()
 }
@@ -337,5 +319,25 @@ impl<'a> ConnectionGauge<'a> {
 impl Drop for ConnectionGauge<'_> {
     fn drop(&mut self) {
         self.0.metrics.active_connections.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What let two proxies share an address: listening sockets another `SO_REUSEPORT`
+    /// socket could join, so that a check before binding left a window. A proxy's listener
+    /// admits no one else on its address, however the other socket is set up.
+    #[tokio::test]
+    async fn a_listening_address_cannot_be_joined_even_with_reuse_port() {
+        let held = listener("127.0.0.1:0".parse().expect("address")).expect("bind");
+        let addr = held.local_addr().expect("address");
+        assert!(listener(addr).is_err());
+        let joining = tokio::net::TcpSocket::new_v4().expect("socket");
+        joining.set_reuseaddr(true).expect("SO_REUSEADDR");
+        joining.set_reuseport(true).expect("SO_REUSEPORT");
+        let joined = joining.bind(addr);
+        assert!(joined.is_err(), "another socket bound {addr}");
     }
 }
