@@ -147,7 +147,10 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                     }
                     match handshake {
                         Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                            serve_connection(&builder, shared.clone(), downstream, stream).await;
+                            // Boxed, as below: only HTTP/2 connections pay for hyper's state.
+                            let served =
+                                serve_connection(&builder, shared.clone(), downstream, stream);
+                            Box::pin(served).await;
                         }
                         Ok(Ok(stream)) => {
                             serve_http1(&builder, &shared, downstream, stream).await;
@@ -180,7 +183,15 @@ async fn serve_http1<S>(
 {
     if let Some(handoff) = lane::serve(shared, downstream.clone(), stream).await {
         let stream = guarded(handoff.stream, shared).with_read_bytes(handoff.buffered);
-        serve_connection(builder, Arc::clone(shared), downstream, stream).await;
+        // Boxed: hyper's connection state is large, and a connection task sized for it would
+        // make every lane connection (most of them, idle ones above all) hold that much.
+        Box::pin(serve_connection(
+            builder,
+            Arc::clone(shared),
+            downstream,
+            stream,
+        ))
+        .await;
     }
 }
 
