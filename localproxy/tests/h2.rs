@@ -154,7 +154,13 @@ async fn h2_streams_and_lane_requests_share_one_pooled_upstream_connection() {
     assert!(lane.starts_with("HTTP/1.1 200"), "{lane}");
     let mut sender = h2(running.http).await;
     for path in ["/a", "/b", "/c"] {
-        let response = sender.send_request(get(path)).await.expect("response");
+        let mut request = get(path);
+        for cookie in ["a=1", "b=2"] {
+            request
+                .headers_mut()
+                .append("cookie", http::HeaderValue::from_static(cookie));
+        }
+        let response = sender.send_request(request).await.expect("response");
         assert_eq!(response.status(), 200);
         assert_eq!(text(response).await.expect("body"), "ok");
     }
@@ -170,6 +176,8 @@ async fn h2_streams_and_lane_requests_share_one_pooled_upstream_connection() {
         "{h2_head}"
     );
     assert!(!h2_head.contains("content-length"), "{h2_head}");
+    assert_eq!(h2_head.matches("cookie").count(), 1, "{h2_head}");
+    assert!(h2_head.contains("cookie: a=1; b=2\r\n"), "{h2_head}");
 }
 
 fn framings(line: &str) -> (Vec<u8>, bool) {

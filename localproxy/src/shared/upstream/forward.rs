@@ -176,7 +176,7 @@ pub async fn send(
 }
 
 /// Writes the HTTP/1.1 request head for `parts`: origin-form target, the headers as they are
-/// but for the body's framing, which `framing` says.
+/// but for the body's framing, which `framing` says, and cookies, which go on one line.
 fn write_request_head(parts: &request::Parts, framing: RequestFraming, out: &mut Vec<u8>) {
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
@@ -190,9 +190,21 @@ fn write_request_head(parts: &request::Parts, framing: RequestFraming, out: &mut
     for (name, value) in &parts.headers {
         if name == header::CONTENT_LENGTH {
             had_length = true;
-        } else {
+        } else if name != header::COOKIE {
             push_header(out, name.as_str(), value.as_bytes());
         }
+    }
+    // HTTP/2 clients may send each cookie as its own field; HTTP/1.1 has one `Cookie` line
+    // (RFC 9113 section 8.2.3).
+    let mut cookies = parts.headers.get_all(header::COOKIE).iter();
+    if let Some(first) = cookies.next() {
+        out.extend_from_slice(b"cookie: ");
+        out.extend_from_slice(first.as_bytes());
+        for cookie in cookies {
+            out.extend_from_slice(b"; ");
+            out.extend_from_slice(cookie.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
     }
     match framing {
         RequestFraming::Length(length) => {
