@@ -69,8 +69,7 @@ pub enum BodyError {
 /// [`BodyAllowance`].
 #[derive(Debug)]
 pub struct TimeoutBody {
-    /// `None` for a body known to be empty.
-    inner: Option<Incoming>,
+    inner: Incoming,
     allowance: BodyAllowance,
     sleep: Option<Pin<Box<Sleep>>>,
 }
@@ -80,17 +79,8 @@ impl TimeoutBody {
     /// `min_rate` bytes a second beyond the first `timeout` (see [`BodyAllowance`]).
     pub fn with_min_rate(inner: Incoming, timeout: Duration, min_rate: u64) -> Self {
         Self {
-            inner: Some(inner),
+            inner,
             allowance: BodyAllowance::new(timeout, min_rate),
-            sleep: None,
-        }
-    }
-
-    /// An empty body.
-    pub fn empty() -> Self {
-        Self {
-            inner: None,
-            allowance: BodyAllowance::new(Duration::ZERO, 0),
             sleep: None,
         }
     }
@@ -105,10 +95,7 @@ impl Body for TimeoutBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match Pin::new(inner).poll_frame(cx) {
+        match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.sleep = None;
                 if let Some(data) = frame
@@ -132,12 +119,10 @@ impl Body for TimeoutBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+        self.inner.size_hint()
     }
 }
