@@ -20,6 +20,7 @@ pub const REGION: &str = "us-east-1";
 pub struct Emulator {
     endpoint: String,
     child: Option<Child>,
+    vpc_id: String,
     subnets: Vec<String>,
 }
 
@@ -41,6 +42,7 @@ impl Emulator {
         let mut emulator = Self {
             endpoint,
             child,
+            vpc_id: String::new(),
             subnets: Vec::new(),
         };
         emulator.wait_ready();
@@ -48,6 +50,7 @@ impl Emulator {
             &[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")],
             "vpcId",
         );
+        emulator.vpc_id = vpc.clone();
         for (cidr, zone) in [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")] {
             let subnet = emulator.ec2_value(
                 &[
@@ -66,6 +69,11 @@ impl Emulator {
     /// The endpoint URL.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The test VPC.
+    pub fn vpc_id(&self) -> &str {
+        &self.vpc_id
     }
 
     /// The two subnets of the test VPC.
@@ -143,8 +151,12 @@ impl Emulator {
         }
     }
 
-    /// Sends an EC2 Query API request and returns the text of the first `<field>` element.
-    fn ec2_value(&self, params: &[(&str, &str)], field: &str) -> String {
+    /// Sends an EC2 Query API request (`Action` and its parameters) and returns the text of the
+    /// first `<field>` element of the answer.
+    ///
+    /// # Panics
+    /// When the emulator does not answer or the answer has no `<field>`.
+    pub fn ec2_value(&self, params: &[(&str, &str)], field: &str) -> String {
         let mut body = String::from("Version=2016-11-15");
         for (key, value) in params {
             body.push('&');

@@ -42,10 +42,11 @@ fn stack(file: &str, name: &str) -> (DesiredLoadBalancer, AlbView, Vec<Diagnosti
     (desired, fitted.view, diagnostics)
 }
 
-/// ALB semantics over the rendered rules: the first by priority whose host glob, one of whose
-/// path globs and whose method condition match; else the listener's default.
+/// ALB semantics over the rendered rules of the first listener: the first by priority whose
+/// host glob, one of whose path globs and whose method condition match; else the listener's
+/// default.
 fn alb_answer(view: &AlbView, method: &str, host: &str, path: &str) -> String {
-    let rule = view.first_match(host, path, |conditions| {
+    let rule = view.first_match(view.listeners[0].port, host, path, |conditions| {
         (conditions.methods.is_empty() || conditions.methods.iter().any(|m| m == method))
             && conditions.headers.is_empty()
             && conditions.query.is_empty()

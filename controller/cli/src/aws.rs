@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use aws_config::SdkConfig;
 use weir_index::Index;
 use weir_model::{DesiredLoadBalancer, Diagnostic, LoadBalancerAddress, ProviderError};
 use weir_provider_aws::{
     AwsProvider, Client, ClientOptions, Op, SdkApi, StackDefaults, StackOutcome, StackPlan,
-    summarize,
+    discover_subnets, summarize,
 };
 use weir_translate::{ClusterSnapshot, ControllerKind, TranslateConfig, translate_gateways};
 
@@ -22,6 +23,8 @@ pub struct AwsTarget {
     pub defaults: StackDefaults,
     /// How the AWS client paces and retries calls.
     pub client: ClientOptions,
+    /// The VPC whose tagged subnets are discovered when `defaults` names none.
+    pub vpc_id: Option<String>,
 }
 
 /// Whether an AWS endpoint or credentials are configured (an emulator URL, keys, a profile,
@@ -58,9 +61,45 @@ pub fn desired_stacks(
     (desired, diagnostics)
 }
 
-async fn provider(target: &AwsTarget) -> AwsProvider<SdkApi> {
-    let client = Client::new(SdkApi::from_env().await, target.client.clone());
-    AwsProvider::new(client, &target.cluster, target.defaults.clone())
+async fn provider(target: &AwsTarget) -> Result<AwsProvider<SdkApi>, ProviderError> {
+    let config = SdkApi::default_config().await;
+    let defaults = with_discovered_subnets(
+        &config,
+        target.defaults.clone(),
+        target.vpc_id.as_deref(),
+        &target.cluster,
+    )
+    .await?;
+    let client = Client::new(SdkApi::new(&config), target.client.clone());
+    Ok(AwsProvider::new(client, &target.cluster, defaults))
+}
+
+/// `defaults` with the subnets of `vpc_id` found by their tags, when `defaults` names no
+/// subnets and a VPC is given; `defaults` unchanged otherwise. What was found is logged.
+///
+/// # Errors
+/// EC2 could not be asked (see [`weir_provider_aws::DiscoveryError`]).
+pub async fn with_discovered_subnets(
+    config: &SdkConfig,
+    mut defaults: StackDefaults,
+    vpc_id: Option<&str>,
+    cluster: &str,
+) -> Result<StackDefaults, ProviderError> {
+    let Some(vpc_id) = vpc_id.filter(|_| defaults.subnets.is_empty()) else {
+        return Ok(defaults);
+    };
+    let discovered = discover_subnets(config, vpc_id, cluster).await?;
+    tracing::info!(
+        vpc_id,
+        internet_facing = ?discovered.internet_facing,
+        internal = ?discovered.internal,
+        "subnets discovered by their kubernetes.io/role tags"
+    );
+    for problem in &discovered.problems {
+        tracing::warn!("subnet discovery: {problem}");
+    }
+    defaults.discovered_subnets = Some(discovered);
+    Ok(defaults)
 }
 
 /// What `apply --once` did.
@@ -131,12 +170,12 @@ impl ApplyReport {
 /// Reconciles every stack of the cluster once (`desired` empty: deletes them all).
 ///
 /// # Errors
-/// Listing the cluster's stacks failed.
+/// Subnet discovery or listing the cluster's stacks failed.
 pub async fn apply_once(
     target: &AwsTarget,
     desired: &[DesiredLoadBalancer],
 ) -> Result<ApplyReport, ProviderError> {
-    let provider = provider(target).await;
+    let provider = provider(target).await?;
     let outcomes = provider.reconcile_all(desired).await?;
     Ok(ApplyReport {
         outcomes,
@@ -193,12 +232,12 @@ impl LivePlan {
 /// Observes and plans every stack of the cluster without changing anything.
 ///
 /// # Errors
-/// Listing the cluster's stacks failed.
+/// Subnet discovery or listing the cluster's stacks failed.
 pub async fn plan_live(
     target: &AwsTarget,
     desired: &[DesiredLoadBalancer],
 ) -> Result<LivePlan, ProviderError> {
-    let provider = provider(target).await;
+    let provider = provider(target).await?;
     let plans = provider.plan_all(desired).await?;
     Ok(LivePlan {
         plans,

@@ -49,6 +49,8 @@ pub struct ClusterRun {
     pub aws_defaults: StackDefaults,
     /// How the AWS client paces and retries calls.
     pub aws_client: ClientOptions,
+    /// The VPC whose tagged subnets are discovered when `aws_defaults` names none.
+    pub aws_vpc_id: Option<String>,
 }
 
 impl ClusterRun {
@@ -101,9 +103,18 @@ impl ClusterRun {
                     .cluster_name
                     .clone()
                     .context("--provider aws needs --cluster-name (the ownership tag value)")?;
-                let client_aws = Client::new(SdkApi::from_env().await, self.aws_client.clone());
+                let config = SdkApi::default_config().await;
+                let defaults = weir_controller::aws::with_discovered_subnets(
+                    &config,
+                    self.aws_defaults,
+                    self.aws_vpc_id.as_deref(),
+                    &cluster,
+                )
+                .await
+                .context("discovering the subnets of --vpc-id")?;
+                let client_aws = Client::new(SdkApi::new(&config), self.aws_client.clone());
                 let provider = Arc::new(
-                    AwsProvider::new(client_aws, &cluster, self.aws_defaults)
+                    AwsProvider::new(client_aws, &cluster, defaults)
                         .with_target_memory(target_memory(self.resync))
                         .with_shared_observe(shared_observe(self.resync)),
                 );

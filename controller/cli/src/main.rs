@@ -145,6 +145,11 @@ struct AwsFlags {
     /// Default subnet IDs (comma-separated) for stacks without a `subnets` annotation.
     #[arg(long, value_delimiter = ',')]
     subnets: Vec<String>,
+    /// The VPC whose subnets are discovered by their `kubernetes.io/role/elb` (internet-facing)
+    /// and `kubernetes.io/role/internal-elb` (internal) tags when --subnets is not given
+    /// (needs `ec2:DescribeSubnets`).
+    #[arg(long, value_name = "VPC_ID")]
+    vpc_id: Option<String>,
     /// Default security group IDs (comma-separated).
     #[arg(long, value_delimiter = ',')]
     security_groups: Vec<String>,
@@ -159,6 +164,7 @@ impl AwsFlags {
         AwsTarget {
             cluster,
             client: self.client(),
+            vpc_id: self.vpc_id.clone(),
             defaults: self.defaults(),
         }
     }
@@ -261,6 +267,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     (None, None) => None,
                 },
                 aws_client: flags.aws.client(),
+                aws_vpc_id: flags.aws.vpc_id.clone(),
                 aws_defaults: flags.aws.defaults(),
             };
             tokio::runtime::Builder::new_multi_thread()

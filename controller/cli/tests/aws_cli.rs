@@ -266,3 +266,58 @@ fn apply_once_creates_an_alb_per_gateway_of_the_aws_class() {
         "{planned}"
     );
 }
+
+#[test]
+fn without_subnets_the_plan_uses_the_subnets_discovered_in_the_vpc() {
+    let emulator = Emulator::start();
+    for subnet in emulator.subnets() {
+        emulator.ec2_value(
+            &[
+                ("Action", "CreateTags"),
+                ("ResourceId.1", subnet),
+                ("Tag.1.Key", "kubernetes.io/role/elb"),
+                ("Tag.1.Value", "1"),
+            ],
+            "requestId",
+        );
+    }
+    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shop");
+    let plan = |vpc: &str| {
+        let args = [
+            "plan",
+            "--manifests",
+            shop,
+            "--provider",
+            "aws",
+            "--ingress-class",
+            "weir",
+            "--cluster-name",
+            "discovery",
+            "--vpc-id",
+            vpc,
+        ];
+        stdout(&run(&emulator, &args))
+    };
+    let mut subnets = emulator.subnets().to_vec();
+    subnets.sort();
+    let planned = plan(emulator.vpc_id());
+    assert!(
+        planned.contains(&format!(
+            "scheme=internet-facing subnets=[{}]",
+            subnets.join(",")
+        )),
+        "{planned}"
+    );
+
+    let elsewhere = emulator.ec2_value(
+        &[("Action", "CreateVpc"), ("CidrBlock", "10.9.0.0/16")],
+        "vpcId",
+    );
+    let planned = plan(&elsewhere);
+    assert!(
+        planned.contains("cannot be applied")
+            && planned.contains("has no subnets")
+            && planned.contains("kubernetes.io/role/elb=1"),
+        "{planned}"
+    );
+}

@@ -232,6 +232,19 @@ async fn the_status_follows_the_addresses_of_the_nodes_the_proxies_listen_on() {
     )
     .await;
 
+    // Once a kubelet reports one of them Ready, only the Ready one is listed.
+    nodes
+        .patch_status(
+            "kind-worker",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [
+                {"type": "Ready", "status": "True", "reason": "KubeletReady"}
+            ]}})),
+        )
+        .await
+        .expect("marking kind-worker Ready");
+    status_becomes(&server, &["172.18.0.3"], "the Ready Node only").await;
+
     // No labelled Node left: the address is taken back, with a Warning that says why.
     for name in ["kind-control-plane", "kind-worker"] {
         nodes

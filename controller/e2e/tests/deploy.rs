@@ -270,6 +270,7 @@ async fn the_eks_overlay_renders_and_passes_the_servers_validation() {
         "- --provider=aws",
         "- --cluster-name=my-cluster",
         "- --subnets=subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788",
+        "- --vpc-id=vpc-0123456789abcdef0",
         "kind: PodDisruptionBudget",
         "readOnlyRootFilesystem: true",
         "runAsNonRoot: true",

@@ -1,4 +1,4 @@
-//! Ingress hosts: validated DNS names or single-label wildcards.
+//! Hosts of Ingress rules and Gateway API hostnames: validated DNS names or wildcards.
 
 use weir_model::HostMatch;
 
@@ -15,7 +15,7 @@ pub(crate) fn parse_host(host: Option<&str>) -> Result<HostMatch, String> {
     };
     if host.parse::<std::net::IpAddr>().is_ok() {
         return Err(format!(
-            "host {host:?} is an IP address; Ingress hosts must be DNS names"
+            "host {host:?} is an IP address; hosts must be DNS names"
         ));
     }
     if let Err(reason) = check_dns_subdomain(name) {

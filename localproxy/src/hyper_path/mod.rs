@@ -93,6 +93,7 @@ async fn forward(
             query: request.uri().query(),
             headers: &headers,
             source_ip: Some(downstream.peer.ip()),
+            listener_port: Some(downstream.listener_port()),
         };
         match snapshot.resolve(snapshot.router.route_request(&route_request)) {
             Resolved::Fixed(status) if *status == StatusCode::NOT_FOUND => {

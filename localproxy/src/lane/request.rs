@@ -177,6 +177,7 @@ fn plain(
             query: target.split_once('?').map(|(_, query)| query),
             headers: &headers,
             source_ip: Some(downstream.peer.ip()),
+            listener_port: Some(downstream.listener_port()),
         };
         match snapshot.resolve(snapshot.router.route_request(&route_request)) {
             // Filters (header changes, rewrites, timeouts) are the general path's.

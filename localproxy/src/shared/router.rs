@@ -481,6 +481,7 @@ mod tests {
                     source_ips: source
                         .map(|cidr| vec![cidr.parse::<IpCidr>().unwrap()])
                         .unwrap_or_default(),
+                    listener_ports: Vec::new(),
                 }
             }),
         ]
@@ -542,6 +543,7 @@ mod tests {
                     query: Some(query.as_str()),
                     headers: &headers,
                     source_ip: source.parse().ok(),
+                    listener_port: None,
                 };
                 prop_assert_eq!(
                     router.route_request(&request),

@@ -183,6 +183,13 @@ pub struct Downstream {
 }
 
 impl Downstream {
+    /// The port of the model listener this connection arrived on: the proxy serves its
+    /// stacks' HTTP listeners (port 80) on `--http-addr` and their HTTPS ones (443) on
+    /// `--https-addr`, whatever ports those addresses have.
+    pub fn listener_port(&self) -> u16 {
+        if self.tls { 443 } else { 80 }
+    }
+
     /// Whether a request for `host` on this connection must be answered 421 Misdirected
     /// Request: on TLS with SNI, when `certificates` choose another entry for the host than
     /// for the server name.

@@ -21,12 +21,14 @@
 //! Everything that talks to AWS goes through [`AwsApi`], one [`Call`] at a time; the SDK lives
 //! only in [`api::sdk`] and its errors are classified only in [`api::errors`]. The plan is a
 //! pure function of the desired [`StackSpec`] and the [`Observed`] state, unit-tested without
-//! any SDK. This crate must not depend on kube or on the controller.
+//! any SDK. This crate must not depend on kube or on the controller. The one call outside that
+//! path is [`discovery`]'s start-up `DescribeSubnets`, for controllers not told their subnets.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod apply;
 pub mod desired;
+pub mod discovery;
 pub mod observe;
 pub mod plan;
 mod provider;
@@ -46,9 +48,10 @@ pub use desired::names::{
     target_group_resource,
 };
 pub use desired::{
-    ActionRef, CertRef, CertificateChecks, ImportSpec, ListenerSpec, LoadBalancerSpec, RuleSpec,
-    StackDefaults, StackSpec, TargetGroupSpec,
+    ActionRef, CertRef, CertificateChecks, DiscoveredSubnets, ImportSpec, ListenerSpec,
+    LoadBalancerSpec, RuleSpec, StackDefaults, StackSpec, TargetGroupSpec,
 };
+pub use discovery::{DiscoveryError, discover_subnets};
 pub use observe::observed::{Observed, ObservedCertificate, ObservedListener, ObservedTargetGroup};
 pub use observe::{
     ClusterView, RESOURCE_TYPES, issued_certificates, observe, observe_with, stacks, tagged,

@@ -415,7 +415,7 @@ fn alb_first_match(
     request: &Request,
 ) -> String {
     let view = render(desired);
-    match view.first_match(host, path, |conditions| {
+    match view.first_match(80, host, path, |conditions| {
         alb_conditions_hold(conditions, request)
     }) {
         Some(rule) => action_name(&rule.action),
@@ -462,6 +462,7 @@ proptest! {
                 query: Some(extras.query),
                 headers: &headers,
                 source_ip: extras.source.parse().ok(),
+                listener_port: Some(80),
             };
             let spec = spec_oracle(&members, host, &path, &extras);
             let model = action_name(desired.route_request(&request).action());

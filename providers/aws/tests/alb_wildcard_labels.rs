@@ -141,7 +141,7 @@ fn name(action: &Action) -> String {
 
 fn alb_first_match(desired: &DesiredLoadBalancer, host: &str, path: &str) -> String {
     let view = render(desired);
-    match view.first_match(host, path, |_| true) {
+    match view.first_match(80, host, path, |_| true) {
         Some(rule) => name(&rule.action),
         None => match &view.listeners[0].default {
             ListenerDefault::Action(action) => name(action),

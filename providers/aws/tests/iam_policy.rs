@@ -1,10 +1,11 @@
 //! `deploy/eks/iam-policy.json` grants exactly the actions the provider calls: every
-//! [`Op`] (each client call goes through one) maps to its IAM actions, and nothing else is
-//! granted.
+//! [`Op`] (each client call goes through one) maps to its IAM actions, subnet discovery adds
+//! its one, and nothing else is granted.
 
 use std::collections::BTreeSet;
 
 use weir_provider_aws::Op;
+use weir_provider_aws::discovery::DISCOVERY_IAM_ACTIONS;
 
 #[test]
 fn the_shipped_policy_grants_exactly_the_actions_the_code_calls() {
@@ -23,7 +24,15 @@ fn the_shipped_policy_grants_exactly_the_actions_the_code_calls() {
             assert!(granted.insert(action.to_owned()), "{action} listed twice");
         }
     }
-    let called: BTreeSet<String> = Op::ALL.iter().flat_map(|op| op.iam_actions()).collect();
+    let called: BTreeSet<String> = Op::ALL
+        .iter()
+        .flat_map(|op| op.iam_actions())
+        .chain(
+            DISCOVERY_IAM_ACTIONS
+                .iter()
+                .map(|action| (*action).to_owned()),
+        )
+        .collect();
     let missing: Vec<_> = called.difference(&granted).collect();
     let extra: Vec<_> = granted.difference(&called).collect();
     assert!(missing.is_empty(), "the policy lacks {missing:?}");

@@ -244,3 +244,27 @@ fn what_an_alb_rule_cannot_do_is_a_warning_and_that_route_is_left_out() {
         .collect();
     assert_eq!(rendered, ["/ok"]);
 }
+
+#[test]
+fn a_host_too_long_for_an_alb_condition_names_the_field_of_its_source() {
+    let long_host = format!("{}.example.com", ["a".repeat(60), "b".repeat(60)].join("."));
+    let mut desired = model(&["/"], json!({}), json!([]));
+    desired.virtual_hosts[0].host = weir_model::HostMatch::Exact(long_host.clone());
+    let fields = |desired: &DesiredLoadBalancer| -> Vec<String> {
+        problems(desired)
+            .into_iter()
+            .filter(|problem| {
+                problem
+                    .message
+                    .contains("longer than an ALB host condition")
+            })
+            .map(|problem| problem.field)
+            .collect()
+    };
+    assert_eq!(fields(&desired), ["spec.rules[0].host"]);
+
+    for route in &mut desired.virtual_hosts[0].routes {
+        route.source.ingress.kind = "HTTPRoute".into();
+    }
+    assert_eq!(fields(&desired), ["spec.hostnames"]);
+}

@@ -413,6 +413,7 @@ fn model_with_every_routing_feature() -> DesiredLoadBalancer {
             "10.0.0.0/8".parse().unwrap(),
             "2001:db8::/32".parse().unwrap(),
         ],
+        listener_ports: vec![443],
     };
     conditional.action = Action::WeightedForward {
         targets: vec![

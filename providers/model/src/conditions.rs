@@ -29,6 +29,12 @@ pub struct RouteConditions {
     /// accepts any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub source_ips: Vec<IpCidr>,
+    /// The ports of the stack's listeners the route is served on (the request's
+    /// [`RouteRequest::listener_port`]); empty: every listener. A Gateway API route attached to
+    /// some of a Gateway's listeners only (`sectionName`, `port`) carries them. Not a request
+    /// condition on ALB: the route's rule is placed on those listeners only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listener_ports: Vec<u16>,
 }
 
 impl RouteConditions {
@@ -38,6 +44,14 @@ impl RouteConditions {
             && self.headers.is_empty()
             && self.query.is_empty()
             && self.source_ips.is_empty()
+            && self.listener_ports.is_empty()
+    }
+
+    /// Whether a request that arrived on the listener of `port` (`None`: not known) may take
+    /// this route.
+    pub fn serves_listener(&self, port: Option<u16>) -> bool {
+        self.listener_ports.is_empty()
+            || port.is_some_and(|port| self.listener_ports.contains(&port))
     }
 
     /// Whether `request` satisfies every condition. Regular expressions are compiled on each
@@ -50,7 +64,8 @@ impl RouteConditions {
 
     /// [`RouteConditions::matches`] with regular expressions matched by `regex(pattern, value)`.
     fn holds(&self, request: &RouteRequest<'_>, regex: &RegexMatch<'_>) -> bool {
-        (self.methods.is_empty() || self.methods.iter().any(|m| m == request.method))
+        self.serves_listener(request.listener_port)
+            && (self.methods.is_empty() || self.methods.iter().any(|m| m == request.method))
             && (self.source_ips.is_empty()
                 || request
                     .source_ip
@@ -125,6 +140,10 @@ impl fmt::Display for RouteConditions {
         if !self.source_ips.is_empty() {
             let values: Vec<String> = self.source_ips.iter().map(ToString::to_string).collect();
             parts.push(format!("source-ip={}", values.join("|")));
+        }
+        if !self.listener_ports.is_empty() {
+            let ports: Vec<String> = self.listener_ports.iter().map(u16::to_string).collect();
+            parts.push(format!("listener={}", ports.join("|")));
         }
         f.write_str(&parts.join(" "))
     }
@@ -445,6 +464,10 @@ pub struct RouteRequest<'a> {
     pub headers: &'a dyn RequestHeaders,
     /// The client's address, when known.
     pub source_ip: Option<IpAddr>,
+    /// The port of the stack's listener the request arrived on (80 for the proxy's plain-HTTP
+    /// listener, 443 for its HTTPS one), when known; routes scoped to listeners
+    /// ([`RouteConditions::listener_ports`]) match only a known port of theirs.
+    pub listener_port: Option<u16>,
 }
 
 impl<'a> RouteRequest<'a> {
@@ -457,6 +480,15 @@ impl<'a> RouteRequest<'a> {
             query: None,
             headers: &NO_HEADERS,
             source_ip: None,
+            listener_port: None,
+        }
+    }
+
+    /// This request as it arrived on the listener of `port`.
+    pub fn on_listener(self, port: u16) -> Self {
+        Self {
+            listener_port: Some(port),
+            ..self
         }
     }
 }
@@ -469,6 +501,7 @@ impl fmt::Debug for RouteRequest<'_> {
             .field("method", &self.method)
             .field("query", &self.query)
             .field("source_ip", &self.source_ip)
+            .field("listener_port", &self.listener_port)
             .finish_non_exhaustive()
     }
 }
@@ -632,6 +665,7 @@ mod tests {
                 }],
             }],
             source_ips: vec!["10.0.0.0/8".parse().unwrap()],
+            listener_ports: Vec::new(),
         };
         assert_eq!(conditions.value_count(), 6);
         let headers = [("X-Version", "v2"), ("Other", "v1")];
@@ -643,6 +677,7 @@ mod tests {
             query: Some("x=1&debug"),
             headers: &headers,
             source_ip: Some("10.9.8.7".parse().unwrap()),
+            listener_port: None,
         };
         assert!(conditions.matches(&request));
         request.method = "POST";
@@ -657,5 +692,30 @@ mod tests {
         request.headers = &NoHeaders;
         assert!(!conditions.matches(&request));
         assert!(RouteConditions::default().matches(&RouteRequest::get("a", "/")));
+    }
+
+    #[test]
+    fn a_route_scoped_to_listeners_matches_only_requests_known_to_arrive_on_one() {
+        let https_only = RouteConditions {
+            listener_ports: vec![443, 8443],
+            ..RouteConditions::default()
+        };
+        let request = RouteRequest::get("a", "/");
+        assert!(https_only.matches(&request.on_listener(443)));
+        assert!(https_only.matches(&request.on_listener(8443)));
+        assert!(!https_only.matches(&request.on_listener(80)));
+        assert!(
+            !https_only.matches(&request),
+            "an unknown listener is none of them"
+        );
+        assert!(!https_only.compile().matches(&request.on_listener(80)));
+        assert!(RouteConditions::default().matches(&request.on_listener(80)));
+        assert_eq!(
+            https_only.value_count(),
+            0,
+            "ALB places it; it is no condition value"
+        );
+        assert_eq!(https_only.to_string(), "listener=443|8443");
+        assert!(!https_only.is_empty());
     }
 }

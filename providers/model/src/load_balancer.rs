@@ -174,6 +174,16 @@ impl RouteSource {
             _ => format!("spec.rules[{}].http.paths[{}]", self.rule, self.path),
         }
     }
+
+    /// The field that named this route's host: `spec.rules[R].host` for an Ingress,
+    /// `spec.hostnames` for an HTTPRoute (whose hosts are the route's hostnames intersected
+    /// with its listener's).
+    pub fn host_field(&self) -> String {
+        match self.ingress.kind.as_str() {
+            "HTTPRoute" => "spec.hostnames".to_owned(),
+            _ => format!("spec.rules[{}].host", self.rule),
+        }
+    }
 }
 
 /// A path condition with Kubernetes semantics.

@@ -233,6 +233,12 @@ pub fn service_status(service_name: &ServiceName, service: Option<&Service>) -> 
 /// The addresses of the Nodes the proxies listen on: per Node (by name), its `ExternalIP`
 /// addresses, else its `InternalIP` ones, without repeats. No Node, or none with such an
 /// address, is `Missing` with the reason.
+///
+/// Only the `Ready` Nodes are listed while at least one matching Node is `Ready`: a Node whose
+/// kubelet reports it unhealthy (or has stopped reporting) should not be handed to clients and
+/// DNS. When none is `Ready` every matching Node is listed: a kubelet that stopped reporting
+/// does not mean its proxy stopped serving, and an emptied status would take DNS records down
+/// with it.
 pub fn node_status<'a>(selector: &str, nodes: impl Iterator<Item = &'a Node>) -> SourcedStatus {
     let mut nodes: Vec<&Node> = nodes.collect();
     nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -241,6 +247,9 @@ pub fn node_status<'a>(selector: &str, nodes: impl Iterator<Item = &'a Node>) ->
             "no Node {} (--status-from-nodes)",
             describe_selector(selector).replace("(all)", "exists")
         ));
+    }
+    if nodes.iter().any(|node| is_ready(node)) {
+        nodes.retain(|node| is_ready(node));
     }
     let addresses = distinct(nodes.iter().flat_map(|node| node_addresses(node)));
     if addresses.is_empty() {
@@ -255,6 +264,16 @@ pub fn node_status<'a>(selector: &str, nodes: impl Iterator<Item = &'a Node>) ->
         ));
     }
     SourcedStatus::Addresses(addresses)
+}
+
+/// The Node's `Ready` condition is `True`.
+fn is_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|condition| condition.type_ == "Ready" && condition.status == "True")
 }
 
 /// A Node's `ExternalIP` addresses, else its `InternalIP` ones.
@@ -395,6 +414,52 @@ mod tests {
         assert_eq!(
             node_status("ingress-ready=true", nodes.iter()),
             SourcedStatus::Addresses(vec![ip("203.0.113.4"), ip("203.0.113.5"), ip("172.18.0.3"),])
+        );
+    }
+
+    fn with_ready(mut node: Node, ready: &str) -> Node {
+        node.status.get_or_insert_with(Default::default).conditions = Some(vec![
+            serde_json::from_value(json!({"type": "Ready", "status": ready})).expect("a condition"),
+        ]);
+        node
+    }
+
+    #[test]
+    fn ready_nodes_are_preferred_and_none_ready_lists_every_match() {
+        let nodes = [
+            with_ready(
+                node(
+                    "worker-a",
+                    json!([{"type": "InternalIP", "address": "10.0.0.1"}]),
+                ),
+                "True",
+            ),
+            with_ready(
+                node(
+                    "worker-b",
+                    json!([{"type": "InternalIP", "address": "10.0.0.2"}]),
+                ),
+                "False",
+            ),
+            with_ready(
+                node(
+                    "worker-c",
+                    json!([{"type": "InternalIP", "address": "10.0.0.3"}]),
+                ),
+                "Unknown",
+            ),
+            node(
+                "worker-d",
+                json!([{"type": "InternalIP", "address": "10.0.0.4"}]),
+            ),
+        ];
+        assert_eq!(
+            node_status("", nodes.iter()),
+            SourcedStatus::Addresses(vec![ip("10.0.0.1")])
+        );
+        assert_eq!(
+            node_status("", nodes[1..].iter()),
+            SourcedStatus::Addresses(vec![ip("10.0.0.2"), ip("10.0.0.3"), ip("10.0.0.4")])
         );
     }
 

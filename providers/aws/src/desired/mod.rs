@@ -32,10 +32,35 @@ pub struct StackDefaults {
     pub scheme: String,
     /// Subnet IDs for stacks without a `subnets` annotation.
     pub subnets: Vec<String>,
+    /// Subnets found by their tags, per scheme, for stacks without a `subnets` annotation
+    /// when [`StackDefaults::subnets`] is empty.
+    pub discovered_subnets: Option<DiscoveredSubnets>,
     /// Security group IDs for stacks without a `security-groups` annotation.
     pub security_groups: Vec<String>,
     /// TLS policy for HTTPS listeners.
     pub ssl_policy: String,
+}
+
+/// The subnets [`crate::discovery`] found for each scheme; empty where none qualified (stacks
+/// of that scheme then fail with a message naming the tags).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscoveredSubnets {
+    /// For `internet-facing` stacks (`kubernetes.io/role/elb`).
+    pub internet_facing: Vec<String>,
+    /// For `internal` stacks (`kubernetes.io/role/internal-elb`).
+    pub internal: Vec<String>,
+    /// Why a scheme has none, per role, for the error a stack of that scheme gets.
+    pub problems: Vec<String>,
+}
+
+impl DiscoveredSubnets {
+    /// The subnets for a stack of `scheme` (`internet-facing` or `internal`).
+    pub fn for_scheme(&self, scheme: &str) -> &[String] {
+        match scheme {
+            "internal" => &self.internal,
+            _ => &self.internet_facing,
+        }
+    }
 }
 
 impl Default for StackDefaults {
@@ -43,6 +68,7 @@ impl Default for StackDefaults {
         Self {
             scheme: "internet-facing".to_owned(),
             subnets: Vec::new(),
+            discovered_subnets: None,
             security_groups: Vec::new(),
             ssl_policy: "ELBSecurityPolicy-TLS13-1-2-2021-06".to_owned(),
         }
@@ -144,15 +170,24 @@ pub struct ListenerSpec {
     pub waits_for_certificate: bool,
 }
 
-/// One desired rule of every routing listener.
+/// One desired rule of the routing listeners.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSpec {
     /// Its priority from [`crate::render`].
     pub priority: u32,
     /// Its conditions.
     pub conditions: Conditions,
+    /// The ports of the routing listeners that carry it; empty: every one.
+    pub listener_ports: Vec<u16>,
     /// Its action.
     pub action: ActionRef,
+}
+
+impl RuleSpec {
+    /// Whether the routing listener of `port` carries this rule.
+    pub fn on_listener(&self, port: u16) -> bool {
+        self.listener_ports.is_empty() || self.listener_ports.contains(&port)
+    }
 }
 
 /// One desired target group.
@@ -240,22 +275,33 @@ impl StackSpec {
             values.dedup();
             values
         };
-        let subnets = list("subnets", &defaults.subnets);
-        if subnets.is_empty() {
-            return Err(ProviderError::new(
-                ErrorKind::InvalidSpec,
-                format!(
-                    "stack {} has no subnets: set the weir.dev/subnets annotation or the controller's default subnets",
-                    desired.stack
-                ),
-            ));
-        }
         let scheme = setting("scheme").unwrap_or(&defaults.scheme);
         if !matches!(scheme, "internet-facing" | "internal") {
             return Err(ProviderError::new(
                 ErrorKind::InvalidSpec,
                 format!(
                     "stack {} asks for scheme {scheme:?}: only internet-facing or internal",
+                    desired.stack
+                ),
+            ));
+        }
+        let fallback = match &defaults.discovered_subnets {
+            Some(discovered) if defaults.subnets.is_empty() => discovered.for_scheme(scheme),
+            _ => &defaults.subnets,
+        };
+        let subnets = list("subnets", fallback);
+        if subnets.is_empty() {
+            let discovery = match &defaults.discovered_subnets {
+                Some(discovered) if !discovered.problems.is_empty() => {
+                    format!(" (discovery by tags: {})", discovered.problems.join("; "))
+                }
+                Some(_) => String::new(),
+                None => " or --vpc-id to discover them by their kubernetes.io/role tags".to_owned(),
+            };
+            return Err(ProviderError::new(
+                ErrorKind::InvalidSpec,
+                format!(
+                    "stack {} ({scheme}) has no subnets: set the weir.dev/subnets annotation or the controller's --subnets{discovery}",
                     desired.stack
                 ),
             ));
@@ -325,6 +371,7 @@ impl StackSpec {
                         paths,
                         matches: rule.conditions.clone(),
                     },
+                    listener_ports: rule.listener_ports.clone(),
                     action: ActionRef::from(&rule.action),
                 }
             })

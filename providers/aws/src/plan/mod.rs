@@ -293,15 +293,17 @@ fn plan_listeners(
     load_balancer: &Ref,
     refs: &Refs,
 ) -> Vec<Step> {
-    let rules: Vec<PlannedRule> = spec
-        .rules
-        .iter()
-        .map(|rule| PlannedRule {
-            priority: rule.priority,
-            conditions: rule.conditions.clone(),
-            action: refs.action(&rule.action),
-        })
-        .collect();
+    let rules_on = |port: u16| -> Vec<PlannedRule> {
+        spec.rules
+            .iter()
+            .filter(|rule| rule.on_listener(port))
+            .map(|rule| PlannedRule {
+                priority: rule.priority,
+                conditions: rule.conditions.clone(),
+                action: refs.action(&rule.action),
+            })
+            .collect()
+    };
     let mut steps = Vec::new();
     let mut rule_steps = Vec::new();
     for (port, listener) in &spec.listeners {
@@ -322,7 +324,11 @@ fn plan_listeners(
                 &mut steps,
             ),
         };
-        let desired_rules: &[PlannedRule] = if listener.routes { &rules } else { &[] };
+        let desired_rules = if listener.routes {
+            rules_on(*port)
+        } else {
+            Vec::new()
+        };
         let observed_rules = existing
             .map(|found| found.rules.as_slice())
             .unwrap_or_default();
@@ -330,7 +336,7 @@ fn plan_listeners(
             &reference,
             *port,
             &spec.owner.tags(&rule_resource(*port)),
-            desired_rules,
+            &desired_rules,
             observed_rules,
         ));
     }

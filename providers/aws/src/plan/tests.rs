@@ -74,6 +74,7 @@ fn spec() -> StackSpec {
                     paths: vec!["/api".into(), "/api/*".into()],
                     ..Conditions::default()
                 },
+                listener_ports: Vec::new(),
                 action: ActionRef::Forward(key("api")),
             },
             RuleSpec {
@@ -83,6 +84,7 @@ fn spec() -> StackSpec {
                     paths: vec!["/*".into()],
                     ..Conditions::default()
                 },
+                listener_ports: Vec::new(),
                 action: ActionRef::Forward(key("web")),
             },
         ],

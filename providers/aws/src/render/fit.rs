@@ -179,7 +179,7 @@ fn inexpressible(desired: &DesiredLoadBalancer) -> Vec<Diagnostic> {
         if host.as_str().len() + 2 > MAX_CONDITION_VALUE_LENGTH {
             problems.push(Diagnostic::error(
                 &source.ingress,
-                format!("spec.rules[{}].host", source.rule),
+                source.host_field(),
                 Reason::UnsupportedByProvider,
                 format!("host {host} is longer than an ALB host condition allows"),
             ));

@@ -36,21 +36,25 @@ pub struct AlbView {
 }
 
 impl AlbView {
-    /// ALB's own evaluation of a request on a routing listener: the first rule by priority whose
-    /// host glob (when it has one), one of whose path globs (when it has any) and whose other
-    /// conditions, as `conditions_hold` judges them, match. `None`: the listener's default
-    /// answers. Tests hold it against the model's matcher and the proxy's router.
+    /// ALB's own evaluation of a request on the routing listener of `listener_port`: the first
+    /// rule on that listener by priority whose host glob (when it has one), one of whose path
+    /// globs (when it has any) and whose other conditions, as `conditions_hold` judges them,
+    /// match. `None`: the listener's default answers. Tests hold it against the model's matcher
+    /// and the proxy's router.
     pub fn first_match(
         &self,
+        listener_port: u16,
         host: &str,
         path: &str,
         conditions_hold: impl Fn(&MatchConditions) -> bool,
     ) -> Option<&AlbRule> {
         let host = weir_model::normalize_host(host);
         self.rules.iter().find(|rule| {
-            rule.host
-                .as_deref()
-                .is_none_or(|pattern| glob::host_matches(pattern, &host))
+            rule.on_listener(listener_port)
+                && rule
+                    .host
+                    .as_deref()
+                    .is_none_or(|pattern| glob::host_matches(pattern, &host))
                 && (rule.paths.is_empty()
                     || rule
                         .paths
@@ -102,10 +106,21 @@ pub struct AlbRule {
     /// The http-header, http-request-method, query-string and source-ip conditions.
     #[serde(skip_serializing_if = "MatchConditions::is_empty")]
     pub conditions: MatchConditions,
+    /// The ports of the listeners that carry this rule (its route's
+    /// [`weir_model::RouteConditions::listener_ports`]); empty: every routing listener.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listener_ports: Vec<u16>,
     /// The action.
     pub action: Action,
     /// Why the rule exists.
     pub purpose: RulePurpose,
+}
+
+impl AlbRule {
+    /// Whether the routing listener of `port` carries this rule.
+    pub fn on_listener(&self, port: u16) -> bool {
+        self.listener_ports.is_empty() || self.listener_ports.contains(&port)
+    }
 }
 
 /// Why an [`AlbRule`] exists.
@@ -135,6 +150,10 @@ impl fmt::Display for AlbRule {
             self.conditions,
             self.action
         )?;
+        if !self.listener_ports.is_empty() {
+            let ports: Vec<String> = self.listener_ports.iter().map(u16::to_string).collect();
+            write!(f, "  [listener {}]", ports.join(","))?;
+        }
         match &self.purpose {
             RulePurpose::Route(source) => {
                 write!(f, "  ({} {})", source.ingress, source.field())
@@ -241,18 +260,26 @@ struct Block {
     covers_all_paths: bool,
 }
 
-/// One rule of a [`Block`]: path patterns, other conditions, action and purpose.
-type BlockRoute = (Vec<String>, MatchConditions, Action, RulePurpose);
+/// One rule of a [`Block`]: path patterns, other conditions, the listeners that carry it,
+/// action and purpose.
+struct BlockRoute {
+    paths: Vec<String>,
+    conditions: MatchConditions,
+    listener_ports: Vec<u16>,
+    action: Action,
+    purpose: RulePurpose,
+}
 
 /// The rendered parts of an expressible route.
 fn block_route(route: &Route, purpose: RulePurpose) -> BlockRoute {
-    (
-        path_patterns(&route.path),
+    BlockRoute {
+        paths: path_patterns(&route.path),
         // Only routes `unsupported` lets through are rendered, so the conditions convert.
-        match_conditions(&route.conditions).unwrap_or_default(),
-        route.action.clone(),
+        conditions: match_conditions(&route.conditions).unwrap_or_default(),
+        listener_ports: route.conditions.listener_ports.clone(),
+        action: route.action.clone(),
         purpose,
-    )
+    }
 }
 
 fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
@@ -307,41 +334,44 @@ fn render_rules(desired: &DesiredLoadBalancer) -> Vec<AlbRule> {
     let catch_alls = catch_alls_needed(&blocks);
     let mut rules = Vec::new();
     for (block, catch_all) in blocks.into_iter().zip(catch_alls) {
-        for (paths, conditions, action, purpose) in block.routes {
-            rules.push((block.host.clone(), paths, conditions, action, purpose));
+        for route in block.routes {
+            rules.push((block.host.clone(), route));
         }
         if catch_all {
             rules.push((
                 block.host.clone(),
-                Vec::new(),
-                MatchConditions::default(),
-                desired.default_action.clone(),
-                RulePurpose::CatchAll,
+                BlockRoute {
+                    paths: Vec::new(),
+                    conditions: MatchConditions::default(),
+                    listener_ports: Vec::new(),
+                    action: desired.default_action.clone(),
+                    purpose: RulePurpose::CatchAll,
+                },
             ));
         }
     }
-    let mut priority = 0;
-    rules
-        .into_iter()
-        .map(|(host, paths, conditions, action, purpose)| {
-            priority += 1;
-            AlbRule {
-                priority,
-                host,
-                paths,
-                conditions,
-                action,
-                purpose,
-            }
+    (1..)
+        .zip(rules)
+        .map(|(priority, (host, route))| AlbRule {
+            priority,
+            host,
+            paths: route.paths,
+            conditions: route.conditions,
+            listener_ports: route.listener_ports,
+            action: route.action,
+            purpose: route.purpose,
         })
         .collect()
 }
 
 impl Block {
     fn new(host: Option<String>, representative: Option<String>, routes: Vec<BlockRoute>) -> Self {
-        // Only a route without other conditions takes every request of its paths.
-        let covers_all_paths = routes.iter().any(|(paths, conditions, _, _)| {
-            conditions.is_empty() && paths.iter().any(|path| path == "/*")
+        // Only a route without other conditions, on every listener, takes every request of
+        // its paths.
+        let covers_all_paths = routes.iter().any(|route| {
+            route.conditions.is_empty()
+                && route.listener_ports.is_empty()
+                && route.paths.iter().any(|path| path == "/*")
         });
         Self {
             host,

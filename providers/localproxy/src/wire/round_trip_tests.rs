@@ -60,24 +60,28 @@ fn conditions() -> impl Strategy<Value = RouteConditions> {
             0..3,
         ),
         prop::collection::vec(cidr(), 0..3),
+        prop::collection::vec(prop::sample::select(vec![80u16, 443, 8443]), 0..3),
     )
-        .prop_map(|(methods, headers, query, source_ips)| RouteConditions {
-            methods: methods.into_iter().map(str::to_owned).collect(),
-            headers: headers
-                .into_iter()
-                .map(|(name, values)| HeaderCondition { name, values })
-                .collect(),
-            query: query
-                .into_iter()
-                .map(|any_of| QueryCondition {
-                    any_of: any_of
-                        .into_iter()
-                        .map(|(key, value)| QueryPair { key, value })
-                        .collect(),
-                })
-                .collect(),
-            source_ips,
-        })
+        .prop_map(
+            |(methods, headers, query, source_ips, listener_ports)| RouteConditions {
+                methods: methods.into_iter().map(str::to_owned).collect(),
+                headers: headers
+                    .into_iter()
+                    .map(|(name, values)| HeaderCondition { name, values })
+                    .collect(),
+                query: query
+                    .into_iter()
+                    .map(|any_of| QueryCondition {
+                        any_of: any_of
+                            .into_iter()
+                            .map(|(key, value)| QueryPair { key, value })
+                            .collect(),
+                    })
+                    .collect(),
+                source_ips,
+                listener_ports,
+            },
+        )
 }
 
 fn path_rewrite() -> impl Strategy<Value = PathRewrite> {

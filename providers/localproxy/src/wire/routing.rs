@@ -88,6 +88,10 @@ pub struct Conditions {
     /// Accepted client address ranges in CIDR notation (empty: any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_ips: Vec<String>,
+    /// The listener ports the route is served on (empty: every listener). Added within format
+    /// 2: a reader without it serves such a route on every listener, as weir did before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listener_ports: Vec<u16>,
 }
 
 impl Conditions {
@@ -318,6 +322,7 @@ impl Conditions {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            listener_ports: conditions.listener_ports.clone(),
         }
     }
 
@@ -356,6 +361,7 @@ impl Conditions {
                 })
                 .collect(),
             source_ips,
+            listener_ports: self.listener_ports,
         })
     }
 }

@@ -30,16 +30,21 @@ impl SdkApi {
     /// retries are off: [`crate::Client`] retries, so every attempt is counted. A call attempt
     /// times out after 30 s (a Transient failure).
     pub async fn from_env() -> Self {
+        Self::new(&Self::default_config().await)
+    }
+
+    /// The SDK configuration [`SdkApi::from_env`] builds its clients from, for the calls made
+    /// beside them (subnet discovery).
+    pub async fn default_config() -> SdkConfig {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(Duration::from_secs(30))
             .build();
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        aws_config::defaults(BehaviorVersion::latest())
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .timeout_config(timeouts)
             .load()
-            .await;
-        Self::new(&config)
+            .await
     }
 
     /// Clients built from explicit SDK clients (tests with mocked clients).
