@@ -74,7 +74,7 @@ struct Cli {
     /// Most concurrent client connections per listener.
     #[arg(long, default_value_t = 10_000)]
     max_connections: usize,
-    /// Worker threads, each a single-threaded runtime with its own SO_REUSEPORT listeners
+    /// Worker threads, each a single-threaded runtime accepting on the shared listening sockets
     /// (default: one per CPU).
     #[arg(long)]
     threads: Option<usize>,
@@ -169,17 +169,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    for addr in [cli.http_addr, cli.https_addr] {
-        server::check_address_free(addr)
-            .with_context(|| format!("binding {addr}: another process already listens there"))?;
-    }
+    let bind = |addr: SocketAddr| {
+        server::listener(addr).with_context(|| {
+            format!("binding {addr} (another process, perhaps another weir-proxy, may hold it)")
+        })
+    };
+    let (http_listener, https_listener) = (bind(cli.http_addr)?, bind(cli.https_addr)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for index in 0..threads {
-        let bind = |addr: SocketAddr| {
-            server::reuse_port_listener(addr).with_context(|| format!("binding {addr}"))
+        let clone = |listener: &std::net::TcpListener| {
+            listener
+                .try_clone()
+                .context("sharing a listening socket with a worker")
         };
-        let (http, https) = (bind(cli.http_addr)?, bind(cli.https_addr)?);
+        let (http, https) = (clone(&http_listener)?, clone(&https_listener)?);
         let (proxy, mut stopped) = (proxy.clone(), stopped.clone());
         let worker = std::thread::Builder::new()
             .name(format!("weir-worker-{index}"))
@@ -230,8 +234,8 @@ enum Source {
     Cluster(kube::Client, String, Layout),
 }
 
-/// One core's runtime: accepts on its own `SO_REUSEPORT` listeners until told to stop, then
-/// lets open connections drain (10 s at most).
+/// One core's runtime: accepts on the proxy's listening sockets (shared by every worker)
+/// until told to stop, then lets open connections drain (10 s at most).
 fn worker(
     proxy: Proxy,
     http: std::net::TcpListener,

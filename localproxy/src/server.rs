@@ -1,21 +1,23 @@
 //! Listeners: accept, optional TLS, HTTP/1.1 or HTTP/2 (by ALPN or preface), limits.
 //!
 //! Each connection is one task. Limits enforced here: at most `max_connections` open
-//! connections per listener (at the cap, HTTP/1.1 connections idling between requests are
-//! closed, longest idle first, and further clients wait in the accept queue), a TLS handshake
+//! connections per listener (at the cap, idle connections are closed, longest idle first:
+//! lane connections between requests, hyper connections with no request waiting for its
+//! response (HTTP/2 with a GOAWAY); further clients wait in the accept queue), a TLS handshake
 //! timeout, the header-read and keep-alive idle timeouts, the request
 //! head size and header count (431), and HTTP/2 stream and header-list limits.
 
 use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 
 use crate::hyper_path::guard::FramingGuard;
@@ -57,17 +59,16 @@ pub async fn serve_https(proxy: Proxy, listener: TcpListener) -> io::Result<()> 
     serve(proxy, listener, Some(TlsAcceptor::from(config))).await
 }
 
-/// Fails when another socket already holds `addr`, even one with `SO_REUSEPORT` (another
-/// weir-proxy, which would otherwise silently share the address and half the connections):
-/// binds it once without `SO_REUSEPORT` and releases it. Call before binding the workers'
-/// [`reuse_port_listener`]s; port 0 is not checked (each bind gets its own port).
+/// The listening socket for `addr`, which every worker accepts on (each through its own
+/// [`std::net::TcpListener::try_clone`]). Bound without `SO_REUSEPORT`, so that binding and
+/// listening is one step that fails when another process (another weir-proxy above all)
+/// holds the address: two proxies started at once cannot both bind it.
 ///
 /// # Errors
-/// `AddrInUse` (or whatever else the bind reports) naming nothing; the caller adds `addr`.
-pub fn check_address_free(addr: std::net::SocketAddr) -> io::Result<()> {
-    if addr.port() == 0 {
-        return Ok(());
-    }
+/// `AddrInUse` when the address is held, or whatever else binding reports; the caller names
+/// `addr`. Must be called inside a Tokio runtime; the returned listener can move to another
+/// runtime with [`TcpListener::from_std`].
+pub fn listener(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -75,23 +76,6 @@ pub fn check_address_free(addr: std::net::SocketAddr) -> io::Result<()> {
     };
     // Connections of an earlier process still in TIME_WAIT do not hold the address.
     socket.set_reuseaddr(true)?;
-    socket.bind(addr)
-}
-
-/// A listening socket with `SO_REUSEPORT`, so that several runtimes (one per core) can each
-/// accept on the same address; the kernel spreads connections over them.
-///
-/// # Errors
-/// If the address cannot be bound. Must be called inside a Tokio runtime; the returned
-/// listener can move to another runtime with [`TcpListener::from_std`].
-pub fn reuse_port_listener(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
     socket.bind(addr)?;
     socket.listen(1024)?.into_std()
 }
@@ -163,7 +147,10 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                     }
                     match handshake {
                         Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                            serve_connection(&builder, shared.clone(), downstream, stream).await;
+                            // Boxed, as below: only HTTP/2 connections pay for hyper's state.
+                            let served =
+                                serve_connection(&builder, shared.clone(), downstream, stream);
+                            Box::pin(served).await;
                         }
                         Ok(Ok(stream)) => {
                             serve_http1(&builder, &shared, downstream, stream).await;
@@ -196,7 +183,15 @@ async fn serve_http1<S>(
 {
     if let Some(handoff) = lane::serve(shared, downstream.clone(), stream).await {
         let stream = guarded(handoff.stream, shared).with_read_bytes(handoff.buffered);
-        serve_connection(builder, Arc::clone(shared), downstream, stream).await;
+        // Boxed: hyper's connection state is large, and a connection task sized for it would
+        // make every lane connection (most of them, idle ones above all) hold that much.
+        Box::pin(serve_connection(
+            builder,
+            Arc::clone(shared),
+            downstream,
+            stream,
+        ))
+        .await;
     }
 }
 
@@ -239,12 +234,19 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = downstream.peer;
+    let activity = Arc::new(Activity::default());
     let service = {
         let shared = Arc::clone(&shared);
+        let activity = Arc::clone(&activity);
         service_fn(move |request| {
             let shared = Arc::clone(&shared);
             let downstream = downstream.clone();
-            async move { Ok::<_, Infallible>(handle(&shared, downstream, request).await) }
+            let waiting = activity.start();
+            async move {
+                let response = handle(&shared, downstream, request).await;
+                drop(waiting);
+                Ok::<_, Infallible>(response)
+            }
         })
     };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -252,16 +254,66 @@ async fn serve_connection<S>(
     // The connection is polled first: one handed off by the lane after shutdown began already
     // holds a whole request head, and gets to take it before the graceful shutdown (which
     // would drop a connection still detecting its protocol).
-    let result = tokio::select! {
-        biased;
-        result = connection.as_mut() => result,
-        () = shared.shutting_down() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    let result = loop {
+        let changed = activity.changed.notified();
+        let mut changed = std::pin::pin!(changed);
+        // Registered before the count is read, so that no change is missed.
+        changed.as_mut().enable();
+        let idle = activity.is_idle();
+        // Only polled (so queued, behind connections idle for longer) while idle.
+        let shed = shared.idle_connections.notified();
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => break result,
+            () = shared.shutting_down() => {
+                connection.as_mut().graceful_shutdown();
+                break connection.await;
+            }
+            // A listener at its connection cap: idle connections make room first. HTTP/2
+            // sends GOAWAY, HTTP/1 closes; neither cuts a request short.
+            () = shed, if idle => {
+                connection.as_mut().graceful_shutdown();
+                break connection.await;
+            }
+            () = changed => {}
         }
     };
     if let Err(error) = result {
         tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// The requests of one hyper connection still waiting for their response head: a connection
+/// with none is idle and may be shed at the connection cap.
+#[derive(Debug, Default)]
+struct Activity {
+    waiting: AtomicUsize,
+    /// Woken when the connection turns busy or idle.
+    changed: Notify,
+}
+
+impl Activity {
+    /// Counts a request until the returned guard drops.
+    fn start(self: &Arc<Self>) -> Waiting {
+        if self.waiting.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.changed.notify_waiters();
+        }
+        Waiting(Arc::clone(self))
+    }
+
+    fn is_idle(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) == 0
+    }
+}
+
+/// One request of an [`Activity`].
+struct Waiting(Arc<Activity>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.0.waiting.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.0.changed.notify_waiters();
+        }
     }
 }
 
@@ -278,5 +330,25 @@ impl<'a> ConnectionGauge<'a> {
 impl Drop for ConnectionGauge<'_> {
     fn drop(&mut self) {
         self.0.metrics.active_connections.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What let two proxies share an address: listening sockets another `SO_REUSEPORT`
+    /// socket could join, so that a check before binding left a window. A proxy's listener
+    /// admits no one else on its address, however the other socket is set up.
+    #[tokio::test]
+    async fn a_listening_address_cannot_be_joined_even_with_reuse_port() {
+        let held = listener("127.0.0.1:0".parse().expect("address")).expect("bind");
+        let addr = held.local_addr().expect("address");
+        assert!(listener(addr).is_err());
+        let joining = tokio::net::TcpSocket::new_v4().expect("socket");
+        joining.set_reuseaddr(true).expect("SO_REUSEADDR");
+        joining.set_reuseport(true).expect("SO_REUSEPORT");
+        let joined = joining.bind(addr);
+        assert!(joined.is_err(), "another socket bound {addr}");
     }
 }

@@ -215,6 +215,63 @@ async fn a_second_proxy_on_the_same_address_is_refused() {
 }
 
 #[tokio::test]
+async fn of_two_proxies_started_at_once_on_one_address_exactly_one_runs() {
+    let manifests = Manifests::new(&[route("a.test", "a")]);
+    for _ in 0..5 {
+        let (http, https) = (free_port().await, free_port().await);
+        let admins = [free_port().await, free_port().await];
+        let mut pair: Vec<Process> = admins
+            .iter()
+            .map(|admin| {
+                let child = Command::new(env!("CARGO_BIN_EXE_weir-proxy"))
+                    .arg("--manifests")
+                    .arg(&manifests.dir)
+                    .args([
+                        "--http-addr",
+                        &http.to_string(),
+                        "--https-addr",
+                        &https.to_string(),
+                        "--admin-addr",
+                        &admin.to_string(),
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("spawn weir-proxy");
+                Process(child)
+            })
+            .collect();
+        // Each either exits or answers on its admin listener (which it binds after the
+        // listeners).
+        let started = Instant::now();
+        let mut outcome = [None, None];
+        while outcome.iter().any(Option::is_none) {
+            assert!(started.elapsed() < Duration::from_secs(10), "{outcome:?}");
+            for (index, process) in pair.iter_mut().enumerate() {
+                if outcome[index].is_some() {
+                    continue;
+                }
+                if let Some(status) = process.0.try_wait().expect("wait") {
+                    outcome[index] = Some(Err(status));
+                } else if try_get(admins[index], "admin", "/healthz").await.is_some() {
+                    outcome[index] = Some(Ok(()));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let running = outcome
+            .iter()
+            .filter(|end| matches!(end, Some(Ok(()))))
+            .count();
+        // Both exited: a port picked here was taken by someone else; try again.
+        if running == 0 {
+            continue;
+        }
+        assert_eq!(running, 1, "both bound {http}: {outcome:?}");
+    }
+}
+
+#[tokio::test]
 async fn ssl_redirect_names_the_port_the_https_listener_really_has() {
     let secret = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -5,7 +5,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use common::{Ep, Manifests, Running, backend, get, ingress, parse, proxy, raw, service};
+use http_body_util::Empty;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use weir_proxy::ProxyConfig;
@@ -354,6 +357,80 @@ async fn at_the_connection_cap_idle_keep_alive_connections_make_room_for_new_cli
         }
     }
     assert!(closed > 0, "no idle connection was shed");
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_idle_http2_and_handed_off_connections_are_shed_too() {
+    let config = ProxyConfig {
+        max_connections: 20,
+        keepalive_timeout: Duration::from_secs(60),
+        header_read_timeout: Duration::from_secs(60),
+        ..ProxyConfig::default()
+    };
+    let (running, _manifests) = running(config).await;
+    // Ten HTTP/2 connections (prior knowledge, so the lane hands them to hyper), each idle
+    // after one request.
+    let mut h2_connections = Vec::new();
+    for _ in 0..10 {
+        let stream = TcpStream::connect(running.http).await.expect("connect");
+        let (mut sender, connection) = hyper::client::conn::http2::handshake::<_, _, Empty<Bytes>>(
+            TokioExecutor::new(),
+            TokioIo::new(stream),
+        )
+        .await
+        .expect("h2 handshake");
+        let connection = tokio::spawn(connection);
+        let request = http::Request::get("http://a/")
+            .body(Empty::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("h2 response");
+        assert_eq!(response.status(), 200);
+        h2_connections.push((sender, connection));
+    }
+    // Ten HTTP/1.1 keep-alive connections with an absolute-form target, which the lane hands to
+    // hyper, idle after one response.
+    let mut handed_off = Vec::new();
+    for _ in 0..10 {
+        let mut stream = TcpStream::connect(running.http).await.expect("connect");
+        stream
+            .write_all(b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buffer = vec![0u8; 4096];
+        let read = stream.read(&mut buffer).await.expect("response");
+        let head = String::from_utf8_lossy(&buffer[..read]).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        handed_off.push(stream);
+    }
+    let started = Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(5), get(running.http, "a", "/"))
+        .await
+        .expect("a new client is served while idle hyper connections fill the cap");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let h2_closed = h2_connections
+        .iter()
+        .filter(|(_, connection)| connection.is_finished())
+        .count();
+    let mut http1_closed = 0;
+    for stream in &mut handed_off {
+        let mut buffer = [0u8; 16];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_millis(50), stream.read(&mut buffer)).await
+        {
+            http1_closed += 1;
+        }
+    }
+    assert!(h2_closed > 0, "no idle HTTP/2 connection was shed");
+    assert!(
+        http1_closed > 0,
+        "no idle handed-off HTTP/1 connection was shed"
+    );
 }
 
 #[tokio::test]

@@ -1,12 +1,13 @@
 //! The hyper request path: every request the HTTP/1.1 lane does not take (HTTP/2, handed-off
-//! HTTP/1.1), served by hyper's server and forwarded with hyper's client. A top floor beside
+//! HTTP/1.1), served by hyper's server and forwarded over the pooled HTTP/1.1 upstream
+//! connections the lane uses too, from the request's own task ([`forward::send`]). A top floor beside
 //! `lane`: it imports `shared` and `wire`, never the lane, and nothing below imports it.
 //!
 //! Validate, route, forward, answer:
 //!
 //! ```text
 //! request ─► host + path checks (400) ─► https redirect? ─► router ─► fixed response
-//!                                                              └──► upstream::send ─► response
+//!                                                              └──► forward::send ─► response
 //! every failure ─► ProxyError::status() ─► error response
 //! ```
 
@@ -27,7 +28,7 @@ use crate::shared::error::{ProxyError, error_text};
 use crate::shared::snapshot::Resolved;
 use crate::shared::state::{Downstream, Shared, record_request};
 use crate::shared::upstream::body::ProxyBody;
-use crate::shared::upstream::exchange;
+use crate::shared::upstream::forward;
 use crate::shared::upstream::timeout_body::TimeoutBody;
 use crate::wire::headers::{Forwarded, remove_hop_by_hop, set_forwarded};
 use crate::wire::host::is_valid_host;
@@ -44,7 +45,9 @@ pub async fn handle(
         .config
         .access_log
         .then(|| (request.method().to_string(), request.uri().to_string()));
-    let response = match forward(shared, downstream.clone(), request).await {
+    // Boxed: an HTTP/2 stream's task holds (and moves) this future, which is far smaller
+    // with the forwarding state behind a pointer.
+    let response = match Box::pin(forward(shared, downstream.clone(), request)).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     };
@@ -159,7 +162,6 @@ async fn forward(
         shared.config.body_timeout,
         shared.config.min_body_rate,
     );
-    let upstream_request = Request::from_parts(parts, body);
     let route_config;
     let config = match extras.as_ref().and_then(|extras| extras.timeout()) {
         Some(timeout) => {
@@ -171,29 +173,18 @@ async fn forward(
         }
         None => &shared.config,
     };
-    let (response, lease) =
-        exchange::send(&picked.pool, upstream_request, config, &shared.metrics).await?;
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        // This path never asks for an upgrade (WebSocket is the lane's): a 101 would leave the
-        // client believing the connection switched protocols.
-        shared
-            .metrics
-            .count_upstream_error(ProxyError::UpstreamProtocol);
-        return Err(ProxyError::UpstreamProtocol);
-    }
-    let (mut parts, body) = response.into_parts();
-    remove_hop_by_hop(&mut parts.headers);
+    let upstream = forward::send(&picked.pool, &parts, body, config, &shared.metrics).await?;
+    let mut response = Response::new(ProxyBody::Upstream(upstream.body));
+    *response.status_mut() = upstream.status;
+    *response.headers_mut() = upstream.headers;
+    *response.version_mut() = version;
     if let Some(extras) = &extras {
-        modify_headers(&mut parts.headers, &extras.filters.response_headers);
+        modify_headers(response.headers_mut(), &extras.filters.response_headers);
     }
     if let Some(own) = &picked.filters {
-        modify_headers(&mut parts.headers, &own.response_headers);
+        modify_headers(response.headers_mut(), &own.response_headers);
     }
-    parts.version = version;
-    Ok(Response::from_parts(
-        parts,
-        ProxyBody::upstream(TimeoutBody::new(body, config.upstream_timeout), lease),
-    ))
+    Ok(response)
 }
 
 /// The host a request is for: the URI authority (HTTP/2, absolute-form) or the one `Host`

@@ -22,7 +22,6 @@
 //! framing checked (`Content-Length`, chunked, or until close); a response that breaks it
 //! aborts both connections.
 
-mod deadline;
 mod request;
 mod response;
 mod tunnel;
@@ -35,7 +34,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::shared::error::{ProxyError, error_text};
 use crate::shared::state::{Downstream, Shared, record_request};
-use deadline::Deadline;
+use crate::shared::upstream::deadline::Deadline;
+use crate::wire::headers::push_header;
 use request::{Prepared, prepare};
 use upstream::{Delivered, forward};
 
@@ -328,10 +328,7 @@ impl Input {
 /// Appends a `name: value` line for each of `headers` whose name `keep` accepts.
 fn push_headers(out: &mut Vec<u8>, headers: &[httparse::Header<'_>], keep: impl Fn(&str) -> bool) {
     for header in headers.iter().filter(|header| keep(header.name)) {
-        out.extend_from_slice(header.name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(header.value);
-        out.extend_from_slice(b"\r\n");
+        push_header(out, header.name, header.value);
     }
 }
 

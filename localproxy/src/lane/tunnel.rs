@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::deadline::Deadline;
-use crate::shared::upstream::lane_connection::LaneConnection;
+use crate::shared::upstream::connection::UpstreamConnection;
+use crate::shared::upstream::deadline::Deadline;
 
 /// Writes `client_head` (the `101` head and the endpoint's first bytes) and `early` (bytes the
 /// client sent after its request head) to their sides, then copies both ways; a side that
@@ -19,7 +19,7 @@ pub(super) async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
     client: &mut S,
     client_buffer: &mut [u8],
     early: usize,
-    connection: &mut LaneConnection,
+    connection: &mut UpstreamConnection,
     client_head: &[u8],
     (deadline, idle): (&mut Deadline, Duration),
 ) -> io::Result<()> {

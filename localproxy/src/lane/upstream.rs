@@ -7,12 +7,12 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::Client;
 use super::request::LaneRequest;
-use super::response::{HeadError, RelayError, read_response, relay};
+use super::response::{Http1Head, RelayError, relay};
 use super::tunnel::tunnel;
 use crate::shared::error::ProxyError;
 use crate::shared::state::Shared;
-use crate::shared::upstream::exchange::{Attempts, charge};
-use crate::shared::upstream::lane_connection::LaneConnection;
+use crate::shared::upstream::exchange::{Attempts, Checkout, charge};
+use crate::shared::upstream::response_head::{Asked, HeadError, read_response};
 use crate::shared::upstream::timeout_body::BodyAllowance;
 
 /// How one request ended on the client connection.
@@ -60,7 +60,7 @@ pub(super) enum Delivered {
 /// whole is sent again; one that went out on a reused connection that then closed without a
 /// byte of response is sent once more on another connection when it is idempotent and has no
 /// body (the endpoint closed an idle connection as we wrote to it), as in
-/// [`crate::shared::upstream::exchange::send`].
+/// [`crate::shared::upstream::forward::send`].
 pub(super) async fn forward<S>(
     shared: &Shared,
     request: &LaneRequest,
@@ -87,20 +87,21 @@ where
     };
     let mut attempts = Attempts::new(&request.pool, config);
     let mut stale_retry_left = request.idempotent && request.body_len == 0;
+    let asked = Asked {
+        is_head: request.is_head,
+        websocket: request.websocket,
+    };
     loop {
-        let Some(index) = attempts.next_endpoint() else {
-            return failed(ProxyError::UpstreamConnect);
+        let Checkout {
+            index,
+            in_flight: _in_flight,
+            mut connection,
+            reused,
+        } = match attempts.checkout(metrics).await {
+            Ok(checkout) => checkout,
+            Err(error) => return failed(error),
         };
         let endpoint = &request.pool.endpoints[index];
-        let _in_flight = endpoint.start_request();
-        let (mut connection, reused) = match endpoint.lane_pool.take() {
-            Some(connection) => (connection, true),
-            None => match LaneConnection::connect(endpoint.addr, config.connect_timeout).await {
-                Some(connection) => (connection, false),
-                None if attempts.connect_failed(index, metrics) => continue,
-                None => return failed(ProxyError::UpstreamConnect),
-            },
-        };
         let sent = upstream_deadline
             .limit(
                 config.upstream_timeout,
@@ -169,13 +170,14 @@ where
             }
         }
         let body_read = left == 0;
+        let mut sink = Http1Head(response_head);
         let head = upstream_deadline.limit(
             config.upstream_timeout,
             read_response(
                 &mut connection,
-                request,
+                asked,
                 request.close || !body_read || shared.is_shutting_down(),
-                response_head,
+                &mut sink,
             ),
         );
         let response = match head.await {
@@ -205,7 +207,7 @@ where
         let status = response.status;
         let elapsed = started.elapsed();
         if response.is_tunnel() {
-            let endpoint_first = &connection.buffer[response.head_len()..connection.filled];
+            let endpoint_first = &connection.buffer[response.head_len..connection.filled];
             response_head.extend_from_slice(endpoint_first);
             connection.filled = 0;
             let early = input.move_pending_to_front();
@@ -239,7 +241,7 @@ where
         {
             Ok(upstream_reusable) => {
                 if upstream_reusable && !answered_early {
-                    endpoint.lane_pool.put(connection);
+                    endpoint.pool.put(connection);
                 }
                 Delivered::Response {
                     status,

@@ -27,8 +27,9 @@ pub struct Shared {
     /// The TLS server configuration, built by the first HTTPS listener and shared by the
     /// others, so that every worker resumes the sessions (cache and ticket keys) of all.
     pub tls_config: OnceLock<Arc<rustls::ServerConfig>>,
-    /// Wakes HTTP/1.1 keep-alive connections idling between requests, longest idle first, to
-    /// close: a listener at its connection cap sheds them so that new clients get in.
+    /// Wakes idle connections (the lane's between requests, hyper's with no request waiting for
+    /// its response), longest idle first, to close: a listener at its connection cap sheds them
+    /// so that new clients get in.
     pub idle_connections: tokio::sync::Notify,
     serving: AtomicBool,
     swap: Mutex<()>,
@@ -47,7 +48,7 @@ impl Shared {
         self.shutdown.subscribe()
     }
 
-    /// Closes up to `count` HTTP/1.1 connections idling between requests, longest idle first.
+    /// Closes up to `count` idle connections, longest idle first.
     pub fn shed_idle(&self, count: usize) {
         for _ in 0..count {
             self.idle_connections.notify_one();

@@ -1,8 +1,12 @@
-//! Follows chunked transfer coding (RFC 9112 section 7.1) over raw bytes without decoding it:
-//! where a chunked body ends, so that bytes after it are known to start the next message.
+//! Follows chunked transfer coding (RFC 9112 section 7.1) over raw bytes: where a chunked body
+//! ends, so that bytes after it are known to start the next message, and which bytes are the
+//! content.
 //!
 //! Used on request bodies by the framing guard and on response bodies by the HTTP/1.1 lane,
-//! which both pass the chunked bytes on unchanged.
+//! which both pass the chunked bytes on unchanged, and on response bodies sent to hyper's
+//! server (HTTP/2 clients above all), which gets the content alone.
+
+use std::ops::Range;
 
 /// Where in a chunked body the next byte falls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +100,72 @@ impl ChunkedFraming {
     }
 }
 
+/// What [`ChunkedFraming::decode`] found at the start of some bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// How many bytes were used (framing and content).
+    pub used: usize,
+    /// The content among them (empty when they were framing only).
+    pub content: Range<usize>,
+    /// Whether the body ended with them (after its trailers, which are dropped).
+    pub ended: bool,
+}
+
+impl Decoded {
+    /// `used` bytes of framing and no content; the body goes on.
+    pub fn empty(used: usize) -> Self {
+        Self {
+            used,
+            content: used..used,
+            ended: false,
+        }
+    }
+
+    /// The bytes of `content`, all of them content; the body goes on.
+    pub fn content(content: Range<usize>) -> Self {
+        Self {
+            used: content.end,
+            content,
+            ended: false,
+        }
+    }
+}
+
+impl ChunkedFraming {
+    /// Consumes framing from the start of `bytes` up to and including the first run of chunk
+    /// content, or to the end of the body, or to the end of `bytes`. Call again with the bytes
+    /// after [`Decoded::used`] until all are used or the body ended.
+    ///
+    /// # Errors
+    /// [`MalformedChunk`], as [`ChunkedFraming::advance`].
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Decoded, MalformedChunk> {
+        let mut at = 0;
+        while at < bytes.len() {
+            if let Chunk::Data(remaining) = &mut self.0 {
+                let take = usize::try_from(*remaining)
+                    .map_or(bytes.len() - at, |left| left.min(bytes.len() - at));
+                *remaining -= take as u64;
+                if *remaining == 0 {
+                    self.0 = Chunk::DataEnd;
+                }
+                return Ok(Decoded::content(at..at + take));
+            }
+            let byte = bytes[at];
+            at += 1;
+            match step(self.0, byte)? {
+                Some(next) => self.0 = next,
+                None => {
+                    return Ok(Decoded {
+                        ended: true,
+                        ..Decoded::empty(at)
+                    });
+                }
+            }
+        }
+        Ok(Decoded::empty(at))
+    }
+}
+
 /// One byte of framing outside chunk data: the next state, or `None` at the body's end.
 fn step(chunk: Chunk, byte: u8) -> Result<Option<Chunk>, MalformedChunk> {
     let next = match (chunk, byte) {
@@ -162,6 +232,37 @@ mod tests {
         for piece in 1..body.len() {
             assert_eq!(end_of(body, piece), Ok(Some(end)), "pieces of {piece}");
         }
+    }
+
+    fn decoded(body: &[u8], piece: usize) -> Result<(Vec<u8>, bool), MalformedChunk> {
+        let mut framing = ChunkedFraming::new();
+        let mut content = Vec::new();
+        for part in body.chunks(piece) {
+            let mut at = 0;
+            while at < part.len() {
+                let step = framing.decode(&part[at..])?;
+                content.extend_from_slice(&part[at..][step.content]);
+                at += step.used;
+                if step.ended {
+                    return Ok((content, true));
+                }
+            }
+        }
+        Ok((content, false))
+    }
+
+    #[test]
+    fn decoding_yields_the_content_in_any_split() {
+        let body = b"5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nx-trailer: 1\r\n\r\n";
+        for piece in 1..=body.len() {
+            assert_eq!(
+                decoded(body, piece),
+                Ok((b"hello!".to_vec(), true)),
+                "pieces of {piece}"
+            );
+        }
+        assert_eq!(decoded(b"3\r\nab", 2), Ok((b"ab".to_vec(), false)));
+        assert_eq!(decoded(b"3\r\nabc\n", 64), Err(MalformedChunk));
     }
 
     #[test]

@@ -119,6 +119,14 @@ pub fn last_coding_is_chunked(value: &[u8]) -> bool {
     last.trim_ascii().eq_ignore_ascii_case(b"chunked")
 }
 
+/// Appends one `name: value` header line of an HTTP/1.1 head to `out`.
+pub fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// The non-empty, trimmed elements of a comma-separated header value (`Connection` tokens).
 pub fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value

@@ -9,11 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http1::SendRequest;
-
-use crate::shared::upstream::lane_connection::LaneConnection;
+use crate::shared::upstream::connection::UpstreamConnection;
 use crate::shared::upstream::pool::ConnectionPool;
-use crate::shared::upstream::timeout_body::TimeoutBody;
 
 /// One upstream address with its live state.
 #[derive(Debug)]
@@ -24,11 +21,8 @@ pub struct Endpoint {
     consecutive_failures: AtomicU32,
     /// Milliseconds since [`Clock`]'s origin until which the endpoint is ejected.
     ejected_until: AtomicU64,
-    /// Idle keep-alive connections of the hyper client (HTTP/2 clients and requests the
-    /// HTTP/1.1 lane hands off).
-    pub pool: ConnectionPool<SendRequest<TimeoutBody>>,
-    /// Idle keep-alive connections of the HTTP/1.1 lane.
-    pub lane_pool: ConnectionPool<LaneConnection>,
+    /// Idle keep-alive HTTP/1.1 connections, used by both request paths.
+    pub pool: ConnectionPool<Box<UpstreamConnection>>,
 }
 
 impl Endpoint {
@@ -40,7 +34,6 @@ impl Endpoint {
             consecutive_failures: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
             pool: ConnectionPool::new(max_idle),
-            lane_pool: ConnectionPool::new(max_idle),
         }
     }
 

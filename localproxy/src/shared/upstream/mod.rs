@@ -1,9 +1,12 @@
-//! The upstream floor of the shared layer: endpoints and their balancing, idle connection
-//! pools, sending one request with retries, and the bodies on either side.
+//! The upstream floor of the shared layer, under both request paths: endpoints and their
+//! balancing, idle connection pools, the HTTP/1.1 connection both paths send requests on, the
+//! response-head reader they share, the hyper path's request writer and streamed body, and the
+//! bodies on either side.
 //!
 //! ```text
-//! body (ProxyBody) ─► exchange (send, Lease, Attempts) ─► balancer (Endpoint, TargetPool)
-//!   ─► lane_connection ─► pool (ConnectionPool) ─► timeout_body (TimeoutBody)
+//! body (ProxyBody) ─► forward (send) ─► relayed_body (UpstreamBody) ─► response_head
+//!   ─► exchange (Attempts, Checkout, charge) ─► balancer (Endpoint, TargetPool)
+//!   ─► connection (UpstreamConnection) ─► pool (ConnectionPool) ─► timeout_body, deadline
 //! ```
 //!
 //! Each file imports only files drawn after it and, of the rest of the shared layer,
@@ -11,7 +14,11 @@
 
 pub mod balancer;
 pub mod body;
+pub mod connection;
+pub mod deadline;
 pub mod exchange;
-pub mod lane_connection;
+pub mod forward;
 pub mod pool;
+pub mod relayed_body;
+pub mod response_head;
 pub mod timeout_body;

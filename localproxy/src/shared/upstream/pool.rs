@@ -3,19 +3,15 @@
 
 use std::sync::Mutex;
 
-use hyper::client::conn::http1::SendRequest;
-
-use crate::shared::upstream::timeout_body::TimeoutBody;
-
 /// A connection that can wait idle in a [`ConnectionPool`].
 pub trait Pooled {
     /// Whether the peer closed the connection (or it broke) while it sat idle.
     fn is_closed(&self) -> bool;
 }
 
-impl Pooled for SendRequest<TimeoutBody> {
+impl<C: Pooled> Pooled for Box<C> {
     fn is_closed(&self) -> bool {
-        SendRequest::is_closed(self)
+        C::is_closed(self)
     }
 }
 
@@ -64,7 +60,7 @@ impl<C: Pooled> ConnectionPool<C> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave a Vec of senders inconsistent.
+    // A panic while holding the lock cannot leave a Vec of connections inconsistent.
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

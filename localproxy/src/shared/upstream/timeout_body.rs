@@ -1,5 +1,4 @@
-//! Incoming bodies (requests, upstream responses) with a read timeout, and for request bodies
-//! a minimum rate ([`BodyAllowance`]).
+//! Incoming request bodies with a read timeout and a minimum rate ([`BodyAllowance`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,42 +57,30 @@ pub enum BodyError {
     /// The peer paused longer than the body timeout.
     #[error("body read timed out")]
     Timeout,
-    /// The peer's connection failed.
+    /// The client's connection failed.
     #[error(transparent)]
     Io(#[from] hyper::Error),
+    /// The endpoint broke its response body (closed early, stalled, broke chunked framing).
+    #[error("upstream response body: {0}")]
+    Upstream(std::io::Error),
 }
 
-/// An incoming body whose every pause is bounded by a timeout (and, for request bodies, whose
-/// whole by a [`BodyAllowance`]).
+/// An incoming request body whose every pause is bounded by a timeout and whose whole by a
+/// [`BodyAllowance`].
 #[derive(Debug)]
 pub struct TimeoutBody {
-    /// `None` for a body known to be empty.
-    inner: Option<Incoming>,
+    inner: Incoming,
     allowance: BodyAllowance,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl TimeoutBody {
-    /// Wraps `inner`; a pause longer than `timeout` between frames fails the body.
-    pub fn new(inner: Incoming, timeout: Duration) -> Self {
-        Self::with_min_rate(inner, timeout, 0)
-    }
-
     /// Wraps a request body `inner`: pauses of at most `timeout`, and on average at least
     /// `min_rate` bytes a second beyond the first `timeout` (see [`BodyAllowance`]).
     pub fn with_min_rate(inner: Incoming, timeout: Duration, min_rate: u64) -> Self {
         Self {
-            inner: Some(inner),
+            inner,
             allowance: BodyAllowance::new(timeout, min_rate),
-            sleep: None,
-        }
-    }
-
-    /// An empty body.
-    pub fn empty() -> Self {
-        Self {
-            inner: None,
-            allowance: BodyAllowance::new(Duration::ZERO, 0),
             sleep: None,
         }
     }
@@ -108,10 +95,7 @@ impl Body for TimeoutBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match Pin::new(inner).poll_frame(cx) {
+        match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.sleep = None;
                 if let Some(data) = frame
@@ -135,12 +119,10 @@ impl Body for TimeoutBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+        self.inner.size_hint()
     }
 }

@@ -15,14 +15,14 @@ use tokio::time::{Instant, Sleep, sleep_until};
 
 /// See the module documentation.
 #[derive(Debug)]
-pub(super) struct Deadline {
+pub struct Deadline {
     timer: Pin<Box<Sleep>>,
     at: Instant,
 }
 
 impl Deadline {
     /// A deadline at `at`.
-    pub(super) fn new(at: Instant) -> Self {
+    pub fn new(at: Instant) -> Self {
         Self {
             timer: Box::pin(sleep_until(at)),
             at,
@@ -31,7 +31,7 @@ impl Deadline {
 
     /// Moves the deadline to `at`; the timer is only touched when `at` is earlier than the
     /// time it is armed for.
-    pub(super) fn set(&mut self, at: Instant) {
+    pub fn set(&mut self, at: Instant) {
         if at < self.timer.deadline() {
             self.timer.as_mut().reset(at);
         }
@@ -39,11 +39,7 @@ impl Deadline {
     }
 
     /// Runs `future` with the deadline moved to `limit` from now: `None` when it passed first.
-    pub(super) async fn limit<F: Future>(
-        &mut self,
-        limit: Duration,
-        future: F,
-    ) -> Option<F::Output> {
+    pub async fn limit<F: Future>(&mut self, limit: Duration, future: F) -> Option<F::Output> {
         self.set(Instant::now() + limit);
         tokio::select! {
             biased;
@@ -56,7 +52,7 @@ impl Deadline {
     ///
     /// # Cancel safety
     /// Cancel safe: the timer stays armed.
-    pub(super) async fn passed(&mut self) {
+    pub async fn passed(&mut self) {
         loop {
             self.timer.as_mut().await;
             if Instant::now() >= self.at {
