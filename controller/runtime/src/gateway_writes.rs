@@ -7,9 +7,9 @@
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
-use weir_index::FINALIZER;
 use weir_translate::{ControllerKind, Gateway, HttpRoute, namespace_of};
 
+use crate::finalizers;
 use crate::watch::gateway_api_resource;
 
 /// Writes to Gateways and HTTPRoutes through one client, as one controller.
@@ -35,11 +35,9 @@ impl GatewayWrites {
     /// # Errors
     /// The patch failed (a conflict when the Gateway changed since it was seen).
     pub(crate) async fn add_finalizer(&self, gateway: &Gateway) -> Result<bool, kube::Error> {
-        if holds_finalizer(gateway) {
+        let Some(finalizers) = finalizers::with_ours(&gateway.metadata) else {
             return Ok(false);
-        }
-        let mut finalizers = gateway.metadata.finalizers.clone().unwrap_or_default();
-        finalizers.push(FINALIZER.to_owned());
+        };
         self.patch_finalizers(gateway, finalizers).await?;
         Ok(true)
     }
@@ -49,17 +47,9 @@ impl GatewayWrites {
     /// # Errors
     /// The patch failed.
     pub(crate) async fn remove_finalizer(&self, gateway: &Gateway) -> Result<bool, kube::Error> {
-        if !holds_finalizer(gateway) {
+        let Some(finalizers) = finalizers::without_ours(&gateway.metadata) else {
             return Ok(false);
-        }
-        let finalizers: Vec<String> = gateway
-            .metadata
-            .finalizers
-            .iter()
-            .flatten()
-            .filter(|finalizer| *finalizer != FINALIZER)
-            .cloned()
-            .collect();
+        };
         match self.patch_finalizers(gateway, finalizers).await {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
             other => other.map(|()| true),
@@ -140,10 +130,7 @@ impl GatewayWrites {
         gateway: &Gateway,
         finalizers: Vec<String>,
     ) -> Result<(), kube::Error> {
-        let patch = json!({"metadata": {
-            "finalizers": finalizers,
-            "resourceVersion": gateway.metadata.resource_version,
-        }});
+        let patch = finalizers::patch(&gateway.metadata, finalizers);
         self.api(namespace_of(&gateway.metadata), "Gateway", "gateways")
             .patch(
                 gateway.metadata.name.as_deref().unwrap_or_default(),
@@ -171,14 +158,4 @@ pub(crate) fn current_parents(route: &HttpRoute) -> &[Value] {
         .and_then(|status| status.get("parents"))
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
-}
-
-/// Whether the Gateway holds weir's finalizer.
-pub(crate) fn holds_finalizer(gateway: &Gateway) -> bool {
-    gateway
-        .metadata
-        .finalizers
-        .iter()
-        .flatten()
-        .any(|finalizer| finalizer == FINALIZER)
 }

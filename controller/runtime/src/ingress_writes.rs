@@ -7,9 +7,10 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
-use weir_index::FINALIZER;
 use weir_model::{LoadBalancerAddress, LoadBalancerStatus};
 use weir_translate::namespace_of;
+
+use crate::finalizers;
 
 /// Writes to Ingresses through one client.
 #[derive(Clone)]
@@ -27,11 +28,9 @@ impl IngressWrites {
     /// # Errors
     /// The patch failed (a conflict when the Ingress changed since it was seen).
     pub(crate) async fn add_finalizer(&self, ingress: &Ingress) -> Result<bool, kube::Error> {
-        if holds_finalizer(ingress) {
+        let Some(finalizers) = finalizers::with_ours(&ingress.metadata) else {
             return Ok(false);
-        }
-        let mut finalizers = ingress.metadata.finalizers.clone().unwrap_or_default();
-        finalizers.push(FINALIZER.to_owned());
+        };
         self.patch_finalizers(ingress, finalizers).await?;
         Ok(true)
     }
@@ -41,17 +40,9 @@ impl IngressWrites {
     /// # Errors
     /// The patch failed.
     pub(crate) async fn remove_finalizer(&self, ingress: &Ingress) -> Result<bool, kube::Error> {
-        if !holds_finalizer(ingress) {
+        let Some(finalizers) = finalizers::without_ours(&ingress.metadata) else {
             return Ok(false);
-        }
-        let finalizers: Vec<String> = ingress
-            .metadata
-            .finalizers
-            .iter()
-            .flatten()
-            .filter(|finalizer| *finalizer != FINALIZER)
-            .cloned()
-            .collect();
+        };
         match self.patch_finalizers(ingress, finalizers).await {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
             other => other.map(|()| true),
@@ -92,12 +83,7 @@ impl IngressWrites {
         ingress: &Ingress,
         finalizers: Vec<String>,
     ) -> Result<(), kube::Error> {
-        // The resourceVersion makes the merge patch conditional: another writer's finalizer is
-        // never dropped by a list computed from an older object.
-        let patch = json!({"metadata": {
-            "finalizers": finalizers,
-            "resourceVersion": ingress.metadata.resource_version,
-        }});
+        let patch = finalizers::patch(&ingress.metadata, finalizers);
         self.api(ingress)
             .patch(
                 name(ingress),
@@ -122,16 +108,6 @@ pub(crate) fn status_matches(ingress: &Ingress, status: &LoadBalancerStatus) -> 
         .and_then(|load_balancer| load_balancer.ingress.as_deref())
         .unwrap_or_default();
     current == status_ingress(status).as_slice()
-}
-
-/// Whether the Ingress holds weir's finalizer.
-pub(crate) fn holds_finalizer(ingress: &Ingress) -> bool {
-    ingress
-        .metadata
-        .finalizers
-        .iter()
-        .flatten()
-        .any(|finalizer| finalizer == FINALIZER)
 }
 
 /// The `status.loadBalancer.ingress` entries of a provider status.

@@ -13,6 +13,7 @@
 pub mod admin;
 mod controller;
 mod events;
+mod finalizers;
 mod gateway_status;
 mod gateway_writes;
 mod ingress_writes;

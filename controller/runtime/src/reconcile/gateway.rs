@@ -21,8 +21,8 @@ use weir_model::{
 use weir_translate::{Gateway, GatewayStackTranslation, HttpRoute, RouteStatus, namespace_of};
 
 use super::{ReconcileError, Reconciler, fingerprint};
+use crate::finalizers;
 use crate::gateway_status::{Programmed, gateway_status, route_parents, without_gateway};
-use crate::gateway_writes::holds_finalizer;
 use crate::locking::lock;
 use crate::status_source::SourcedStatus;
 
@@ -58,7 +58,7 @@ impl<P: Provider> Reconciler<P> {
             self.provider.delete(stack).await?;
             self.clear_stale(writes, &work, namespace, name).await?;
             if let Some(gateway) = &work.gateway
-                && holds_finalizer(gateway)
+                && finalizers::holds(&gateway.metadata)
             {
                 self.leader()?;
                 if writes.remove_finalizer(gateway).await? {
