@@ -332,6 +332,51 @@ impl<P: Provider> Reconciler<P> {
         Ok(())
     }
 
+    /// The diagnostics of `current` not yet published for `stack` (Ingress or Gateway stack).
+    fn unpublished(&self, stack: &StackId, current: &BTreeSet<Diagnostic>) -> Vec<Diagnostic> {
+        let memory = lock(&self.memory);
+        let published = memory.get(stack).map(|memory| &memory.diagnostics);
+        current
+            .iter()
+            .filter(|diagnostic| published.is_none_or(|published| !published.contains(*diagnostic)))
+            .cloned()
+            .collect()
+    }
+
+    /// Records `current` as the diagnostics published for `stack`.
+    fn remember_published(&self, stack: &StackId, current: BTreeSet<Diagnostic>) {
+        lock(&self.memory)
+            .entry(stack.clone())
+            .or_default()
+            .diagnostics = current;
+    }
+
+    /// Whether the provider error `message` differs from the one last reported for `stack`;
+    /// records it, and forgets the stack's last sync so that recovery reports one.
+    fn error_changed(&self, stack: &StackId, message: &str) -> bool {
+        let mut memory = lock(&self.memory);
+        let memory = memory.entry(stack.clone()).or_default();
+        if memory.error.as_deref() == Some(message) {
+            return false;
+        }
+        memory.error = Some(message.to_owned());
+        memory.applied = None;
+        true
+    }
+
+    /// Whether the stack applied as `fingerprint` differs from the one last reported in sync;
+    /// records it and clears the stack's reported error.
+    fn sync_changed(&self, stack: &StackId, fingerprint: u64) -> bool {
+        let mut memory = lock(&self.memory);
+        let memory = memory.entry(stack.clone()).or_default();
+        memory.error = None;
+        if memory.applied == Some(fingerprint) {
+            return false;
+        }
+        memory.applied = Some(fingerprint);
+        true
+    }
+
     /// A Warning Event for each diagnostic (of translation, or of what the provider left out)
     /// not published before, on the Ingress it concerns.
     async fn report_diagnostics(&self, stack: &StackId, work: &Work, left_out: &[Diagnostic]) {
@@ -342,17 +387,7 @@ impl<P: Provider> Reconciler<P> {
             .chain(left_out)
             .cloned()
             .collect();
-        let new: Vec<Diagnostic> = {
-            let memory = lock(&self.memory);
-            let published = memory.get(stack).map(|memory| &memory.diagnostics);
-            current
-                .iter()
-                .filter(|diagnostic| {
-                    published.is_none_or(|published| !published.contains(*diagnostic))
-                })
-                .cloned()
-                .collect()
-        };
+        let new = self.unpublished(stack, &current);
         for diagnostic in &new {
             let Some(ingress) = work
                 .members
@@ -376,23 +411,14 @@ impl<P: Provider> Reconciler<P> {
             );
             self.events.publish_diagnostic(ingress, diagnostic).await;
         }
-        lock(&self.memory)
-            .entry(stack.clone())
-            .or_default()
-            .diagnostics = current;
+        self.remember_published(stack, current);
     }
 
     /// A Warning Event on every member when the provider fails differently from last time.
     async fn report_error(&self, stack: &StackId, work: &Work, error: &ProviderError) {
         let message = error.to_string();
-        {
-            let mut memory = lock(&self.memory);
-            let memory = memory.entry(stack.clone()).or_default();
-            if memory.error.as_deref() == Some(message.as_str()) {
-                return;
-            }
-            memory.error = Some(message.clone());
-            memory.applied = None;
+        if !self.error_changed(stack, &message) {
+            return;
         }
         let note = format!("stack {stack}: {message}");
         for member in &work.members {
@@ -404,15 +430,8 @@ impl<P: Provider> Reconciler<P> {
 
     /// A Normal Event on every member when the stack changed and is now in sync.
     async fn report_synced(&self, stack: &StackId, work: &Work) {
-        let fingerprint = fingerprint(&work.translation);
-        {
-            let mut memory = lock(&self.memory);
-            let memory = memory.entry(stack.clone()).or_default();
-            memory.error = None;
-            if memory.applied == Some(fingerprint) {
-                return;
-            }
-            memory.applied = Some(fingerprint);
+        if !self.sync_changed(stack, fingerprint(&work.translation)) {
+            return;
         }
         tracing::info!(%stack, members = work.members.len(), "stack changed and is in sync");
         let note = format!(

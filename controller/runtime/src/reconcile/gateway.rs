@@ -239,17 +239,7 @@ impl<P: Provider> Reconciler<P> {
             .chain(left_out)
             .cloned()
             .collect();
-        let new: Vec<Diagnostic> = {
-            let memory = lock(&self.memory);
-            let published = memory.get(stack).map(|memory| &memory.diagnostics);
-            current
-                .iter()
-                .filter(|diagnostic| {
-                    published.is_none_or(|published| !published.contains(*diagnostic))
-                })
-                .cloned()
-                .collect()
-        };
+        let new = self.unpublished(stack, &current);
         for diagnostic in &new {
             let meta = match diagnostic.object.kind.as_str() {
                 "Gateway" => work.gateway.as_ref().map(|gateway| &gateway.metadata),
@@ -276,10 +266,7 @@ impl<P: Provider> Reconciler<P> {
                 .publish_diagnostic_on(&reference, diagnostic)
                 .await;
         }
-        lock(&self.memory)
-            .entry(stack.clone())
-            .or_default()
-            .diagnostics = current;
+        self.remember_published(stack, current);
     }
 
     /// A Warning Event on the Gateway when the provider fails differently from last time.
@@ -290,14 +277,8 @@ impl<P: Provider> Reconciler<P> {
         error: &ProviderError,
     ) {
         let message = error.to_string();
-        {
-            let mut memory = lock(&self.memory);
-            let memory = memory.entry(stack.clone()).or_default();
-            if memory.error.as_deref() == Some(message.as_str()) {
-                return;
-            }
-            memory.error = Some(message.clone());
-            memory.applied = None;
+        if !self.error_changed(stack, &message) {
+            return;
         }
         let note = format!("stack {stack}: {message}");
         self.events
@@ -318,15 +299,8 @@ impl<P: Provider> Reconciler<P> {
         translation: &GatewayStackTranslation,
         gateway: &Gateway,
     ) {
-        let fingerprint = fingerprint(&translation.translation);
-        {
-            let mut memory = lock(&self.memory);
-            let memory = memory.entry(stack.clone()).or_default();
-            memory.error = None;
-            if memory.applied == Some(fingerprint) {
-                return;
-            }
-            memory.applied = Some(fingerprint);
+        if !self.sync_changed(stack, fingerprint(&translation.translation)) {
+            return;
         }
         let routes = translation.route_statuses.len();
         tracing::info!(%stack, routes, "stack changed and is in sync");
