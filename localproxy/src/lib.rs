@@ -24,7 +24,7 @@
 //! ```text
 //! 4  main
 //! 3  server      listeners: accept, TLS handshake, then the lane or hyper
-//! 2  lane        the HTTP/1.1 lane          · hyper_path  hyper's server and client, the
+//! 2  lane        the HTTP/1.1 lane          · hyper_path  hyper's server (handed-off HTTP/1.1), the
 //!    tls         termination (rustls)         framing guard
 //!    source      manifests, cluster         · admin       /healthz, /readyz, /metrics, /config
 //! 1  shared      state, snapshot (router, actions, certs), metrics, error mapping, upstream

@@ -21,8 +21,8 @@ use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 
 use crate::hyper_path::guard::FramingGuard;
-use crate::hyper_path::handle;
 use crate::lane;
+use crate::shared::forwarding::handle;
 use crate::shared::state::{Downstream, Proxy, Shared};
 use crate::tls::server_config;
 

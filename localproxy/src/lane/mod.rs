@@ -17,8 +17,8 @@
 //! endpoints. Everything else (HTTP/1.0, chunked uploads, the HTTP/2 preface, 100-continue,
 //! other upgrades such as h2c, redirects, fixed responses, 404, 503, and anything malformed or
 //! oversized) is handed off: the connection, with the bytes read so far,
-//! goes to the hyper server path for the rest of its life, so every rule and error answer
-//! stays defined in one place ([`crate::hyper_path`]). Upstream responses are passed on with their
+//! goes to the general path for the rest of its life, so every rule and error answer
+//! stays defined in one place ([`crate::shared::forwarding`]). Upstream responses are passed on with their
 //! framing checked (`Content-Length`, chunked, or until close); a response that breaks it
 //! aborts both connections.
 
@@ -332,7 +332,7 @@ fn push_headers(out: &mut Vec<u8>, headers: &[httparse::Header<'_>], keep: impl 
     }
 }
 
-/// Answers `error` on the client connection the way [`crate::hyper_path::error_response`] does,
+/// Answers `error` on the client connection the way [`crate::shared::forwarding::error_response`] does,
 /// saying `Connection: close` when the connection closes after it (`closing`).
 async fn write_error<S: AsyncWrite + Unpin>(
     stream: &mut S,

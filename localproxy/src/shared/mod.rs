@@ -2,6 +2,7 @@
 //! alike, and nothing that knows either of them.
 //!
 //! ```text
+//! forwarding handle: route, forward, answer one request ─► state, snapshot, actions, upstream
 //! state      Proxy, Shared, Downstream, record_request  ─► snapshot, metrics, config
 //! snapshot   one immutable configuration                ─► actions, router, certs, upstream
 //! actions    what a matched route does                  ─► upstream
@@ -17,6 +18,7 @@ pub mod actions;
 pub mod certs;
 pub mod config;
 pub mod error;
+pub mod forwarding;
 pub mod metrics;
 pub mod router;
 pub mod snapshot;

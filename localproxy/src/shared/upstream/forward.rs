@@ -63,13 +63,17 @@ enum RequestFraming {
 ///
 /// # Cancel safety
 /// Dropping the future drops the request; the connection in use is closed, never pooled.
-pub async fn send(
+pub async fn send<B>(
     pool: &TargetPool,
     parts: &request::Parts,
-    body: TimeoutBody,
+    body: TimeoutBody<B>,
     config: &ProxyConfig,
     metrics: &Metrics,
-) -> Result<UpstreamResponse, ProxyError> {
+) -> Result<UpstreamResponse, ProxyError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
     if pool.endpoints.is_empty() {
         return Err(ProxyError::NoReadyEndpoint);
     }
@@ -236,12 +240,16 @@ enum BodyFailure {
 
 /// Streams `body` to the endpoint, each part written before the next is read (backpressure on
 /// the client) and each write bounded by the upstream timeout. Trailers are not forwarded.
-async fn send_body(
+async fn send_body<B>(
     connection: &mut UpstreamConnection,
-    mut body: TimeoutBody,
+    mut body: TimeoutBody<B>,
     framing: RequestFraming,
     config: &ProxyConfig,
-) -> Result<(), BodyFailure> {
+) -> Result<(), BodyFailure>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
     let mut chunk = Vec::new();
     loop {
         let frame = match body.frame().await {

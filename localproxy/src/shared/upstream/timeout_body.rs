@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 /// The time a request body may take as a whole: the body timeout, plus one second for every
@@ -60,24 +59,28 @@ pub enum BodyError {
     /// The client's connection failed.
     #[error(transparent)]
     Io(#[from] hyper::Error),
+    /// The client broke its body off: it reset the HTTP/2 stream, closed the connection, or
+    /// sent another length than its `content-length`.
+    #[error("the request body broke off: {0}")]
+    ClientBroke(&'static str),
     /// The endpoint broke its response body (closed early, stalled, broke chunked framing).
     #[error("upstream response body: {0}")]
     Upstream(std::io::Error),
 }
 
-/// An incoming request body whose every pause is bounded by a timeout and whose whole by a
-/// [`BodyAllowance`].
+/// An incoming request body (hyper's, or an HTTP/2 stream's) whose every pause is bounded by
+/// a timeout and whose whole by a [`BodyAllowance`].
 #[derive(Debug)]
-pub struct TimeoutBody {
-    inner: Incoming,
+pub struct TimeoutBody<B> {
+    inner: B,
     allowance: BodyAllowance,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
-impl TimeoutBody {
+impl<B> TimeoutBody<B> {
     /// Wraps a request body `inner`: pauses of at most `timeout`, and on average at least
     /// `min_rate` bytes a second beyond the first `timeout` (see [`BodyAllowance`]).
-    pub fn with_min_rate(inner: Incoming, timeout: Duration, min_rate: u64) -> Self {
+    pub fn with_min_rate(inner: B, timeout: Duration, min_rate: u64) -> Self {
         Self {
             inner,
             allowance: BodyAllowance::new(timeout, min_rate),
@@ -86,7 +89,11 @@ impl TimeoutBody {
     }
 }
 
-impl Body for TimeoutBody {
+impl<B> Body for TimeoutBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
     type Data = Bytes;
     type Error = BodyError;
 
@@ -105,7 +112,7 @@ impl Body for TimeoutBody {
                 {
                     this.allowance.received(data.len());
                 }
-                Poll::Ready(frame.map(|frame| frame.map_err(BodyError::Io)))
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
             Poll::Pending => {
                 let deadline = this.allowance.next_deadline();
