@@ -30,11 +30,13 @@
 //! 1  shared      state, snapshot (router, actions, certs), metrics, error mapping, upstream
 //!                (pool, balancer, exchange, bodies)
 //! 0  wire        header, host and path rules, chunked framing · demo  the echo backend
+//!    h2          weir's HTTP/2 codec (frames, HPACK): pure, imports nothing of the crate
 //! ```
 #![warn(missing_docs)]
 
 pub mod admin;
 pub mod demo;
+pub mod h2;
 pub mod hyper_path;
 pub mod lane;
 pub mod server;

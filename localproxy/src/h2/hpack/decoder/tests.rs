@@ -1,0 +1,553 @@
+//! The decoder against RFC 7541 Appendix C, every malformed-block rule, the list limit and
+//! round trips through the encoder.
+
+use proptest::prelude::*;
+
+use super::super::Encoder;
+use super::*;
+
+/// Bytes from an Appendix C hex dump (the hex columns only, whitespace ignored).
+fn hex(dump: &str) -> Vec<u8> {
+    let digits: Vec<u8> = dump.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
+type Fields = Vec<(String, String)>;
+
+fn decode_with_limit(
+    decoder: &mut Decoder,
+    block: &[u8],
+    limit: usize,
+) -> (Fields, Result<(), HpackError>) {
+    let mut fields = Vec::new();
+    let result = decoder.decode(block, limit, &mut |name, value| {
+        fields.push((
+            String::from_utf8_lossy(name).into_owned(),
+            String::from_utf8_lossy(value).into_owned(),
+        ));
+    });
+    (fields, result)
+}
+
+fn decode(decoder: &mut Decoder, block: &[u8]) -> Result<Fields, HpackError> {
+    let (fields, result) = decode_with_limit(decoder, block, 64 * 1024);
+    result.map(|()| fields)
+}
+
+fn list(fields: &[(&str, &str)]) -> Fields {
+    fields
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+fn table_of(decoder: &Decoder) -> Fields {
+    decoder
+        .table
+        .dynamic_entries()
+        .into_iter()
+        .map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap()))
+        .collect()
+}
+
+fn one_block_error(block: &[u8]) -> Result<Fields, HpackError> {
+    decode(&mut Decoder::new(4096), block)
+}
+
+#[test]
+fn c2_1_literal_with_indexing() {
+    let mut decoder = Decoder::new(4096);
+    let block = hex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572");
+    assert_eq!(
+        decode(&mut decoder, &block),
+        Ok(list(&[("custom-key", "custom-header")]))
+    );
+    assert_eq!(table_of(&decoder), list(&[("custom-key", "custom-header")]));
+    assert_eq!(decoder.table.size(), 55);
+}
+
+#[test]
+fn c2_2_literal_without_indexing() {
+    let mut decoder = Decoder::new(4096);
+    let block = hex("040c 2f73 616d 706c 652f 7061 7468");
+    assert_eq!(
+        decode(&mut decoder, &block),
+        Ok(list(&[(":path", "/sample/path")]))
+    );
+    assert_eq!(table_of(&decoder), list(&[]));
+}
+
+#[test]
+fn c2_3_literal_never_indexed() {
+    let mut decoder = Decoder::new(4096);
+    let block = hex("1008 7061 7373 776f 7264 0673 6563 7265 74");
+    assert_eq!(
+        decode(&mut decoder, &block),
+        Ok(list(&[("password", "secret")]))
+    );
+    assert_eq!(table_of(&decoder), list(&[]));
+}
+
+#[test]
+fn c2_4_indexed_field() {
+    let mut decoder = Decoder::new(4096);
+    assert_eq!(
+        decode(&mut decoder, &[0x82]),
+        Ok(list(&[(":method", "GET")]))
+    );
+    assert_eq!(table_of(&decoder), list(&[]));
+}
+
+/// One request or response of C.3 to C.6: the block, the decoded list, then the dynamic
+/// table (newest first) and its size.
+struct Step {
+    block: &'static str,
+    fields: &'static [(&'static str, &'static str)],
+    table: &'static [(&'static str, &'static str)],
+    size: usize,
+}
+
+fn run_steps(max_table_size: usize, steps: &[Step]) {
+    let mut decoder = Decoder::new(max_table_size);
+    for (i, step) in steps.iter().enumerate() {
+        assert_eq!(
+            decode(&mut decoder, &hex(step.block)),
+            Ok(list(step.fields)),
+            "step {}",
+            i + 1
+        );
+        assert_eq!(table_of(&decoder), list(step.table), "step {}", i + 1);
+        assert_eq!(decoder.table.size(), step.size, "step {}", i + 1);
+    }
+}
+
+const REQUEST_1: &[(&str, &str)] = &[
+    (":method", "GET"),
+    (":scheme", "http"),
+    (":path", "/"),
+    (":authority", "www.example.com"),
+];
+const REQUEST_2: &[(&str, &str)] = &[
+    (":method", "GET"),
+    (":scheme", "http"),
+    (":path", "/"),
+    (":authority", "www.example.com"),
+    ("cache-control", "no-cache"),
+];
+const REQUEST_3: &[(&str, &str)] = &[
+    (":method", "GET"),
+    (":scheme", "https"),
+    (":path", "/index.html"),
+    (":authority", "www.example.com"),
+    ("custom-key", "custom-value"),
+];
+const REQUEST_TABLE_1: &[(&str, &str)] = &[(":authority", "www.example.com")];
+const REQUEST_TABLE_2: &[(&str, &str)] = &[
+    ("cache-control", "no-cache"),
+    (":authority", "www.example.com"),
+];
+const REQUEST_TABLE_3: &[(&str, &str)] = &[
+    ("custom-key", "custom-value"),
+    ("cache-control", "no-cache"),
+    (":authority", "www.example.com"),
+];
+
+#[test]
+fn c3_requests_without_huffman() {
+    run_steps(
+        4096,
+        &[
+            Step {
+                block: "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
+                fields: REQUEST_1,
+                table: REQUEST_TABLE_1,
+                size: 57,
+            },
+            Step {
+                block: "8286 84be 5808 6e6f 2d63 6163 6865",
+                fields: REQUEST_2,
+                table: REQUEST_TABLE_2,
+                size: 110,
+            },
+            Step {
+                block: "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
+                fields: REQUEST_3,
+                table: REQUEST_TABLE_3,
+                size: 164,
+            },
+        ],
+    );
+}
+
+#[test]
+fn c4_requests_with_huffman() {
+    run_steps(
+        4096,
+        &[
+            Step {
+                block: "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
+                fields: REQUEST_1,
+                table: REQUEST_TABLE_1,
+                size: 57,
+            },
+            Step {
+                block: "8286 84be 5886 a8eb 1064 9cbf",
+                fields: REQUEST_2,
+                table: REQUEST_TABLE_2,
+                size: 110,
+            },
+            Step {
+                block: "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
+                fields: REQUEST_3,
+                table: REQUEST_TABLE_3,
+                size: 164,
+            },
+        ],
+    );
+}
+
+const DATE_1: &str = "Mon, 21 Oct 2013 20:13:21 GMT";
+const DATE_2: &str = "Mon, 21 Oct 2013 20:13:22 GMT";
+const LOCATION: &str = "https://www.example.com";
+const COOKIE: &str = "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1";
+const RESPONSE_1: &[(&str, &str)] = &[
+    (":status", "302"),
+    ("cache-control", "private"),
+    ("date", DATE_1),
+    ("location", LOCATION),
+];
+const RESPONSE_2: &[(&str, &str)] = &[
+    (":status", "307"),
+    ("cache-control", "private"),
+    ("date", DATE_1),
+    ("location", LOCATION),
+];
+const RESPONSE_3: &[(&str, &str)] = &[
+    (":status", "200"),
+    ("cache-control", "private"),
+    ("date", DATE_2),
+    ("location", LOCATION),
+    ("content-encoding", "gzip"),
+    ("set-cookie", COOKIE),
+];
+const RESPONSE_TABLE_1: &[(&str, &str)] = &[
+    ("location", LOCATION),
+    ("date", DATE_1),
+    ("cache-control", "private"),
+    (":status", "302"),
+];
+const RESPONSE_TABLE_2: &[(&str, &str)] = &[
+    (":status", "307"),
+    ("location", LOCATION),
+    ("date", DATE_1),
+    ("cache-control", "private"),
+];
+const RESPONSE_TABLE_3: &[(&str, &str)] = &[
+    ("set-cookie", COOKIE),
+    ("content-encoding", "gzip"),
+    ("date", DATE_2),
+];
+
+#[test]
+fn c5_responses_without_huffman_evict() {
+    run_steps(
+        256,
+        &[
+            Step {
+                block: "4803 3330 3258 0770 7269 7661 7465 611d
+                        4d6f 6e2c 2032 3120 4f63 7420 3230 3133
+                        2032 303a 3133 3a32 3120 474d 546e 1768
+                        7474 7073 3a2f 2f77 7777 2e65 7861 6d70
+                        6c65 2e63 6f6d",
+                fields: RESPONSE_1,
+                table: RESPONSE_TABLE_1,
+                size: 222,
+            },
+            Step {
+                block: "4803 3330 37c1 c0bf",
+                fields: RESPONSE_2,
+                table: RESPONSE_TABLE_2,
+                size: 222,
+            },
+            Step {
+                block: "88c1 611d 4d6f 6e2c 2032 3120 4f63 7420
+                        3230 3133 2032 303a 3133 3a32 3220 474d
+                        54c0 5a04 677a 6970 7738 666f 6f3d 4153
+                        444a 4b48 514b 425a 584f 5157 454f 5049
+                        5541 5851 5745 4f49 553b 206d 6178 2d61
+                        6765 3d33 3630 303b 2076 6572 7369 6f6e
+                        3d31",
+                fields: RESPONSE_3,
+                table: RESPONSE_TABLE_3,
+                size: 215,
+            },
+        ],
+    );
+}
+
+#[test]
+fn c6_responses_with_huffman_evict() {
+    run_steps(
+        256,
+        &[
+            Step {
+                block: "4882 6402 5885 aec3 771a 4b61 96d0 7abe
+                        9410 54d4 44a8 2005 9504 0b81 66e0 82a6
+                        2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8
+                        e9ae 82ae 43d3",
+                fields: RESPONSE_1,
+                table: RESPONSE_TABLE_1,
+                size: 222,
+            },
+            Step {
+                block: "4883 640e ffc1 c0bf",
+                fields: RESPONSE_2,
+                table: RESPONSE_TABLE_2,
+                size: 222,
+            },
+            Step {
+                block: "88c1 6196 d07a be94 1054 d444 a820 0595
+                        040b 8166 e084 a62d 1bff c05a 839b d9ab
+                        77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b
+                        3960 d5af 2708 7f36 72c1 ab27 0fb5 291f
+                        9587 3160 65c0 03ed 4ee5 b106 3d50 07",
+                fields: RESPONSE_3,
+                table: RESPONSE_TABLE_3,
+                size: 215,
+            },
+        ],
+    );
+}
+
+#[test]
+fn an_integer_cut_off_in_its_continuation_is_truncated() {
+    assert_eq!(one_block_error(&[0xff]), Err(HpackError::Truncated));
+    assert_eq!(one_block_error(&[0xff, 0x80]), Err(HpackError::Truncated));
+}
+
+#[test]
+fn a_block_that_ends_before_a_string_is_truncated() {
+    // Literal without indexing, name :path (4), and no value at all.
+    assert_eq!(one_block_error(&[0x04]), Err(HpackError::Truncated));
+    // A literal name whose length is cut off in its continuation.
+    assert_eq!(one_block_error(&[0x00, 0x7f]), Err(HpackError::Truncated));
+}
+
+#[test]
+fn a_string_longer_than_the_rest_of_the_block_is_string_too_long() {
+    assert_eq!(
+        one_block_error(&[0x04, 0x05, b'/', b'a']),
+        Err(HpackError::StringTooLong)
+    );
+}
+
+#[test]
+fn a_string_longer_than_the_list_limit_is_string_too_long() {
+    let mut block = vec![0x04, 0x0a];
+    block.extend_from_slice(b"/123456789");
+    let (_, result) = decode_with_limit(&mut Decoder::new(4096), &block, 9);
+    assert_eq!(result, Err(HpackError::StringTooLong));
+}
+
+#[test]
+fn an_integer_above_2_pow_32_overflows() {
+    // 127 + (2^28 - 1) + 15 * 2^28 = 2^32 + 126.
+    assert_eq!(
+        one_block_error(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        Err(HpackError::IntegerOverflow)
+    );
+}
+
+#[test]
+fn an_integer_with_too_many_continuation_bytes_overflows() {
+    assert_eq!(
+        one_block_error(&[0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]),
+        Err(HpackError::IntegerOverflow)
+    );
+}
+
+#[test]
+fn the_largest_u32_integer_still_decodes() {
+    // A size update of u32::MAX is read, then refused for its size, not as an overflow.
+    let mut block = vec![0x3f];
+    let mut rest = u64::from(u32::MAX) - 31;
+    while rest >= 0x80 {
+        block.push(0x80 | (rest & 0x7f) as u8);
+        rest >>= 7;
+    }
+    block.push(rest as u8);
+    assert_eq!(
+        one_block_error(&block),
+        Err(HpackError::TableSizeUpdateTooLarge)
+    );
+}
+
+#[test]
+fn index_zero_is_bad_index() {
+    assert_eq!(one_block_error(&[0x80]), Err(HpackError::BadIndex));
+}
+
+#[test]
+fn an_index_past_the_table_is_bad_index() {
+    // Static table only: 62 is past the end, as an indexed field and as a literal's name.
+    assert_eq!(one_block_error(&[0x80 | 62]), Err(HpackError::BadIndex));
+    assert_eq!(
+        one_block_error(&[0x40 | 62, 0x01, b'x']),
+        Err(HpackError::BadIndex)
+    );
+    assert_eq!(
+        one_block_error(&[0x0f, 62 - 15, 0x01, b'x']),
+        Err(HpackError::BadIndex)
+    );
+}
+
+#[test]
+fn a_size_update_above_the_advertised_maximum_is_refused() {
+    // 31 + 0x61 + (0x1f << 7) = 4096: allowed; 4097 is not.
+    assert_eq!(one_block_error(&[0x3f, 0xe1, 0x1f]), Ok(Vec::new()));
+    assert_eq!(
+        one_block_error(&[0x3f, 0xe2, 0x1f]),
+        Err(HpackError::TableSizeUpdateTooLarge)
+    );
+}
+
+#[test]
+fn a_size_update_after_a_field_is_misplaced() {
+    assert_eq!(
+        one_block_error(&[0x82, 0x20]),
+        Err(HpackError::TableSizeUpdateMisplaced)
+    );
+}
+
+#[test]
+fn size_updates_at_the_start_of_a_block_are_applied() {
+    let mut decoder = Decoder::new(4096);
+    let first = hex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572");
+    decode(&mut decoder, &first).unwrap();
+    // Two updates (to 0, then back to 4096) empty the table; then a field.
+    assert_eq!(
+        decode(&mut decoder, &[0x20, 0x3f, 0xe1, 0x1f, 0x82]),
+        Ok(list(&[(":method", "GET")]))
+    );
+    assert_eq!(table_of(&decoder), list(&[]));
+    assert_eq!(
+        decode(&mut decoder, &[0x80 | 62]),
+        Err(HpackError::BadIndex)
+    );
+}
+
+#[test]
+fn huffman_with_eos_inside_is_bad_huffman() {
+    // :path, Huffman value of 5 bytes: 'a' (00011), EOS (30 ones), 5 bits of padding.
+    let bits: u64 = (0b00011 << 35) | (0x3fff_ffff << 5) | 0b11111;
+    let mut block = vec![0x04, 0x85];
+    block.extend_from_slice(&bits.to_be_bytes()[3..]);
+    assert_eq!(one_block_error(&block), Err(HpackError::BadHuffman));
+}
+
+#[test]
+fn huffman_padding_longer_than_seven_bits_is_bad_huffman() {
+    assert_eq!(
+        one_block_error(&[0x04, 0x82, 0b0001_1111, 0xff]),
+        Err(HpackError::BadHuffman)
+    );
+}
+
+#[test]
+fn huffman_padding_not_all_ones_is_bad_huffman() {
+    assert_eq!(
+        one_block_error(&[0x04, 0x81, 0b0001_1110]),
+        Err(HpackError::BadHuffman)
+    );
+}
+
+#[test]
+fn past_the_list_limit_fields_stop_but_the_table_stays_in_sync() {
+    let mut decoder = Decoder::new(4096);
+    // Three literals with incremental indexing, literal names: 34 + 34 + 34 bytes counted.
+    let block = [
+        0x40, 0x01, b'a', 0x01, b'1', //
+        0x40, 0x01, b'b', 0x01, b'2', //
+        0x40, 0x01, b'c', 0x01, b'3',
+    ];
+    let (fields, result) = decode_with_limit(&mut decoder, &block, 68);
+    assert_eq!(result, Err(HpackError::ListTooLarge));
+    assert_eq!(fields, list(&[("a", "1"), ("b", "2")]));
+    // The entry inserted past the limit is there for the next block.
+    assert_eq!(
+        decode(&mut decoder, &[0x80 | 62, 0x80 | 64]),
+        Ok(list(&[("c", "3"), ("a", "1")]))
+    );
+}
+
+#[test]
+fn the_list_limit_counts_32_bytes_per_field() {
+    // :method GET is 7 + 3 + 32 = 42.
+    let (fields, result) = decode_with_limit(&mut Decoder::new(4096), &[0x82], 42);
+    assert_eq!((fields.len(), result), (1, Ok(())));
+    let (fields, result) = decode_with_limit(&mut Decoder::new(4096), &[0x82], 41);
+    assert_eq!((fields.len(), result), (0, Err(HpackError::ListTooLarge)));
+}
+
+#[test]
+fn an_empty_block_is_an_empty_list() {
+    assert_eq!(one_block_error(&[]), Ok(Vec::new()));
+}
+
+fn header_name() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b":authority".to_vec()),
+        Just(b":path".to_vec()),
+        Just(b":method".to_vec()),
+        Just(b"cookie".to_vec()),
+        Just(b"content-type".to_vec()),
+        Just(b"accept-encoding".to_vec()),
+        proptest::collection::vec(proptest::char::range('a', 'z'), 1..20)
+            .prop_map(|chars| chars.into_iter().collect::<String>().into_bytes()),
+    ]
+}
+
+fn header_value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"GET".to_vec()),
+        Just(b"gzip, deflate".to_vec()),
+        Just(Vec::new()),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn encoded_fields_decode_to_themselves(
+        fields in proptest::collection::vec((header_name(), header_value()), 0..20),
+        status in 100u16..1000,
+    ) {
+        let mut encoder = Encoder::new();
+        let mut block = Vec::new();
+        encoder.status(status, &mut block);
+        for (name, value) in &fields {
+            encoder.field(name, value, &mut block);
+        }
+        let mut decoded = Vec::new();
+        let result = Decoder::new(4096).decode(&block, usize::MAX, &mut |name, value| {
+            decoded.push((name.to_vec(), value.to_vec()));
+        });
+        prop_assert_eq!(result, Ok(()));
+        let mut expected = vec![(b":status".to_vec(), status.to_string().into_bytes())];
+        expected.extend(fields);
+        prop_assert_eq!(decoded, expected);
+    }
+
+    #[test]
+    fn any_block_decodes_or_fails_without_panicking(
+        blocks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..4)
+    ) {
+        let mut decoder = Decoder::new(4096);
+        for block in blocks {
+            let _ = decoder.decode(&block, 8192, &mut |_, _| {});
+        }
+    }
+}
