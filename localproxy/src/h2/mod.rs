@@ -3,4 +3,5 @@
 //! `frame` parses and writes frames, `hpack` decodes request header blocks and encodes
 //! response ones. Neither does I/O nor imports anything else of this crate.
 
+pub mod frame;
 pub mod hpack;
