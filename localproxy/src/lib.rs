@@ -23,14 +23,14 @@
 //!
 //! ```text
 //! 4  main
-//! 3  server      listeners: accept, TLS handshake, then the lane or hyper
-//! 2  lane        the HTTP/1.1 lane          · hyper_path  hyper's server (handed-off HTTP/1.1), the
-//!    tls         termination (rustls)         framing guard
-//!    source      manifests, cluster         · admin       /healthz, /readyz, /metrics, /config
+//! 3  server      listeners: accept, TLS handshake, then the lane, h2 or hyper
+//! 2  lane        the HTTP/1.1 lane          · h2          weir's HTTP/2: codec (frames, HPACK)
+//!    tls         termination (rustls)         and the connection driver
+//!    source      manifests, cluster         · hyper_path  hyper's server (handed-off HTTP/1.1),
+//!    admin       /healthz, /readyz, ...       the framing guard
 //! 1  shared      state, snapshot (router, actions, certs), metrics, error mapping, upstream
 //!                (pool, balancer, exchange, bodies)
 //! 0  wire        header, host and path rules, chunked framing · demo  the echo backend
-//!    h2          weir's HTTP/2 codec (frames, HPACK): pure, imports nothing of the crate
 //! ```
 #![warn(missing_docs)]
 

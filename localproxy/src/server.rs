@@ -1,25 +1,27 @@
-//! Listeners: accept, optional TLS, HTTP/1.1 or HTTP/2 (by ALPN or preface), limits.
+//! Listeners: accept, optional TLS, then the HTTP/1.1 lane, weir's HTTP/2 driver (ALPN `h2`,
+//! or the preface on a plain connection) or hyper's HTTP/1 server (what the lane hands off).
 //!
 //! Each connection is one task. Limits enforced here: at most `max_connections` open
 //! connections per listener (at the cap, idle connections are closed, longest idle first:
-//! lane connections between requests, hyper connections with no request waiting for its
-//! response (HTTP/2 with a GOAWAY); further clients wait in the accept queue), a TLS handshake
-//! timeout, the header-read and keep-alive idle timeouts, the request
-//! head size and header count (431), and HTTP/2 stream and header-list limits.
+//! lane connections between requests, HTTP/2 and hyper connections with no request waiting
+//! for its response (HTTP/2 with a GOAWAY); further clients wait in the accept queue), a TLS
+//! handshake timeout, the header-read and keep-alive idle timeouts, and the request head size
+//! and header count (431). The HTTP/2 driver keeps its own limits (`crate::h2::connection`).
 
 use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use hyper::server::conn::http1::Builder;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 
+use crate::h2;
 use crate::hyper_path::guard::FramingGuard;
 use crate::lane;
 use crate::shared::forwarding::handle;
@@ -147,10 +149,8 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
                     }
                     match handshake {
                         Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                            // Boxed, as below: only HTTP/2 connections pay for hyper's state.
-                            let served =
-                                serve_connection(&builder, shared.clone(), downstream, stream);
-                            Box::pin(served).await;
+                            // Boxed, as below: only HTTP/2 connections pay for its state.
+                            Box::pin(h2::connection::serve(&shared, downstream, stream, &[])).await;
                         }
                         Ok(Ok(stream)) => {
                             serve_http1(&builder, &shared, downstream, stream).await;
@@ -171,17 +171,20 @@ async fn serve(proxy: Proxy, listener: TcpListener, tls: Option<TlsAcceptor>) ->
 }
 
 /// An HTTP/1 (or prior-knowledge HTTP/2) connection: the lane serves plain HTTP/1.1 requests;
-/// from the first request it hands off, hyper serves the rest behind the request-framing guard
-/// (HTTP/2 frames bodies itself).
-async fn serve_http1<S>(
-    builder: &Builder<TokioExecutor>,
-    shared: &Arc<Shared>,
-    downstream: Downstream,
-    stream: S,
-) where
+/// a connection that starts with the HTTP/2 preface goes to the HTTP/2 driver, and from the
+/// first other request the lane hands off, hyper serves the rest behind the request-framing
+/// guard.
+async fn serve_http1<S>(builder: &Builder, shared: &Arc<Shared>, downstream: Downstream, stream: S)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if let Some(handoff) = lane::serve(shared, downstream.clone(), stream).await {
+        if is_preface(&handoff.buffered) {
+            let served =
+                h2::connection::serve(shared, downstream, handoff.stream, &handoff.buffered);
+            Box::pin(served).await;
+            return;
+        }
         let stream = guarded(handoff.stream, shared).with_read_bytes(handoff.buffered);
         // Boxed: hyper's connection state is large, and a connection task sized for it would
         // make every lane connection (most of them, idle ones above all) hold that much.
@@ -195,7 +198,17 @@ async fn serve_http1<S>(
     }
 }
 
-/// HTTP/1 connections get the request-framing guard (HTTP/2 frames bodies itself).
+/// Whether the bytes a connection started with are (the start of) the HTTP/2 preface:
+/// HTTP/2 with prior knowledge.
+fn is_preface(buffered: &[u8]) -> bool {
+    let preface = &h2::frame::PREFACE[..];
+    match buffered.len() < preface.len() {
+        true => !buffered.is_empty() && preface.starts_with(buffered),
+        false => buffered.starts_with(preface),
+    }
+}
+
+/// HTTP/1 connections get the request-framing guard.
 fn guarded<S>(stream: S, shared: &Shared) -> FramingGuard<S> {
     let config = &shared.config;
     FramingGuard::new(
@@ -206,27 +219,19 @@ fn guarded<S>(stream: S, shared: &Shared) -> FramingGuard<S> {
     )
 }
 
-fn http_builder(shared: &Shared) -> Builder<TokioExecutor> {
+fn http_builder(shared: &Shared) -> Builder {
     let config = &shared.config;
-    let mut builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(config.max_header_bytes.max(8192))
         .max_headers(config.max_headers);
     builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(256)
-        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX))
-        .keep_alive_interval(config.header_read_timeout)
-        .keep_alive_timeout(config.header_read_timeout);
-    builder
 }
 
 async fn serve_connection<S>(
-    builder: &Builder<TokioExecutor>,
+    builder: &Builder,
     shared: Arc<Shared>,
     downstream: Downstream,
     stream: S,
@@ -253,7 +258,7 @@ async fn serve_connection<S>(
     let mut connection = std::pin::pin!(connection);
     // The connection is polled first: one handed off by the lane after shutdown began already
     // holds a whole request head, and gets to take it before the graceful shutdown (which
-    // would drop a connection still detecting its protocol).
+    // would close a connection that has not started reading it).
     let result = loop {
         let changed = activity.changed.notified();
         let mut changed = std::pin::pin!(changed);
@@ -269,8 +274,8 @@ async fn serve_connection<S>(
                 connection.as_mut().graceful_shutdown();
                 break connection.await;
             }
-            // A listener at its connection cap: idle connections make room first. HTTP/2
-            // sends GOAWAY, HTTP/1 closes; neither cuts a request short.
+            // A listener at its connection cap: idle connections make room first. The
+            // connection closes after its current response, never cutting a request short.
             () = shed, if idle => {
                 connection.as_mut().graceful_shutdown();
                 break connection.await;

@@ -1,0 +1,244 @@
+//! A decoded header block turned into a validated [`http::Request`] head (RFC 9113 sections
+//! 8.2 and 8.3): lowercase names, no connection-specific fields, `te` only `trailers`, the
+//! four request pseudo-headers once each and before every regular field, values without CR,
+//! LF, NUL or surrounding whitespace, and one `content-length`. Anything else is malformed:
+//! a stream error, never a panic.
+//!
+//! Every value of a request is copied once, into one buffer; the header values, the authority
+//! and the path are views of it.
+
+use std::ops::Range;
+
+use bytes::BytesMut;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::uri::{self, Authority, PathAndQuery, Scheme};
+use http::{Method, Request, Uri, Version};
+
+use crate::h2::hpack::{Decoder, HpackError};
+use crate::wire::headers::content_length;
+
+/// Why a header block is no request this proxy serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// Malformed (RFC 9113 section 8.1.1): the stream is reset with PROTOCOL_ERROR.
+    Malformed(&'static str),
+    /// The header list is larger than the limit: 431.
+    TooLarge,
+    /// A CONNECT request: tunnels are not offered (405).
+    Connect,
+    /// The block does not decode: the connection's HPACK state is lost (COMPRESSION_ERROR).
+    Compression,
+}
+
+/// A request head: the `http` request (with an empty body for now) and the `content-length`
+/// the client declared.
+#[derive(Debug)]
+pub struct Head {
+    /// Method, URI (scheme, authority, path), version 2 and the regular fields.
+    pub request: Request<()>,
+    /// The declared body length, if the client sent `content-length`.
+    pub declared: Option<u64>,
+}
+
+/// Decodes header blocks into request heads, with its buffers reused from one to the next.
+#[derive(Debug, Default)]
+pub struct HeadReader {
+    text: BytesMut,
+    fields: Vec<(HeaderName, Range<usize>)>,
+}
+
+/// What the fields of one block said so far.
+#[derive(Default)]
+struct Seen {
+    method: Option<Range<usize>>,
+    scheme: Option<Range<usize>>,
+    authority: Option<Range<usize>>,
+    path: Option<Range<usize>>,
+    regular: bool,
+    declared: Option<u64>,
+    error: Option<&'static str>,
+}
+
+/// Connection-specific fields, which HTTP/2 forbids (RFC 9113 section 8.2.2).
+const CONNECTION_SPECIFIC: [&[u8]; 5] = [
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"transfer-encoding",
+    b"upgrade",
+];
+
+impl HeadReader {
+    /// Decodes `block` with `decoder` (a list larger than `max_list_size` is
+    /// [`Rejected::TooLarge`]) and checks it as a request head.
+    ///
+    /// # Errors
+    /// See [`Rejected`]; the decoder's table is in sync after every variant but
+    /// [`Rejected::Compression`].
+    pub fn read(
+        &mut self,
+        decoder: &mut Decoder,
+        block: &[u8],
+        max_list_size: usize,
+    ) -> Result<Head, Rejected> {
+        self.text.clear();
+        self.fields.clear();
+        let mut seen = Seen::default();
+        let text = &mut self.text;
+        let fields = &mut self.fields;
+        let decoded = decoder.decode(block, max_list_size, &mut |name, value| {
+            if seen.error.is_none()
+                && let Err(reason) = field(&mut seen, text, fields, name, value)
+            {
+                seen.error = Some(reason);
+            }
+        });
+        match decoded {
+            Ok(()) => {}
+            Err(HpackError::ListTooLarge) => return Err(Rejected::TooLarge),
+            Err(_) => return Err(Rejected::Compression),
+        }
+        if let Some(reason) = seen.error {
+            return Err(Rejected::Malformed(reason));
+        }
+        let text = self.text.split().freeze();
+        let slice = |range: &Range<usize>| text.slice(range.clone());
+        let method = seen
+            .method
+            .as_ref()
+            .ok_or(Rejected::Malformed("no :method"))?;
+        let method =
+            Method::from_bytes(&text[method.clone()]).map_err(|_| malformed("bad :method"))?;
+        if method == Method::CONNECT {
+            return Err(Rejected::Connect);
+        }
+        let (Some(scheme), Some(path)) = (&seen.scheme, &seen.path) else {
+            return Err(malformed("no :scheme or :path"));
+        };
+        if path.is_empty() {
+            return Err(malformed("empty :path"));
+        }
+        let mut parts = uri::Parts::default();
+        parts.path_and_query =
+            Some(PathAndQuery::from_maybe_shared(slice(path)).map_err(|_| malformed("bad :path"))?);
+        if let Some(authority) = &seen.authority {
+            parts.authority = Some(
+                Authority::from_maybe_shared(slice(authority))
+                    .map_err(|_| malformed("bad :authority"))?,
+            );
+            parts.scheme = Some(
+                Scheme::try_from(&text[scheme.clone()]).map_err(|_| malformed("bad :scheme"))?,
+            );
+        }
+        let uri = Uri::from_parts(parts).map_err(|_| malformed("bad request target"))?;
+        let mut headers = HeaderMap::with_capacity(self.fields.len());
+        for (name, range) in self.fields.drain(..) {
+            let value = HeaderValue::from_maybe_shared(slice(&range))
+                .map_err(|_| malformed("bad field value"))?;
+            headers.append(name, value);
+        }
+        let mut request = Request::new(());
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = headers;
+        Ok(Head {
+            request,
+            declared: seen.declared,
+        })
+    }
+}
+
+fn malformed(reason: &'static str) -> Rejected {
+    Rejected::Malformed(reason)
+}
+
+/// Checks one field and records it.
+fn field(
+    seen: &mut Seen,
+    text: &mut BytesMut,
+    fields: &mut Vec<(HeaderName, Range<usize>)>,
+    name: &[u8],
+    value: &[u8],
+) -> Result<(), &'static str> {
+    if !value_is_valid(value) {
+        return Err("a field value with CR, LF, NUL or surrounding whitespace");
+    }
+    let start = text.len();
+    text.extend_from_slice(value);
+    let range = start..text.len();
+    if let Some(pseudo) = name.strip_prefix(b":") {
+        if seen.regular {
+            return Err("a pseudo-header after a regular field");
+        }
+        let slot = match pseudo {
+            b"method" => &mut seen.method,
+            b"scheme" => &mut seen.scheme,
+            b"authority" => &mut seen.authority,
+            b"path" => &mut seen.path,
+            _ => return Err("an unknown or response pseudo-header"),
+        };
+        if slot.replace(range).is_some() {
+            return Err("a repeated pseudo-header");
+        }
+        return Ok(());
+    }
+    seen.regular = true;
+    if name.is_empty() || name.iter().any(u8::is_ascii_uppercase) {
+        return Err("an empty or uppercase field name");
+    }
+    if CONNECTION_SPECIFIC.contains(&name) {
+        return Err("a connection-specific field");
+    }
+    if name == b"te" && value != b"trailers" {
+        return Err("te other than trailers");
+    }
+    if name == b"content-length" {
+        let length = content_length(value).ok_or("a bad content-length")?;
+        if seen
+            .declared
+            .replace(length)
+            .is_some_and(|earlier| earlier != length)
+        {
+            return Err("differing content-lengths");
+        }
+    }
+    let name = HeaderName::from_bytes(name).map_err(|_| "a bad field name")?;
+    fields.push((name, range));
+    Ok(())
+}
+
+/// RFC 9113 section 8.2.1: no NUL, CR or LF, and no leading or trailing space or tab.
+fn value_is_valid(value: &[u8]) -> bool {
+    let edge = |byte: Option<&u8>| matches!(byte, Some(b' ' | b'\t'));
+    !edge(value.first())
+        && !edge(value.last())
+        && !value.iter().any(|byte| matches!(byte, 0 | b'\r' | b'\n'))
+}
+
+/// Checks a trailer block's fields (decoded to keep the table in sync, then dropped: trailers
+/// are not forwarded): no pseudo-headers, the same name and value rules as a head.
+///
+/// # Errors
+/// As [`HeadReader::read`]; a list over the limit is malformed here.
+pub fn read_trailers(
+    decoder: &mut Decoder,
+    block: &[u8],
+    max_list_size: usize,
+) -> Result<(), Rejected> {
+    let mut error = None;
+    let decoded = decoder.decode(block, max_list_size, &mut |name, value| {
+        let bad = name.first() == Some(&b':')
+            || name.iter().any(u8::is_ascii_uppercase)
+            || CONNECTION_SPECIFIC.contains(&name)
+            || !value_is_valid(value);
+        if bad && error.is_none() {
+            error = Some("a malformed trailer field");
+        }
+    });
+    match decoded {
+        Ok(()) => error.map_or(Ok(()), |reason| Err(Rejected::Malformed(reason))),
+        Err(HpackError::ListTooLarge) => Err(Rejected::Malformed("trailers over the limit")),
+        Err(_) => Err(Rejected::Compression),
+    }
+}
