@@ -332,3 +332,126 @@ async fn broken_answers_are_502_silence_is_504_and_a_cut_body_resets_the_stream(
     let errors = running.proxy.metrics().render();
     assert!(errors.contains("protocol"), "{errors}");
 }
+
+fn large(_line: &str) -> (Vec<u8>, bool) {
+    let mut reply = b"HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n".to_vec();
+    reply.extend((0..1_048_576u32).map(|index| (index % 251) as u8));
+    (reply, false)
+}
+
+#[tokio::test]
+async fn a_1_mib_response_arrives_whole_through_small_client_windows() {
+    let (endpoint, _seen) = scripted(large).await;
+    let (running, _manifests) = routed_to(endpoint).await;
+    let stream = TcpStream::connect(running.http).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(16_384)
+        .initial_connection_window_size(32_768)
+        .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+        .await
+        .expect("h2 handshake");
+    tokio::spawn(connection);
+    let response = sender.send_request(get("/large")).await.expect("response");
+    assert_eq!(response.status(), 200);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(body.len(), 1_048_576);
+    assert!(
+        body.iter()
+            .enumerate()
+            .all(|(index, &byte)| byte == (index % 251) as u8),
+        "the bytes arrive in order"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_requests_on_one_connection_all_succeed() {
+    let (endpoint, seen) = scripted(ok).await;
+    let (running, _manifests) = routed_to(endpoint).await;
+    let sender = h2::<Full<Bytes>>(running.http).await;
+    let requests = (0..1000).map(|index| {
+        let mut sender = sender.clone();
+        async move {
+            let response = sender
+                .send_request(get(&format!("/many/{index}")))
+                .await
+                .expect("response");
+            assert_eq!(response.status(), 200);
+            assert_eq!(text(response).await.expect("body"), "ok");
+        }
+    });
+    futures::future::join_all(requests).await;
+    assert_eq!(seen.requests.lock().expect("lock").len(), 1000);
+}
+
+#[tokio::test]
+async fn an_upload_to_a_slow_endpoint_is_held_back_by_flow_control() {
+    const TOTAL: usize = 32 << 20;
+    const PART: usize = 64 << 10;
+    // The endpoint takes the head, reads nothing for a second, then reads the chunked body to
+    // its end and answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = listener.local_addr().expect("addr");
+    let got = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&got);
+    tokio::spawn(async move {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buffer = vec![0u8; 1 << 16];
+        let mut seen = Vec::new();
+        while !seen.windows(4).any(|window| window == b"\r\n\r\n") {
+            let read = stream.read(&mut buffer).await.expect("head");
+            seen.extend_from_slice(&buffer[..read]);
+        }
+        let head_end = seen
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .map_or(0, |at| at + 4);
+        counter.fetch_add(seen.len() - head_end, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut tail = seen.clone();
+        loop {
+            if tail.ends_with(b"\r\n0\r\n\r\n") {
+                break;
+            }
+            let read = stream.read(&mut buffer).await.expect("body");
+            assert!(read > 0, "the body ended early");
+            counter.fetch_add(read, Ordering::SeqCst);
+            tail.extend_from_slice(&buffer[..read]);
+            let keep = tail.len().saturating_sub(16);
+            tail.drain(..keep);
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await;
+    });
+    let (running, _manifests) = routed_to(endpoint).await;
+    let mut sender = h2(running.http).await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let puller = Arc::clone(&pulled);
+    let parts = futures::stream::iter((0..TOTAL / PART).map(move |_| {
+        puller.fetch_add(PART, Ordering::SeqCst);
+        Ok::<_, hyper::Error>(Frame::data(Bytes::from(vec![b'u'; PART])))
+    }));
+    let upload = Request::post("http://h2.example/upload")
+        .body(StreamBody::new(parts))
+        .expect("request");
+    let sending = tokio::spawn(async move { sender.send_request(upload).await });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let held = pulled.load(Ordering::SeqCst);
+    assert!(
+        held < 12 << 20,
+        "the client was let to send {held} bytes while the endpoint read none"
+    );
+    let response = sending.await.expect("task").expect("response");
+    assert_eq!(response.status(), 200);
+    assert!(
+        got.load(Ordering::SeqCst) >= TOTAL,
+        "the whole body reached the endpoint"
+    );
+}

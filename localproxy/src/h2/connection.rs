@@ -82,6 +82,9 @@ const RECENTLY_CLOSED: usize = 64;
 /// so that its GOAWAY is not destroyed by a reset.
 const LINGER: Duration = Duration::from_secs(1);
 
+/// How long a connection that failed waits for the client to take its GOAWAY.
+const GOAWAY_WRITE: Duration = Duration::from_secs(5);
+
 type RequestFuture<'a> =
     Cancellable<Pin<Box<dyn Future<Output = (u32, Response<ProxyBody>)> + Send + 'a>>>;
 
@@ -128,6 +131,8 @@ pub(super) struct Connection<'a, S> {
     pub(super) downstream: Downstream,
     io: S,
     pub(super) input: BytesMut,
+    /// `input` holds bytes read before the driver started (by the lane), not yet handled.
+    buffered_input: bool,
     pub(super) out: Vec<u8>,
     /// Bytes of `out` already written.
     written: usize,
@@ -161,6 +166,8 @@ pub(super) struct Connection<'a, S> {
     /// Keep-alive: when the client last sent anything, and whether our PING is unanswered.
     last_read: Instant,
     ping_sent: Option<Instant>,
+    /// When a connection error ended serving: the GOAWAY gets [`GOAWAY_WRITE`] to be written.
+    failed_at: Option<Instant>,
     /// When the connection became idle (no stream open), for the keep-alive timeout.
     pub(super) idle_since: Option<Instant>,
     timer: Pin<Box<Sleep>>,
@@ -198,6 +205,7 @@ where
             shared,
             downstream,
             io,
+            buffered_input: !input.is_empty(),
             input,
             out,
             written: 0,
@@ -225,6 +233,7 @@ where
             empty_frames: 0,
             last_read: now,
             ping_sent: None,
+            failed_at: None,
             idle_since: Some(now),
             timer: Box::pin(tokio::time::sleep_until(timer_at)),
             timer_at,
@@ -236,6 +245,9 @@ where
 
     /// One turn: read and handle frames, run the request futures, send bodies, write.
     fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
+        if std::mem::take(&mut self.buffered_input) {
+            self.receive();
+        }
         for _ in 0..16 {
             let mut progress = false;
             if self.phase != Phase::Failed && self.out.len() < OUTPUT_CAP {
@@ -252,7 +264,10 @@ where
                 progress |= self.poll_futures(cx);
                 self.return_window();
                 progress |= self.send_bodies(cx);
-                self.poll_events(cx);
+            }
+            self.poll_events(cx);
+            if self.gave_up() {
+                return Poll::Ready(Ending::Gone);
             }
             match self.poll_write(cx) {
                 Poll::Ready(Ok(())) => {}
@@ -265,9 +280,6 @@ where
                     && self.futures.is_empty())
             {
                 return Poll::Ready(Ending::Close);
-            }
-            if self.ping_timed_out() {
-                return Poll::Ready(Ending::Gone);
             }
             if !progress {
                 return Poll::Pending;
@@ -408,9 +420,6 @@ where
     fn return_window(&mut self) {
         for stream in self.streams.iter_mut().filter(|stream| stream.has_body) {
             let consumed = stream.shared.take_consumed();
-            if consumed == 0 {
-                continue;
-            }
             self.recv_credit += consumed;
             if !stream.receiving {
                 continue;
@@ -431,6 +440,15 @@ where
 
     /// Shutdown, shedding at the connection cap, keep-alive pings and the idle timeout.
     fn poll_events(&mut self, cx: &mut Context<'_>) {
+        if self.phase == Phase::Failed {
+            let due = self.next_due();
+            if due != self.timer_at {
+                self.timer_at = due;
+                self.timer.as_mut().reset(due);
+            }
+            let _ = self.timer.as_mut().poll(cx);
+            return;
+        }
         if self.phase == Phase::Open && self.shutdown.as_mut().poll(cx).is_ready() {
             self.drain();
         }
@@ -478,6 +496,9 @@ where
 
     /// The earliest moment a timer has something to do.
     fn next_due(&self) -> Instant {
+        if let Some(failed) = self.failed_at {
+            return failed + GOAWAY_WRITE;
+        }
         let config = &self.shared.config;
         let ping = match self.ping_sent {
             Some(sent) => sent + config.header_read_timeout,
@@ -489,10 +510,16 @@ where
         }
     }
 
-    /// Our keep-alive PING went unanswered for the header-read timeout.
-    fn ping_timed_out(&self) -> bool {
-        self.ping_sent
-            .is_some_and(|sent| Instant::now() >= sent + self.shared.config.header_read_timeout)
+    /// The client stopped taking part: our keep-alive PING went unanswered (nothing read) for
+    /// the header-read timeout, or it did not read our GOAWAY within [`GOAWAY_WRITE`] after a
+    /// connection error.
+    fn gave_up(&self) -> bool {
+        let deadline = match (self.failed_at, self.ping_sent) {
+            (Some(failed), _) => failed + GOAWAY_WRITE,
+            (None, Some(sent)) => sent + self.shared.config.header_read_timeout,
+            (None, None) => return false,
+        };
+        Instant::now() >= deadline
     }
 
     /// Sends GOAWAY NO_ERROR: the open streams finish, new ones are not served.
@@ -511,6 +538,7 @@ where
         tracing::debug!(peer = %self.downstream.peer, ?code, reason, "HTTP/2 connection error");
         frame::write_goaway(&mut self.out, self.highest, code, reason.as_bytes());
         self.phase = Phase::Failed;
+        self.failed_at = Some(Instant::now());
         for stream in self.streams.drain(..) {
             stream.shared.cancel();
         }

@@ -253,7 +253,8 @@ where
             self.empty_frames = 0;
         }
         // Padding is never delivered: its window comes back at once.
-        self.recv_credit += (flow_len as usize) - data.len();
+        let padding = (flow_len as usize) - data.len();
+        self.recv_credit += padding;
         let Some(index) = self
             .streams
             .iter()
@@ -270,6 +271,7 @@ where
             self.reset_stream(id, ErrorCode::FlowControlError);
             return;
         }
+        stream.recv_credit += padding;
         stream.received += data.len() as u64;
         if stream
             .declared
