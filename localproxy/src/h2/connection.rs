@@ -19,7 +19,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -136,6 +136,8 @@ pub(super) struct Connection<'a, S> {
     pub(super) out: Vec<u8>,
     /// Bytes of `out` already written.
     written: usize,
+    /// Written bytes not yet flushed (TLS records still buffered).
+    unflushed: bool,
     pub(super) decoder: Decoder,
     pub(super) encoder: Encoder,
     pub(super) heads: HeadReader,
@@ -164,7 +166,9 @@ pub(super) struct Connection<'a, S> {
     pub(super) unanswered_control: usize,
     pub(super) empty_frames: u32,
     /// Keep-alive: when the client last sent anything, and whether our PING is unanswered.
+    /// (`heard`: bytes arrived since the timer last looked; the clock is read only then.)
     last_read: Instant,
+    heard: bool,
     ping_sent: Option<Instant>,
     /// When a connection error ended serving: the GOAWAY gets [`GOAWAY_WRITE`] to be written.
     failed_at: Option<Instant>,
@@ -209,6 +213,7 @@ where
             input,
             out,
             written: 0,
+            unflushed: false,
             decoder: Decoder::new(4096),
             encoder: Encoder::new(),
             heads: HeadReader::default(),
@@ -232,6 +237,7 @@ where
             unanswered_control: 0,
             empty_frames: 0,
             last_read: now,
+            heard: false,
             ping_sent: None,
             failed_at: None,
             idle_since: Some(now),
@@ -301,8 +307,7 @@ where
         if let Poll::Ready(Ok(read)) = read
             && read > 0
         {
-            self.last_read = Instant::now();
-            self.ping_sent = None;
+            self.heard = true;
         }
         read
     }
@@ -321,7 +326,12 @@ where
             self.out.clear();
             self.written = 0;
             self.unanswered_control = 0;
-            return Pin::new(&mut self.io).poll_flush(cx);
+            self.unflushed = true;
+        }
+        if self.unflushed {
+            // TLS may still hold records the socket did not take.
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.unflushed = false;
         }
         Poll::Ready(Ok(()))
     }
@@ -477,6 +487,10 @@ where
         }
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = Instant::now();
+            if std::mem::take(&mut self.heard) {
+                self.last_read = now;
+                self.ping_sent = None;
+            }
             let config = &self.shared.config;
             if self
                 .idle_since
@@ -516,6 +530,7 @@ where
     fn gave_up(&self) -> bool {
         let deadline = match (self.failed_at, self.ping_sent) {
             (Some(failed), _) => failed + GOAWAY_WRITE,
+            (None, Some(_)) if self.heard => return false,
             (None, Some(sent)) => sent + self.shared.config.header_read_timeout,
             (None, None) => return false,
         };

@@ -82,6 +82,10 @@ impl HeadReader {
         max_list_size: usize,
     ) -> Result<Head, Rejected> {
         self.text.clear();
+        if self.text.capacity() < 1024 {
+            // One allocation for many requests' values: each request's are split off.
+            self.text.reserve(8 * 1024);
+        }
         self.fields.clear();
         let mut seen = Seen::default();
         let text = &mut self.text;
@@ -131,7 +135,8 @@ impl HeadReader {
             );
         }
         let uri = Uri::from_parts(parts).map_err(|_| malformed("bad request target"))?;
-        let mut headers = HeaderMap::with_capacity(self.fields.len());
+        // Room for what forwarding adds (`host`, the four `x-forwarded-*`) without growing.
+        let mut headers = HeaderMap::with_capacity(self.fields.len() + 6);
         for (name, range) in self.fields.drain(..) {
             let value = HeaderValue::from_maybe_shared(slice(&range))
                 .map_err(|_| malformed("bad field value"))?;
@@ -240,5 +245,101 @@ pub fn read_trailers(
         Ok(()) => error.map_or(Ok(()), |reason| Err(Rejected::Malformed(reason))),
         Err(HpackError::ListTooLarge) => Err(Rejected::Malformed("trailers over the limit")),
         Err(_) => Err(Rejected::Compression),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A literal field without indexing, with a literal name (lengths under 127).
+    fn literal(name: &str, value: &str) -> Vec<u8> {
+        let mut bytes = vec![0x00, name.len() as u8];
+        bytes.extend(name.as_bytes());
+        bytes.push(value.len() as u8);
+        bytes.extend(value.as_bytes());
+        bytes
+    }
+
+    /// `GET http://a.example/x?y` with `fields` after the pseudo-headers.
+    fn block(fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut block = vec![0x82, 0x86];
+        block.extend(literal(":path", "/x?y"));
+        block.extend(literal(":authority", "a.example"));
+        for (name, value) in fields {
+            block.extend(literal(name, value));
+        }
+        block
+    }
+
+    fn read(block: &[u8]) -> Result<Head, Rejected> {
+        HeadReader::default().read(&mut Decoder::new(4096), block, 16 * 1024)
+    }
+
+    #[test]
+    fn a_request_head_keeps_its_target_fields_and_declared_length() {
+        let head = read(&block(&[
+            ("content-length", "5"),
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+        ]))
+        .expect("a request");
+        assert_eq!(head.request.method(), Method::GET);
+        assert_eq!(head.request.uri().to_string(), "http://a.example/x?y");
+        assert_eq!(head.request.version(), Version::HTTP_2);
+        assert_eq!(head.request.headers().get_all("cookie").iter().count(), 2);
+        assert_eq!(head.declared, Some(5));
+    }
+
+    #[test]
+    fn a_reader_reused_for_many_requests_gives_each_its_own_values() {
+        let mut reader = HeadReader::default();
+        let mut decoder = Decoder::new(4096);
+        let first = reader
+            .read(&mut decoder, &block(&[("x-n", "one")]), 16 * 1024)
+            .expect("first");
+        let second = reader
+            .read(&mut decoder, &block(&[("x-n", "two")]), 16 * 1024)
+            .expect("second");
+        assert_eq!(first.request.headers()["x-n"], "one");
+        assert_eq!(second.request.headers()["x-n"], "two");
+    }
+
+    #[test]
+    fn field_values_with_cr_lf_nul_or_surrounding_whitespace_are_invalid() {
+        for bad in ["a\rb", "a\nb", "a\0b", " a", "a ", "\ta", "a\t"] {
+            assert!(!value_is_valid(bad.as_bytes()), "{bad:?}");
+        }
+        for good in ["", "a", "a b", "a\tb"] {
+            assert!(value_is_valid(good.as_bytes()), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn connect_and_oversized_lists_are_told_apart_from_malformed_heads() {
+        let mut connect = literal(":method", "CONNECT");
+        connect.extend(literal(":authority", "a.example:443"));
+        assert_eq!(read(&connect).map(|_| ()), Err(Rejected::Connect));
+        let big = "v".repeat(100);
+        let fields: Vec<(&str, &str)> = (0..200).map(|_| ("x-big", big.as_str())).collect();
+        assert_eq!(read(&block(&fields)).map(|_| ()), Err(Rejected::TooLarge));
+        assert_eq!(read(&[0xff]).map(|_| ()), Err(Rejected::Compression));
+        assert!(matches!(
+            read(&block(&[("Upper", "1")])),
+            Err(Rejected::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn trailers_without_pseudo_headers_are_accepted_and_others_are_malformed() {
+        let mut decoder = Decoder::new(4096);
+        assert_eq!(
+            read_trailers(&mut decoder, &literal("x-sum", "1"), 1024),
+            Ok(())
+        );
+        assert!(matches!(
+            read_trailers(&mut decoder, &literal(":path", "/"), 1024),
+            Err(Rejected::Malformed(_))
+        ));
     }
 }

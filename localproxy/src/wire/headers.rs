@@ -193,7 +193,7 @@ pub fn set_forwarded(headers: &mut HeaderMap, forwarded: Forwarded<'_>) {
             .filter_map(|value| value.to_str().ok()),
         forwarded.client_ip,
     );
-    if let Ok(chain) = HeaderValue::from_bytes(&chain) {
+    if let Ok(chain) = HeaderValue::from_maybe_shared(bytes::Bytes::from(chain)) {
         headers.insert(X_FORWARDED_FOR, chain);
     }
     let proto = if forwarded.tls { "https" } else { "http" };
