@@ -8,11 +8,7 @@ use super::{huffman, table::STATIC_TABLE};
 /// Writes header blocks: indexed static entries where name and value match one, literals
 /// without indexing otherwise (never-indexed for credentials and cookies).
 #[derive(Debug, Default)]
-pub struct Encoder {
-    /// The peer's SETTINGS_HEADER_TABLE_SIZE. Kept for a future encoder that indexes; this
-    /// one never uses the dynamic table, so no size update is ever due.
-    peer_table_size: usize,
-}
+pub struct Encoder {}
 
 /// Representation flags of RFC 7541 section 6.
 const INDEXED: u8 = 0x80;
@@ -29,11 +25,10 @@ impl Encoder {
         Self::default()
     }
 
-    /// Records the peer's SETTINGS_HEADER_TABLE_SIZE. An encoder that never inserts into the
-    /// dynamic table owes no size update, whatever the value.
-    pub fn set_peer_table_size(&mut self, size: usize) {
-        self.peer_table_size = size;
-    }
+    /// Takes the peer's SETTINGS_HEADER_TABLE_SIZE. This encoder never inserts into the
+    /// dynamic table, so it owes the peer no size update (RFC 7541 section 6.3) whatever the
+    /// value, and nothing is kept.
+    pub fn set_peer_table_size(&mut self, _size: usize) {}
 
     /// Appends `:status`: the static entry for 200, 204, 206, 304, 400, 404 and 500, else a
     /// literal without indexing under the static name index 8.
@@ -293,6 +288,16 @@ mod tests {
             field("x-a", "\0"),
             [0x00, 0x03, b'x', b'-', b'a', 0x01, 0x00]
         );
+    }
+
+    #[test]
+    fn any_peer_table_size_leaves_blocks_without_a_size_update() {
+        let mut encoder = Encoder::new();
+        encoder.set_peer_table_size(0);
+        let mut out = Vec::new();
+        encoder.status(200, &mut out);
+        encoder.field(b"x-a", b"\0", &mut out);
+        assert_eq!(out, [0x88, 0x00, 0x03, b'x', b'-', b'a', 0x01, 0x00]);
     }
 
     #[test]
