@@ -1,5 +1,6 @@
-//! The static Huffman code of RFC 7541 Appendix B: encoding by table lookup, and decoding
-//! up to two symbols at a time through lookup tables built once from the code table.
+//! The static Huffman code of RFC 7541 Appendix B: decoding up to two symbols at a time
+//! through lookup tables built once from the code table, and (for tests and measurements:
+//! the encoder sends plain literals) encoding by table lookup.
 //!
 //! Decoding keeps the next bits of the string in a 64-bit buffer. The next twelve bits index
 //! a table that gives the one or two codes that start and end within them (letters, digits
@@ -307,6 +308,7 @@ struct DecodeTable {
 }
 
 /// The number of bytes `src` takes Huffman-encoded.
+#[cfg(test)]
 pub(super) fn encoded_len(src: &[u8]) -> usize {
     let bits: usize = src
         .iter()
@@ -316,23 +318,30 @@ pub(super) fn encoded_len(src: &[u8]) -> usize {
 }
 
 /// Appends `src` Huffman-encoded, padded with the most significant bits of EOS (all ones).
+/// Only tests and measurements encode: the encoder sends plain literals.
+#[cfg(test)]
 pub(super) fn encode(src: &[u8], out: &mut Vec<u8>) {
     out.reserve(encoded_len(src));
-    // Bits are gathered at the low end of `acc`; at most 7 are left over after each flush and
-    // a code adds at most 30, so 64 bits never overflow.
+    // Bits gather at the low end of `acc`, and leave 32 at a time: fewer than 32 are left
+    // after each flush and a code adds at most 30, so 64 bits never overflow.
     let mut acc: u64 = 0;
     let mut pending: u32 = 0;
     for &byte in src {
         let (code, len) = CODES[usize::from(byte)];
         acc = (acc << len) | u64::from(code);
         pending += u32::from(len);
-        while pending >= 8 {
-            pending -= 8;
-            out.push((acc >> pending) as u8);
+        if pending >= 32 {
+            pending -= 32;
+            out.extend_from_slice(&((acc >> pending) as u32).to_be_bytes());
         }
     }
-    if pending > 0 {
-        let pad = 8 - pending;
+    let whole_bytes = pending / 8;
+    let tail = pending % 8;
+    for byte in (0..whole_bytes).rev() {
+        out.push((acc >> (tail + 8 * byte)) as u8);
+    }
+    if tail > 0 {
+        let pad = 8 - tail;
         out.push(((acc << pad) as u8) | ((1u8 << pad) - 1));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use proptest::prelude::*;
 
 use super::super::Encoder;
-use super::super::encoder::{encode_integer, encode_string};
+use super::super::encoder::{encode_integer, encode_string_huffman_if_shorter};
 use super::*;
 
 /// Bytes from an Appendix C hex dump (the hex columns only, whitespace ignored).
@@ -512,9 +512,9 @@ fn indexing_block(indexed: &[u8], literals: &[(usize, &str, &str)]) -> Vec<u8> {
     for &(name_index, name, value) in literals {
         encode_integer(name_index, 6, 0x40, &mut block);
         if name_index == 0 {
-            encode_string(name.as_bytes(), &mut block);
+            encode_string_huffman_if_shorter(name.as_bytes(), &mut block);
         }
-        encode_string(value.as_bytes(), &mut block);
+        encode_string_huffman_if_shorter(value.as_bytes(), &mut block);
     }
     block
 }
@@ -659,6 +659,40 @@ proptest! {
         let mut expected = vec![(b":status".to_vec(), status.to_string().into_bytes())];
         expected.extend(fields);
         prop_assert_eq!(decoded, expected);
+    }
+
+    #[test]
+    fn huffman_literals_with_indexing_decode_and_stay_referable(
+        fields in proptest::collection::vec(
+            (
+                proptest::collection::vec(any::<u8>(), 1..20),
+                proptest::collection::vec(any::<u8>(), 0..100),
+            ),
+            1..10,
+        ),
+    ) {
+        // At most 9 * (19 + 99 + 32) bytes: everything stays in a 4096-byte table.
+        let mut block = Vec::new();
+        for (name, value) in &fields {
+            block.push(0x40);
+            encode_string_huffman_if_shorter(name, &mut block);
+            encode_string_huffman_if_shorter(value, &mut block);
+        }
+        let mut decoder = Decoder::new(4096);
+        let mut first = Vec::new();
+        let result = decoder.decode(&block, usize::MAX, &mut |name, value| {
+            first.push((name.to_vec(), value.to_vec()));
+        });
+        prop_assert_eq!(result, Ok(()));
+        prop_assert_eq!(&first, &fields);
+        // The oldest insertion has the highest index.
+        let references: Vec<u8> = (0..fields.len()).rev().map(|i| 0x80 | (62 + i as u8)).collect();
+        let mut again = Vec::new();
+        let result = decoder.decode(&references, usize::MAX, &mut |name, value| {
+            again.push((name.to_vec(), value.to_vec()));
+        });
+        prop_assert_eq!(result, Ok(()));
+        prop_assert_eq!(again, fields);
     }
 
     #[test]
