@@ -40,6 +40,13 @@ fn gateways(server: &ApiServer) -> Api<DynamicObject> {
     )
 }
 
+fn classes(server: &ApiServer) -> Api<DynamicObject> {
+    Api::all_with(
+        server.admin_client(),
+        &resource("GatewayClass", "gatewayclasses"),
+    )
+}
+
 fn routes(server: &ApiServer) -> Api<DynamicObject> {
     Api::namespaced_with(
         server.admin_client(),
@@ -107,6 +114,11 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: weir}
 spec: {controllerName: weir.dev/localproxy}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: elsewhere}
+spec: {controllerName: example.com/other-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -224,6 +236,51 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
         Some(vec!["weir.dev/cleanup".to_owned()])
     );
 
+    // The class: Accepted at its generation, and again after a spec change (Gateway API core
+    // conformance, GatewayClassObservedGenerationBump); another controller's class untouched.
+    for generation in [1, 2] {
+        if generation == 2 {
+            classes(server)
+                .patch(
+                    "weir",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"spec": {"description": "bumped"}})),
+                )
+                .await
+                .expect("changing the class");
+        }
+        eventually(
+            &format!("GatewayClass weir Accepted at generation {generation}"),
+            || async {
+                let class = classes(server)
+                    .get("weir")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let accepted = condition(&class.data["status"]["conditions"], "Accepted").cloned();
+                match accepted {
+                    Some(accepted)
+                        if accepted["status"] == "True"
+                            && accepted["observedGeneration"] == generation
+                            && class.metadata.generation == Some(generation) =>
+                    {
+                        Ok(())
+                    }
+                    other => Err(format!("{other:?} at {:?}", class.metadata.generation)),
+                }
+            },
+        )
+        .await;
+    }
+    let elsewhere = classes(server)
+        .get("elsewhere")
+        .await
+        .expect("the other class");
+    let accepted = condition(&elsewhere.data["status"]["conditions"], "Accepted");
+    assert!(
+        accepted.is_none_or(|accepted| accepted["status"] != "True"),
+        "another controller's class: {accepted:?}"
+    );
+
     // The route: our entry Accepted, the other controller's left as it was.
     let parents = eventually("the route's status", || async {
         let route = routes(server)
@@ -314,8 +371,9 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
 }
 
 /// The shipped role lets the controller read the three kinds and ReferenceGrants and write
-/// Gateway finalizers and Gateway and HTTPRoute status, and nothing else of Gateway API: asked of the authorizer with
-/// the ServiceAccount's own token (SelfSubjectAccessReview), the CRDs installed.
+/// Gateway finalizers and GatewayClass, Gateway and HTTPRoute status, and nothing else of
+/// Gateway API: asked of the authorizer with the ServiceAccount's own token
+/// (SelfSubjectAccessReview), the CRDs installed.
 #[tokio::test]
 async fn the_controller_role_reads_gateway_api_and_writes_only_finalizers_and_status() {
     let server = ApiServer::start()
@@ -340,7 +398,8 @@ async fn the_controller_role_reads_gateway_api_and_writes_only_finalizers_and_st
         ("delete", "gateways", "", "shop", false),
         ("delete", "httproutes", "", "shop", false),
         ("update", "gatewayclasses", "", "", false),
-        ("patch", "gatewayclasses", "status", "", false),
+        ("patch", "gatewayclasses", "status", "", true),
+        ("update", "gatewayclasses", "status", "", true),
         ("list", "referencegrants", "", "", true),
         ("watch", "referencegrants", "", "", true),
         ("patch", "referencegrants", "", "shop", false),

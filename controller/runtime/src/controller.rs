@@ -3,7 +3,8 @@
 //! ```text
 //! watchers ──► index ──► queue ──► workers (leader only, bounded) ──► Reconciler
 //!    │                              ▲
-//!    └ synced ─► /readyz            └ leader term: every stack + the provider's orphans
+//!    └ synced ─► /readyz            └ leader term: every stack + the provider's orphans,
+//!                                     and weir's GatewayClasses' status (class_status)
 //! Elector (Lease) ─► leadership: a lost Lease aborts the workers at once
 //! ```
 //!
@@ -27,6 +28,7 @@ use weir_model::{Diagnostic, Provider, StackId};
 use weir_translate::{ControllerKind, Kind, TranslateConfig};
 
 use crate::admin::{Health, serve_admin};
+use crate::class_status::keep_classes_accepted;
 use crate::events::EventSink;
 use crate::gateway_writes::GatewayWrites;
 use crate::ingress_writes::IngressWrites;
@@ -293,6 +295,9 @@ fn start_term<P: Provider + 'static>(
                 queue.done(&stack, requeue);
             }
         });
+    }
+    if let Some(writes) = reconciler.gateway_writes.clone() {
+        workers.spawn(keep_classes_accepted(writes));
     }
     let (queue, reconciler, resync) = (queue.clone(), reconciler.clone(), settings.resync);
     workers.spawn(async move {
