@@ -5,7 +5,8 @@
 //! and an HTTPRoute are served beside the shop's Ingresses by the fleet of class `weir`; the
 //! Gateway's and the route's status are written back, another controller's entry in the
 //! route's status survives, a route change re-routes, and deleting the Gateway removes its
-//! routes, weir's entry in the route's status and the finalizer.
+//! routes, weir's entry in the route's status and the finalizer. A backend in another
+//! namespace is served only while a ReferenceGrant there allows it.
 //!
 //! Needs the `weir-proxy` binary next to `weir-controller` (`cargo build -p weir-proxy`).
 
@@ -55,15 +56,37 @@ fn routes(server: &ApiServer) -> Api<DynamicObject> {
     )
 }
 
-/// Installs the vendored CRDs and waits until the server serves them. Kubernetes 1.20 rejects
-/// an empty-string `default` in a CRD schema ("must be of type string: null"; six `group`
-/// fields of Gateway and HTTPRoute have one), so those defaults are left out: an absent
-/// `group` there means the core group to weir either way. Client-side validation is off:
-/// kubectl 1.20's schema does not know `x-kubernetes-validations`, which the server drops.
+/// Installs the vendored CRDs and waits until the server serves them. Kubernetes 1.20 (as built
+/// here) reads an empty string in a custom resource as null ("must be of type string: null"),
+/// so the six `default: ""` lines (the `group` of certificate and backend references in
+/// Gateway and HTTPRoute) are left out, and a ReferenceGrant's `to[].group` is not required (a
+/// grant to core Services cannot say `group: ""`): an absent `group` there means the core group
+/// to weir either way. Client-side validation is off: kubectl 1.20's schema does not know
+/// `x-kubernetes-validations`, which the server drops.
 fn install_gateway_api(server: &ApiServer) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-api-crds");
-    for file in ["gatewayclasses.yaml", "gateways.yaml", "httproutes.yaml"] {
+    for file in [
+        "gatewayclasses.yaml",
+        "gateways.yaml",
+        "httproutes.yaml",
+        "referencegrants.yaml",
+    ] {
         let text = std::fs::read_to_string(dir.join(file)).expect("a vendored CRD");
+        let text = match file {
+            "referencegrants.yaml" => {
+                let group_required = "                  required:\n                  - group\n                  - kind\n                  type: object\n";
+                assert_eq!(
+                    text.matches(group_required).count(),
+                    2,
+                    "to[].required in v1 and v1beta1"
+                );
+                text.replace(
+                    group_required,
+                    &group_required.replace("                  - group\n", ""),
+                )
+            }
+            _ => text,
+        };
         let for_1_20: String = text
             .lines()
             .filter(|line| line.trim() != r#"default: """#)
@@ -83,6 +106,7 @@ fn install_gateway_api(server: &ApiServer) {
         "crd/gatewayclasses.gateway.networking.k8s.io",
         "crd/gateways.gateway.networking.k8s.io",
         "crd/httproutes.gateway.networking.k8s.io",
+        "crd/referencegrants.gateway.networking.k8s.io",
     ]);
     assert!(
         output.status.success(),
@@ -368,6 +392,120 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
     )
     .await;
     assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
+}
+
+/// A route in `shop` naming a Service in `payments`: refused (`RefNotPermitted`, the proxy
+/// answers 500 for that share) until a ReferenceGrant in `payments` allows it, served while it
+/// does, refused again once it is deleted. The grant reaches weir through its own watch (v1, as
+/// the v1.6.1 CRD serves it) and requeues the route's Gateway.
+#[tokio::test]
+async fn a_backend_in_another_namespace_is_served_while_a_reference_grant_allows_it() {
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    server.install_base();
+    install_gateway_api(&server);
+    let (web_port, web) = start_backend(&server, "web");
+    let (cart_port, cart) = start_backend(&server, "cart");
+    let (pay_port, pay) = start_backend(&server, "pay");
+    server.apply_yaml(&shop_objects(web_port, cart_port));
+    server.apply_yaml(&format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: payments}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: pay, namespace: payments}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: pay-1, namespace: payments, labels: {{kubernetes.io/service-name: pay}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {pay_port}}}]
+"#
+    ));
+    let controller = start_controller(&server, "c1", free_port());
+    let fixture = Fixture {
+        server,
+        _backends: vec![web, cart, pay],
+        _controller: controller,
+    };
+    let server = &fixture.server;
+    let proxy = start_proxy(server, 0).await;
+    server.apply_yaml(CLASS_AND_GATEWAY);
+    server.apply_yaml(
+        r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: checkout, namespace: shop}
+spec:
+  parentRefs: [{name: front}]
+  hostnames: [pay.example.com]
+  rules:
+  - backendRefs: [{name: pay, namespace: payments, port: 80}]
+"#,
+    );
+    let grant = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: ReferenceGrant
+metadata: {name: shop-checkout, namespace: payments}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: shop}]
+  to: [{kind: Service}]
+"#;
+    let resolved_refs = |wanted: &'static str| async move {
+        eventually(&format!("the route's ResolvedRefs is {wanted}"), || async {
+            let route = routes(server)
+                .get("checkout")
+                .await
+                .map_err(|e| e.to_string())?;
+            let parents = &route.data["status"]["parents"];
+            let resolved = parents
+                .as_array()
+                .and_then(|parents| parents.first())
+                .and_then(|ours| condition(&ours["conditions"], "ResolvedRefs"))
+                .cloned();
+            match resolved {
+                Some(resolved) if resolved["status"] == wanted => Ok(resolved),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await
+    };
+    let answers = |wanted: &'static str| async move {
+        eventually(&format!("pay.example.com/ -> {wanted}"), || async {
+            let got = served(proxy.http, "pay.example.com", "/");
+            (got == wanted).then_some(()).ok_or(got)
+        })
+        .await;
+    };
+
+    answers("500").await;
+    let refused = resolved_refs("False").await;
+    assert_eq!(refused["reason"], "RefNotPermitted", "{refused}");
+
+    server.apply_yaml(grant);
+    answers("pay").await;
+    resolved_refs("True").await;
+
+    let output = server.kubectl([
+        "delete",
+        "referencegrant",
+        "-n",
+        "payments",
+        "shop-checkout",
+    ]);
+    assert!(
+        output.status.success(),
+        "kubectl delete: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    answers("500").await;
+    resolved_refs("False").await;
 }
 
 /// The shipped role lets the controller read the three kinds and ReferenceGrants and write
