@@ -16,7 +16,8 @@ use std::path::Path;
 
 use common::cluster::{eventually, free_port};
 use common::localproxy::{
-    Process, served, shop_objects, start_backend, start_controller, start_proxy,
+    Process, served, shop_objects, start_backend, start_controller, start_controller_with,
+    start_proxy,
 };
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use kube::Api;
@@ -390,6 +391,60 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
                 .ok_or(parents.to_string())
         },
     )
+    .await;
+    assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
+}
+
+/// The Gateway API CRDs installed while the controller runs: it serves Ingresses meanwhile,
+/// notices the CRDs at its next check (`--gateway-api-recheck-seconds`) and serves the
+/// Gateway's routes and writes its status, without a restart.
+#[tokio::test]
+async fn gateway_api_installed_after_start_is_served_without_a_restart() {
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    server.install_base();
+    let (web_port, web) = start_backend(&server, "web");
+    let (cart_port, cart) = start_backend(&server, "cart");
+    server.apply_yaml(&shop_objects(web_port, cart_port));
+    let controller = start_controller_with(
+        &server,
+        "c1",
+        free_port(),
+        &["--gateway-api-recheck-seconds", "1"],
+    );
+    let fixture = Fixture {
+        server,
+        _backends: vec![web, cart],
+        _controller: controller,
+    };
+    let server = &fixture.server;
+    let proxy = start_proxy(server, 0).await;
+    eventually("shop.example.com/ -> web before Gateway API", || async {
+        let got = served(proxy.http, "shop.example.com", "/");
+        (got == "web").then_some(()).ok_or(got)
+    })
+    .await;
+
+    install_gateway_api(server);
+    server.apply_yaml(CLASS_AND_GATEWAY);
+    server.apply_yaml(&route_yaml("web"));
+    eventually(&format!("{HOST}/cart -> cart"), || async {
+        let got = served(proxy.http, HOST, "/cart");
+        (got == "cart").then_some(()).ok_or(got)
+    })
+    .await;
+    eventually("the Gateway is Programmed", || async {
+        let gateway = gateways(server)
+            .get("front")
+            .await
+            .map_err(|e| e.to_string())?;
+        let programmed = condition(&gateway.data["status"]["conditions"], "Programmed").cloned();
+        match programmed {
+            Some(programmed) if programmed["status"] == "True" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
     .await;
     assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
 }
