@@ -497,6 +497,20 @@ fn the_list_limit_counts_32_bytes_per_field() {
 }
 
 #[test]
+fn a_large_huffman_value_does_not_keep_its_scratch_buffer() {
+    let value = "a".repeat(20_000);
+    let mut block = vec![0x04];
+    encode_string_huffman_if_shorter(value.as_bytes(), &mut block);
+    let mut decoder = Decoder::new(4096);
+    assert_eq!(
+        decode(&mut decoder, &block),
+        Ok(list(&[(":path", value.as_str())]))
+    );
+    assert!(decoder.value_scratch.capacity() <= SCRATCH_KEPT);
+    assert!(decoder.name_scratch.capacity() <= SCRATCH_KEPT);
+}
+
+#[test]
 fn an_empty_block_is_an_empty_list() {
     assert_eq!(one_block_error(&[]), Ok(Vec::new()));
 }
