@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Drives weir-proxy, nginx and HAProxy (reverse proxies in front of the same backend) through
-five scenarios and reports requests per proxy CPU-second, latency percentiles, errors, RSS and
+the scenarios below and reports requests per proxy CPU-second, latency percentiles, errors, RSS and
 weir's ratio to the best peer in each scenario.
 
 Every proxy runs one worker (nginx `worker_processes 1`, HAProxy `nbthread 1`, weir
@@ -16,6 +16,7 @@ import datetime
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -33,9 +34,15 @@ PEERS = ("nginx", "haproxy", "weir")
 class Scenario:
     """One load shape: the generator, its connections and streams, and the listener it hits."""
 
-    def __init__(self, key, title, tool, conns, tls, close=False, streams=1):
+    def __init__(self, key, title, tool, conns, tls, close=False, streams=1, pace=None):
         self.key, self.title, self.tool = key, title, tool
         self.conns, self.tls, self.close, self.streams = conns, tls, close, streams
+        # None: as fast as the load generator goes (a closed loop: the slowest of proxy and load
+        # generator sets the rate, and latency includes the load generator's own queue). Else a
+        # fixed rate well under every proxy's capacity, so that latency is the proxy's: wrk waits
+        # `pace` ms before each request of a connection (its delay() hook); h2load sends `pace`
+        # requests a second per client (--rps).
+        self.pace = pace
 
 
 SCENARIOS = [
@@ -44,6 +51,10 @@ SCENARIOS = [
     Scenario("tls-64", "HTTPS keep-alive, 64 conns", "wrk", 64, tls=True),
     Scenario("tls-new-32", "HTTPS, new connection per request, 32 conns", "wrk", 32, tls=True, close=True),
     Scenario("h2-16x10", "HTTP/2 over TLS, 16 conns x 10 streams", "h2load", 16, tls=True, streams=10),
+    Scenario("tls-new-32-paced", "HTTPS, new connection per request, 32 conns, paced (~750 req/s)", "wrk", 32,
+             tls=True, close=True, pace=40),
+    Scenario("h2-16x10-paced", "HTTP/2 over TLS, 16 conns x 10 streams, paced (16,000 req/s)", "h2load", 16,
+             tls=True, streams=10, pace=1000),
 ]
 
 
@@ -295,6 +306,12 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
 
 
+def load_cpu_seconds():
+    """CPU seconds (user + system) used by every finished child so far: the load generator's."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def drive(scenario, ports, duration, workdir):
     """Runs the load generator once: (requests, errors, p50 ms, p99 ms)."""
     port = ports[1] if scenario.tls else ports[0]
@@ -303,6 +320,11 @@ def drive(scenario, ports, duration, workdir):
         argv = ["wrk", "-t1", f"-c{scenario.conns}", f"-d{duration}s", "--latency", url]
         if scenario.close:
             argv[1:1] = ["-H", "Connection: close"]
+        if scenario.pace:
+            script = os.path.join(workdir, f"pace-{scenario.pace}.lua")
+            with open(script, "w") as f:
+                f.write(f"function delay() return {scenario.pace} end\n")
+            argv[1:1] = ["-s", script]
         out = subprocess.run(pinned(LOAD_CORE, argv), capture_output=True, text=True).stdout
         requests = int(WRK_REQS.search(out).group(1))
         lat = {m.group(1): to_ms(m.group(2), m.group(3)) for m in WRK_LAT.finditer(out)}
@@ -314,6 +336,8 @@ def drive(scenario, ports, duration, workdir):
     log = os.path.join(workdir, "h2load.log")
     argv = ["h2load", "-c", str(scenario.conns), "-m", str(scenario.streams), "-t", "1",
             "-D", str(duration), "--log-file", log, url]
+    if scenario.pace:
+        argv[1:1] = [f"--rps={scenario.pace}"]
     out = subprocess.run(pinned(LOAD_CORE, argv), capture_output=True, text=True).stdout
     done = H2_REQS.search(out)
     status = H2_STATUS.search(out)
@@ -332,15 +356,17 @@ def drive(scenario, ports, duration, workdir):
 
 def measure(scenario, ports, pids, duration, workdir):
     user0, system0 = cpu_ticks(pids)
+    load0 = load_cpu_seconds()
     started = time.time()
     requests, errors, p50, p99 = drive(scenario, ports, duration, workdir)
     wall = time.time() - started
+    load = (load_cpu_seconds() - load0) / wall
     user1, system1 = cpu_ticks(pids)
     user, system = (user1 - user0) / CLK_TCK, (system1 - system0) / CLK_TCK
     cpu = user + system
     return {"requests": requests, "cpu": cpu, "per_cpu": requests / cpu if cpu else 0.0,
             "user_us": user / max(requests, 1) * 1e6, "sys_us": system / max(requests, 1) * 1e6,
-            "rps": requests / wall, "p50": p50, "p99": p99, "errors": errors}
+            "rps": requests / wall, "p50": p50, "p99": p99, "errors": errors, "load": load}
 
 
 class Peers:
@@ -385,7 +411,8 @@ def run_phase(label, peers, scenarios, args, workdir, results):
                 results.setdefault((label, scenario.key, name), []).append(r)
                 print(f"{label:5} {scenario.key:10} {name:7} run {run + 1}: {r['per_cpu']:8.0f} req/CPU-s "
                       f"{r['rps']:8.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms "
-                      f"user {r['user_us']:.2f} sys {r['sys_us']:.2f} us/req errors {r['errors']}",
+                      f"user {r['user_us']:.2f} sys {r['sys_us']:.2f} us/req errors {r['errors']} "
+                      f"load generator CPU {r['load']:.2f}",
                       flush=True)
     return {name: rss_kib(pids) for name, pids in peers.pids.items()}
 
@@ -511,8 +538,8 @@ def main():
         "## Medians per proxy",
         "",
         "| certificate | scenario | proxy | req per CPU-second | req/s (wall) | p50 ms | p99 ms | "
-        "user µs/req | kernel µs/req | errors (sum) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "user µs/req | kernel µs/req | load generator CPU-s per s | errors (sum) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, scenarios in phases:
         for s in scenarios:
@@ -522,7 +549,8 @@ def main():
                     f"| {label} | {s.key} | {name} | {med(label, s.key, name, 'per_cpu'):,.0f} | "
                     f"{med(label, s.key, name, 'rps'):,.0f} | {med(label, s.key, name, 'p50'):.2f} | "
                     f"{med(label, s.key, name, 'p99'):.2f} | {med(label, s.key, name, 'user_us'):.2f} | "
-                    f"{med(label, s.key, name, 'sys_us'):.2f} | {errors} |")
+                    f"{med(label, s.key, name, 'sys_us'):.2f} | {med(label, s.key, name, 'load'):.2f} | "
+                    f"{errors} |")
     lines += ["", "## RSS (MiB), idle and after the runs", "",
               "| certificate | nginx | HAProxy | weir |", "| --- | ---: | ---: | ---: |"]
     for label, (idle, loaded) in rss.items():

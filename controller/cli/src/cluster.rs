@@ -37,6 +37,8 @@ pub struct ClusterRun {
     pub concurrency: usize,
     /// The drift-repair period.
     pub resync: Duration,
+    /// How often a server without the Gateway API CRDs is asked again.
+    pub gateway_api_recheck: Duration,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     pub admin_addr: SocketAddr,
     /// The AWS cluster name (ownership tags); required by the aws provider.
@@ -82,6 +84,7 @@ impl ClusterRun {
             resync: self.resync,
             status_source: None,
             gateway_controller: self.kind,
+            gateway_api_recheck: self.gateway_api_recheck,
         };
         let admin = tokio::net::TcpListener::bind(self.admin_addr)
             .await

@@ -78,7 +78,7 @@ enum Command {
     },
     /// Run the controller against a Kubernetes API server (KUBECONFIG, ~/.kube/config or
     /// in-cluster): watch Ingresses, drive the provider, write status and Events.
-    Run(RunFlags),
+    Run(Box<RunFlags>),
 }
 
 /// Flags of `weir-controller run`.
@@ -107,6 +107,10 @@ struct RunFlags {
     /// Seconds between drift-repair reconciles of a stack in sync.
     #[arg(long, default_value_t = 600)]
     resync_seconds: u64,
+    /// Seconds between checks for the Gateway API CRDs while the server does not serve them;
+    /// once installed, their kinds are watched without a restart.
+    #[arg(long, default_value_t = 30)]
+    gateway_api_recheck_seconds: u64,
     /// The Lease's name (default weir-controller-PROVIDER).
     #[arg(long)]
     lease_name: Option<String>,
@@ -256,6 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 identity: flags.identity,
                 concurrency: flags.concurrency,
                 resync: Duration::from_secs(flags.resync_seconds.max(1)),
+                gateway_api_recheck: Duration::from_secs(flags.gateway_api_recheck_seconds.max(1)),
                 admin_addr: flags.admin_addr,
                 cluster_name: flags.cluster_name,
                 status_addresses: flags.status_address,

@@ -5,7 +5,8 @@
 //! and an HTTPRoute are served beside the shop's Ingresses by the fleet of class `weir`; the
 //! Gateway's and the route's status are written back, another controller's entry in the
 //! route's status survives, a route change re-routes, and deleting the Gateway removes its
-//! routes, weir's entry in the route's status and the finalizer.
+//! routes, weir's entry in the route's status and the finalizer. A backend in another
+//! namespace is served only while a ReferenceGrant there allows it.
 //!
 //! Needs the `weir-proxy` binary next to `weir-controller` (`cargo build -p weir-proxy`).
 
@@ -15,7 +16,8 @@ use std::path::Path;
 
 use common::cluster::{eventually, free_port};
 use common::localproxy::{
-    Process, served, shop_objects, start_backend, start_controller, start_proxy,
+    Process, served, shop_objects, start_backend, start_controller, start_controller_with,
+    start_proxy,
 };
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use kube::Api;
@@ -40,6 +42,13 @@ fn gateways(server: &ApiServer) -> Api<DynamicObject> {
     )
 }
 
+fn classes(server: &ApiServer) -> Api<DynamicObject> {
+    Api::all_with(
+        server.admin_client(),
+        &resource("GatewayClass", "gatewayclasses"),
+    )
+}
+
 fn routes(server: &ApiServer) -> Api<DynamicObject> {
     Api::namespaced_with(
         server.admin_client(),
@@ -48,15 +57,37 @@ fn routes(server: &ApiServer) -> Api<DynamicObject> {
     )
 }
 
-/// Installs the vendored CRDs and waits until the server serves them. Kubernetes 1.20 rejects
-/// an empty-string `default` in a CRD schema ("must be of type string: null"; six `group`
-/// fields of Gateway and HTTPRoute have one), so those defaults are left out: an absent
-/// `group` there means the core group to weir either way. Client-side validation is off:
-/// kubectl 1.20's schema does not know `x-kubernetes-validations`, which the server drops.
+/// Installs the vendored CRDs and waits until the server serves them. Kubernetes 1.20 (as built
+/// here) reads an empty string in a custom resource as null ("must be of type string: null"),
+/// so the six `default: ""` lines (the `group` of certificate and backend references in
+/// Gateway and HTTPRoute) are left out, and a ReferenceGrant's `to[].group` is not required (a
+/// grant to core Services cannot say `group: ""`): an absent `group` there means the core group
+/// to weir either way. Client-side validation is off: kubectl 1.20's schema does not know
+/// `x-kubernetes-validations`, which the server drops.
 fn install_gateway_api(server: &ApiServer) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-api-crds");
-    for file in ["gatewayclasses.yaml", "gateways.yaml", "httproutes.yaml"] {
+    for file in [
+        "gatewayclasses.yaml",
+        "gateways.yaml",
+        "httproutes.yaml",
+        "referencegrants.yaml",
+    ] {
         let text = std::fs::read_to_string(dir.join(file)).expect("a vendored CRD");
+        let text = match file {
+            "referencegrants.yaml" => {
+                let group_required = "                  required:\n                  - group\n                  - kind\n                  type: object\n";
+                assert_eq!(
+                    text.matches(group_required).count(),
+                    2,
+                    "to[].required in v1 and v1beta1"
+                );
+                text.replace(
+                    group_required,
+                    &group_required.replace("                  - group\n", ""),
+                )
+            }
+            _ => text,
+        };
         let for_1_20: String = text
             .lines()
             .filter(|line| line.trim() != r#"default: """#)
@@ -76,6 +107,7 @@ fn install_gateway_api(server: &ApiServer) {
         "crd/gatewayclasses.gateway.networking.k8s.io",
         "crd/gateways.gateway.networking.k8s.io",
         "crd/httproutes.gateway.networking.k8s.io",
+        "crd/referencegrants.gateway.networking.k8s.io",
     ]);
     assert!(
         output.status.success(),
@@ -107,6 +139,11 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: weir}
 spec: {controllerName: weir.dev/localproxy}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: elsewhere}
+spec: {controllerName: example.com/other-controller}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -224,6 +261,51 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
         Some(vec!["weir.dev/cleanup".to_owned()])
     );
 
+    // The class: Accepted at its generation, and again after a spec change (Gateway API core
+    // conformance, GatewayClassObservedGenerationBump); another controller's class untouched.
+    for generation in [1, 2] {
+        if generation == 2 {
+            classes(server)
+                .patch(
+                    "weir",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"spec": {"description": "bumped"}})),
+                )
+                .await
+                .expect("changing the class");
+        }
+        eventually(
+            &format!("GatewayClass weir Accepted at generation {generation}"),
+            || async {
+                let class = classes(server)
+                    .get("weir")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let accepted = condition(&class.data["status"]["conditions"], "Accepted").cloned();
+                match accepted {
+                    Some(accepted)
+                        if accepted["status"] == "True"
+                            && accepted["observedGeneration"] == generation
+                            && class.metadata.generation == Some(generation) =>
+                    {
+                        Ok(())
+                    }
+                    other => Err(format!("{other:?} at {:?}", class.metadata.generation)),
+                }
+            },
+        )
+        .await;
+    }
+    let elsewhere = classes(server)
+        .get("elsewhere")
+        .await
+        .expect("the other class");
+    let accepted = condition(&elsewhere.data["status"]["conditions"], "Accepted");
+    assert!(
+        accepted.is_none_or(|accepted| accepted["status"] != "True"),
+        "another controller's class: {accepted:?}"
+    );
+
     // The route: our entry Accepted, the other controller's left as it was.
     let parents = eventually("the route's status", || async {
         let route = routes(server)
@@ -313,9 +395,178 @@ async fn gateways_and_httproutes_are_served_from_the_cluster_with_their_status_w
     assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
 }
 
+/// The Gateway API CRDs installed while the controller runs: it serves Ingresses meanwhile,
+/// notices the CRDs at its next check (`--gateway-api-recheck-seconds`) and serves the
+/// Gateway's routes and writes its status, without a restart.
+#[tokio::test]
+async fn gateway_api_installed_after_start_is_served_without_a_restart() {
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    server.install_base();
+    let (web_port, web) = start_backend(&server, "web");
+    let (cart_port, cart) = start_backend(&server, "cart");
+    server.apply_yaml(&shop_objects(web_port, cart_port));
+    let controller = start_controller_with(
+        &server,
+        "c1",
+        free_port(),
+        &["--gateway-api-recheck-seconds", "1"],
+    );
+    let fixture = Fixture {
+        server,
+        _backends: vec![web, cart],
+        _controller: controller,
+    };
+    let server = &fixture.server;
+    let proxy = start_proxy(server, 0).await;
+    eventually("shop.example.com/ -> web before Gateway API", || async {
+        let got = served(proxy.http, "shop.example.com", "/");
+        (got == "web").then_some(()).ok_or(got)
+    })
+    .await;
+
+    install_gateway_api(server);
+    server.apply_yaml(CLASS_AND_GATEWAY);
+    server.apply_yaml(&route_yaml("web"));
+    eventually(&format!("{HOST}/cart -> cart"), || async {
+        let got = served(proxy.http, HOST, "/cart");
+        (got == "cart").then_some(()).ok_or(got)
+    })
+    .await;
+    eventually("the Gateway is Programmed", || async {
+        let gateway = gateways(server)
+            .get("front")
+            .await
+            .map_err(|e| e.to_string())?;
+        let programmed = condition(&gateway.data["status"]["conditions"], "Programmed").cloned();
+        match programmed {
+            Some(programmed) if programmed["status"] == "True" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(served(proxy.http, "shop.example.com", "/"), "web");
+}
+
+/// A route in `shop` naming a Service in `payments`: refused (`RefNotPermitted`, the proxy
+/// answers 500 for that share) until a ReferenceGrant in `payments` allows it, served while it
+/// does, refused again once it is deleted. The grant reaches weir through its own watch (v1, as
+/// the v1.6.1 CRD serves it) and requeues the route's Gateway.
+#[tokio::test]
+async fn a_backend_in_another_namespace_is_served_while_a_reference_grant_allows_it() {
+    let server = ApiServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("the API server did not start: {error}"));
+    server.install_base();
+    install_gateway_api(&server);
+    let (web_port, web) = start_backend(&server, "web");
+    let (cart_port, cart) = start_backend(&server, "cart");
+    let (pay_port, pay) = start_backend(&server, "pay");
+    server.apply_yaml(&shop_objects(web_port, cart_port));
+    server.apply_yaml(&format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: payments}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: pay, namespace: payments}}
+spec: {{ports: [{{port: 80, targetPort: 8080}}]}}
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata: {{name: pay-1, namespace: payments, labels: {{kubernetes.io/service-name: pay}}}}
+addressType: IPv4
+endpoints: [{{addresses: ["127.0.0.1"], conditions: {{ready: true}}}}]
+ports: [{{port: {pay_port}}}]
+"#
+    ));
+    let controller = start_controller(&server, "c1", free_port());
+    let fixture = Fixture {
+        server,
+        _backends: vec![web, cart, pay],
+        _controller: controller,
+    };
+    let server = &fixture.server;
+    let proxy = start_proxy(server, 0).await;
+    server.apply_yaml(CLASS_AND_GATEWAY);
+    server.apply_yaml(
+        r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: checkout, namespace: shop}
+spec:
+  parentRefs: [{name: front}]
+  hostnames: [pay.example.com]
+  rules:
+  - backendRefs: [{name: pay, namespace: payments, port: 80}]
+"#,
+    );
+    let grant = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: ReferenceGrant
+metadata: {name: shop-checkout, namespace: payments}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: shop}]
+  to: [{kind: Service}]
+"#;
+    let resolved_refs = |wanted: &'static str| async move {
+        eventually(&format!("the route's ResolvedRefs is {wanted}"), || async {
+            let route = routes(server)
+                .get("checkout")
+                .await
+                .map_err(|e| e.to_string())?;
+            let parents = &route.data["status"]["parents"];
+            let resolved = parents
+                .as_array()
+                .and_then(|parents| parents.first())
+                .and_then(|ours| condition(&ours["conditions"], "ResolvedRefs"))
+                .cloned();
+            match resolved {
+                Some(resolved) if resolved["status"] == wanted => Ok(resolved),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await
+    };
+    let answers = |wanted: &'static str| async move {
+        eventually(&format!("pay.example.com/ -> {wanted}"), || async {
+            let got = served(proxy.http, "pay.example.com", "/");
+            (got == wanted).then_some(()).ok_or(got)
+        })
+        .await;
+    };
+
+    answers("500").await;
+    let refused = resolved_refs("False").await;
+    assert_eq!(refused["reason"], "RefNotPermitted", "{refused}");
+
+    server.apply_yaml(grant);
+    answers("pay").await;
+    resolved_refs("True").await;
+
+    let output = server.kubectl([
+        "delete",
+        "referencegrant",
+        "-n",
+        "payments",
+        "shop-checkout",
+    ]);
+    assert!(
+        output.status.success(),
+        "kubectl delete: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    answers("500").await;
+    resolved_refs("False").await;
+}
+
 /// The shipped role lets the controller read the three kinds and ReferenceGrants and write
-/// Gateway finalizers and Gateway and HTTPRoute status, and nothing else of Gateway API: asked of the authorizer with
-/// the ServiceAccount's own token (SelfSubjectAccessReview), the CRDs installed.
+/// Gateway finalizers and GatewayClass, Gateway and HTTPRoute status, and nothing else of
+/// Gateway API: asked of the authorizer with the ServiceAccount's own token
+/// (SelfSubjectAccessReview), the CRDs installed.
 #[tokio::test]
 async fn the_controller_role_reads_gateway_api_and_writes_only_finalizers_and_status() {
     let server = ApiServer::start()
@@ -340,7 +591,8 @@ async fn the_controller_role_reads_gateway_api_and_writes_only_finalizers_and_st
         ("delete", "gateways", "", "shop", false),
         ("delete", "httproutes", "", "shop", false),
         ("update", "gatewayclasses", "", "", false),
-        ("patch", "gatewayclasses", "status", "", false),
+        ("patch", "gatewayclasses", "status", "", true),
+        ("update", "gatewayclasses", "status", "", true),
         ("list", "referencegrants", "", "", true),
         ("watch", "referencegrants", "", "", true),
         ("patch", "referencegrants", "", "shop", false),

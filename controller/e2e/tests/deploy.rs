@@ -166,6 +166,11 @@ async fn base_renders_validates_and_applies() {
             ("gateway.networking.k8s.io", "gateways", "patch,update"),
             (
                 "gateway.networking.k8s.io",
+                "gatewayclasses/status",
+                "patch,update"
+            ),
+            (
+                "gateway.networking.k8s.io",
                 "gateways/status",
                 "patch,update"
             ),

@@ -23,13 +23,20 @@ impl Index {
     /// serves the Gateway API; `plan` translates Gateways on its own).
     #[must_use]
     pub fn with_gateways(mut self, controller: ControllerKind) -> Self {
+        self.serve_gateways(controller);
+        self
+    }
+
+    /// As [`Index::with_gateways`], on an index in use (`run`, when the Gateway API CRDs
+    /// appear after start-up). Returns the stacks of the Gateways it already holds.
+    pub fn serve_gateways(&mut self, controller: ControllerKind) -> BTreeSet<StackId> {
         self.gateway_controller = Some(controller);
         let keys = self.snapshot.keys(weir_translate::Kind::Gateway);
         let mut affected = BTreeSet::new();
         for key in keys {
             self.refresh_gateway(&key, &mut affected);
         }
-        self
+        affected
     }
 
     /// Translates the Gateway stack `stack` with its listeners' and routes' status, and

@@ -3,12 +3,14 @@
 //! ```text
 //! watchers ──► index ──► queue ──► workers (leader only, bounded) ──► Reconciler
 //!    │                              ▲
-//!    └ synced ─► /readyz            └ leader term: every stack + the provider's orphans
+//!    └ synced ─► /readyz            └ leader term: every stack + the provider's orphans,
+//!                                     and weir's GatewayClasses' status (class_status)
 //! Elector (Lease) ─► leadership: a lost Lease aborts the workers at once
 //! ```
 //!
 //! The Gateway API kinds are watched only where the server serves them (their CRDs are
-//! installed, checked once at start-up); `/readyz` waits only for the kinds watched.
+//! installed): checked at start-up, and then every `gateway_api_recheck` until they are;
+//! `/readyz` waits only for the kinds watched.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -27,6 +29,7 @@ use weir_model::{Diagnostic, Provider, StackId};
 use weir_translate::{ControllerKind, Kind, TranslateConfig};
 
 use crate::admin::{Health, serve_admin};
+use crate::class_status::keep_classes_accepted;
 use crate::events::EventSink;
 use crate::gateway_writes::GatewayWrites;
 use crate::ingress_writes::IngressWrites;
@@ -62,6 +65,9 @@ pub struct RunSettings {
     pub status_source: Option<StatusSource>,
     /// Whose GatewayClasses' Gateways are ours, where the server serves the Gateway API.
     pub gateway_controller: ControllerKind,
+    /// How often a server that does not serve the Gateway API is asked again: once its CRDs
+    /// are installed, their kinds are watched without a restart.
+    pub gateway_api_recheck: Duration,
 }
 
 /// Why the controller could not run.
@@ -107,32 +113,11 @@ pub async fn run<P: Provider + 'static>(
 
     let slices = slice_version(&client).await.map_err(RunError::Discovery)?;
     tracing::info!(?slices, "EndpointSlice API chosen");
-    let gateway_api = gateway_api_served(&client)
+    let mut gateway_api = gateway_api_served(&client)
         .await
         .map_err(RunError::GatewayDiscovery)?;
     let mut watched: BTreeSet<Kind> = Kind::CORE.into_iter().collect();
-    let mut index = Index::new(settings.translate.clone());
-    let mut reference_grants = None;
-    if gateway_api {
-        reference_grants = reference_grant_version(&client)
-            .await
-            .map_err(RunError::GatewayDiscovery)?;
-        tracing::info!(
-            reference_grants = reference_grants.unwrap_or("not installed"),
-            "Gateway API v1 is served: watching GatewayClasses, Gateways, HTTPRoutes, Namespaces and ReferenceGrants"
-        );
-        watched.extend(Kind::GATEWAY_API);
-        watched.insert(Kind::Namespace);
-        if reference_grants.is_some() {
-            watched.insert(Kind::ReferenceGrant);
-        }
-        index = index.with_gateways(settings.gateway_controller);
-    } else {
-        tracing::info!(
-            "Gateway API is not installed (no gateway.networking.k8s.io/v1): serving Ingresses only"
-        );
-    }
-    let index = Arc::new(Mutex::new(index));
+    let index = Arc::new(Mutex::new(Index::new(settings.translate.clone())));
     let queue = Arc::new(WorkQueue::new());
     let (synced, mut synced_changes) = watch::channel(BTreeSet::new());
     let (left_out, left_out_reports) = tokio::sync::mpsc::unbounded_channel();
@@ -145,10 +130,6 @@ pub async fn run<P: Provider + 'static>(
     };
     let mut watchers = JoinSet::new();
     spawn_watchers(&client, slices, &feed, &mut watchers);
-    if gateway_api {
-        spawn_gateway_watchers(&client, &feed, &mut watchers);
-        spawn_gateway_reference_watchers(&client, reference_grants, &feed, &mut watchers);
-    }
 
     let elector = Elector::spawn(client.clone(), settings.lease.clone());
     let mut leadership = elector.leadership();
@@ -168,10 +149,28 @@ pub async fn run<P: Provider + 'static>(
         settings.resync,
     );
     reconciler.status_source = settings.status_source.clone();
-    if gateway_api {
-        reconciler.gateway_writes = Some(GatewayWrites::new(client, settings.gateway_controller));
-    }
     let reconciler = Arc::new(reconciler);
+    let gateway_api_watch = GatewayApiWatch {
+        client: &client,
+        feed: &feed,
+        reconciler: &reconciler,
+        controller: settings.gateway_controller,
+    };
+    if gateway_api {
+        gateway_api_watch
+            .start(&mut watched, &mut watchers)
+            .await
+            .map_err(RunError::GatewayDiscovery)?;
+    } else {
+        tracing::info!(
+            recheck_seconds = settings.gateway_api_recheck.as_secs(),
+            "Gateway API is not installed (no gateway.networking.k8s.io/v1): serving Ingresses only, asking again periodically"
+        );
+    }
+    let mut recheck = tokio::time::interval_at(
+        tokio::time::Instant::now() + settings.gateway_api_recheck,
+        settings.gateway_api_recheck,
+    );
     let mut status_source = settings.status_source.clone();
 
     let mut term: Option<JoinSet<()>> = None;
@@ -188,7 +187,14 @@ pub async fn run<P: Provider + 'static>(
                 workers.abort_all();
                 queue.clear();
                 term = None;
-                tracing::warn!("not the leader any more: stopped reconciling and writing");
+                match leader {
+                    false => {
+                        tracing::warn!("not the leader any more: stopped reconciling and writing")
+                    }
+                    true => tracing::info!(
+                        "newly watched kinds are not synced yet: reconciling again once they are"
+                    ),
+                }
             }
             _ => {}
         }
@@ -206,6 +212,16 @@ pub async fn run<P: Provider + 'static>(
                     }
                 }
             }
+            _ = recheck.tick(), if !gateway_api => {
+                match gateway_api_served(&client).await {
+                    Ok(true) => match gateway_api_watch.start(&mut watched, &mut watchers).await {
+                        Ok(()) => gateway_api = true,
+                        Err(error) => tracing::warn!(%error, "the Gateway API CRDs appeared, but asking for ReferenceGrants failed; retrying"),
+                    },
+                    Ok(false) => {}
+                    Err(error) => tracing::debug!(%error, "asking whether the Gateway API is served failed; retrying"),
+                }
+            }
             () = &mut shutdown => break,
         }
     }
@@ -220,6 +236,47 @@ pub async fn run<P: Provider + 'static>(
     let _ = admin_stop.send(());
     let _ = admin_task.await;
     Ok(())
+}
+
+/// What starting to watch the Gateway API needs (at start-up, or when its CRDs appear).
+struct GatewayApiWatch<'a, P> {
+    client: &'a kube::Client,
+    feed: &'a Feed,
+    reconciler: &'a Arc<Reconciler<P>>,
+    controller: ControllerKind,
+}
+
+impl<P: Provider> GatewayApiWatch<'_, P> {
+    /// Watches GatewayClasses, Gateways, HTTPRoutes, Namespaces and (where served)
+    /// ReferenceGrants, makes the index serve Gateways and the reconciler write their status.
+    /// The kinds join `watched`, so `/readyz` and the leader term wait for their caches.
+    async fn start(
+        &self,
+        watched: &mut BTreeSet<Kind>,
+        watchers: &mut JoinSet<()>,
+    ) -> Result<(), kube::Error> {
+        let reference_grants = reference_grant_version(self.client).await?;
+        tracing::info!(
+            reference_grants = reference_grants.unwrap_or("not installed"),
+            "Gateway API v1 is served: watching GatewayClasses, Gateways, HTTPRoutes, Namespaces and ReferenceGrants"
+        );
+        watched.extend(Kind::GATEWAY_API);
+        watched.insert(Kind::Namespace);
+        if reference_grants.is_some() {
+            watched.insert(Kind::ReferenceGrant);
+        }
+        let affected = lock(&self.feed.index).serve_gateways(self.controller);
+        for stack in affected {
+            self.feed.queue.add(stack);
+        }
+        let _ = self
+            .reconciler
+            .gateway_writes
+            .set(GatewayWrites::new(self.client.clone(), self.controller));
+        spawn_gateway_watchers(self.client, self.feed, watchers);
+        spawn_gateway_reference_watchers(self.client, reference_grants, self.feed, watchers);
+        Ok(())
+    }
 }
 
 /// Waits for the status source to change; never completes without one (or once its sender is
@@ -293,6 +350,9 @@ fn start_term<P: Provider + 'static>(
                 queue.done(&stack, requeue);
             }
         });
+    }
+    if let Some(writes) = reconciler.gateway_writes.get().cloned() {
+        workers.spawn(keep_classes_accepted(writes));
     }
     let (queue, reconciler, resync) = (queue.clone(), reconciler.clone(), settings.resync);
     workers.spawn(async move {

@@ -281,6 +281,30 @@ fn default_message(type_: &str, status: bool) -> String {
     }
 }
 
+/// A GatewayClass's `status` (`conditions`: `Accepted`) for the controller that serves it.
+/// weir reads no class parameters, so a class with a `parametersRef` is not accepted
+/// (`InvalidParameters`, as the API prescribes for an unsupported kind); every other class of
+/// ours is. `current` is the status the server holds, for the transition time.
+pub(crate) fn gateway_class_status(
+    has_parameters: bool,
+    generation: Option<i64>,
+    current: Option<&Value>,
+    now: &str,
+) -> Value {
+    let stamp = Stamp { generation, now };
+    let accepted = match has_parameters {
+        false => (true, "Accepted", ""),
+        true => (
+            false,
+            "InvalidParameters",
+            "weir reads no GatewayClass parameters: remove spec.parametersRef",
+        ),
+    };
+    json!({
+        "conditions": [stamp.condition("Accepted", accepted, conditions_of(current))],
+    })
+}
+
 /// The `conditions` of a status (or status entry).
 fn conditions_of(status: Option<&Value>) -> &[Value] {
     status

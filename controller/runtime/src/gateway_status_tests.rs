@@ -7,7 +7,7 @@ use weir_translate::{
     KubeObject, translate_gateway_stack,
 };
 
-use super::{Programmed, gateway_status, route_parents};
+use super::{Programmed, gateway_class_status, gateway_status, route_parents};
 
 const NOW: &str = "2026-12-01T10:00:00Z";
 const LATER: &str = "2026-12-01T11:00:00Z";
@@ -251,4 +251,40 @@ fn a_route_that_left_a_gateway_loses_only_our_entry_for_it() {
     let elsewhere = ObjectRef::namespaced("Gateway", "shop", "elsewhere");
     assert!(super::without_gateway(&route, &elsewhere, "weir.dev/localproxy").is_none());
     assert!(super::without_gateway(&route, &front, "weir.dev/aws-alb").is_none());
+}
+
+/// GatewayClassObservedGenerationBump (Gateway API core conformance): the class's Accepted
+/// condition names the generation it was computed from, and keeps its transition time while it
+/// stays True.
+#[test]
+fn a_class_is_accepted_at_its_generation_and_keeps_its_transition_time() {
+    let first = gateway_class_status(false, Some(1), None, NOW);
+    let accepted = condition(&first["conditions"], "Accepted");
+    assert_eq!(accepted["status"], "True");
+    assert_eq!(accepted["reason"], "Accepted");
+    assert_eq!(accepted["observedGeneration"], 1);
+    assert_eq!(accepted["lastTransitionTime"], NOW);
+
+    let bumped = gateway_class_status(false, Some(2), Some(&first), LATER);
+    let accepted = condition(&bumped["conditions"], "Accepted");
+    assert_eq!(accepted["observedGeneration"], 2);
+    assert_eq!(accepted["lastTransitionTime"], NOW);
+}
+
+/// weir has no parameters kind: a class pointing at one is refused in its status, and the
+/// condition's transition time moves when it flips.
+#[test]
+fn a_class_with_parameters_is_not_accepted() {
+    let accepted = gateway_class_status(false, Some(1), None, NOW);
+    let refused = gateway_class_status(true, Some(2), Some(&accepted), LATER);
+    let condition = condition(&refused["conditions"], "Accepted");
+    assert_eq!(condition["status"], "False");
+    assert_eq!(condition["reason"], "InvalidParameters");
+    assert_eq!(condition["lastTransitionTime"], LATER);
+    assert!(
+        condition["message"]
+            .as_str()
+            .unwrap()
+            .contains("parametersRef")
+    );
 }

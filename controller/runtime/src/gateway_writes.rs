@@ -1,8 +1,8 @@
 //! The controller's writes to Gateway API objects: weir's finalizer on and off a Gateway, the
-//! Gateway's status, and weir's entries in an HTTPRoute's `status.parents`. Each is skipped
-//! when the object already says what it should; finalizer and route-status writes are
-//! conditional on the resourceVersion last seen, so a list computed from an older object never
-//! drops another writer's entries.
+//! Gateway's status, a GatewayClass's status, and weir's entries in an HTTPRoute's
+//! `status.parents`. Each is skipped when the object already says what it should; finalizer
+//! and route-status writes are conditional on the resourceVersion last seen, so a list
+//! computed from an older object never drops another writer's entries.
 
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
@@ -28,6 +28,35 @@ impl GatewayWrites {
     /// `weir.dev/aws-alb`).
     pub(crate) fn controller_name(&self) -> &'static str {
         self.controller.controller_name()
+    }
+
+    /// The client the writes go through (for the GatewayClass status watch).
+    pub(crate) fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// Writes `status` into the cluster-scoped GatewayClass `name`. A class already gone is
+    /// fine.
+    ///
+    /// # Errors
+    /// The patch failed.
+    pub(crate) async fn set_class_status(
+        &self,
+        name: &str,
+        status: &Value,
+    ) -> Result<(), kube::Error> {
+        let api = Api::<DynamicObject>::all_with(
+            self.client.clone(),
+            &gateway_api_resource("GatewayClass", "gatewayclasses"),
+        );
+        let patch = json!({ "status": status });
+        match api
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// Adds weir's finalizer unless the Gateway already holds it. Returns whether it wrote.

@@ -11,6 +11,7 @@
 //! pure, and providers know nothing of Kubernetes. [`run`] is the whole controller.
 
 pub mod admin;
+mod class_status;
 mod controller;
 mod events;
 mod finalizers;

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::networking::v1::Ingress;
@@ -92,8 +92,9 @@ pub(crate) struct Reconciler<P> {
     pub(crate) resync: Duration,
     /// Where the status addresses come from, when not from the provider.
     pub(crate) status_source: Option<StatusSource>,
-    /// Writes to Gateway API objects; `None` where the Gateway API is not watched.
-    pub(crate) gateway_writes: Option<GatewayWrites>,
+    /// Writes to Gateway API objects; set once the Gateway API is watched (at start-up, or when
+    /// its CRDs appear later), unset where it is not.
+    pub(crate) gateway_writes: OnceLock<GatewayWrites>,
     memory: Mutex<HashMap<StackId, StackMemory>>,
     /// The stacks of this leader term's first pass not yet reconciled; `None` outside a pass.
     sweep: Mutex<Option<BTreeSet<StackId>>>,
@@ -127,7 +128,7 @@ impl<P: Provider> Reconciler<P> {
             leadership,
             resync,
             status_source: None,
-            gateway_writes: None,
+            gateway_writes: OnceLock::new(),
             memory: Mutex::default(),
             sweep: Mutex::default(),
         }

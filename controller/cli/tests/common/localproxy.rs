@@ -179,6 +179,16 @@ pub fn start_backend_at(server: &ApiServer, name: &str, addr: SocketAddr) -> Pro
 /// Starts `weir-controller run --provider localproxy` as `identity` with the shipped
 /// ServiceAccount, its admin endpoint on `admin`.
 pub fn start_controller(server: &ApiServer, identity: &str, admin: u16) -> Process {
+    start_controller_with(server, identity, admin, &[])
+}
+
+/// As [`start_controller`], with `extra` flags.
+pub fn start_controller_with(
+    server: &ApiServer,
+    identity: &str,
+    admin: u16,
+    extra: &[&str],
+) -> Process {
     let mut command = Command::new(env!("CARGO_BIN_EXE_weir-controller"));
     command
         .args([
@@ -191,6 +201,7 @@ pub fn start_controller(server: &ApiServer, identity: &str, admin: u16) -> Proce
         .args(["--identity", identity, "--status-address", "192.0.2.10"])
         .args(["--log-format", "text", "--admin-addr"])
         .arg(format!("127.0.0.1:{admin}"))
+        .args(extra)
         .env(
             "KUBECONFIG",
             server.service_account_kubeconfig("weir-system", "weir-controller"),

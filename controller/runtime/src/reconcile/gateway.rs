@@ -46,7 +46,7 @@ impl<P: Provider> Reconciler<P> {
         namespace: &str,
         name: &str,
     ) -> Result<(), ReconcileError> {
-        let Some(writes) = &self.gateway_writes else {
+        let Some(writes) = self.gateway_writes.get() else {
             // The Gateway API is not watched here: nothing asks for this stack.
             self.leader()?;
             self.provider.delete(stack).await?;
@@ -189,7 +189,7 @@ impl<P: Provider> Reconciler<P> {
         let gateway_ref = ObjectRef::namespaced("Gateway", namespace, name);
         let controller = self
             .gateway_writes
-            .as_ref()
+            .get()
             .map_or("", |writes| writes.controller_name());
         let stale = index
             .snapshot()

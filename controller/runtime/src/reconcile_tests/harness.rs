@@ -76,7 +76,7 @@ impl Test {
         ));
         let client = kube::Client::new(service, "default");
         let metrics = Metrics::new(&mut Registry::default());
-        let mut reconciler = Reconciler::new(
+        let reconciler = Reconciler::new(
             Arc::new(Mutex::new(
                 Index::new(TranslateConfig::for_controller(ControllerKind::AwsAlb))
                     .with_gateways(ControllerKind::AwsAlb),
@@ -93,7 +93,9 @@ impl Test {
             leadership,
             Duration::from_secs(600),
         );
-        reconciler.gateway_writes = Some(GatewayWrites::new(client, ControllerKind::AwsAlb));
+        let _ = reconciler
+            .gateway_writes
+            .set(GatewayWrites::new(client, ControllerKind::AwsAlb));
         Self {
             reconciler,
             log,

@@ -17,6 +17,10 @@ pub struct Decoder {
 /// The overhead RFC 9113 section 6.5.2 counts per field in SETTINGS_MAX_HEADER_LIST_SIZE.
 const FIELD_OVERHEAD: usize = 32;
 
+/// The scratch capacity a decoder keeps between blocks; a larger Huffman string's buffer is
+/// given back after its block, so a connection's memory stays bounded while it is idle.
+const SCRATCH_KEPT: usize = 1024;
+
 /// Where a literal field's name comes from.
 enum Name<'a> {
     /// A static or dynamic entry, checked to exist.
@@ -48,6 +52,21 @@ impl Decoder {
     /// variant means the block is malformed and the table may be out of sync (a connection
     /// error COMPRESSION_ERROR).
     pub fn decode(
+        &mut self,
+        block: &[u8],
+        max_list_size: usize,
+        field: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<(), HpackError> {
+        let result = self.decode_block(block, max_list_size, field);
+        // An idle connection keeps no more than a typical field's worth of scratch.
+        for scratch in [&mut self.name_scratch, &mut self.value_scratch] {
+            scratch.clear();
+            scratch.shrink_to(SCRATCH_KEPT);
+        }
+        result
+    }
+
+    fn decode_block(
         &mut self,
         block: &[u8],
         max_list_size: usize,

@@ -1,11 +1,12 @@
-//! The static Huffman code of RFC 7541 Appendix B: encoding by table lookup, and decoding
-//! four bits at a time through a state machine built once from the code table.
+//! The static Huffman code of RFC 7541 Appendix B: decoding up to two symbols at a time
+//! through lookup tables built once from the code table, and (for tests and measurements:
+//! the encoder sends plain literals) encoding by table lookup.
 //!
-//! The decoder's states are the 256 internal nodes of the code tree (a complete prefix code
-//! of 257 symbols has exactly 256). For each state and each nibble a precomputed transition
-//! says which state follows, whether a symbol was completed on the way (at most one can be:
-//! the shortest code has five bits) and whether the bits read since the last symbol form
-//! valid padding (at most seven bits, all ones: RFC 7541 section 5.2).
+//! Decoding keeps the next bits of the string in a 64-bit buffer. The next twelve bits index
+//! a table that gives the one or two codes that start and end within them (letters, digits
+//! and common punctuation take five to eight bits, so most lookups yield two symbols); a
+//! code longer than twelve bits is found by the canonical-code rule, one comparison per
+//! length. Both rely on the code being canonical, which a test checks for every entry.
 
 use std::sync::OnceLock;
 
@@ -276,27 +277,38 @@ const CODES: [(u32, u8); 257] = [
 /// The EOS symbol: never valid inside a string (RFC 7541 section 5.2).
 const EOS: usize = 256;
 
-/// The transition emitted a symbol (in `symbol`).
-const EMITS: u8 = 1;
-/// The transition decoded EOS: the string is malformed.
-const FAILS: u8 = 2;
-/// After the transition, the bits since the last symbol are valid padding.
-const MAY_END: u8 = 4;
+/// The longest code (EOS and three control bytes).
+const MAX_LEN: usize = 30;
 
-/// One step of the decoder: from a state, on one nibble.
+/// How many leading bits [`DecodeTable::short`] is indexed by.
+const SHORT_BITS: u32 = 12;
+
+/// What the next [`SHORT_BITS`] bits hold: the first code's symbol and length (0 when that
+/// code is longer), and a second code's symbol with the total length of both (equal to
+/// `first_len` when no second code fits).
 #[derive(Clone, Copy, Default)]
-struct Transition {
-    next: u8,
-    symbol: u8,
-    flags: u8,
+struct Short {
+    first: u8,
+    second: u8,
+    first_len: u8,
+    both_len: u8,
 }
 
-/// `transitions[state * 16 + nibble]`, built once.
+/// The decoding tables, built once from [`CODES`].
 struct DecodeTable {
-    transitions: Vec<Transition>,
+    short: Box<[Short; 1 << SHORT_BITS]>,
+    /// Per code length: the first (smallest) code of that length.
+    first_code: [u32; MAX_LEN + 1],
+    /// Per code length: how many codes have it.
+    count: [u32; MAX_LEN + 1],
+    /// Per code length: where its symbols start in `by_code`.
+    offset: [usize; MAX_LEN + 1],
+    /// Every symbol, ordered by code length then code.
+    by_code: [u16; 257],
 }
 
 /// The number of bytes `src` takes Huffman-encoded.
+#[cfg(test)]
 pub(super) fn encoded_len(src: &[u8]) -> usize {
     let bits: usize = src
         .iter()
@@ -306,23 +318,30 @@ pub(super) fn encoded_len(src: &[u8]) -> usize {
 }
 
 /// Appends `src` Huffman-encoded, padded with the most significant bits of EOS (all ones).
+/// Only tests and measurements encode: the encoder sends plain literals.
+#[cfg(test)]
 pub(super) fn encode(src: &[u8], out: &mut Vec<u8>) {
     out.reserve(encoded_len(src));
-    // Bits are gathered at the low end of `acc`; at most 7 are left over after each flush and
-    // a code adds at most 30, so 64 bits never overflow.
+    // Bits gather at the low end of `acc`, and leave 32 at a time: fewer than 32 are left
+    // after each flush and a code adds at most 30, so 64 bits never overflow.
     let mut acc: u64 = 0;
     let mut pending: u32 = 0;
     for &byte in src {
         let (code, len) = CODES[usize::from(byte)];
         acc = (acc << len) | u64::from(code);
         pending += u32::from(len);
-        while pending >= 8 {
-            pending -= 8;
-            out.push((acc >> pending) as u8);
+        if pending >= 32 {
+            pending -= 32;
+            out.extend_from_slice(&((acc >> pending) as u32).to_be_bytes());
         }
     }
-    if pending > 0 {
-        let pad = 8 - pending;
+    let whole_bytes = pending / 8;
+    let tail = pending % 8;
+    for byte in (0..whole_bytes).rev() {
+        out.push((acc >> (tail + 8 * byte)) as u8);
+    }
+    if tail > 0 {
+        let pad = 8 - tail;
         out.push(((acc << pad) as u8) | ((1u8 << pad) - 1));
     }
 }
@@ -333,25 +352,67 @@ pub(super) fn encode(src: &[u8], out: &mut Vec<u8>) {
 /// [`HpackError::BadHuffman`] when `src` contains EOS, or ends in padding that is longer than
 /// seven bits or not all ones.
 pub(super) fn decode(src: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
-    let table = &decode_table().transitions;
+    let table = decode_table();
     // Every symbol takes at least five bits.
     out.reserve(src.len() * 8 / 5);
-    let mut state = 0usize;
-    let mut may_end = true;
-    for &byte in src {
-        for nibble in [byte >> 4, byte & 0x0f] {
-            let step = table[state * 16 + usize::from(nibble)];
-            if step.flags & FAILS != 0 {
-                return Err(HpackError::BadHuffman);
+    // The next `bits` bits of the string, at the top of `buffer`. Below them are either
+    // zeros or the bits of `src[next..]` already in place (a refill ORs the same bits in
+    // again), so once `src` is used up they are zeros.
+    let mut buffer: u64 = 0;
+    let mut bits: u32 = 0;
+    let mut next = 0;
+    loop {
+        // The longest code is 30 bits: refill below 32.
+        if bits < 32 {
+            if let Some(word) = src.get(next..).and_then(<[u8]>::first_chunk::<8>) {
+                buffer |= u64::from_be_bytes(*word) >> bits;
+                let whole_bytes = (63 - bits) / 8;
+                next += whole_bytes as usize;
+                bits += whole_bytes * 8;
+            } else {
+                while bits <= 56 {
+                    let Some(&byte) = src.get(next) else {
+                        break;
+                    };
+                    buffer |= u64::from(byte) << (56 - bits);
+                    bits += 8;
+                    next += 1;
+                }
+                if bits == 0 {
+                    return Ok(());
+                }
             }
-            if step.flags & EMITS != 0 {
-                out.push(step.symbol);
-            }
-            state = usize::from(step.next);
-            may_end = step.flags & MAY_END != 0;
         }
+        let short = table.short[(buffer >> (64 - SHORT_BITS)) as usize];
+        let both_len = u32::from(short.both_len);
+        if short.first_len != 0 && both_len <= bits {
+            out.push(short.first);
+            if short.both_len != short.first_len {
+                out.push(short.second);
+            }
+            buffer <<= both_len;
+            bits -= both_len;
+            continue;
+        }
+        let (symbol, len) = if short.first_len != 0 {
+            (usize::from(short.first), u32::from(short.first_len))
+        } else {
+            table.long_symbol_at(buffer)
+        };
+        if len > bits {
+            // Fewer bits left than the code they start: they must be padding.
+            break;
+        }
+        if symbol == EOS {
+            return Err(HpackError::BadHuffman);
+        }
+        // Below 256: EOS is handled above.
+        out.push(symbol as u8);
+        buffer <<= len;
+        bits -= len;
     }
-    if may_end {
+    let padding = (buffer >> (64 - bits)) as u32;
+    if bits <= 7 && padding == (1 << bits) - 1 {
         Ok(())
     } else {
         Err(HpackError::BadHuffman)
@@ -363,96 +424,67 @@ fn decode_table() -> &'static DecodeTable {
     TABLE.get_or_init(DecodeTable::build)
 }
 
-/// A child in the code tree: an internal node or a symbol.
-#[derive(Clone, Copy)]
-enum Child {
-    Missing,
-    Node(usize),
-    Leaf(usize),
-}
-
-/// An internal node of the code tree, with what the padding rule needs to know of its path.
-#[derive(Clone, Copy)]
-struct Node {
-    children: [Child; 2],
-    depth: u8,
-    all_ones: bool,
-}
-
 impl DecodeTable {
     fn build() -> Self {
-        let nodes = code_tree();
-        let mut transitions = vec![Transition::default(); nodes.len() * 16];
-        for (state, _) in nodes.iter().enumerate() {
-            for nibble in 0..16u8 {
-                transitions[state * 16 + usize::from(nibble)] = walk(&nodes, state, nibble);
+        let mut table = Self {
+            short: Box::new([Short::default(); 1 << SHORT_BITS]),
+            first_code: [0; MAX_LEN + 1],
+            count: [0; MAX_LEN + 1],
+            offset: [0; MAX_LEN + 1],
+            by_code: [0; 257],
+        };
+        let mut order: Vec<usize> = (0..CODES.len()).collect();
+        order.sort_by_key(|&symbol| (CODES[symbol].1, CODES[symbol].0));
+        for (rank, &symbol) in order.iter().enumerate() {
+            let (code, len) = CODES[symbol];
+            let len = usize::from(len);
+            if table.count[len] == 0 {
+                table.first_code[len] = code;
+                table.offset[len] = rank;
             }
+            table.count[len] += 1;
+            // 257 symbols: every index fits.
+            table.by_code[rank] = symbol as u16;
         }
-        Self { transitions }
-    }
-}
-
-/// Follows four bits from `state`, restarting at the root after each symbol.
-fn walk(nodes: &[Node], state: usize, nibble: u8) -> Transition {
-    let mut step = Transition::default();
-    let mut node = state;
-    for shift in (0..4).rev() {
-        let bit = usize::from((nibble >> shift) & 1);
-        match nodes[node].children[bit] {
-            Child::Node(next) => node = next,
-            Child::Leaf(EOS) | Child::Missing => {
-                step.flags = FAILS;
-                return step;
+        for prefix in 0..1usize << SHORT_BITS {
+            let buffer = (prefix as u64) << (64 - SHORT_BITS);
+            let (first, first_len) = table.long_symbol_at(buffer);
+            if first_len > SHORT_BITS {
+                continue;
             }
-            Child::Leaf(symbol) => {
-                // Only the symbols 0..=255 reach here: EOS is matched above.
-                step.symbol = symbol as u8;
-                step.flags |= EMITS;
-                node = 0;
-            }
-        }
-    }
-    // 256 internal nodes: every index fits in a byte.
-    step.next = node as u8;
-    if nodes[node].all_ones && nodes[node].depth <= 7 {
-        step.flags |= MAY_END;
-    }
-    step
-}
-
-/// The internal nodes of the code tree, the root first.
-fn code_tree() -> Vec<Node> {
-    let root = Node {
-        children: [Child::Missing; 2],
-        depth: 0,
-        all_ones: true,
-    };
-    let mut nodes = vec![root];
-    for (symbol, &(code, len)) in CODES.iter().enumerate() {
-        let mut node = 0;
-        for position in (0..len).rev() {
-            let bit = ((code >> position) & 1) as usize;
-            if position == 0 {
-                nodes[node].children[bit] = Child::Leaf(symbol);
-                break;
-            }
-            node = match nodes[node].children[bit] {
-                Child::Node(next) => next,
-                _ => {
-                    let child = Node {
-                        children: [Child::Missing; 2],
-                        depth: nodes[node].depth + 1,
-                        all_ones: nodes[node].all_ones && bit == 1,
-                    };
-                    nodes.push(child);
-                    let next = nodes.len() - 1;
-                    nodes[node].children[bit] = Child::Node(next);
-                    next
-                }
+            let (second, second_len) = table.long_symbol_at(buffer << first_len);
+            // Codes of at most twelve bits are of bytes, never EOS: the casts keep them.
+            let mut short = Short {
+                first: first as u8,
+                second: 0,
+                first_len: first_len as u8,
+                both_len: first_len as u8,
             };
+            if first_len + second_len <= SHORT_BITS {
+                short.second = second as u8;
+                short.both_len = (first_len + second_len) as u8;
+            }
+            table.short[prefix] = short;
         }
+        table
     }
-    nodes
+
+    /// The symbol whose code starts at the top of `buffer`, and the code's length, by the
+    /// canonical-code rule: the codes of each length are consecutive, and a prefix below the
+    /// first code of its length would have matched a shorter one.
+    fn long_symbol_at(&self, buffer: u64) -> (usize, u32) {
+        for len in 1..=MAX_LEN {
+            let prefix = (buffer >> (64 - len)) as u32;
+            let first = self.first_code[len];
+            if self.count[len] != 0 && prefix < first + self.count[len] {
+                let symbol = self.by_code[self.offset[len] + (prefix - first) as usize];
+                // `len` is at most 30.
+                return (usize::from(symbol), len as u32);
+            }
+        }
+        // Unreachable for a complete code (EOS, 30 ones, is the largest); treated as EOS.
+        (EOS, 0)
+    }
 }
 
 #[cfg(test)]
@@ -500,8 +532,35 @@ mod tests {
     }
 
     #[test]
-    fn the_decode_table_has_one_state_per_internal_node() {
-        assert_eq!(decode_table().transitions.len(), 256 * 16);
+    fn every_code_is_found_by_the_canonical_rule() {
+        let table = decode_table();
+        for (symbol, &(code, len)) in CODES.iter().enumerate() {
+            let buffer = u64::from(code) << (64 - u32::from(len));
+            assert_eq!(
+                table.long_symbol_at(buffer),
+                (symbol, u32::from(len)),
+                "symbol {symbol}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_short_table_yields_two_symbols_when_both_fit_in_twelve_bits() {
+        let table = decode_table();
+        // 'a' (00011) then 'e' (00101), then 00 of something longer.
+        let short = table.short[(0b00011 << 7) | (0b00101 << 2)];
+        assert_eq!(
+            (short.first, short.second, short.first_len, short.both_len),
+            (b'a', b'e', 5, 10)
+        );
+        // '#' (1111 1111 1010) alone fills twelve bits.
+        let short = table.short[0xffa];
+        assert_eq!(
+            (short.first, short.first_len, short.both_len),
+            (b'#', 12, 12)
+        );
+        // Thirteen bits and more: not in the short table.
+        assert_eq!(table.short[0xfff].first_len, 0);
     }
 
     #[test]

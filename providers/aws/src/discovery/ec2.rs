@@ -50,6 +50,17 @@ pub enum DiscoveryError {
     /// Signing failed.
     #[error("subnet discovery: signing the EC2 request: {0}")]
     Signing(String),
+    /// The endpoint is HTTPS and the machine has no usable root certificates to check it
+    /// (no `ca-certificates`, or `SSL_CERT_FILE` naming nothing readable).
+    #[error(
+        "subnet discovery: no usable system root certificates to reach EC2 at {endpoint}: {reason}"
+    )]
+    NoRootCertificates {
+        /// Where it would have been sent.
+        endpoint: String,
+        /// What loading the roots reported.
+        reason: String,
+    },
     /// The request did not reach EC2 or took longer than 30 s.
     #[error("subnet discovery: EC2 at {endpoint}: {reason}")]
     Transport {
@@ -110,7 +121,7 @@ pub async fn describe_subnets(
         .map_err(|error| DiscoveryError::Credentials(error.to_string()))?;
     let identity = Identity::from(credentials);
     let endpoint = endpoint(config, &region);
-    let client = https_client();
+    let client = https_client(&endpoint)?;
     let mut subnets = Vec::new();
     let mut next_token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -143,28 +154,46 @@ pub async fn describe_subnets(
 
 type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
-fn https_client() -> HttpClient<Https, Full<Bytes>> {
+/// The client for `endpoint`: checked against the system's root certificates when it is
+/// HTTPS. A plain-HTTP endpoint (an emulator) needs no roots, so a machine without them can
+/// still reach it; an HTTPS one without them is refused here, naming the cause, rather than
+/// at the handshake.
+fn https_client(endpoint: &str) -> Result<HttpClient<Https, Full<Bytes>>, DiscoveryError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map(|builder| builder.https_or_http().enable_http1().build())
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, "no usable system root certificates; EC2 over HTTPS will fail");
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(
-                    rustls::ClientConfig::builder_with_provider(Arc::new(
-                        rustls::crypto::ring::default_provider(),
-                    ))
-                    .with_safe_default_protocol_versions()
-                    .expect("ring supports the default TLS versions")
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth(),
-                )
-                .https_or_http()
-                .enable_http1()
-                .build()
-        });
-    HttpClient::builder(TokioExecutor::new()).build(connector)
+    let native_roots = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(Arc::clone(&provider));
+    let connector = connector(endpoint, native_roots, provider)?;
+    Ok(HttpClient::builder(TokioExecutor::new()).build(connector))
+}
+
+/// The connector for `endpoint`, given what loading the system's roots gave.
+fn connector(
+    endpoint: &str,
+    native_roots: std::io::Result<
+        hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
+    >,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Https, DiscoveryError> {
+    let builder = match native_roots {
+        Ok(builder) => builder,
+        Err(error) if endpoint.starts_with("https://") => {
+            return Err(DiscoveryError::NoRootCertificates {
+                endpoint: endpoint.to_owned(),
+                reason: error.to_string(),
+            });
+        }
+        Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|error| DiscoveryError::NoRootCertificates {
+                    endpoint: endpoint.to_owned(),
+                    reason: error.to_string(),
+                })?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        ),
+    };
+    Ok(builder.https_or_http().enable_http1().build())
 }
 
 /// `AWS_ENDPOINT_URL_EC2`, else the configuration's endpoint (`AWS_ENDPOINT_URL`), else the
@@ -399,6 +428,25 @@ mod tests {
   </subnetSet>
   <nextToken>page-2</nextToken>
 </DescribeSubnetsResponse>"#;
+
+    #[test]
+    fn without_root_certificates_https_is_refused_naming_the_cause_and_http_still_works() {
+        let provider = || Arc::new(rustls::crypto::ring::default_provider());
+        let missing = || Err(std::io::Error::other("no CA certificates found"));
+        let refused = connector("https://ec2.eu-west-1.amazonaws.com", missing(), provider());
+        match refused {
+            Err(error @ DiscoveryError::NoRootCertificates { .. }) => {
+                let text = error.to_string();
+                assert!(
+                    text.contains("https://ec2.eu-west-1.amazonaws.com"),
+                    "{text}"
+                );
+                assert!(text.contains("no CA certificates found"), "{text}");
+            }
+            other => panic!("{:?}", other.map(|_| "a connector")),
+        }
+        assert!(connector("http://127.0.0.1:5000", missing(), provider()).is_ok());
+    }
 
     #[test]
     fn a_page_gives_its_subnets_with_tags_and_the_next_token() {

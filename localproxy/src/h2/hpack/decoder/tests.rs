@@ -1,9 +1,13 @@
 //! The decoder against RFC 7541 Appendix C, every malformed-block rule, the list limit and
 //! round trips through the encoder.
 
+use std::hint::black_box;
+use std::time::Instant;
+
 use proptest::prelude::*;
 
 use super::super::Encoder;
+use super::super::encoder::{encode_integer, encode_string_huffman_if_shorter};
 use super::*;
 
 /// Bytes from an Appendix C hex dump (the hex columns only, whitespace ignored).
@@ -493,8 +497,138 @@ fn the_list_limit_counts_32_bytes_per_field() {
 }
 
 #[test]
+fn a_large_huffman_value_does_not_keep_its_scratch_buffer() {
+    let value = "a".repeat(20_000);
+    let mut block = vec![0x04];
+    encode_string_huffman_if_shorter(value.as_bytes(), &mut block);
+    let mut decoder = Decoder::new(4096);
+    assert_eq!(
+        decode(&mut decoder, &block),
+        Ok(list(&[(":path", value.as_str())]))
+    );
+    assert!(decoder.value_scratch.capacity() <= SCRATCH_KEPT);
+    assert!(decoder.name_scratch.capacity() <= SCRATCH_KEPT);
+}
+
+#[test]
 fn an_empty_block_is_an_empty_list() {
     assert_eq!(one_block_error(&[]), Ok(Vec::new()));
+}
+
+/// A block of literals with incremental indexing, Huffman-encoded where shorter, as
+/// nghttp2 (h2load, curl) and browsers send a connection's first request; `indexed` are
+/// static indices sent first.
+fn indexing_block(indexed: &[u8], literals: &[(usize, &str, &str)]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for &index in indexed {
+        encode_integer(usize::from(index), 7, 0x80, &mut block);
+    }
+    for &(name_index, name, value) in literals {
+        encode_integer(name_index, 6, 0x40, &mut block);
+        if name_index == 0 {
+            encode_string_huffman_if_shorter(name.as_bytes(), &mut block);
+        }
+        encode_string_huffman_if_shorter(value.as_bytes(), &mut block);
+    }
+    block
+}
+
+/// The CPU time this thread has run, in ns (Linux's schedstat): steadier than the wall clock
+/// on a machine shared with other builds.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// Decodes `block` `rounds` times on a decoder primed with `primer`: (CPU, wall) ns per block.
+fn ns_per_block(primer: &[u8], block: &[u8], rounds: u32) -> (f64, f64) {
+    let mut decoder = Decoder::new(4096);
+    decode(&mut decoder, primer).unwrap();
+    let mut bytes = 0usize;
+    let cpu_start = thread_cpu_ns();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        decoder
+            .decode(black_box(block), 64 * 1024, &mut |name, value| {
+                bytes += name.len() + value.len();
+            })
+            .unwrap();
+    }
+    let wall = start.elapsed().as_nanos() as f64;
+    let cpu = match (cpu_start, thread_cpu_ns()) {
+        (Some(start), Some(end)) => (end - start) as f64,
+        _ => wall,
+    };
+    black_box(bytes);
+    (cpu / f64::from(rounds), wall / f64::from(rounds))
+}
+
+#[test]
+#[ignore = "a measurement: cargo test --release -p weir-proxy --lib decode_speed -- --ignored --nocapture"]
+fn decode_speed_of_common_request_blocks() {
+    const ROUNDS: u32 = 1_000_000;
+    let h2load_first = indexing_block(
+        &[2, 7, 4],
+        &[(1, "", "127.0.0.1:8443"), (58, "", "h2load nghttp2/1.52.0")],
+    );
+    // Later requests on the connection: GET https / and the two entries above.
+    let h2load_next = [0x82, 0x87, 0x84, 0xbf, 0xbe];
+    let browser_first = indexing_block(
+        &[2, 7],
+        &[
+            (1, "", "www.example.com"),
+            (4, "", "/assets/app.js?v=20261201"),
+            (
+                0,
+                "sec-ch-ua",
+                "\"Chromium\";v=\"120\", \"Not?A_Brand\";v=\"8\"",
+            ),
+            (0, "sec-ch-ua-mobile", "?0"),
+            (0, "sec-ch-ua-platform", "\"Linux\""),
+            (
+                58,
+                "",
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/120.0.0.0 Safari/537.36",
+            ),
+            (
+                19,
+                "",
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            ),
+            (0, "sec-fetch-site", "same-origin"),
+            (0, "sec-fetch-mode", "no-cors"),
+            (0, "sec-fetch-dest", "script"),
+            (51, "", "https://www.example.com/"),
+            (16, "", "gzip, deflate, br"),
+            (17, "", "en-US,en;q=0.9"),
+            (32, "", "session=3f9a0c2d7e8b4a61; theme=dark"),
+        ],
+    );
+    let cases: [(&str, &[u8], &[u8]); 3] = [
+        (
+            "h2load, first request (Huffman literals, 2 inserts)",
+            &[],
+            &h2load_first,
+        ),
+        (
+            "h2load, later requests (5 indexed fields)",
+            &h2load_first,
+            &h2load_next,
+        ),
+        (
+            "browser, first request (16 fields, 14 Huffman inserts)",
+            &[],
+            &browser_first,
+        ),
+    ];
+    for (name, primer, block) in cases {
+        let (cpu, wall) = ns_per_block(primer, block, ROUNDS);
+        println!(
+            "{name}: {} bytes, {cpu:.0} ns/block of CPU ({wall:.0} wall)",
+            block.len()
+        );
+    }
 }
 
 fn header_name() -> impl Strategy<Value = Vec<u8>> {
@@ -539,6 +673,40 @@ proptest! {
         let mut expected = vec![(b":status".to_vec(), status.to_string().into_bytes())];
         expected.extend(fields);
         prop_assert_eq!(decoded, expected);
+    }
+
+    #[test]
+    fn huffman_literals_with_indexing_decode_and_stay_referable(
+        fields in proptest::collection::vec(
+            (
+                proptest::collection::vec(any::<u8>(), 1..20),
+                proptest::collection::vec(any::<u8>(), 0..100),
+            ),
+            1..10,
+        ),
+    ) {
+        // At most 9 * (19 + 99 + 32) bytes: everything stays in a 4096-byte table.
+        let mut block = Vec::new();
+        for (name, value) in &fields {
+            block.push(0x40);
+            encode_string_huffman_if_shorter(name, &mut block);
+            encode_string_huffman_if_shorter(value, &mut block);
+        }
+        let mut decoder = Decoder::new(4096);
+        let mut first = Vec::new();
+        let result = decoder.decode(&block, usize::MAX, &mut |name, value| {
+            first.push((name.to_vec(), value.to_vec()));
+        });
+        prop_assert_eq!(result, Ok(()));
+        prop_assert_eq!(&first, &fields);
+        // The oldest insertion has the highest index.
+        let references: Vec<u8> = (0..fields.len()).rev().map(|i| 0x80 | (62 + i as u8)).collect();
+        let mut again = Vec::new();
+        let result = decoder.decode(&references, usize::MAX, &mut |name, value| {
+            again.push((name.to_vec(), value.to_vec()));
+        });
+        prop_assert_eq!(result, Ok(()));
+        prop_assert_eq!(again, fields);
     }
 
     #[test]
