@@ -480,6 +480,27 @@ async fn window_updates_past_2_31_minus_1_are_flow_control_errors() {
 }
 
 #[tokio::test]
+async fn headers_whose_stream_depends_on_itself_end_the_connection() {
+    let (running, _manifests) = echoing().await;
+    let mut stream = connect(running.http).await;
+    // PRIORITY flag: exclusive bit and stream dependency 1 (itself), weight 16.
+    let mut payload = 1u32.to_be_bytes().to_vec();
+    payload.push(15);
+    payload.extend(get_block());
+    stream
+        .write_all(&frame(
+            HEADERS,
+            END_HEADERS | END_STREAM | 0x20,
+            1,
+            &payload,
+        ))
+        .await
+        .expect("write");
+    // A stream error by RFC 9113 section 5.3.1, but its header block was never decoded.
+    assert_eq!(goaway(&mut stream).await, Some(PROTOCOL_ERROR));
+}
+
+#[tokio::test]
 async fn a_window_update_of_zero_is_a_protocol_error() {
     let (endpoint, _received) = silent().await;
     let (running, _manifests) = routed_to(endpoint, ProxyConfig::default()).await;

@@ -84,7 +84,7 @@ where
                         self.on_data(stream_id, end_stream, data, flow_len);
                     }
                     Ok(_) => {}
-                    Err(error) => self.frame_error(error),
+                    Err(error) => self.frame_error(header.kind, error),
                 }
                 continue;
             }
@@ -92,17 +92,20 @@ where
             let parsed = frame::parse(header, &input[frame::HEADER_LEN..total]);
             match parsed {
                 Ok(frame) => self.on_frame(frame),
-                Err(error) => self.frame_error(error),
+                Err(error) => self.frame_error(header.kind, error),
             }
             self.input = input;
             self.input.advance(total);
         }
     }
 
-    fn frame_error(&mut self, error: FrameError) {
+    /// A malformed frame of type `kind`. A stream error on a HEADERS frame (a stream that
+    /// depends on itself) ends the connection all the same: its header block goes undecoded,
+    /// and the HPACK table would no longer match the client's.
+    fn frame_error(&mut self, kind: u8, error: FrameError) {
         match error.stream {
-            Some(id) => self.reset_stream(id, error.code),
-            None => self.fail(error.code, error.reason),
+            Some(id) if kind != kind::HEADERS => self.reset_stream(id, error.code),
+            _ => self.fail(error.code, error.reason),
         }
     }
 
