@@ -103,6 +103,14 @@ impl StreamShared {
         }
     }
 
+    /// Makes a state no one else holds any more as good as new, for the next stream.
+    pub fn reset(&mut self) {
+        *self
+            .inbox
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Inbox::default();
+    }
+
     /// Bytes consumed since the last call, and those still queued when the body is gone
     /// (discarded now): the window to give back.
     pub fn take_consumed(&self) -> usize {

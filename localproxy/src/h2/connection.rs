@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::futures::Notified;
 use tokio::time::{Instant, Sleep};
 
-use crate::h2::body::Cancellable;
+use crate::h2::body::{Cancellable, StreamShared};
 use crate::h2::frame::{self, ErrorCode, Setting};
 use crate::h2::hpack::{Decoder, Encoder};
 use crate::h2::request::HeadReader;
@@ -77,6 +77,9 @@ pub(super) const EMPTY_FRAME_LIMIT: u32 = 100;
 /// Streams recently closed, remembered to tell a frame on a closed stream from one on a
 /// stream that was never opened.
 const RECENTLY_CLOSED: usize = 64;
+
+/// Closed streams' states kept for new streams.
+const SPARE_STREAMS: usize = 32;
 
 /// How long a closing connection keeps reading (and dropping) what the client still sends,
 /// so that its GOAWAY is not destroyed by a reset.
@@ -144,6 +147,8 @@ pub(super) struct Connection<'a, S> {
     /// The response header block being built (reused).
     block: Vec<u8>,
     pub(super) streams: Vec<Stream>,
+    /// Stream states of closed streams no future or body holds any more, for new streams.
+    pub(super) spare: Vec<Arc<StreamShared>>,
     pub(super) futures: FuturesUnordered<RequestFuture<'a>>,
     pub(super) phase: Phase,
     pub(super) preface_read: bool,
@@ -219,6 +224,7 @@ where
             heads: HeadReader::default(),
             block: Vec::with_capacity(1024),
             streams: Vec::new(),
+            spare: Vec::new(),
             futures: FuturesUnordered::new(),
             phase: Phase::Open,
             preface_read: false,
@@ -410,6 +416,17 @@ where
             stream.shared.break_off("the response ended first");
         }
         self.forget(&stream);
+        self.recycle(stream.shared);
+    }
+
+    /// Keeps a closed stream's state for a new stream if nothing else holds it.
+    fn recycle(&mut self, mut shared: Arc<StreamShared>) {
+        if self.spare.len() < SPARE_STREAMS
+            && let Some(state) = Arc::get_mut(&mut shared)
+        {
+            state.reset();
+            self.spare.push(shared);
+        }
     }
 
     /// Gives back the window of what `stream` still held and remembers it as closed.
@@ -624,10 +641,6 @@ impl<S> std::fmt::Debug for Connection<'_, S> {
 }
 
 /// The stream state a request head opens: its windows from the settings in force.
-pub(super) fn new_stream(
-    id: u32,
-    shared: Arc<crate::h2::body::StreamShared>,
-    peer_initial_window: i64,
-) -> Stream {
+pub(super) fn new_stream(id: u32, shared: Arc<StreamShared>, peer_initial_window: i64) -> Stream {
     Stream::new(id, shared, i64::from(STREAM_WINDOW), peer_initial_window)
 }

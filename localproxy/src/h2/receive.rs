@@ -424,7 +424,7 @@ where
             self.reset_stream(id, ErrorCode::ProtocolError);
             return;
         }
-        let shared_state = Arc::new(StreamShared::default());
+        let shared_state = self.spare.pop().unwrap_or_default();
         let mut stream = new_stream(id, Arc::clone(&shared_state), self.peer_initial_window);
         stream.declared = head.declared;
         let body = if end_stream {
