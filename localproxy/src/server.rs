@@ -248,7 +248,9 @@ async fn serve_connection<S>(
             let downstream = downstream.clone();
             let waiting = activity.start();
             async move {
-                let response = handle(&shared, downstream, request).await;
+                // Boxed: hyper's connection future is far smaller with the forwarding state
+                // behind a pointer.
+                let response = Box::pin(handle(&shared, downstream, request)).await;
                 drop(waiting);
                 Ok::<_, Infallible>(response)
             }

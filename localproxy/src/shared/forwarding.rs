@@ -44,9 +44,9 @@ where
         .config
         .access_log
         .then(|| (request.method().to_string(), request.uri().to_string()));
-    // Boxed: the future that awaits this one (an HTTP/2 stream's, a hyper connection's) is
-    // far smaller with the forwarding state behind a pointer.
-    let response = match Box::pin(forward(shared, downstream.clone(), request)).await {
+    // Not boxed here: the HTTP/2 connection boxes each stream's future whole, and hyper's
+    // path boxes this one, so that its connection future stays small.
+    let response = match forward(shared, downstream.clone(), request).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     };
