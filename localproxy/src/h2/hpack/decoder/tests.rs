@@ -655,6 +655,21 @@ fn header_value() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #[test]
+    fn integers_round_trip_with_every_prefix(
+        value in prop_oneof![0usize..300, 0..=u32::MAX as usize],
+        prefix_bits in 1u8..=7,
+        flags in any::<u8>(),
+    ) {
+        let flags = flags & !((1u8 << prefix_bits) - 1);
+        let mut block = Vec::new();
+        encode_integer(value, prefix_bits, flags, &mut block);
+        prop_assert_eq!(block[0] & flags, flags);
+        let mut pos = 0;
+        prop_assert_eq!(read_integer(&block, &mut pos, prefix_bits), Ok(value));
+        prop_assert_eq!(pos, block.len());
+    }
+
+    #[test]
     fn encoded_fields_decode_to_themselves(
         fields in proptest::collection::vec((header_name(), header_value()), 0..20),
         status in 100u16..1000,
