@@ -662,6 +662,34 @@ async fn malformed_requests_are_stream_errors_that_leave_the_connection_serving(
 }
 
 #[tokio::test]
+async fn a_header_list_over_the_limit_is_431_and_the_connection_goes_on() {
+    let (running, _manifests) = echoing().await;
+    let mut stream = connect(running.http).await;
+    // 20 fields of 1,000 bytes: 20 KiB against the 16 KiB limit, across CONTINUATION frames.
+    let mut block = get_block();
+    let value = "v".repeat(1000);
+    for index in 0..20 {
+        let name = format!("x-big-{index:02}");
+        block.extend([0x00, u8::try_from(name.len()).expect("short")]);
+        block.extend(name.as_bytes());
+        // 1000 in a 7-bit prefix integer: 127, then 873 = 0x69 + 0x80, 0x06.
+        block.extend([0x7f, 0xe9, 0x06]);
+        block.extend(value.as_bytes());
+    }
+    let (first, rest) = block.split_at(16_000);
+    stream
+        .write_all(&frame(HEADERS, END_STREAM, 1, first))
+        .await
+        .expect("write");
+    stream
+        .write_all(&frame(CONTINUATION, END_HEADERS, 1, rest))
+        .await
+        .expect("write");
+    assert_eq!(answer(&mut stream, 1).await, Ok(431));
+    still_answers(&mut stream, 3).await;
+}
+
+#[tokio::test]
 async fn connect_is_refused_with_405() {
     let (running, _manifests) = echoing().await;
     let mut stream = connect(running.http).await;
