@@ -1,7 +1,7 @@
 //! What one stream's connection and its request future share: the request body's DATA the
 //! connection received ([`RequestBody`] hands it on), how much of it was consumed (the
 //! connection returns that much window to the client), and whether the client reset the
-//! stream (the request future is then dropped, see [`Cancellable`]).
+//! stream (the request future is then dropped, see [`Cancelled`]).
 //!
 //! Both sides run in the connection's one task, so the lock is never contended; it is there
 //! because the connection future must be `Send`.
@@ -209,38 +209,32 @@ impl Drop for RequestBody {
     }
 }
 
-/// A stream's request future that ends early, with `None`, once the client reset the stream
-/// (the forwarding state, an upstream connection in use above all, is dropped with it).
-pub struct Cancellable<F> {
-    shared: Arc<StreamShared>,
-    inner: F,
-}
+/// Resolves once the client reset the stream: a stream's request future races it and is
+/// dropped (with the forwarding state, an upstream connection in use above all) when it wins.
+pub struct Cancelled(Arc<StreamShared>);
 
-impl<F> Cancellable<F> {
-    /// `inner`, given up when `shared` is cancelled.
-    pub fn new(shared: Arc<StreamShared>, inner: F) -> Self {
-        Self { shared, inner }
+impl Cancelled {
+    /// Waits for `shared` to be cancelled.
+    pub fn new(shared: Arc<StreamShared>) -> Self {
+        Self(shared)
     }
 }
 
-impl<F: Future + Unpin> Future for Cancellable<F> {
-    type Output = Option<F::Output>;
+impl Future for Cancelled {
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        {
-            let mut inbox = this.shared.inbox();
-            if inbox.cancelled {
-                return Poll::Ready(None);
-            }
-            if !inbox
-                .task_waker
-                .as_ref()
-                .is_some_and(|waker| waker.will_wake(cx.waker()))
-            {
-                inbox.task_waker = Some(cx.waker().clone());
-            }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut inbox = self.0.inbox();
+        if inbox.cancelled {
+            return Poll::Ready(());
         }
-        Pin::new(&mut this.inner).poll(cx).map(Some)
+        if !inbox
+            .task_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            inbox.task_waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }

@@ -25,18 +25,19 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use http::Response;
 use http::header::HeaderName;
+use http::{Request, Response};
 use http_body::Body;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::futures::Notified;
 use tokio::time::{Instant, Sleep};
 
-use crate::h2::body::{Cancellable, StreamShared};
+use crate::h2::body::{Cancelled, RequestBody, StreamShared};
 use crate::h2::frame::{self, ErrorCode, Setting};
 use crate::h2::hpack::{Decoder, Encoder};
 use crate::h2::request::HeadReader;
 use crate::h2::stream::{Outlet, Response as StreamResponse, Sent, Stream};
+use crate::shared::forwarding::handle;
 use crate::shared::state::{Downstream, Shared};
 use crate::shared::upstream::body::ProxyBody;
 
@@ -88,8 +89,28 @@ const LINGER: Duration = Duration::from_secs(1);
 /// How long a connection that failed waits for the client to take its GOAWAY.
 const GOAWAY_WRITE: Duration = Duration::from_secs(5);
 
-type RequestFuture<'a> =
-    Cancellable<Pin<Box<dyn Future<Output = (u32, Response<ProxyBody>)> + Send + 'a>>>;
+/// A stream's answer: its id and response (`None`: the client reset it first).
+pub(super) type Answer = Option<(u32, Response<ProxyBody>)>;
+
+/// Starts a stream's request future (see [`start_stream`]).
+pub(super) type Start<'a, F> =
+    fn(&'a Shared, Downstream, Request<RequestBody>, u32, Arc<StreamShared>) -> F;
+
+/// A stream's request future: [`handle`] racing the client's reset. Each is held inline in
+/// the connection's [`FuturesUnordered`], one allocation per stream.
+async fn start_stream(
+    shared: &Shared,
+    downstream: Downstream,
+    request: Request<RequestBody>,
+    id: u32,
+    state: Arc<StreamShared>,
+) -> Answer {
+    tokio::select! {
+        biased;
+        () = Cancelled::new(state) => None,
+        response = handle(shared, downstream, request) => Some((id, response)),
+    }
+}
 
 /// Serves one HTTP/2 connection whose first `buffered` bytes were already read (by the lane,
 /// for prior knowledge) until it ends: the client closes, an error or an idle timeout ends it,
@@ -101,7 +122,7 @@ pub async fn serve<S>(shared: &Shared, downstream: Downstream, stream: S, buffer
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut connection = Connection::new(shared, downstream, stream, buffered);
+    let mut connection = Connection::new(shared, downstream, stream, buffered, start_stream);
     let ending = std::future::poll_fn(|cx| connection.poll_turn(cx)).await;
     if ending == Ending::Close {
         connection.close().await;
@@ -129,7 +150,7 @@ pub(super) enum Phase {
 }
 
 /// The connection's state; `receive.rs` handles frames, this file the loop and the I/O.
-pub(super) struct Connection<'a, S> {
+pub(super) struct Connection<'a, S, F> {
     pub(super) shared: &'a Shared,
     pub(super) downstream: Downstream,
     io: S,
@@ -149,7 +170,8 @@ pub(super) struct Connection<'a, S> {
     pub(super) streams: Vec<Stream>,
     /// Stream states of closed streams no future or body holds any more, for new streams.
     pub(super) spare: Vec<Arc<StreamShared>>,
-    pub(super) futures: FuturesUnordered<RequestFuture<'a>>,
+    pub(super) futures: FuturesUnordered<F>,
+    pub(super) start: Start<'a, F>,
     pub(super) phase: Phase,
     pub(super) preface_read: bool,
     pub(super) settings_seen: bool,
@@ -187,11 +209,18 @@ pub(super) struct Connection<'a, S> {
     shed_armed: bool,
 }
 
-impl<'a, S> Connection<'a, S>
+impl<'a, S, F> Connection<'a, S, F>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
+    F: Future<Output = Answer> + Send + 'a,
 {
-    fn new(shared: &'a Shared, downstream: Downstream, io: S, buffered: &[u8]) -> Self {
+    fn new(
+        shared: &'a Shared,
+        downstream: Downstream,
+        io: S,
+        buffered: &[u8],
+        start: Start<'a, F>,
+    ) -> Self {
         let config = &shared.config;
         let mut input = BytesMut::with_capacity(32 * 1024);
         input.extend_from_slice(buffered);
@@ -226,6 +255,7 @@ where
             streams: Vec::new(),
             spare: Vec::new(),
             futures: FuturesUnordered::new(),
+            start,
             phase: Phase::Open,
             preface_read: false,
             settings_seen: false,
@@ -629,7 +659,7 @@ fn is_connection_specific(name: &HeaderName) -> bool {
         || name.as_str() == "proxy-connection"
 }
 
-impl<S> std::fmt::Debug for Connection<'_, S> {
+impl<S, F> std::fmt::Debug for Connection<'_, S, F> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Connection")

@@ -3,18 +3,18 @@
 //! not fit them, header blocks across CONTINUATION, request heads and bodies, flow control,
 //! settings, pings, resets and GOAWAY.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use http::{Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::h2::body::{Cancellable, RequestBody, StreamShared};
-use crate::h2::connection::{Connection, MAX_CONCURRENT_STREAMS, Phase, new_stream};
+use crate::h2::body::{RequestBody, StreamShared};
+use crate::h2::connection::{Answer, Connection, MAX_CONCURRENT_STREAMS, Phase, new_stream};
 use crate::h2::frame::{self, ErrorCode, Frame, FrameError, FrameHeader, Setting, kind};
 use crate::h2::request::{Rejected, read_trailers};
 use crate::shared::error::error_text;
-use crate::shared::forwarding::handle;
 use crate::shared::state::record_request;
 use crate::shared::upstream::body::ProxyBody;
 
@@ -25,9 +25,10 @@ fn block_limit(max_list: usize) -> usize {
     max_list + max_list / 2 + 1024
 }
 
-impl<S> Connection<'_, S>
+impl<'a, S, F> Connection<'a, S, F>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
+    F: Future<Output = Answer> + Send + 'a,
 {
     /// Handles every whole frame in the input buffer.
     pub(super) fn receive(&mut self) {
@@ -437,11 +438,14 @@ where
         self.streams.push(stream);
         self.idle_since = None;
         let request = head.request.map(|()| body);
-        let shared = self.shared;
-        let downstream = self.downstream.clone();
-        let future = async move { (id, handle(shared, downstream, request).await) };
-        self.futures
-            .push(Cancellable::new(shared_state, Box::pin(future)));
+        let future = (self.start)(
+            self.shared,
+            self.downstream.clone(),
+            request,
+            id,
+            shared_state,
+        );
+        self.futures.push(future);
     }
 
     /// Answers a request the proxy refuses before routing (431, 405) with a short text body.
