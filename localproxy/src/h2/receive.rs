@@ -391,7 +391,10 @@ where
             return;
         }
         self.highest = id;
-        let head = self.heads.read(&mut self.decoder, block, max_list);
+        let max_fields = self.shared.config.max_headers;
+        let head = self
+            .heads
+            .read(&mut self.decoder, block, max_list, max_fields);
         if self.phase != Phase::Open {
             // After GOAWAY: decoded to keep the table in sync, not served.
             return;

@@ -69,8 +69,9 @@ const CONNECTION_SPECIFIC: [&[u8]; 5] = [
 ];
 
 impl HeadReader {
-    /// Decodes `block` with `decoder` (a list larger than `max_list_size` is
-    /// [`Rejected::TooLarge`]) and checks it as a request head.
+    /// Decodes `block` with `decoder` (a list larger than `max_list_size` bytes, or with more
+    /// than `max_fields` regular fields, is [`Rejected::TooLarge`]) and checks it as a request
+    /// head.
     ///
     /// # Errors
     /// See [`Rejected`]; the decoder's table is in sync after every variant but
@@ -80,6 +81,7 @@ impl HeadReader {
         decoder: &mut Decoder,
         block: &[u8],
         max_list_size: usize,
+        max_fields: usize,
     ) -> Result<Head, Rejected> {
         self.text.clear();
         if self.text.capacity() < 1024 {
@@ -104,6 +106,9 @@ impl HeadReader {
         }
         if let Some(reason) = seen.error {
             return Err(Rejected::Malformed(reason));
+        }
+        if self.fields.len() > max_fields {
+            return Err(Rejected::TooLarge);
         }
         let text = self.text.split().freeze();
         let slice = |range: &Range<usize>| text.slice(range.clone());
@@ -273,7 +278,7 @@ mod tests {
     }
 
     fn read(block: &[u8]) -> Result<Head, Rejected> {
-        HeadReader::default().read(&mut Decoder::new(4096), block, 16 * 1024)
+        HeadReader::default().read(&mut Decoder::new(4096), block, 16 * 1024, 100)
     }
 
     #[test]
@@ -296,10 +301,10 @@ mod tests {
         let mut reader = HeadReader::default();
         let mut decoder = Decoder::new(4096);
         let first = reader
-            .read(&mut decoder, &block(&[("x-n", "one")]), 16 * 1024)
+            .read(&mut decoder, &block(&[("x-n", "one")]), 16 * 1024, 100)
             .expect("first");
         let second = reader
-            .read(&mut decoder, &block(&[("x-n", "two")]), 16 * 1024)
+            .read(&mut decoder, &block(&[("x-n", "two")]), 16 * 1024, 100)
             .expect("second");
         assert_eq!(first.request.headers()["x-n"], "one");
         assert_eq!(second.request.headers()["x-n"], "two");
@@ -313,6 +318,15 @@ mod tests {
         for good in ["", "a", "a b", "a\tb"] {
             assert!(value_is_valid(good.as_bytes()), "{good:?}");
         }
+    }
+
+    /// `--max-headers` holds on HTTP/2 as on HTTP/1.1: the pseudo-headers do not count.
+    #[test]
+    fn more_regular_fields_than_the_limit_are_too_large() {
+        let names: Vec<String> = (0..101).map(|n| format!("x-{n}")).collect();
+        let fields: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "1")).collect();
+        assert!(read(&block(&fields[..100])).is_ok());
+        assert_eq!(read(&block(&fields)).map(|_| ()), Err(Rejected::TooLarge));
     }
 
     #[test]
