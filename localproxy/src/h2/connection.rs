@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Limits: at most [`MAX_CONCURRENT_STREAMS`] streams (more are refused), header lists up to
-//! `max_header_bytes` (431), header blocks bounded while they arrive, an output buffer of at
+//! `max_header_bytes` and `max_headers` fields (431), header blocks bounded while they arrive, an output buffer of at
 //! most [`OUTPUT_CAP`] (the connection stops reading until the client takes it), and budgets
 //! for resets, stream errors, unanswered control frames and empty frames (GOAWAY
 //! ENHANCE_YOUR_CALM past them).
@@ -324,6 +324,7 @@ where
                 return Poll::Ready(Ending::Close);
             }
             if !progress {
+                self.release_buffers_if_idle();
                 return Poll::Pending;
             }
         }
@@ -332,9 +333,26 @@ where
         Poll::Pending
     }
 
+    /// A connection waiting with no stream and nothing buffered gives its read and write
+    /// buffers back (they come back with the next bytes): thousands of idle connections then
+    /// hold what TLS and the HPACK table need, not 48 KiB of buffers each.
+    fn release_buffers_if_idle(&mut self) {
+        let idle = self.streams.is_empty()
+            && self.futures.is_empty()
+            && self.input.is_empty()
+            && self.out.is_empty();
+        if idle && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+            self.out = Vec::new();
+        }
+    }
+
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.input.capacity() - self.input.len() < 16 * 1024 {
             self.input.reserve(32 * 1024);
+        }
+        if self.out.capacity() == 0 {
+            self.out.reserve(16 * 1024);
         }
         let read = {
             let future = self.io.read_buf(&mut self.input);
