@@ -93,6 +93,14 @@ async fn answer(mut stream: TcpStream, reply: Reply, seen: Arc<Seen>) {
 
 /// A proxy routing every request to `endpoint`.
 async fn routed_to(endpoint: SocketAddr) -> (Running, Manifests) {
+    routed_with_timeout(endpoint, Duration::from_secs(1)).await
+}
+
+/// As [`routed_to`], with this upstream timeout.
+async fn routed_with_timeout(
+    endpoint: SocketAddr,
+    upstream_timeout: Duration,
+) -> (Running, Manifests) {
     let mut documents = service("target", &[Ep::ready(endpoint)]);
     documents.push(ingress(
         "h2",
@@ -100,7 +108,7 @@ async fn routed_to(endpoint: SocketAddr) -> (Running, Manifests) {
     ));
     let manifests = Manifests::new(&documents);
     let running = proxy(ProxyConfig {
-        upstream_timeout: Duration::from_secs(1),
+        upstream_timeout,
         ..ProxyConfig::default()
     })
     .await;
@@ -393,8 +401,15 @@ async fn an_upload_to_a_slow_endpoint_is_held_back_by_flow_control() {
     const TOTAL: usize = 32 << 20;
     const PART: usize = 64 << 10;
     // The endpoint takes the head, reads nothing for a second, then reads the chunked body to
-    // its end and answers.
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    // its end and answers. Its receive buffer is small, so that what the kernel holds for it
+    // does not depend on the machine's autotuning limits: the bound below is then the proxy's
+    // windows and its own send buffer.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(64 << 10).expect("SO_RCVBUF");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let listener = socket.listen(16).expect("listen");
     let endpoint = listener.local_addr().expect("addr");
     let got = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&got);
@@ -430,7 +445,9 @@ async fn an_upload_to_a_slow_endpoint_is_held_back_by_flow_control() {
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
             .await;
     });
-    let (running, _manifests) = routed_to(endpoint).await;
+    // The endpoint's one-second pause blocks the proxy's writes for as long: the upstream
+    // timeout must be longer, or the upload ends in a 504 instead of being held back.
+    let (running, _manifests) = routed_with_timeout(endpoint, Duration::from_secs(10)).await;
     let mut sender = h2(running.http).await;
     let pulled = Arc::new(AtomicUsize::new(0));
     let puller = Arc::clone(&pulled);
