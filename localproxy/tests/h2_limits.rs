@@ -9,34 +9,11 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::frames::*;
 use common::{Ep, Manifests, Running, backend, ingress, parse, proxy, raw, service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use weir_proxy::ProxyConfig;
-
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const SETTINGS: u8 = 0x4;
-const GOAWAY: u8 = 0x7;
-const CONTINUATION: u8 = 0x9;
-const END_STREAM: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-const CANCEL: u32 = 0x8;
-const COMPRESSION_ERROR: u32 = 0x9;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
-const SETTINGS_MAX_CONCURRENT_STREAMS: u16 = 0x3;
-const SETTINGS_MAX_HEADER_LIST_SIZE: u16 = 0x6;
-
-/// One frame: 24-bit length, type, flags, 31-bit stream id, payload.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(payload.len()).expect("a short payload");
-    let mut bytes = length.to_be_bytes()[1..].to_vec();
-    bytes.extend([kind, flags]);
-    bytes.extend(stream.to_be_bytes());
-    bytes.extend(payload);
-    bytes
-}
 
 /// An HPACK block for `GET http://limits.example/` from static-table entries and one literal.
 fn request_block() -> Vec<u8> {
@@ -52,25 +29,6 @@ fn request_block() -> Vec<u8> {
     ];
     block.extend(authority);
     block
-}
-
-/// A received frame's type, flags and payload.
-struct Received {
-    kind: u8,
-    payload: Vec<u8>,
-}
-
-/// Reads the next frame, `None` at end of stream or on a reset connection.
-async fn next_frame(stream: &mut TcpStream) -> Option<Received> {
-    let mut head = [0u8; 9];
-    stream.read_exact(&mut head).await.ok()?;
-    let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-    let mut payload = vec![0u8; length];
-    stream.read_exact(&mut payload).await.ok()?;
-    Some(Received {
-        kind: head[3],
-        payload,
-    })
 }
 
 /// Reads frames until a GOAWAY (its error code) or the end of the connection (`None`), for at

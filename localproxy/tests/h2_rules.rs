@@ -12,47 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::frames::*;
 use common::{Ep, Manifests, Running, backend, ingress, proxy, service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use weir_proxy::ProxyConfig;
-
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const DATA: u8 = 0x0;
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const SETTINGS: u8 = 0x4;
-const PING: u8 = 0x6;
-const GOAWAY: u8 = 0x7;
-const WINDOW_UPDATE: u8 = 0x8;
-const CONTINUATION: u8 = 0x9;
-const END_STREAM: u8 = 0x1;
-const ACK: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-const PADDED: u8 = 0x8;
-const NO_ERROR: u32 = 0x0;
-const PROTOCOL_ERROR: u32 = 0x1;
-const FLOW_CONTROL_ERROR: u32 = 0x3;
-const STREAM_CLOSED: u32 = 0x5;
-const FRAME_SIZE_ERROR: u32 = 0x6;
-const REFUSED_STREAM: u32 = 0x7;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
-
-/// One frame: 24-bit length, type, flags, 31-bit stream id, payload.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(payload.len()).expect("a short payload");
-    let mut bytes = length.to_be_bytes()[1..].to_vec();
-    bytes.extend([kind, flags]);
-    bytes.extend(stream.to_be_bytes());
-    bytes.extend(payload);
-    bytes
-}
-
-fn setting(id: u16, value: u32) -> Vec<u8> {
-    let mut bytes = id.to_be_bytes().to_vec();
-    bytes.extend(value.to_be_bytes());
-    bytes
-}
 
 /// A literal field without indexing, with a literal name (lengths under 127).
 fn literal(name: &str, value: &str) -> Vec<u8> {
@@ -81,36 +45,6 @@ fn post_block(fields: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// A received frame.
-#[derive(Debug)]
-struct Received {
-    kind: u8,
-    flags: u8,
-    stream: u32,
-    payload: Vec<u8>,
-}
-
-impl Received {
-    fn code(&self) -> u32 {
-        let at = if self.kind == GOAWAY { 4 } else { 0 };
-        let bytes = &self.payload[at..at + 4];
-        u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-    }
-}
-
-async fn next_frame(stream: &mut TcpStream) -> Option<Received> {
-    let mut head = [0u8; 9];
-    stream.read_exact(&mut head).await.ok()?;
-    let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-    let mut payload = vec![0u8; length];
-    stream.read_exact(&mut payload).await.ok()?;
-    Some(Received {
-        kind: head[3],
-        flags: head[4],
-        stream: u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff,
-        payload,
-    })
-}
-
 /// The first frame `wanted` accepts, within 5 s; `None` if the connection ends first.
 async fn until(stream: &mut TcpStream, wanted: impl Fn(&Received) -> bool) -> Option<Received> {
     tokio::time::timeout(Duration::from_secs(5), async {

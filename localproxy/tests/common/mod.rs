@@ -2,6 +2,8 @@
 //! manifests written to a temporary folder, and a minimal raw HTTP/1.1 client.
 #![allow(dead_code)]
 
+pub mod frames;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
