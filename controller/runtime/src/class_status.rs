@@ -10,14 +10,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Api;
 use kube::api::DynamicObject;
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
 
-use crate::gateway_status::gateway_class_status;
+use crate::gateway_status::{gateway_class_status, now};
 use crate::gateway_writes::GatewayWrites;
 use crate::watch::gateway_api_resource;
 
@@ -75,11 +74,7 @@ async fn accept(writes: &GatewayWrites, class: &DynamicObject) -> bool {
     }
     let has_parameters = spec.is_some_and(|spec| !spec["parametersRef"].is_null());
     let current = class.data.get("status");
-    let now = serde_json::to_value(Time(k8s_openapi::jiff::Timestamp::now()))
-        .ok()
-        .and_then(|now| now.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let status = gateway_class_status(has_parameters, class.metadata.generation, current, &now);
+    let status = gateway_class_status(has_parameters, class.metadata.generation, current, &now());
     let name = class.metadata.name.as_deref().unwrap_or_default();
     if current.and_then(|current| current.get("conditions")) == status.get("conditions") {
         return true;

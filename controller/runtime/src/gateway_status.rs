@@ -12,6 +12,8 @@
 //! unchanged, so an unchanged status is written as exactly what the server already holds (and
 //! the write is skipped).
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 use weir_model::{LoadBalancerAddress, ObjectRef};
 use weir_translate::{GatewayStackTranslation, HttpRoute, RouteCondition, RouteStatus};
@@ -279,6 +281,14 @@ fn default_message(type_: &str, status: bool) -> String {
         (type_, true) => format!("{type_} holds"),
         (type_, false) => format!("{type_} does not hold"),
     }
+}
+
+/// Now, as a condition's `lastTransitionTime` is written (RFC 3339, seconds).
+pub(crate) fn now() -> String {
+    serde_json::to_value(Time(Timestamp::now()))
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// A GatewayClass's `status` (`conditions`: `Accepted`) for the controller that serves it.

@@ -14,7 +14,7 @@
 //! something.
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use weir_model::{
     Diagnostic, ErrorKind, LoadBalancerAddress, ObjectRef, Provider, ProviderError, StackId,
 };
@@ -22,7 +22,7 @@ use weir_translate::{Gateway, GatewayStackTranslation, HttpRoute, RouteStatus, n
 
 use super::{ReconcileError, Reconciler, fingerprint};
 use crate::finalizers;
-use crate::gateway_status::{Programmed, gateway_status, route_parents, without_gateway};
+use crate::gateway_status::{Programmed, gateway_status, now, route_parents, without_gateway};
 use crate::locking::lock;
 use crate::status_source::SourcedStatus;
 
@@ -108,10 +108,7 @@ impl<P: Provider> Reconciler<P> {
                 (written, programmed)
             }
         };
-        let now = serde_json::to_value(Time(k8s_openapi::jiff::Timestamp::now()))
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let now = now();
         let status = gateway_status(
             translation,
             gateway.metadata.generation,
