@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::frames::*;
 use common::{Ep, Manifests, Running, backend, ingress, parse, proxy, raw, service};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use weir_proxy::ProxyConfig;
 
@@ -159,21 +159,13 @@ async fn a_continuation_flood_is_ended_before_it_is_buffered() {
         }
         true
     });
-    let mut head = [0u8; 9];
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if reader.read_exact(&mut head).await.is_err() {
-                return None;
-            }
-            let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-            let mut payload = vec![0u8; length];
-            if reader.read_exact(&mut payload).await.is_err() {
-                return None;
-            }
-            if head[3] == GOAWAY {
-                return Some(payload);
+        while let Some(received) = next_frame(&mut reader).await {
+            if received.kind == GOAWAY {
+                return Some(received.payload);
             }
         }
+        None
     })
     .await
     .expect("the proxy ends the connection within 10 s");

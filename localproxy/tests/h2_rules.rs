@@ -830,20 +830,12 @@ async fn a_ping_flood_from_a_client_that_never_reads_is_ended() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut reader = tokio::io::BufReader::with_capacity(1 << 16, reader);
     let code = tokio::time::timeout(Duration::from_secs(20), async {
-        let mut head = [0u8; 9];
-        loop {
-            if reader.read_exact(&mut head).await.is_err() {
-                return None;
-            }
-            let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-            let mut payload = vec![0u8; length];
-            if reader.read_exact(&mut payload).await.is_err() {
-                return None;
-            }
-            if head[3] == GOAWAY {
-                return Some(u32::from_be_bytes(payload[4..8].try_into().unwrap()));
+        while let Some(received) = next_frame(&mut reader).await {
+            if received.kind == GOAWAY {
+                return Some(received.code());
             }
         }
+        None
     })
     .await
     .expect("the connection ends within 20 s");

@@ -1,8 +1,7 @@
 //! HTTP/2 frames by hand, for the tests that speak raw frames to the proxy (RFC 9113 section
 //! 4): the frame types, flags and error codes they use, a frame writer and a frame reader.
 
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The client preface; then frame types, flags, error codes (RFC 9113 sections 3.4, 6 and 7)
 /// and setting ids (section 6.5.2).
@@ -67,7 +66,7 @@ impl Received {
 }
 
 /// Reads the next frame, `None` at end of stream or on a reset connection.
-pub async fn next_frame(stream: &mut TcpStream) -> Option<Received> {
+pub async fn next_frame(stream: &mut (impl AsyncRead + Unpin)) -> Option<Received> {
     let mut head = [0u8; 9];
     stream.read_exact(&mut head).await.ok()?;
     let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
